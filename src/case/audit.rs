@@ -1,0 +1,125 @@
+//! Append-only, hash-chained audit log.
+//!
+//! Each entry holds the SHA-256 of the previous one; its own hash covers every field. The
+//! head (sequence number and hash of the last entry) is also kept in `meta`, so removing the
+//! newest entries is detected too. `verify` names the first entry that does not fit.
+//! What the chain cannot prove is that the whole store was not rewritten consistently: the
+//! head hash printed by `spoor audit verify` is meant to be written into the examiner's notes.
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use crate::evidence::digest::{sha256_bytes, to_hex};
+use crate::evidence::walk::Timestamp;
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub command: String,
+    pub tool_version: String,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn entry_hash(seq: i64, at: &str, actor: &str, action: &str, command: &str, tool_version: &str, details: &str, prev: &str) -> String {
+    // Length-prefixed fields: no two different entries serialise to the same bytes.
+    let mut buf = Vec::new();
+    for field in [seq.to_string().as_str(), at, actor, action, command, tool_version, details, prev] {
+        buf.extend_from_slice(&(field.len() as u64).to_le_bytes());
+        buf.extend_from_slice(field.as_bytes());
+    }
+    sha256_bytes(&buf).to_hex()
+}
+
+/// The command line as recorded: arguments joined by spaces, control characters escaped.
+pub fn command_line() -> String {
+    std::env::args_os()
+        .map(|a| crate::evidence::sanitize(&a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Appends an entry inside the caller's transaction (or autocommit). Returns its sequence.
+pub fn append(conn: &Connection, actor: &str, action: &str, details: &serde_json::Value) -> rusqlite::Result<i64> {
+    let (prev_seq, prev_hash): (i64, String) = conn
+        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap_or((0, GENESIS.to_string()));
+    let seq = prev_seq + 1;
+    let at = Timestamp::now().to_rfc3339();
+    let command = command_line();
+    let version = crate::TOOL_VERSION;
+    let details = serde_json::to_string(details).unwrap_or_default();
+    let hash = entry_hash(seq, &at, actor, action, &command, version, &details, &prev_hash);
+    conn.execute(
+        "INSERT INTO audit(seq, at, actor, action, command, tool_version, details, prev_hash, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+        params![seq, at, actor, action, command, version, details, prev_hash, hash],
+    )?;
+    super::meta_set(conn, "audit_head", &format!("{seq}:{hash}"))?;
+    Ok(seq)
+}
+
+pub fn entries(conn: &Connection) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare("SELECT seq, at, actor, action, command, tool_version, details, prev_hash, hash FROM audit ORDER BY rowid")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(AuditEntry {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            command: r.get(4)?,
+            tool_version: r.get(5)?,
+            details: r.get(6)?,
+            prev_hash: r.get(7)?,
+            hash: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Intact { entries: usize, head: String },
+    Broken { seq: i64, reason: String },
+}
+
+/// Walks the chain in storage order. Detects an entry changed (its hash), removed (a gap in
+/// the sequence or a missing tail per the recorded head), or reordered (sequence order or
+/// previous-hash link).
+pub fn verify(conn: &Connection) -> rusqlite::Result<Verdict> {
+    let list = entries(conn)?;
+    let mut prev_hash = GENESIS.to_string();
+    for (i, e) in list.iter().enumerate() {
+        let expected_seq = i as i64 + 1;
+        if e.seq != expected_seq {
+            return Ok(Verdict::Broken {
+                seq: e.seq,
+                reason: format!("entry at position {expected_seq} has sequence {} (entry removed or reordered)", e.seq),
+            });
+        }
+        if e.prev_hash != prev_hash {
+            return Ok(Verdict::Broken { seq: e.seq, reason: "previous-hash link does not match the entry before it".into() });
+        }
+        let recomputed = entry_hash(e.seq, &e.at, &e.actor, &e.action, &e.command, &e.tool_version, &e.details, &e.prev_hash);
+        if recomputed != e.hash {
+            return Ok(Verdict::Broken { seq: e.seq, reason: "content does not match its hash (entry changed)".into() });
+        }
+        prev_hash = e.hash.clone();
+    }
+    let head = super::meta_get(conn, "audit_head")?.unwrap_or_default();
+    let actual_head = list.last().map(|e| format!("{}:{}", e.seq, e.hash)).unwrap_or_default();
+    if head != actual_head {
+        let seq = list.last().map(|e| e.seq + 1).unwrap_or(1);
+        return Ok(Verdict::Broken { seq, reason: format!("recorded head is {head:?} but the log ends at {actual_head:?} (entries removed)") });
+    }
+    Ok(Verdict::Intact { entries: list.len(), head: list.last().map(|e| e.hash.clone()).unwrap_or_else(|| GENESIS.into()) })
+}
+
+pub fn digest_hex(bytes: &[u8]) -> String {
+    to_hex(&sha256_bytes(bytes).0)
+}

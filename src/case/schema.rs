@@ -1,0 +1,149 @@
+//! Schema and migrations. Each migration runs once, in order, in a transaction;
+//! `PRAGMA user_version` records how far a store has come.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the foundation.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started TEXT NOT NULL,
+        finished TEXT,
+        examiner TEXT NOT NULL,
+        command TEXT NOT NULL,
+        status TEXT NOT NULL,
+        config_digest TEXT NOT NULL,
+        rules_digest TEXT NOT NULL,
+        summary TEXT
+    );
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        label TEXT NOT NULL UNIQUE,
+        root_path BLOB NOT NULL UNIQUE,
+        examiner TEXT NOT NULL,
+        first_started TEXT NOT NULL,
+        last_started TEXT NOT NULL,
+        finished TEXT,
+        file_count INTEGER,
+        dir_count INTEGER,
+        other_count INTEGER,
+        byte_count INTEGER,
+        error_count INTEGER,
+        root_digest TEXT
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id),
+        path BLOB NOT NULL,
+        kind TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mode INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        gid INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        nlink INTEGER NOT NULL,
+        mtime TEXT, atime TEXT, ctime TEXT, btime TEXT,
+        md5 BLOB, sha1 BLOB, sha256 BLOB,
+        mime TEXT,
+        link_target BLOB,
+        UNIQUE (source_id, path)
+    );
+    CREATE INDEX items_sha256 ON items (sha256);
+    CREATE TABLE observations (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER REFERENCES items(id),
+        subject TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        analyzer TEXT NOT NULL,
+        analyzer_version TEXT NOT NULL,
+        value TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        provenance TEXT NOT NULL
+    );
+    CREATE INDEX observations_kind ON observations (kind);
+    CREATE INDEX observations_item ON observations (item_id);
+    CREATE TABLE item_errors (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER REFERENCES sources(id),
+        path BLOB NOT NULL,
+        stage TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        run_id INTEGER NOT NULL,
+        UNIQUE (source_id, path, stage, reason)
+    );
+    CREATE TABLE crash_suspects (
+        source_id INTEGER NOT NULL,
+        path BLOB NOT NULL,
+        crashes INTEGER NOT NULL,
+        PRIMARY KEY (source_id, path)
+    );
+    CREATE TABLE hashsets (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        format TEXT NOT NULL,
+        status TEXT NOT NULL,
+        category TEXT,
+        file_sha256 TEXT NOT NULL,
+        entries INTEGER NOT NULL,
+        problems INTEGER NOT NULL
+    );
+    CREATE TABLE hashset_problems (
+        hashset_id INTEGER NOT NULL REFERENCES hashsets(id),
+        location TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE leads (
+        id TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        item_id INTEGER UNIQUE REFERENCES items(id),
+        score REAL NOT NULL,
+        rank INTEGER NOT NULL,
+        hits TEXT NOT NULL,
+        rules_digest TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        state TEXT NOT NULL
+    );
+    CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL REFERENCES leads(id),
+        decision TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL,
+        audit_seq INTEGER NOT NULL
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        command TEXT NOT NULL,
+        tool_version TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    "#,
+];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "store has schema version {current}, this spoor knows up to {SCHEMA_VERSION}: use a newer spoor"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

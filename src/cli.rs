@@ -1,0 +1,418 @@
+//! Command-line definitions and dispatch. Resolves arguments into validated plans, calls the
+//! library, prints results (sanitised) and maps outcomes to exit statuses. Nothing else.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::case::{self, audit};
+use crate::engine::{self, Progress, ScanPlan, ScanRequest};
+use crate::evidence::sanitize;
+use crate::exit;
+use crate::hashsets::HashSetSpec;
+use crate::leads::{self, RuleSet};
+use crate::{demo, report, review};
+
+#[derive(Parser)]
+#[command(name = "spoor", version, about = "Evidence intake, observations and ranked leads that a named human must confirm")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Walk evidence sources, hash and type every file, match hash sets, and write leads.
+    Scan {
+        /// Evidence directories (read-only; nothing is written into them).
+        #[arg(required = true)]
+        evidence: Vec<PathBuf>,
+        /// Case directory (created if missing).
+        #[arg(long)]
+        case: PathBuf,
+        /// The person responsible for this scan.
+        #[arg(long)]
+        examiner: String,
+        /// Label of each source, in order (default: the directory name).
+        #[arg(long)]
+        label: Vec<String>,
+        /// Hash set: FILE, FILE:good, FILE:bad or FILE:bad:CATEGORY (default known-bad).
+        #[arg(long, value_parser = HashSetSpec::parse)]
+        hashset: Vec<HashSetSpec>,
+        /// Rules file replacing the built-in set.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// No progress bar and no summary.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Ranked leads, or one lead explained.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Leads {
+        #[command(subcommand)]
+        action: Option<LeadsAction>,
+        /// Case directory.
+        #[arg(required = true)]
+        case: Option<PathBuf>,
+        /// Show at most N leads.
+        #[arg(long)]
+        top: Option<usize>,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a human decision on a lead.
+    Review {
+        case: PathBuf,
+        lead: String,
+        #[arg(value_enum)]
+        decision: DecisionArg,
+        /// Reviewer's name.
+        #[arg(long)]
+        by: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Case report: findings (confirmed leads) and, apart, leads awaiting review.
+    Report {
+        case: PathBuf,
+        #[arg(long, value_enum, default_value = "html")]
+        format: ReportFormat,
+        /// Output file (default: CASE/exports/report.html or .json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Machine-readable export, sorted and stable (docs/schema.md).
+    Export {
+        case: PathBuf,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+        /// Only these kinds: items, observations, errors, leads, reviews (default: all).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(report::EXPORT_KINDS))]
+        kind: Vec<String>,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Re-read the evidence and report files changed, missing or added since the scan.
+    Verify { case: PathBuf },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Rules.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+    /// Write the built-in synthetic demo evidence.
+    DemoData { dir: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum LeadsAction {
+    /// A lead with its rules, observations and error margins.
+    Explain {
+        case: PathBuf,
+        lead: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check the hash chain; exit 3 naming the first bad entry when broken.
+    Verify { case: PathBuf },
+    /// Print the log.
+    Log { case: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// Print the rules in force (the built-in set, or FILE after validating it).
+    Show {
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DecisionArg {
+    Confirm,
+    Reject,
+    NeedsInfo,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Html,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+}
+
+/// Parses the process arguments, runs the command, returns the exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("spoor: error: {}", sanitize(&message));
+            exit::FATAL
+        }
+    }
+}
+
+fn open(case_dir: &std::path::Path) -> Result<rusqlite::Connection, String> {
+    case::open_store(&case::existing(case_dir)?)
+}
+
+fn run(cli: Cli) -> Result<i32, String> {
+    match cli.command {
+        Command::Scan { evidence, case, examiner, label, hashset, rules, quiet } => {
+            let request = ScanRequest { evidence, case_dir: case, examiner, labels: label, hashsets: hashset, rules_file: rules };
+            scan(&request, quiet)
+        }
+        Command::Leads { action: Some(LeadsAction::Explain { case, lead, json }), .. } => {
+            let conn = open(&case)?;
+            let id = leads::resolve_id(&conn, &lead)?;
+            let all = leads::list(&conn).map_err(|e| e.to_string())?;
+            let lead = all.into_iter().find(|l| l.id == id).ok_or("lead vanished")?;
+            let reviews: Vec<_> = review::list(&conn).map_err(|e| e.to_string())?.into_iter().filter(|r| r.lead == id).collect();
+            if json {
+                println!("{}", serde_json::json!({"lead": lead, "reviews": reviews}));
+            } else {
+                print_explain(&lead, &reviews);
+            }
+            Ok(exit::OK)
+        }
+        Command::Leads { case, top, json, .. } => {
+            let conn = open(&case.ok_or("leads needs a case directory")?)?;
+            let list: Vec<_> = leads::list(&conn).map_err(|e| e.to_string())?.into_iter().filter(|l| l.active).take(top.unwrap_or(usize::MAX)).collect();
+            let mut out = std::io::stdout().lock();
+            if json {
+                for l in &list {
+                    writeln!(out, "{}", serde_json::to_string(l).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+                }
+            } else {
+                print_leads(&mut out, &list).map_err(|e| e.to_string())?;
+            }
+            Ok(exit::OK)
+        }
+        Command::Review { case, lead, decision, by, reason } => {
+            let mut conn = open(&case)?;
+            let decision = match decision {
+                DecisionArg::Confirm => review::Decision::Confirm,
+                DecisionArg::Reject => review::Decision::Reject,
+                DecisionArg::NeedsInfo => review::Decision::NeedsInfo,
+            };
+            let row = review::decide(&mut conn, &lead, decision, &by, &reason)?;
+            println!("{}: {} by {} (audit entry {})", row.lead, review::Decision::parse(&row.decision)?.state(), sanitize(&row.reviewer), row.audit_seq);
+            Ok(exit::OK)
+        }
+        Command::Report { case, format, out } => {
+            let conn = open(&case)?;
+            let data = report::report_data(&conn)?;
+            let (body, default_name) = match format {
+                ReportFormat::Html => (report::render_html(&data), "report.html"),
+                ReportFormat::Json => (serde_json::to_string_pretty(&data).map_err(|e| e.to_string())? + "\n", "report.json"),
+            };
+            let path = out.unwrap_or_else(|| case.join("exports").join(default_name));
+            std::fs::write(&path, &body).map_err(|e| format!("{}: {e}", path.display()))?;
+            audit::append(&conn, &whoami(), "report", &serde_json::json!({"format": default_name, "path": path.to_string_lossy(), "sha256": audit::digest_hex(body.as_bytes()), "findings": data["findings"].as_array().map(Vec::len), "awaiting_review": data["awaiting_review"].as_array().map(Vec::len)})).map_err(|e| e.to_string())?;
+            println!("{}", path.display());
+            Ok(exit::OK)
+        }
+        Command::Export { case, format: ExportFormat::Jsonl, kind, out } => {
+            let conn = open(&case)?;
+            match &out {
+                Some(path) => {
+                    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    let mut w = std::io::BufWriter::new(file);
+                    report::export_jsonl(&conn, &kind, &mut w)?;
+                }
+                None => {
+                    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+                    report::export_jsonl(&conn, &kind, &mut w)?;
+                }
+            }
+            Ok(exit::OK)
+        }
+        Command::Verify { case } => {
+            let conn = open(&case)?;
+            let results = crate::evidence::verify::verify_case(&conn)?;
+            let mut differs = false;
+            for s in &results {
+                differs |= s.differs();
+                println!("source {} ({})", sanitize(&s.label), sanitize(&s.root));
+                println!("  root digest recorded {}  now {}", s.recorded_root_digest.as_deref().unwrap_or("-"), s.current_root_digest);
+                for (what, list) in [("changed", &s.changed), ("missing", &s.missing), ("added", &s.added), ("unreadable", &s.unreadable)] {
+                    for p in list {
+                        println!("  {what}: {}", sanitize(p));
+                    }
+                }
+                if !s.differs() {
+                    println!("  unchanged");
+                }
+            }
+            audit::append(&conn, &whoami(), "verify", &serde_json::to_value(&results).unwrap_or_default()).map_err(|e| e.to_string())?;
+            Ok(if differs { exit::MISMATCH } else { exit::OK })
+        }
+        Command::Audit { action: AuditAction::Verify { case } } => {
+            let conn = open(&case)?;
+            match audit::verify(&conn).map_err(|e| e.to_string())? {
+                audit::Verdict::Intact { entries, head } => {
+                    println!("audit log intact: {entries} entries, head {head}");
+                    Ok(exit::OK)
+                }
+                audit::Verdict::Broken { seq, reason } => {
+                    println!("audit log BROKEN at entry {seq}: {reason}");
+                    Ok(exit::MISMATCH)
+                }
+            }
+        }
+        Command::Audit { action: AuditAction::Log { case } } => {
+            let conn = open(&case)?;
+            for e in audit::entries(&conn).map_err(|e| e.to_string())? {
+                println!("{}", serde_json::to_string(&e).map_err(|e| e.to_string())?);
+            }
+            Ok(exit::OK)
+        }
+        Command::Rules { action: RulesAction::Show { rules } } => {
+            let set = match rules {
+                Some(path) => RuleSet::from_file(&path)?,
+                None => RuleSet::default_set(),
+            };
+            println!("# origin: {}\n# sha256: {}\n{}", set.origin, set.digest, set.source_text);
+            Ok(exit::OK)
+        }
+        Command::DemoData { dir } => {
+            let set = demo::write(&dir)?;
+            for d in &set.devices {
+                println!("evidence: {}", d.display());
+            }
+            println!("hash set (known-bad): {}", set.known_bad.display());
+            println!("hash set (known-good): {}", set.known_good.display());
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn whoami() -> String {
+    std::env::var("SPOOR_EXAMINER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into())
+}
+
+fn scan(request: &ScanRequest, quiet: bool) -> Result<i32, String> {
+    let plan = ScanPlan::resolve(request)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // First Ctrl-C: finish the items in hand, commit, exit 130. Second: leave at once
+        // (the journal and the next run's resume cover what was in flight).
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(exit::INTERRUPTED);
+            }
+        });
+    }
+    let progress = Arc::new(Progress::default());
+    let drawing = (!quiet && std::io::stderr().is_terminal()).then(|| spawn_progress_bar(progress.clone()));
+    let result = engine::run_scan(&plan, &progress, &stop);
+    if let Some((done, handle)) = drawing {
+        done.store(true, Ordering::Relaxed);
+        let _ = handle.join();
+    }
+    let summary = result?;
+    if !quiet {
+        let mut out = std::io::stdout().lock();
+        for s in &summary.sources {
+            let _ = writeln!(out, "{:<16} {:>7} files {:>6} dirs {:>5} other {:>12} bytes {:>5} errors  root {}{}", sanitize(&s.label), s.files, s.dirs, s.other, s.bytes, s.errors, s.root_digest, if s.complete { "" } else { "  (incomplete)" });
+        }
+        let _ = writeln!(out, "items processed {}, already stored {}, errors {}", summary.items_processed, summary.items_already_stored, summary.errors);
+        let _ = writeln!(out, "leads: {} active ({} awaiting review, {} confirmed, {} rejected, {} need info)", summary.leads.active, summary.leads.proposed, summary.leads.confirmed, summary.leads.rejected, summary.leads.needs_info);
+        for p in &summary.hashset_problems {
+            let _ = writeln!(out, "hash set line skipped: {}", sanitize(p));
+        }
+        for s in &summary.crash_suspects {
+            let _ = writeln!(out, "was in flight at an earlier crash: {s}");
+        }
+    }
+    if summary.interrupted {
+        eprintln!("spoor: interrupted; run the same command again to resume");
+        return Ok(exit::INTERRUPTED);
+    }
+    if summary.errors > 0 {
+        eprintln!("spoor: {} item error(s) recorded; see `spoor export CASE --kind errors`", summary.errors);
+        return Ok(exit::ITEM_ERRORS);
+    }
+    Ok(exit::OK)
+}
+
+fn spawn_progress_bar(progress: Arc<Progress>) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = done.clone();
+    let handle = std::thread::spawn(move || {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        while !flag.load(Ordering::Relaxed) {
+            bar.set_length(progress.bytes_walked.load(Ordering::Relaxed));
+            bar.set_position(progress.bytes_done.load(Ordering::Relaxed));
+            bar.set_message(format!(
+                "{} / {} items{}, {} errors",
+                progress.items_done.load(Ordering::Relaxed) + progress.items_skipped.load(Ordering::Relaxed),
+                progress.entries_walked.load(Ordering::Relaxed),
+                if progress.walk_finished.load(Ordering::Relaxed) { "" } else { "+" },
+                progress.errors.load(Ordering::Relaxed)
+            ));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bar.finish_and_clear();
+    });
+    (done, handle)
+}
+
+fn print_leads(out: &mut dyn Write, list: &[leads::LeadRow]) -> std::io::Result<()> {
+    if list.is_empty() {
+        return writeln!(out, "no leads");
+    }
+    writeln!(out, "{:>4}  {:<13} {:>7}  {:<10} {:<14} {:<40} rules", "rank", "lead", "score", "state", "source", "path")?;
+    for l in list {
+        writeln!(out, "{:>4}  {:<13} {:>7.1}  {:<10} {:<14} {:<40} {}", l.rank, l.id, l.score, l.state, sanitize(&l.source), sanitize(&l.path), l.rules.join(","))?;
+    }
+    Ok(())
+}
+
+fn print_explain(lead: &leads::LeadRow, reviews: &[review::ReviewRow]) {
+    println!("lead {}  rank {}  score {:.1}  state {}{}", lead.id, lead.rank, lead.score, lead.state, if lead.active { "" } else { "  (no rule fires any more)" });
+    println!("subject: {} / {}", sanitize(&lead.source), sanitize(&lead.path));
+    println!("rules digest: {}", lead.rules_digest);
+    for hit in lead.hits["hits"].as_array().into_iter().flatten() {
+        println!("\nrule {} — {} (weight {}, contributes {:.1})", hit["rule"].as_str().unwrap_or("?"), sanitize(hit["title"].as_str().unwrap_or("")), hit["weight"], hit["contribution"].as_f64().unwrap_or(0.0));
+        println!("  {}", sanitize(hit["explanation"].as_str().unwrap_or("")));
+        for o in hit["observations"].as_array().into_iter().flatten() {
+            println!("  observation {} by {} v{}, confidence {}", o["kind"].as_str().unwrap_or("?"), o["analyzer"].as_str().unwrap_or("?"), o["analyzer_version"].as_str().unwrap_or("?"), o["confidence"]);
+            println!("    value: {}", sanitize(&o["value"].to_string()));
+            println!("    provenance: {}", sanitize(&o["provenance"].to_string()));
+            println!("    error margin: {}", sanitize(o["error_margin"].as_str().unwrap_or("not recorded")));
+        }
+    }
+    if reviews.is_empty() {
+        println!("\nno decision yet: this lead is a proposal, not a finding");
+    }
+    for r in reviews {
+        println!("\n{} by {} at {}: {}", r.decision, sanitize(&r.reviewer), r.at, sanitize(&r.reason));
+    }
+}

@@ -1,0 +1,233 @@
+//! `spoor demo-data DIR`: a small, deterministic, synthetic evidence set made in code.
+//!
+//! Three "devices" (a laptop, a phone, a USB stick) with documents and images, files whose
+//! extension lies about their content, files listed in the bundled demo hash sets (one
+//! known-bad with a category, one known-good in NSRL RDS layout), nested folders, a name that
+//! is not UTF-8 and one holding a terminal escape. The same call always writes the same bytes
+//! and the same modification times. Hash sets go to `DIR/hashsets`, beside (not inside) the
+//! device folders, since they are reference data and not evidence.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::evidence::digest::TripleHasher;
+
+/// What was written, for the caller to pass on to a scan.
+pub struct DemoSet {
+    pub devices: Vec<PathBuf>,
+    pub known_bad: PathBuf,
+    pub known_good: PathBuf,
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*: deterministic filler, not cryptography.
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| (self.next() >> 56) as u8).collect()
+    }
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A valid RGB PNG (stored deflate blocks), drawn from a seed: gradients and a square.
+pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(((width * 3 + 1) * height) as usize);
+    for y in 0..height {
+        raw.push(0); // filter: none
+        for x in 0..width {
+            let inside = x > width / 4 && x < width * 3 / 4 && y > height / 4 && y < height * 3 / 4;
+            let (r, g, b) = if inside { (seed, 255 - seed, 128) } else { ((x * 255 / width) as u8, (y * 255 / height) as u8, seed) };
+            raw.extend_from_slice(&[r, g, b]);
+        }
+    }
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        z.push((i + 1 == blocks.len()) as u8);
+        let len = block.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + byte as u32) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &z);
+    chunk(b"IEND", &[]);
+    out
+}
+
+fn zip_with(name: &str, content: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut cursor);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .last_modified_time(zip::DateTime::from_date_and_time(2024, 3, 1, 12, 0, 0).expect("valid date"));
+        w.start_file(name, options).expect("in-memory zip");
+        w.write_all(content).expect("in-memory zip");
+        w.finish().expect("in-memory zip");
+    }
+    cursor.into_inner()
+}
+
+/// (device, relative path bytes, content, listed in: 'b' known-bad, 'g' known-good, '-' none)
+fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
+    let mut rng = Rng(0x5EED_5900);
+    let letter = b"Dear Sir,\n\nPlease find the shipment schedule attached. Payment as agreed.\n\nRegards\n".to_vec();
+    let ledger = b"date,amount,counterparty\n2024-02-01,4500,K.\n2024-02-09,12000,M.\n2024-02-20,800,K.\n".to_vec();
+    let readme = b"Windows driver readme. Install with setup.exe.\n".to_vec();
+    vec![
+        ("laptop-bram", b"Documents/letter.txt".to_vec(), letter.clone(), '-'),
+        ("laptop-bram", b"Documents/finance/ledger-2024.csv".to_vec(), ledger.clone(), '-'),
+        ("laptop-bram", b"Documents/finance/old/ledger-2023.csv".to_vec(), b"date,amount\n2023-12-30,300\n".to_vec(), '-'),
+        ("laptop-bram", b"Documents/holiday-notes.txt".to_vec(), png(64, 48, 40), '-'),
+        ("laptop-bram", b"Downloads/driver/README.txt".to_vec(), readme.clone(), 'g'),
+        ("laptop-bram", b"Downloads/driver/setup.dat".to_vec(), rng.bytes(3000), 'g'),
+        ("laptop-bram", b"Downloads/invoice-march.pdf".to_vec(), zip_with("invoice.txt", &ledger), '-'),
+        ("laptop-bram", b"Pictures/flagged-0001.png".to_vec(), png(96, 64, 200), 'b'),
+        ("laptop-bram", b"Pictures/caf\xe9-terrace.png".to_vec(), png(80, 60, 90), '-'),
+        ("laptop-bram", b"Pictures/report\x1b[31m-red.txt".to_vec(), b"a name with a terminal escape\n".to_vec(), '-'),
+        ("phone-anna", b"DCIM/Camera/IMG_20240301_120000.png".to_vec(), png(120, 90, 10), '-'),
+        ("phone-anna", b"DCIM/Camera/IMG_20240302_083000.png".to_vec(), png(120, 90, 20), '-'),
+        ("phone-anna", b"WhatsApp/Media/Images/IMG-20240303-WA0001.png".to_vec(), png(96, 64, 200), 'b'),
+        ("phone-anna", b"WhatsApp/Media/Documents/contacts.txt".to_vec(), png(32, 32, 150), 'b'),
+        ("phone-anna", b"Download/empty.txt".to_vec(), Vec::new(), '-'),
+        ("phone-anna", b"Notes/shopping.txt".to_vec(), b"milk\nbread\nburner phone\n".to_vec(), '-'),
+        ("usb-stick", b"backup/2024/03/letter-copy.txt".to_vec(), letter, '-'),
+        ("usb-stick", b"backup/2024/03/archive.jpg".to_vec(), zip_with("ledger.csv", &ledger), '-'),
+        ("usb-stick", b"backup/2024/03/deep/er/still/IMG-0042.png".to_vec(), png(48, 48, 77), 'b'),
+        ("usb-stick", b"tools/README.txt".to_vec(), readme, 'g'),
+    ]
+}
+
+/// Fixed modification time of every demo file and folder: 2024-03-04T10:00:00Z.
+const DEMO_MTIME: i64 = 1_709_546_400;
+
+/// Writes the demo set under `dir`, replacing an earlier demo set there.
+pub fn write(dir: &Path) -> Result<DemoSet, String> {
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let list = files();
+    let mut devices: Vec<PathBuf> = Vec::new();
+    let mut bad = String::from("# spoor demo known-bad list (md5deep layout). Synthetic: matches only the demo evidence.\n");
+    let mut good = String::from("\"SHA-1\",\"MD5\",\"CRC32\",\"FileName\",\"FileSize\",\"ProductCode\",\"OpSystemCode\",\"SpecialCode\"\n");
+    for device in ["laptop-bram", "phone-anna", "usb-stick"] {
+        let root = dir.join(device);
+        if root.exists() {
+            std::fs::remove_dir_all(&root).map_err(|e| io(&root, e))?;
+        }
+        devices.push(root);
+    }
+    let mut listed_bad = std::collections::BTreeSet::new();
+    for (device, rel, content, listed) in &list {
+        let path = dir.join(device).join(std::ffi::OsStr::from_bytes(rel));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        }
+        std::fs::write(&path, content).map_err(|e| io(&path, e))?;
+        let mut h = TripleHasher::default();
+        h.update(content);
+        let d = h.finish();
+        let name = String::from_utf8_lossy(rel.rsplit(|&b| b == b'/').next().unwrap_or(rel)).into_owned();
+        match listed {
+            'b' => {
+                if listed_bad.insert(d.md5) {
+                    bad.push_str(&format!("{}  {}\n", d.md5, name));
+                }
+            }
+            'g' => good.push_str(&format!(
+                "\"{}\",\"{}\",\"{:08X}\",\"{}\",{},{},\"WIN\",\"\"\n",
+                d.sha1.to_hex().to_uppercase(),
+                d.md5.to_hex().to_uppercase(),
+                crc32(content),
+                name,
+                content.len(),
+                9001
+            )),
+            _ => {}
+        }
+    }
+    // A list entry that matches nothing, and a malformed line, as real lists have.
+    bad.push_str("0123456789abcdef0123456789abcdef  not-on-any-device.bin\nthis line is not a digest\n");
+    let sets = dir.join("hashsets");
+    std::fs::create_dir_all(&sets).map_err(|e| io(&sets, e))?;
+    let known_bad = sets.join("demo-known-bad.txt");
+    let known_good = sets.join("demo-known-good-NSRLFile.txt");
+    std::fs::write(&known_bad, bad).map_err(|e| io(&known_bad, e))?;
+    std::fs::write(&known_good, good).map_err(|e| io(&known_good, e))?;
+    for device in &devices {
+        set_mtimes(device)?;
+    }
+    Ok(DemoSet { devices, known_bad, known_good })
+}
+
+fn set_mtimes(root: &Path) -> Result<(), String> {
+    let mut dirs = vec![root.to_path_buf()];
+    let mut all = Vec::new();
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+            let e = e.map_err(|e| e.to_string())?;
+            if e.file_type().map_err(|e| e.to_string())?.is_dir() {
+                dirs.push(e.path());
+            }
+            all.push(e.path());
+        }
+        all.push(d);
+    }
+    // Children before parents: setting a child's time does not touch the parent's mtime,
+    // but creating entries did, so parents go last.
+    all.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    let t = rustix::fs::Timestamps {
+        last_access: rustix::fs::Timespec { tv_sec: DEMO_MTIME, tv_nsec: 0 },
+        last_modification: rustix::fs::Timespec { tv_sec: DEMO_MTIME, tv_nsec: 0 },
+    };
+    for p in all {
+        rustix::fs::utimensat(rustix::fs::CWD, &p, &t, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn png_has_valid_chunk_crcs() {
+        let p = super::png(10, 7, 3);
+        assert!(p.starts_with(b"\x89PNG\r\n\x1a\n"));
+        // IHDR chunk CRC covers type + data.
+        let crc = u32::from_be_bytes(p[29..33].try_into().unwrap());
+        assert_eq!(crc, super::crc32(&p[12..29]));
+        assert_eq!(super::crc32(b"123456789"), 0xCBF4_3926);
+    }
+}

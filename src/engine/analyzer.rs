@@ -1,0 +1,122 @@
+//! The analyzer interface and the analyzers of the foundation (hash sets, extension check).
+//!
+//! An analyzer is a pure function of one item: it declares what it accepts, reads only the
+//! [`ItemView`], and returns observations. It never writes to the store; the engine does.
+//! A panic inside one is caught by the engine and recorded as that item's error.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::evidence::digest::FileDigests;
+use crate::evidence::typing::{self, ContentType};
+use crate::evidence::walk::{EntryKind, WalkEntry};
+use crate::hashsets::HashSetIndex;
+
+/// What an analyzer sees of one item.
+pub struct ItemView<'a> {
+    pub source_label: &'a str,
+    pub entry: &'a WalkEntry,
+    pub digests: Option<&'a FileDigests>,
+    pub content_type: Option<&'a ContentType>,
+    /// The first bytes of the content (up to `digest::HEAD_LEN`).
+    pub head: &'a [u8],
+}
+
+/// An observation before the engine has attached it to a stored item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObservationDraft {
+    pub kind: String,
+    pub value: serde_json::Value,
+    /// 1.0 for exact facts (a digest matched); a model's calibrated score otherwise.
+    pub confidence: f64,
+    /// What produced it beyond the analyzer's name and version (set digest, model digest).
+    pub provenance: serde_json::Value,
+}
+
+pub trait Analyzer: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn version(&self) -> &'static str;
+    /// The measured or known error margin, shown with every lead that rests on it.
+    fn error_margin(&self) -> &'static str;
+    fn accepts(&self, item: &ItemView) -> bool;
+    fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String>;
+}
+
+/// Looks each file's digests up in the loaded hash sets.
+pub struct HashSetAnalyzer {
+    pub index: Arc<HashSetIndex>,
+}
+
+impl Analyzer for HashSetAnalyzer {
+    fn name(&self) -> &'static str {
+        "hashset"
+    }
+    fn version(&self) -> &'static str {
+        "1"
+    }
+    fn error_margin(&self) -> &'static str {
+        "exact digest equality; a false match needs a digest collision (MD5 and SHA-1 collisions can be \
+         manufactured, so an MD5/SHA-1-only match of a crafted file is weaker than a SHA-256 match); the \
+         list itself may be wrong, and its source is named in the observation"
+    }
+    fn accepts(&self, item: &ItemView) -> bool {
+        !self.index.is_empty() && item.digests.is_some()
+    }
+    fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
+        let Some(digests) = item.digests else { return Ok(Vec::new()) };
+        Ok(self
+            .index
+            .lookup(digests, item.entry.meta.size)
+            .into_iter()
+            .map(|m| {
+                let set = &self.index.sets[m.set_index];
+                ObservationDraft {
+                    kind: "hashset.match".into(),
+                    value: json!({
+                        "set": set.name,
+                        "status": m.status.as_str(),
+                        "category": m.category,
+                        "algorithm": m.algorithm,
+                        "entry_name": m.entry_name,
+                        "entries_matched": m.entries_matched,
+                        "size_agrees": m.size_agrees,
+                    }),
+                    confidence: if m.size_agrees == Some(false) { 0.5 } else { 1.0 },
+                    provenance: json!({ "set_sha256": set.file_sha256.to_hex(), "set_format": set.parsed.format.as_str() }),
+                }
+            })
+            .collect())
+    }
+}
+
+/// A name whose extension does not fit the content's signature.
+pub struct ExtensionMismatchAnalyzer;
+
+impl Analyzer for ExtensionMismatchAnalyzer {
+    fn name(&self) -> &'static str {
+        "extension"
+    }
+    fn version(&self) -> &'static str {
+        "1"
+    }
+    fn error_margin(&self) -> &'static str {
+        "signature typing of ~200 formats (infer); containers (zip, OLE2, ISO-BMFF) accept every extension \
+         of their family, so a .docx renamed .xlsx is not flagged; text and unknown content never is"
+    }
+    fn accepts(&self, item: &ItemView) -> bool {
+        item.entry.meta.kind == EntryKind::File && item.content_type.is_some()
+    }
+    fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
+        let Some(ct) = item.content_type else { return Ok(Vec::new()) };
+        Ok(typing::extension_mismatch(&item.entry.rel_path, ct)
+            .map(|(claimed, detected)| ObservationDraft {
+                kind: "type.extension_mismatch".into(),
+                value: json!({ "extension": claimed, "detected_extension": detected, "detected_mime": ct.mime }),
+                confidence: 1.0,
+                provenance: json!({ "head_bytes": item.head.len() }),
+            })
+            .into_iter()
+            .collect())
+    }
+}

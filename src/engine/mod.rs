@@ -1,0 +1,526 @@
+//! Scheduling the scan: plan validation, the walk → analyze → store pipeline, resume,
+//! cancellation, and the rules pass that turns observations into leads.
+//!
+//! Shape of a scan (STYLE 8): one walker thread per source feeds a bounded channel; rayon
+//! workers read, hash and analyze each item; one writer thread commits. Nothing here prints:
+//! progress is a set of atomic counters the CLI may draw.
+
+pub mod analyzer;
+pub mod journal;
+pub mod writer;
+
+use std::collections::{HashMap, HashSet};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
+
+use rayon::prelude::*;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::case::{self, CaseDir, audit};
+use crate::evidence::digest::{self, Sha256};
+use crate::evidence::typing;
+use crate::evidence::walk::{self, EntryKind, Timestamp, WalkEntry, WalkEvent};
+use crate::hashsets::{self, HashSetIndex, HashSetSpec, LoadedHashSet};
+use crate::leads::{self, RuleSet};
+use analyzer::{Analyzer, ItemView};
+use writer::{ErrorRecord, ItemResult, WriteMsg};
+
+/// Walked entries waiting for a worker. Bounded so a fast walker on a huge tree cannot fill
+/// memory ahead of the hashing (fd and fclones do the same).
+const WALK_QUEUE: usize = 4096;
+/// Finished items waiting for the writer.
+const WRITE_QUEUE: usize = 4096;
+
+/// What the examiner asked for, before validation.
+#[derive(Clone, Debug, Default)]
+pub struct ScanRequest {
+    pub evidence: Vec<PathBuf>,
+    pub case_dir: PathBuf,
+    pub examiner: String,
+    pub labels: Vec<String>,
+    pub hashsets: Vec<HashSetSpec>,
+    pub rules_file: Option<PathBuf>,
+}
+
+pub struct SourcePlan {
+    pub root: PathBuf,
+    pub label: String,
+}
+
+/// A scan with every fatal condition already ruled out.
+pub struct ScanPlan {
+    pub case: CaseDir,
+    pub sources: Vec<SourcePlan>,
+    pub examiner: String,
+    pub hashsets: Vec<LoadedHashSet>,
+    pub rules: RuleSet,
+}
+
+impl ScanPlan {
+    /// Checks everything that can stop a scan, cheapest first, before any evidence is read:
+    /// examiner named, sources are directories, labels unique, the case is not inside a
+    /// source (it would write into evidence), the rules parse, the case directory is
+    /// writable, and each hash set is readable and recognised.
+    pub fn resolve(req: &ScanRequest) -> Result<ScanPlan, String> {
+        if req.examiner.trim().is_empty() {
+            return Err("--examiner must name the person responsible for this scan".into());
+        }
+        if req.evidence.is_empty() {
+            return Err("no evidence directory given".into());
+        }
+        if req.labels.len() > req.evidence.len() {
+            return Err(format!("{} labels for {} evidence sources", req.labels.len(), req.evidence.len()));
+        }
+        let mut sources = Vec::new();
+        let mut labels = HashSet::new();
+        for (i, dir) in req.evidence.iter().enumerate() {
+            let meta = std::fs::metadata(dir).map_err(|e| format!("evidence {}: {e}", dir.display()))?;
+            if !meta.is_dir() {
+                return Err(format!("evidence {}: not a directory", dir.display()));
+            }
+            let root = dir.canonicalize().map_err(|e| format!("evidence {}: {e}", dir.display()))?;
+            let label = match req.labels.get(i) {
+                Some(l) if !l.trim().is_empty() => l.trim().to_string(),
+                Some(_) => return Err("an empty --label".into()),
+                None => root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "root".into()),
+            };
+            if !labels.insert(label.clone()) {
+                return Err(format!("two sources would be labelled {label:?}: give each a --label"));
+            }
+            sources.push(SourcePlan { root, label });
+        }
+        let rules = match &req.rules_file {
+            Some(path) => RuleSet::from_file(path)?,
+            None => RuleSet::default_set(),
+        };
+        let case_abs = absolute(&req.case_dir);
+        for s in &sources {
+            if case_abs.starts_with(&s.root) {
+                return Err(format!(
+                    "case directory {} is inside evidence source {}: evidence is never written to",
+                    req.case_dir.display(),
+                    s.root.display()
+                ));
+            }
+        }
+        let case = case::prepare_for_writing(&req.case_dir)?;
+        let hashsets = req.hashsets.iter().map(hashsets::load).collect::<Result<Vec<_>, _>>()?;
+        Ok(ScanPlan { case, sources, examiner: req.examiner.trim().to_string(), hashsets, rules })
+    }
+
+    /// Digest of what decides the results: sources, hash set files, rules.
+    pub fn config_digest(&self) -> String {
+        let cfg = json!({
+            "sources": self.sources.iter().map(|s| json!({"label": s.label, "root": s.root.to_string_lossy()})).collect::<Vec<_>>(),
+            "hashsets": self.hashsets.iter().map(|h| json!({"name": h.name, "sha256": h.file_sha256.to_hex(), "status": h.spec.status.as_str(), "category": h.spec.category})).collect::<Vec<_>>(),
+            "rules_digest": self.rules.digest,
+        });
+        audit::digest_hex(cfg.to_string().as_bytes())
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    // The case directory may not exist yet: canonicalise the deepest existing ancestor.
+    let mut existing = p.to_path_buf();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_owned());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut out = existing.canonicalize().unwrap_or_else(|_| std::path::absolute(&existing).unwrap_or(existing));
+    for part in rest.into_iter().rev() {
+        out.push(part);
+    }
+    out
+}
+
+/// Counters the CLI may draw; updated by the workers with relaxed atomics.
+#[derive(Default)]
+pub struct Progress {
+    pub entries_walked: AtomicU64,
+    pub bytes_walked: AtomicU64,
+    pub items_done: AtomicU64,
+    pub bytes_done: AtomicU64,
+    pub items_skipped: AtomicU64,
+    pub errors: AtomicU64,
+    pub walk_finished: AtomicBool,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SourceSummary {
+    pub id: i64,
+    pub label: String,
+    pub root: String,
+    pub files: i64,
+    pub dirs: i64,
+    pub other: i64,
+    pub bytes: i64,
+    pub errors: i64,
+    pub root_digest: String,
+    pub complete: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScanSummary {
+    pub run_id: i64,
+    pub interrupted: bool,
+    pub sources: Vec<SourceSummary>,
+    pub items_processed: u64,
+    pub items_already_stored: u64,
+    pub errors: i64,
+    pub crash_suspects: Vec<String>,
+    pub hashset_problems: Vec<String>,
+    pub leads: leads::LeadCounts,
+}
+
+/// Runs a validated plan. `stop` is polled by the walker and every worker (Ctrl-C).
+pub fn run_scan(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool) -> Result<ScanSummary, String> {
+    let mut conn = case::open_store(&plan.case)?;
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+
+    let crash_suspects = recover_journal(&plan.case, &conn)?;
+    let started = Timestamp::now().to_rfc3339();
+    let config_digest = plan.config_digest();
+    let run_id = {
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute(
+            "INSERT INTO runs(started, examiner, command, status, config_digest, rules_digest) VALUES (?1,?2,?3,'running',?4,?5)",
+            params![started, plan.examiner, audit::command_line(), config_digest, plan.rules.digest],
+        )
+        .map_err(db)?;
+        let run_id = tx.last_insert_rowid();
+        record_rules_change(&tx, &plan.examiner, &plan.rules).map_err(db)?;
+        let hashset_meta: Vec<_> = plan.hashsets.iter().map(|h| json!({"name": h.name, "sha256": h.file_sha256.to_hex(), "format": h.parsed.format.as_str(), "status": h.spec.status.as_str(), "entries": h.parsed.entries.len(), "problems": h.parsed.problems.len()})).collect();
+        audit::append(&tx, &plan.examiner, "scan-start", &json!({
+            "run": run_id, "config_digest": config_digest, "rules_digest": plan.rules.digest,
+            "sources": plan.sources.iter().map(|s| json!({"label": s.label, "root": s.root.to_string_lossy()})).collect::<Vec<_>>(),
+            "hashsets": hashset_meta,
+        }))
+        .map_err(db)?;
+        store_hashsets(&tx, run_id, &plan.hashsets).map_err(db)?;
+        tx.commit().map_err(db)?;
+        run_id
+    };
+
+    let index = Arc::new(HashSetIndex::new(plan.hashsets.clone()));
+    let analyzers: Vec<Box<dyn Analyzer>> =
+        vec![Box::new(analyzer::HashSetAnalyzer { index }), Box::new(analyzer::ExtensionMismatchAnalyzer)];
+    for a in &analyzers {
+        case::meta_set(&conn, &format!("analyzer:{}:{}", a.name(), a.version()), a.error_margin()).map_err(db)?;
+    }
+
+    let journal = journal::Journal::open(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
+    let writer_conn = case::open_store(&plan.case)?;
+    let (tx, rx) = sync_channel::<WriteMsg>(WRITE_QUEUE);
+    let writer = std::thread::Builder::new()
+        .name("spoor-writer".into())
+        .spawn(move || writer::run(writer_conn, run_id, rx))
+        .map_err(|e| format!("writer thread: {e}"))?;
+
+    let mut source_ids = Vec::new();
+    let mut processed = 0u64;
+    let mut already = 0u64;
+    for source in &plan.sources {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let source_id = register_source(&conn, source, &plan.examiner, &started).map_err(db)?;
+        source_ids.push((source_id, source));
+        let ctx = SourceContext {
+            source_id,
+            label: &source.label,
+            done: stored_paths(&conn, source_id).map_err(db)?,
+            suspects: suspects(&conn, source_id).map_err(db)?,
+            analyzers: &analyzers,
+            journal: &journal,
+            progress,
+            stop,
+        };
+        let (p, a) = scan_source(&ctx, &source.root, &tx);
+        processed += p;
+        already += a;
+    }
+    drop(tx);
+    let written = writer.join().map_err(|_| "writer thread panicked".to_string())?;
+    written.map_err(|e| format!("case store write failed; rerun the same command to resume: {e}"))?;
+
+    let interrupted = stop.load(Ordering::Relaxed);
+    let finished = Timestamp::now().to_rfc3339();
+    let mut sources = Vec::new();
+    for (id, source) in &source_ids {
+        sources.push(finish_source(&conn, *id, source, !interrupted, &finished).map_err(db)?);
+    }
+    let lead_counts = if interrupted { leads::LeadCounts::default() } else { leads::rebuild(&mut conn, &plan.rules).map_err(db)? };
+    let errors: i64 = sources.iter().map(|s| s.errors).sum();
+    let summary = ScanSummary {
+        run_id,
+        interrupted,
+        sources,
+        items_processed: processed,
+        items_already_stored: already,
+        errors,
+        crash_suspects: crash_suspects.iter().map(|(_, p, n)| format!("{} (in flight at {n} crash{})", crate::evidence::display_path(p), if *n > 1 { "es" } else { "" })).collect(),
+        hashset_problems: plan.hashsets.iter().flat_map(|h| h.parsed.problems.iter().map(move |p| format!("{}: {p}", h.name))).collect(),
+        leads: lead_counts,
+    };
+    {
+        let tx = conn.transaction().map_err(db)?;
+        let status = if interrupted { "interrupted" } else { "complete" };
+        let summary_json = serde_json::to_value(&summary).unwrap_or_default();
+        tx.execute("UPDATE runs SET finished = ?1, status = ?2, summary = ?3 WHERE id = ?4", params![finished, status, summary_json.to_string(), run_id]).map_err(db)?;
+        audit::append(&tx, &plan.examiner, if interrupted { "scan-interrupted" } else { "scan-complete" }, &json!({
+            "run": run_id, "items_processed": processed, "errors": errors,
+            "root_digests": summary.sources.iter().map(|s| json!({"label": s.label, "root_digest": s.root_digest, "complete": s.complete})).collect::<Vec<_>>(),
+            "leads": summary.leads,
+        }))
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+    }
+    // Every begun item is now either committed or known not to be: the journal has served.
+    journal::clear(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
+    Ok(summary)
+}
+
+fn record_rules_change(conn: &Connection, actor: &str, rules: &RuleSet) -> rusqlite::Result<()> {
+    let previous = case::meta_get(conn, "rules_digest")?;
+    if previous.as_deref() != Some(rules.digest.as_str()) {
+        audit::append(conn, actor, "rules-change", &json!({"from": previous, "to": rules.digest, "rules_version": rules.version, "rules": rules.source_text}))?;
+        case::meta_set(conn, "rules_digest", &rules.digest)?;
+        case::meta_set(conn, "rules_text", &rules.source_text)?;
+    }
+    Ok(())
+}
+
+fn store_hashsets(conn: &Connection, run_id: i64, sets: &[LoadedHashSet]) -> rusqlite::Result<()> {
+    for h in sets {
+        conn.execute(
+            "INSERT INTO hashsets(run_id, name, path, format, status, category, file_sha256, entries, problems) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+            params![run_id, h.name, h.spec.path.to_string_lossy(), h.parsed.format.as_str(), h.spec.status.as_str(), h.spec.category, h.file_sha256.to_hex(), h.parsed.entries.len() as i64, h.parsed.problems.len() as i64],
+        )?;
+        let id = conn.last_insert_rowid();
+        let mut stmt = conn.prepare_cached("INSERT INTO hashset_problems(hashset_id, location, reason) VALUES (?1,?2,?3)")?;
+        for p in &h.parsed.problems {
+            stmt.execute(params![id, p.location, p.reason])?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the journal of a run that died, counts a crash for each item it left in flight, and
+/// returns those items.
+fn recover_journal(case: &CaseDir, conn: &Connection) -> Result<Vec<(i64, Vec<u8>, i64)>, String> {
+    let path = case.journal_path();
+    let unfinished = journal::unfinished(&path).map_err(|e| format!("journal {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (source_id, rel) in unfinished {
+        let stored: Option<i64> = conn
+            .query_row("SELECT id FROM items WHERE source_id = ?1 AND path = ?2", params![source_id, rel], |r| r.get(0))
+            .optional()
+            .map_err(|e| e.to_string())?;
+        if stored.is_some() {
+            continue;
+        }
+        conn.execute(
+            "INSERT INTO crash_suspects(source_id, path, crashes) VALUES (?1, ?2, 1) ON CONFLICT(source_id, path) DO UPDATE SET crashes = crashes + 1",
+            params![source_id, rel],
+        )
+        .map_err(|e| e.to_string())?;
+        let crashes: i64 = conn
+            .query_row("SELECT crashes FROM crash_suspects WHERE source_id = ?1 AND path = ?2", params![source_id, rel], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        out.push((source_id, rel, crashes));
+    }
+    journal::clear(&path).map_err(|e| format!("journal {}: {e}", path.display()))?;
+    Ok(out)
+}
+
+fn register_source(conn: &Connection, s: &SourcePlan, examiner: &str, now: &str) -> rusqlite::Result<i64> {
+    let root = s.root.as_os_str().as_bytes();
+    let existing: Option<(i64, String)> = conn
+        .query_row("SELECT id, label FROM sources WHERE root_path = ?1", [root], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((id, _)) = existing {
+        conn.execute("UPDATE sources SET last_started = ?1 WHERE id = ?2", params![now, id])?;
+        return Ok(id);
+    }
+    conn.execute(
+        "INSERT INTO sources(label, root_path, examiner, first_started, last_started) VALUES (?1,?2,?3,?4,?4)",
+        params![s.label, root, examiner, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn stored_paths(conn: &Connection, source_id: i64) -> rusqlite::Result<HashSet<Vec<u8>>> {
+    let mut stmt = conn.prepare("SELECT path FROM items WHERE source_id = ?1")?;
+    let rows = stmt.query_map([source_id], |r| r.get::<_, Vec<u8>>(0))?;
+    rows.collect()
+}
+
+fn suspects(conn: &Connection, source_id: i64) -> rusqlite::Result<HashMap<Vec<u8>, i64>> {
+    let mut stmt = conn.prepare("SELECT path, crashes FROM crash_suspects WHERE source_id = ?1")?;
+    let rows = stmt.query_map([source_id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
+    rows.collect()
+}
+
+/// An item in flight at this many crashes is not read again.
+const POISON_CRASHES: i64 = 2;
+
+struct SourceContext<'a> {
+    source_id: i64,
+    label: &'a str,
+    done: HashSet<Vec<u8>>,
+    suspects: HashMap<Vec<u8>, i64>,
+    analyzers: &'a [Box<dyn Analyzer>],
+    journal: &'a journal::Journal,
+    progress: &'a Progress,
+    stop: &'a AtomicBool,
+}
+
+/// Walks one source and processes every entry not already stored. Returns (processed, already stored).
+fn scan_source(ctx: &SourceContext, root: &Path, out: &SyncSender<WriteMsg>) -> (u64, u64) {
+    let root_fd = match walk::open_root(root) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = out.send(WriteMsg::Error(ErrorRecord { source_id: ctx.source_id, path: Vec::new(), stage: "walk".into(), reason: format!("open source root: {e}") }));
+            ctx.progress.errors.fetch_add(1, Ordering::Relaxed);
+            return (0, 0);
+        }
+    };
+    let (entry_tx, entry_rx) = sync_channel::<WalkEntry>(WALK_QUEUE);
+    let processed = AtomicU64::new(0);
+    let already = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        let walker_out = out.clone();
+        let root_fd = &root_fd;
+        scope.spawn(move || {
+            walk::walk(root_fd, ctx.stop, &mut |event| match event {
+                WalkEvent::Entry(entry) => {
+                    ctx.progress.entries_walked.fetch_add(1, Ordering::Relaxed);
+                    if entry.meta.kind == EntryKind::File {
+                        ctx.progress.bytes_walked.fetch_add(entry.meta.size, Ordering::Relaxed);
+                    }
+                    let _ = entry_tx.send(entry);
+                }
+                WalkEvent::Failure(f) => {
+                    ctx.progress.errors.fetch_add(1, Ordering::Relaxed);
+                    let _ = walker_out.send(WriteMsg::Error(ErrorRecord { source_id: ctx.source_id, path: f.rel_path, stage: "walk".into(), reason: f.reason }));
+                }
+            });
+            ctx.progress.walk_finished.store(true, Ordering::Relaxed);
+        });
+        entry_rx.into_iter().par_bridge().for_each_init(
+            || Vec::with_capacity(digest::READ_CHUNK),
+            |buf, entry| {
+                if ctx.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                if ctx.done.contains(&entry.rel_path) {
+                    already.fetch_add(1, Ordering::Relaxed);
+                    ctx.progress.items_skipped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                ctx.journal.begin(ctx.source_id, &entry.rel_path);
+                let path = entry.rel_path.clone();
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| process_item(ctx, root_fd, entry.clone(), buf)))
+                    .unwrap_or_else(|panic| {
+                        let msg = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown panic".into());
+                        Some(ItemResult { source_id: ctx.source_id, entry, digests: None, mime: None, observations: Vec::new(), errors: vec![("engine".into(), format!("panic while processing: {msg}"))] })
+                    });
+                if let Some(result) = result {
+                    ctx.progress.errors.fetch_add(result.errors.len() as u64, Ordering::Relaxed);
+                    ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
+                    processed.fetch_add(1, Ordering::Relaxed);
+                    let _ = out.send(WriteMsg::Item(Box::new(result)));
+                }
+                ctx.journal.end(ctx.source_id, &path);
+            },
+        );
+    });
+    (processed.into_inner(), already.into_inner())
+}
+
+/// Reads, hashes and analyzes one entry. `None` when cancelled mid-read (not done: a rerun
+/// does it again).
+fn process_item(ctx: &SourceContext, root_fd: &OwnedFd, entry: WalkEntry, buf: &mut Vec<u8>) -> Option<ItemResult> {
+    let mut result = ItemResult { source_id: ctx.source_id, entry, digests: None, mime: None, observations: Vec::new(), errors: Vec::new() };
+    if let Some(&crashes) = ctx.suspects.get(&result.entry.rel_path)
+        && crashes >= POISON_CRASHES
+    {
+        result.errors.push(("resume".into(), format!("in flight during {crashes} interrupted scans; not read again (possible poison file)")));
+        return Some(result);
+    }
+    if result.entry.meta.kind != EntryKind::File {
+        // Directories, links, FIFOs, sockets and devices are recorded, never opened.
+        return Some(result);
+    }
+    let mut head = Vec::new();
+    match walk::open_regular_file(root_fd, &result.entry.rel_path) {
+        Err(e) => result.errors.push(("read".into(), format!("open: {e}"))),
+        Ok(file) => match digest::digest_reader(file, buf, &|| ctx.stop.load(Ordering::Relaxed)) {
+            Err(e) if ctx.stop.load(Ordering::Relaxed) && e.kind() == std::io::ErrorKind::Interrupted => return None,
+            Err(e) => result.errors.push(("read".into(), format!("read: {e}"))),
+            Ok(outcome) => {
+                ctx.progress.bytes_done.fetch_add(outcome.bytes, Ordering::Relaxed);
+                if outcome.bytes != result.entry.meta.size {
+                    result.errors.push(("read".into(), format!("size changed during the scan: listed {} bytes, read {}", result.entry.meta.size, outcome.bytes)));
+                }
+                result.digests = Some(outcome.digests);
+                head = outcome.head;
+            }
+        },
+    }
+    let content_type = result.digests.is_some().then(|| typing::detect(&head));
+    result.mime = content_type.as_ref().map(|c| c.mime.clone());
+    let view = ItemView { source_label: ctx.label, entry: &result.entry, digests: result.digests.as_ref(), content_type: content_type.as_ref(), head: &head };
+    let mut observations = Vec::new();
+    let mut errors = Vec::new();
+    for a in ctx.analyzers {
+        if !a.accepts(&view) {
+            continue;
+        }
+        match std::panic::catch_unwind(AssertUnwindSafe(|| a.analyze(&view))) {
+            Ok(Ok(obs)) => observations.extend(obs.into_iter().map(|o| (a.name(), a.version(), o))),
+            Ok(Err(reason)) => errors.push((a.name().to_string(), reason)),
+            Err(_) => errors.push((a.name().to_string(), "analyzer panicked".to_string())),
+        }
+    }
+    result.observations = observations;
+    result.errors.extend(errors);
+    Some(result)
+}
+
+fn finish_source(conn: &Connection, id: i64, source: &SourcePlan, complete: bool, now: &str) -> rusqlite::Result<SourceSummary> {
+    let count = |kind_clause: &str| -> rusqlite::Result<i64> {
+        conn.query_row(&format!("SELECT COUNT(*) FROM items WHERE source_id = ?1 AND {kind_clause}"), [id], |r| r.get(0))
+    };
+    let files = count("kind = 'file'")?;
+    let dirs = count("kind = 'dir'")?;
+    let other = count("kind NOT IN ('file','dir')")?;
+    let bytes: i64 = conn.query_row("SELECT COALESCE(SUM(size),0) FROM items WHERE source_id = ?1 AND kind = 'file'", [id], |r| r.get(0))?;
+    let errors: i64 = conn.query_row("SELECT COUNT(*) FROM item_errors WHERE source_id = ?1", [id], |r| r.get(0))?;
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = {
+        let mut stmt = conn.prepare("SELECT path, sha256 FROM items WHERE source_id = ?1 AND sha256 IS NOT NULL")?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let digests: Vec<(Vec<u8>, Sha256)> = rows.into_iter().filter_map(|(p, d)| Sha256::from_slice(&d).map(|d| (p, d))).collect();
+    let root_digest = crate::evidence::root_digest(digests.iter().map(|(p, d)| (p.as_slice(), d)).collect()).to_hex();
+    let label: String = conn.query_row("SELECT label FROM sources WHERE id = ?1", [id], |r| r.get(0))?;
+    conn.execute(
+        "UPDATE sources SET finished = CASE WHEN ?1 THEN ?2 ELSE finished END, file_count=?3, dir_count=?4, other_count=?5, byte_count=?6, error_count=?7, root_digest=?8 WHERE id=?9",
+        params![complete, now, files, dirs, other, bytes, errors, root_digest, id],
+    )?;
+    Ok(SourceSummary { id, label, root: source.root.to_string_lossy().into_owned(), files, dirs, other, bytes, errors, root_digest, complete })
+}

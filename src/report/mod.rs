@@ -1,0 +1,315 @@
+//! Reports for people (HTML) and machines (JSON, JSONL export).
+//!
+//! Findings are confirmed leads only. Leads still awaiting a decision appear in their own,
+//! clearly marked section and never as findings; rejected leads are listed apart. Exports
+//! are sorted so that two scans of the same evidence export byte-identically (docs/schema.md).
+
+use std::io::Write;
+
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+use crate::case::audit;
+use crate::evidence::digest::to_hex;
+use crate::leads::{self, LeadRow};
+use crate::review;
+
+pub const EXPORT_KINDS: &[&str] = &["items", "observations", "errors", "leads", "reviews"];
+
+fn path_fields(obj: &mut serde_json::Map<String, Value>, path: &[u8]) {
+    match std::str::from_utf8(path) {
+        Ok(s) => {
+            obj.insert("path".into(), json!(s));
+        }
+        Err(_) => {
+            // Non-UTF-8 names are kept byte-exact in `path_hex`; `path` is for reading.
+            obj.insert("path".into(), json!(String::from_utf8_lossy(path)));
+            obj.insert("path_hex".into(), json!(to_hex(path)));
+        }
+    }
+}
+
+fn hex_opt(v: Option<Vec<u8>>) -> Value {
+    v.map(|b| json!(to_hex(&b))).unwrap_or(Value::Null)
+}
+
+/// Writes the chosen kinds (all when `kinds` is empty) as JSON lines, sorted.
+pub fn export_jsonl(conn: &Connection, kinds: &[String], out: &mut dyn Write) -> Result<u64, String> {
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    let io = |e: std::io::Error| format!("writing export: {e}");
+    let wanted = |k: &str| kinds.is_empty() || kinds.iter().any(|x| x == k);
+    let mut lines = 0u64;
+    let mut emit = |out: &mut dyn Write, v: Value| -> Result<(), String> {
+        serde_json::to_writer(&mut *out, &v).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(io)?;
+        lines += 1;
+        Ok(())
+    };
+    if wanted("items") {
+        let mut stmt = conn
+            .prepare(
+                "SELECT s.label, i.path, i.kind, i.size, i.mode, i.uid, i.gid, i.inode, i.nlink, i.mtime, i.atime, i.ctime, i.btime, i.md5, i.sha1, i.sha256, i.mime, i.link_target
+                 FROM items i JOIN sources s ON s.id = i.source_id ORDER BY s.label, i.path",
+            )
+            .map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            let mut o = serde_json::Map::new();
+            o.insert("record".into(), json!("item"));
+            o.insert("source".into(), json!(r.get::<_, String>(0).map_err(db)?));
+            path_fields(&mut o, &r.get::<_, Vec<u8>>(1).map_err(db)?);
+            for (i, name) in [(2, "kind")] {
+                o.insert(name.into(), json!(r.get::<_, String>(i).map_err(db)?));
+            }
+            for (i, name) in [(3, "size"), (4, "mode"), (5, "uid"), (6, "gid"), (7, "inode"), (8, "nlink")] {
+                o.insert(name.into(), json!(r.get::<_, i64>(i).map_err(db)?));
+            }
+            for (i, name) in [(9, "mtime"), (10, "atime"), (11, "ctime"), (12, "btime")] {
+                o.insert(name.into(), json!(r.get::<_, Option<String>>(i).map_err(db)?));
+            }
+            for (i, name) in [(13, "md5"), (14, "sha1"), (15, "sha256")] {
+                o.insert(name.into(), hex_opt(r.get(i).map_err(db)?));
+            }
+            o.insert("mime".into(), json!(r.get::<_, Option<String>>(16).map_err(db)?));
+            let target: Option<Vec<u8>> = r.get(17).map_err(db)?;
+            o.insert("link_target".into(), json!(target.as_deref().map(String::from_utf8_lossy)));
+            emit(out, Value::Object(o))?;
+        }
+    }
+    if wanted("observations") {
+        let mut stmt = conn
+            .prepare(
+                "SELECT s.label, i.path, o.subject, o.kind, o.analyzer, o.analyzer_version, o.value, o.confidence, o.provenance
+                 FROM observations o LEFT JOIN items i ON i.id = o.item_id LEFT JOIN sources s ON s.id = i.source_id
+                 ORDER BY s.label, i.path, o.kind, o.analyzer, o.value",
+            )
+            .map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            let mut o = serde_json::Map::new();
+            o.insert("record".into(), json!("observation"));
+            o.insert("source".into(), json!(r.get::<_, Option<String>>(0).map_err(db)?));
+            path_fields(&mut o, &r.get::<_, Option<Vec<u8>>>(1).map_err(db)?.unwrap_or_default());
+            o.insert("subject".into(), json!(r.get::<_, String>(2).map_err(db)?));
+            o.insert("kind".into(), json!(r.get::<_, String>(3).map_err(db)?));
+            o.insert("analyzer".into(), json!(r.get::<_, String>(4).map_err(db)?));
+            o.insert("analyzer_version".into(), json!(r.get::<_, String>(5).map_err(db)?));
+            o.insert("value".into(), serde_json::from_str(&r.get::<_, String>(6).map_err(db)?).unwrap_or(Value::Null));
+            o.insert("confidence".into(), json!(r.get::<_, f64>(7).map_err(db)?));
+            o.insert("provenance".into(), serde_json::from_str(&r.get::<_, String>(8).map_err(db)?).unwrap_or(Value::Null));
+            emit(out, Value::Object(o))?;
+        }
+    }
+    if wanted("errors") {
+        let mut stmt = conn
+            .prepare("SELECT s.label, e.path, e.stage, e.reason FROM item_errors e LEFT JOIN sources s ON s.id = e.source_id ORDER BY s.label, e.path, e.stage, e.reason")
+            .map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            let mut o = serde_json::Map::new();
+            o.insert("record".into(), json!("error"));
+            o.insert("source".into(), json!(r.get::<_, Option<String>>(0).map_err(db)?));
+            path_fields(&mut o, &r.get::<_, Vec<u8>>(1).map_err(db)?);
+            o.insert("stage".into(), json!(r.get::<_, String>(2).map_err(db)?));
+            o.insert("reason".into(), json!(r.get::<_, String>(3).map_err(db)?));
+            emit(out, Value::Object(o))?;
+        }
+    }
+    if wanted("leads") {
+        for lead in leads::list(conn).map_err(db)? {
+            let mut v = serde_json::to_value(&lead).map_err(|e| e.to_string())?;
+            v["record"] = json!("lead");
+            emit(out, v)?;
+        }
+    }
+    if wanted("reviews") {
+        for r in review::list(conn).map_err(db)? {
+            let mut v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
+            v["record"] = json!("review");
+            emit(out, v)?;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(lines)
+}
+
+/// Everything a report shows, gathered once for both formats.
+pub fn report_data(conn: &Connection) -> Result<Value, String> {
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    let sources: Vec<Value> = {
+        let mut stmt = conn
+            .prepare("SELECT label, root_path, examiner, first_started, finished, file_count, dir_count, other_count, byte_count, error_count, root_digest FROM sources ORDER BY label")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(json!({
+                    "label": r.get::<_, String>(0)?, "root": String::from_utf8_lossy(&r.get::<_, Vec<u8>>(1)?),
+                    "examiner": r.get::<_, String>(2)?, "first_scan": r.get::<_, String>(3)?, "finished": r.get::<_, Option<String>>(4)?,
+                    "files": r.get::<_, Option<i64>>(5)?, "dirs": r.get::<_, Option<i64>>(6)?, "other": r.get::<_, Option<i64>>(7)?,
+                    "bytes": r.get::<_, Option<i64>>(8)?, "errors": r.get::<_, Option<i64>>(9)?, "root_digest": r.get::<_, Option<String>>(10)?,
+                }))
+            })
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    let all = leads::list(conn).map_err(db)?;
+    let reviews = review::list(conn).map_err(db)?;
+    let with_reviews = |l: &LeadRow| {
+        let mut v = serde_json::to_value(l).unwrap_or_default();
+        v["reviews"] = json!(reviews.iter().filter(|r| r.lead == l.id).collect::<Vec<_>>());
+        v
+    };
+    let findings: Vec<Value> = all.iter().filter(|l| l.state == "confirmed").map(with_reviews).collect();
+    let awaiting: Vec<Value> = all.iter().filter(|l| l.active && (l.state == "proposed" || l.state == "needs-info")).map(with_reviews).collect();
+    let rejected: Vec<Value> = all.iter().filter(|l| l.state == "rejected").map(with_reviews).collect();
+    let errors: Vec<Value> = {
+        let mut stmt = conn.prepare("SELECT s.label, e.path, e.stage, e.reason FROM item_errors e LEFT JOIN sources s ON s.id = e.source_id ORDER BY s.label, e.path, e.stage").map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| Ok(json!({"source": r.get::<_, Option<String>>(0)?, "path": crate::evidence::display_path(&r.get::<_, Vec<u8>>(1)?), "stage": r.get::<_, String>(2)?, "reason": r.get::<_, String>(3)?})))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    let hashsets: Vec<Value> = {
+        let mut stmt = conn.prepare("SELECT DISTINCT name, format, status, category, file_sha256, entries, problems FROM hashsets ORDER BY name").map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| Ok(json!({"name": r.get::<_, String>(0)?, "format": r.get::<_, String>(1)?, "status": r.get::<_, String>(2)?, "category": r.get::<_, Option<String>>(3)?, "sha256": r.get::<_, String>(4)?, "entries": r.get::<_, i64>(5)?, "problems": r.get::<_, i64>(6)?})))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    let audit_verdict = match audit::verify(conn).map_err(db)? {
+        audit::Verdict::Intact { entries, head } => json!({"intact": true, "entries": entries, "head": head}),
+        audit::Verdict::Broken { seq, reason } => json!({"intact": false, "first_bad_entry": seq, "reason": reason}),
+    };
+    Ok(json!({
+        "tool": {"name": "spoor", "version": crate::TOOL_VERSION},
+        "rules_digest": crate::case::meta_get(conn, "rules_digest").map_err(db)?,
+        "audit": audit_verdict,
+        "sources": sources,
+        "hashsets": hashsets,
+        "findings": findings,
+        "awaiting_review": awaiting,
+        "rejected": rejected,
+        "errors": errors,
+    }))
+}
+
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => escape(s),
+        Value::Null => "—".into(),
+        other => escape(&other.to_string()),
+    }
+}
+
+fn lead_rows(html: &mut String, leads: &[Value], with_decision: bool) {
+    html.push_str("<table><tr><th>lead</th><th>rank</th><th>score</th><th>source</th><th>path</th><th>why (rule → explanation; observations; error margin)</th>");
+    if with_decision {
+        html.push_str("<th>decisions</th>");
+    }
+    html.push_str("</tr>\n");
+    for l in leads {
+        html.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{}</td><td>{:.1}</td><td>{}</td><td><code>{}</code></td><td>",
+            text(&l["id"]), text(&l["rank"]), l["score"].as_f64().unwrap_or(0.0), text(&l["source"]), text(&l["path"])
+        ));
+        for hit in l["hits"]["hits"].as_array().into_iter().flatten() {
+            html.push_str(&format!("<div class=hit><b>{}</b> ({}): {}<ul>", text(&hit["rule"]), text(&hit["title"]), text(&hit["explanation"])));
+            for o in hit["observations"].as_array().into_iter().flatten() {
+                html.push_str(&format!(
+                    "<li><code>{}</code> by {} v{} — confidence {} — <code>{}</code><br><small>error margin: {}</small></li>",
+                    text(&o["kind"]), text(&o["analyzer"]), text(&o["analyzer_version"]), text(&o["confidence"]), text(&o["value"]), text(&o["error_margin"])
+                ));
+            }
+            html.push_str("</ul></div>");
+        }
+        html.push_str("</td>");
+        if with_decision {
+            html.push_str("<td>");
+            for r in l["reviews"].as_array().into_iter().flatten() {
+                html.push_str(&format!("<div>{} by <b>{}</b> at {}: {}</div>", text(&r["decision"]), text(&r["reviewer"]), text(&r["at"]), text(&r["reason"])));
+            }
+            html.push_str("</td>");
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</table>\n");
+}
+
+pub fn render_html(data: &Value) -> String {
+    let mut h = String::from(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>spoor case report</title><style>\
+         body{font-family:sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse;width:100%;margin-bottom:1.5em}\
+         td,th{border:1px solid #ccc;padding:4px;vertical-align:top;text-align:left;font-size:90%}\
+         .awaiting{border:3px dashed #c60;padding:0 1em;background:#fff8f0}.findings{border:3px solid #070;padding:0 1em}\
+         .hit{margin-bottom:.5em}code{word-break:break-all}</style></head><body>\n<h1>spoor case report</h1>\n",
+    );
+    h.push_str(&format!(
+        "<p>spoor {} — rules digest <code>{}</code> — audit log: {}</p>\n",
+        text(&data["tool"]["version"]),
+        text(&data["rules_digest"]),
+        if data["audit"]["intact"].as_bool() == Some(true) {
+            format!("intact, {} entries, head <code>{}</code>", text(&data["audit"]["entries"]), text(&data["audit"]["head"]))
+        } else {
+            format!("<b>BROKEN</b> at entry {}: {}", text(&data["audit"]["first_bad_entry"]), text(&data["audit"]["reason"]))
+        }
+    ));
+    h.push_str("<h2>Evidence sources</h2><table><tr><th>label</th><th>root</th><th>examiner</th><th>first scan</th><th>finished</th><th>files</th><th>dirs</th><th>other</th><th>bytes</th><th>errors</th><th>root digest (SHA-256)</th></tr>\n");
+    for s in data["sources"].as_array().into_iter().flatten() {
+        h.push_str("<tr>");
+        for k in ["label", "root", "examiner", "first_scan", "finished", "files", "dirs", "other", "bytes", "errors", "root_digest"] {
+            h.push_str(&format!("<td>{}</td>", text(&s[k])));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+    let findings = data["findings"].as_array().cloned().unwrap_or_default();
+    h.push_str(&format!("<div class=findings><h2>Findings ({}): leads confirmed by a named reviewer</h2>\n", findings.len()));
+    if findings.is_empty() {
+        h.push_str("<p>No lead has been confirmed. Nothing in this case is a finding yet.</p>\n");
+    } else {
+        lead_rows(&mut h, &findings, true);
+    }
+    h.push_str("</div>\n");
+    let awaiting = data["awaiting_review"].as_array().cloned().unwrap_or_default();
+    h.push_str(&format!(
+        "<div class=awaiting><h2>AWAITING REVIEW ({}) — proposals, not findings</h2>\n<p>These leads were produced by rules from observations. \
+         None has been confirmed by a person; none may be acted on until a named reviewer confirms it (<code>spoor review</code>).</p>\n",
+        awaiting.len()
+    ));
+    lead_rows(&mut h, &awaiting, true);
+    h.push_str("</div>\n");
+    let rejected = data["rejected"].as_array().cloned().unwrap_or_default();
+    h.push_str(&format!("<h2>Rejected leads ({})</h2>\n", rejected.len()));
+    lead_rows(&mut h, &rejected, true);
+    h.push_str("<h2>Hash sets used</h2><table><tr><th>name</th><th>format</th><th>status</th><th>category</th><th>entries</th><th>malformed lines</th><th>file SHA-256</th></tr>\n");
+    for s in data["hashsets"].as_array().into_iter().flatten() {
+        h.push_str("<tr>");
+        for k in ["name", "format", "status", "category", "entries", "problems", "sha256"] {
+            h.push_str(&format!("<td>{}</td>", text(&s[k])));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+    let errors = data["errors"].as_array().cloned().unwrap_or_default();
+    h.push_str(&format!("<h2>Items that could not be fully processed ({})</h2><table><tr><th>source</th><th>path</th><th>stage</th><th>reason</th></tr>\n", errors.len()));
+    for e in &errors {
+        h.push_str(&format!("<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n", text(&e["source"]), text(&e["path"]), text(&e["stage"]), text(&e["reason"])));
+    }
+    h.push_str("</table></body></html>\n");
+    h
+}

@@ -185,8 +185,21 @@ pub struct ScanSummary {
     pub leads: leads::LeadCounts,
 }
 
+/// Seams for tests and embedders: extra analyzers run after the built-in ones, and a
+/// callback just before each regular file is opened (to make a file vanish or change at a
+/// known moment).
+#[derive(Default)]
+pub struct ScanHooks<'a> {
+    pub extra_analyzers: Vec<Box<dyn Analyzer>>,
+    pub before_open: Option<&'a (dyn Fn(&Path, &[u8]) + Sync)>,
+}
+
 /// Runs a validated plan. `stop` is polled by the walker and every worker (Ctrl-C).
 pub fn run_scan(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool) -> Result<ScanSummary, String> {
+    run_scan_with(plan, progress, stop, ScanHooks::default())
+}
+
+pub fn run_scan_with(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool, hooks: ScanHooks) -> Result<ScanSummary, String> {
     let mut conn = case::open_store(&plan.case)?;
     let db = |e: rusqlite::Error| format!("case store: {e}");
 
@@ -215,8 +228,9 @@ pub fn run_scan(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool) -> Resu
     };
 
     let index = Arc::new(HashSetIndex::new(plan.hashsets.clone()));
-    let analyzers: Vec<Box<dyn Analyzer>> =
+    let mut analyzers: Vec<Box<dyn Analyzer>> =
         vec![Box::new(analyzer::HashSetAnalyzer { index }), Box::new(analyzer::ExtensionMismatchAnalyzer)];
+    analyzers.extend(hooks.extra_analyzers);
     for a in &analyzers {
         case::meta_set(&conn, &format!("analyzer:{}:{}", a.name(), a.version()), a.error_margin()).map_err(db)?;
     }
@@ -247,6 +261,8 @@ pub fn run_scan(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool) -> Resu
             journal: &journal,
             progress,
             stop,
+            root: &source.root,
+            before_open: hooks.before_open,
         };
         let (p, a) = scan_source(&ctx, &source.root, &tx);
         processed += p;
@@ -386,6 +402,8 @@ struct SourceContext<'a> {
     journal: &'a journal::Journal,
     progress: &'a Progress,
     stop: &'a AtomicBool,
+    root: &'a Path,
+    before_open: Option<&'a (dyn Fn(&Path, &[u8]) + Sync)>,
 }
 
 /// Walks one source and processes every entry not already stored. Returns (processed, already stored).
@@ -466,6 +484,9 @@ fn process_item(ctx: &SourceContext, root_fd: &OwnedFd, entry: WalkEntry, buf: &
         return Some(result);
     }
     let mut head = Vec::new();
+    if let Some(hook) = ctx.before_open {
+        hook(ctx.root, &result.entry.rel_path);
+    }
     match walk::open_regular_file(root_fd, &result.entry.rel_path) {
         Err(e) => result.errors.push(("read".into(), format!("open: {e}"))),
         Ok(file) => match digest::digest_reader(file, buf, &|| ctx.stop.load(Ordering::Relaxed)) {

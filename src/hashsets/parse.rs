@@ -12,7 +12,8 @@ use crate::evidence::digest::{Md5, Sha1, Sha256};
 const MAX_ZIP_MEMBER: u64 = 4 << 30;
 
 pub fn parse_bytes(bytes: &[u8]) -> Result<ParsedSet, String> {
-    if bytes.starts_with(b"PK\x03\x04") {
+    // "PK00" opens archives written by old PKZIP with spanning support (HashKeeper's Z00236.zip).
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK00PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return parse_zip(bytes);
     }
     let text = String::from_utf8_lossy(bytes);

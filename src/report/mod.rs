@@ -35,13 +35,34 @@ fn hex_opt(v: Option<Vec<u8>>) -> Value {
 
 /// Writes the chosen kinds (all when `kinds` is empty) as JSON lines, sorted.
 pub fn export_jsonl(conn: &Connection, kinds: &[String], out: &mut dyn Write) -> Result<u64, String> {
-    let db = |e: rusqlite::Error| format!("case store: {e}");
     let io = |e: std::io::Error| format!("writing export: {e}");
+    match export_all(conn, kinds, out) {
+        // A reader that stopped early (`| head`) is not an error of the export.
+        Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(ExportError::Io(e)) => Err(io(e)),
+        Err(ExportError::Other(e)) => Err(e),
+        Ok(n) => Ok(n),
+    }
+}
+
+enum ExportError {
+    Io(std::io::Error),
+    Other(String),
+}
+
+impl From<String> for ExportError {
+    fn from(s: String) -> Self {
+        ExportError::Other(s)
+    }
+}
+
+fn export_all(conn: &Connection, kinds: &[String], out: &mut dyn Write) -> Result<u64, ExportError> {
+    let db = |e: rusqlite::Error| ExportError::Other(format!("case store: {e}"));
     let wanted = |k: &str| kinds.is_empty() || kinds.iter().any(|x| x == k);
     let mut lines = 0u64;
-    let mut emit = |out: &mut dyn Write, v: Value| -> Result<(), String> {
-        serde_json::to_writer(&mut *out, &v).map_err(|e| e.to_string())?;
-        out.write_all(b"\n").map_err(io)?;
+    let mut emit = |out: &mut dyn Write, v: Value| -> Result<(), ExportError> {
+        serde_json::to_writer(&mut *out, &v).map_err(|e| ExportError::Io(e.into()))?;
+        out.write_all(b"\n").map_err(ExportError::Io)?;
         lines += 1;
         Ok(())
     };
@@ -117,19 +138,19 @@ pub fn export_jsonl(conn: &Connection, kinds: &[String], out: &mut dyn Write) ->
     }
     if wanted("leads") {
         for lead in leads::list(conn).map_err(db)? {
-            let mut v = serde_json::to_value(&lead).map_err(|e| e.to_string())?;
+            let mut v = serde_json::to_value(&lead).map_err(|e| ExportError::Other(e.to_string()))?;
             v["record"] = json!("lead");
             emit(out, v)?;
         }
     }
     if wanted("reviews") {
         for r in review::list(conn).map_err(db)? {
-            let mut v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
+            let mut v = serde_json::to_value(&r).map_err(|e| ExportError::Other(e.to_string()))?;
             v["record"] = json!("review");
             emit(out, v)?;
         }
     }
-    out.flush().map_err(io)?;
+    out.flush().map_err(ExportError::Io)?;
     Ok(lines)
 }
 

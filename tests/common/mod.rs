@@ -3,7 +3,6 @@
 //! snapshots of a tree to prove it was not modified.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -60,37 +59,58 @@ pub fn coreutils_digest(tool: &str, path: &Path) -> String {
     String::from_utf8_lossy(&o.stdout).split_whitespace().next().unwrap().to_string()
 }
 
-/// Everything about a tree that a scan must leave alone: per entry its kind, size, mode,
-/// mtime, atime, link target and (for files) SHA-256 of the content.
-pub fn snapshot(root: &Path) -> BTreeMap<Vec<u8>, String> {
-    use std::os::unix::ffi::OsStrExt;
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let e = e.unwrap();
-            let p = e.path();
-            let m = std::fs::symlink_metadata(&p).unwrap();
-            let rel = p.strip_prefix(root).unwrap().as_os_str().as_bytes().to_vec();
-            let ft = m.file_type();
-            let extra = if ft.is_symlink() {
-                format!("link:{:?}", std::fs::read_link(&p).unwrap())
-            } else if ft.is_file() && m.len() < (64 << 20) {
-                // Read through O_NOATIME so the snapshot itself does not move access times.
-                use std::os::unix::fs::OpenOptionsExt;
-                let mut f = std::fs::OpenOptions::new().read(true).custom_flags(0o1000000).open(&p).unwrap();
-                let mut bytes = Vec::new();
-                std::io::Read::read_to_end(&mut f, &mut bytes).unwrap();
-                format!("sha256:{}", spoor::evidence::digest::sha256_bytes(&bytes))
-            } else {
-                String::new()
-            };
-            if ft.is_dir() {
-                stack.push(p.clone());
+/// Visits every entry below `root` through directory descriptors (paths may exceed PATH_MAX),
+/// giving the parent descriptor, the name and the path relative to `root`.
+fn visit_fd(root: &Path, f: &mut dyn FnMut(&rustix::fd::OwnedFd, &std::ffi::CStr, &[u8])) {
+    use rustix::fs::{Mode, OFlags};
+    fn rec(dir: &rustix::fd::OwnedFd, prefix: &[u8], f: &mut dyn FnMut(&rustix::fd::OwnedFd, &std::ffi::CStr, &[u8])) {
+        let mut names: Vec<std::ffi::CString> = rustix::fs::Dir::read_from(dir).unwrap().map(|e| e.unwrap().file_name().to_owned()).filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..").collect();
+        names.sort();
+        for name in names {
+            let mut rel = prefix.to_vec();
+            if !rel.is_empty() {
+                rel.push(b'/');
             }
-            out.insert(rel, format!("{:?} size={} mode={:o} mtime={}.{} atime={}.{} {extra}", ft, m.len(), m.mode(), m.mtime(), m.mtime_nsec(), m.atime(), m.atime_nsec()));
+            rel.extend_from_slice(name.as_bytes());
+            let st = rustix::fs::statat(dir, name.as_c_str(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
+            f(dir, &name, &rel);
+            if st.st_mode & 0o170000 == 0o040000 {
+                let child = rustix::fs::openat(dir, name.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::NOATIME, Mode::empty()).unwrap();
+                rec(&child, &rel, f);
+            }
         }
     }
+    let fd = rustix::fs::open(root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOATIME, Mode::empty()).unwrap();
+    rec(&fd, b"", f);
+}
+
+/// Everything about a tree that a scan must leave alone: per entry its mode, size, mtime,
+/// atime, ctime, link target and (for files) SHA-256 of the content.
+pub fn snapshot(root: &Path) -> BTreeMap<Vec<u8>, String> {
+    use rustix::fs::{Mode, OFlags};
+    let mut out = BTreeMap::new();
+    visit_fd(root, &mut |dir, name, rel| {
+        let st = rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
+        let extra = match st.st_mode & 0o170000 {
+            0o120000 => format!("link:{:?}", rustix::fs::readlinkat(dir, name, Vec::new()).unwrap()),
+            0o100000 if st.st_size < (64 << 20) => {
+                // O_NOATIME so the snapshot itself does not move access times.
+                let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::NOATIME | OFlags::NOFOLLOW, Mode::empty()).unwrap();
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut std::fs::File::from(fd), &mut bytes).unwrap();
+                format!("sha256:{}", spoor::evidence::digest::sha256_bytes(&bytes))
+            }
+            _ => String::new(),
+        };
+        // readlink(2) has no O_NOATIME: on a writable mount the kernel moves a symlink's
+        // access time when its target is read (by this snapshot too). Evidence mounted
+        // read-only, as it should be, is unaffected; here a link's atime is left out.
+        let atime = if st.st_mode & 0o170000 == 0o120000 { "n/a".to_string() } else { format!("{}.{}", st.st_atime, st.st_atime_nsec) };
+        out.insert(
+            rel.to_vec(),
+            format!("mode={:o} size={} mtime={}.{} atime={atime} ctime={}.{} {extra}", st.st_mode, st.st_size, st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec),
+        );
+    });
     out
 }
 
@@ -101,17 +121,9 @@ pub fn age_access_times(root: &Path) {
         last_access: rustix::fs::Timespec { tv_sec: 978_307_200, tv_nsec: 0 },
         last_modification: rustix::fs::Timespec { tv_sec: 0, tv_nsec: rustix::fs::UTIME_OMIT },
     };
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            let m = std::fs::symlink_metadata(&p).unwrap();
-            if m.is_dir() {
-                stack.push(p.clone());
-            }
-            let _ = rustix::fs::utimensat(rustix::fs::CWD, &p, &old, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
-        }
-    }
+    visit_fd(root, &mut |dir, name, _| {
+        rustix::fs::utimensat(dir, name, &old, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
+    });
 }
 
 /// Creates `levels` nested directories of `name_len`-byte names (beyond PATH_MAX when the
@@ -131,4 +143,18 @@ pub fn deep_file(root: &Path, levels: usize, name_len: usize, content: &[u8]) ->
     rustix::io::write(&file, content).unwrap();
     rel.extend_from_slice(b"deep.txt");
     rel
+}
+
+/// Asserts two snapshots are equal, printing only the entries that differ.
+pub fn assert_same_tree(before: &BTreeMap<Vec<u8>, String>, after: &BTreeMap<Vec<u8>, String>) {
+    let mut diffs = Vec::new();
+    for key in before.keys().chain(after.keys()).collect::<std::collections::BTreeSet<_>>() {
+        let (b, a) = (before.get(key), after.get(key));
+        if b != a {
+            let name = String::from_utf8_lossy(key);
+            let short = if name.len() > 80 { format!("…{}", &name[name.len() - 60..]) } else { name.into_owned() };
+            diffs.push(format!("{short:?}\n  before: {b:?}\n  after:  {a:?}"));
+        }
+    }
+    assert!(diffs.is_empty(), "the evidence tree changed:\n{}", diffs.join("\n"));
 }

@@ -32,11 +32,19 @@ use crate::leads::{self, RuleSet};
 use analyzer::{Analyzer, ItemView};
 use writer::{ErrorRecord, ItemResult, WriteMsg};
 
-/// Walked entries waiting for a worker. Bounded so a fast walker on a huge tree cannot fill
-/// memory ahead of the hashing (fd and fclones do the same).
-const WALK_QUEUE: usize = 4096;
-/// Finished items waiting for the writer.
-const WRITE_QUEUE: usize = 4096;
+/// Batches of walked entries waiting for a worker. Bounded so a fast walker on a huge tree
+/// cannot fill memory ahead of the hashing (fd and fclones do the same): at most
+/// WALK_QUEUE x WALK_BATCH entries are in memory.
+const WALK_QUEUE: usize = 64;
+/// Entries handed to a worker at once, and results handed to the writer at once. One entry
+/// per channel message spent ~10% of a small-file scan in futex wake-ups (perf, 25,000
+/// files of 10 KB); batches of 64 remove that.
+const WALK_BATCH: usize = 64;
+/// A batch is also closed at this many bytes of file content, so that a few large files
+/// spread over the workers instead of queueing behind one.
+const WALK_BATCH_BYTES: u64 = 8 << 20;
+/// Finished batches waiting for the writer.
+const WRITE_QUEUE: usize = 64;
 
 /// What the examiner asked for, before validation.
 #[derive(Clone, Debug, Default)]
@@ -416,57 +424,78 @@ fn scan_source(ctx: &SourceContext, root: &Path, out: &SyncSender<WriteMsg>) -> 
             return (0, 0);
         }
     };
-    let (entry_tx, entry_rx) = sync_channel::<WalkEntry>(WALK_QUEUE);
+    let (entry_tx, entry_rx) = sync_channel::<Vec<WalkEntry>>(WALK_QUEUE);
     let processed = AtomicU64::new(0);
     let already = AtomicU64::new(0);
     std::thread::scope(|scope| {
         let walker_out = out.clone();
         let root_fd = &root_fd;
         scope.spawn(move || {
+            let mut batch = Vec::with_capacity(WALK_BATCH);
+            let mut batch_bytes = 0u64;
             walk::walk(root_fd, ctx.stop, &mut |event| match event {
                 WalkEvent::Entry(entry) => {
                     ctx.progress.entries_walked.fetch_add(1, Ordering::Relaxed);
                     if entry.meta.kind == EntryKind::File {
                         ctx.progress.bytes_walked.fetch_add(entry.meta.size, Ordering::Relaxed);
+                        batch_bytes += entry.meta.size;
                     }
-                    let _ = entry_tx.send(entry);
+                    batch.push(entry);
+                    if batch.len() >= WALK_BATCH || batch_bytes >= WALK_BATCH_BYTES {
+                        let _ = entry_tx.send(std::mem::replace(&mut batch, Vec::with_capacity(WALK_BATCH)));
+                        batch_bytes = 0;
+                    }
                 }
                 WalkEvent::Failure(f) => {
                     ctx.progress.errors.fetch_add(1, Ordering::Relaxed);
                     let _ = walker_out.send(WriteMsg::Error(ErrorRecord { source_id: ctx.source_id, path: f.rel_path, stage: "walk".into(), reason: f.reason }));
                 }
             });
+            if !batch.is_empty() {
+                let _ = entry_tx.send(batch);
+            }
             ctx.progress.walk_finished.store(true, Ordering::Relaxed);
         });
         entry_rx.into_iter().par_bridge().for_each_init(
             || Vec::with_capacity(digest::READ_CHUNK),
-            |buf, entry| {
-                if ctx.stop.load(Ordering::Relaxed) {
-                    return;
+            |buf, batch| {
+                let mut results = Vec::with_capacity(batch.len());
+                for entry in batch {
+                    if ctx.stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if ctx.done.contains(&entry.rel_path) {
+                        already.fetch_add(1, Ordering::Relaxed);
+                        ctx.progress.items_skipped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    if let Some(result) = process_guarded(ctx, root_fd, entry, buf) {
+                        ctx.progress.errors.fetch_add(result.errors.len() as u64, Ordering::Relaxed);
+                        ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
+                        processed.fetch_add(1, Ordering::Relaxed);
+                        results.push(result);
+                    }
                 }
-                if ctx.done.contains(&entry.rel_path) {
-                    already.fetch_add(1, Ordering::Relaxed);
-                    ctx.progress.items_skipped.fetch_add(1, Ordering::Relaxed);
-                    return;
+                if !results.is_empty() {
+                    let _ = out.send(WriteMsg::Items(results));
                 }
-                ctx.journal.begin(ctx.source_id, &entry.rel_path);
-                let path = entry.rel_path.clone();
-                let result = std::panic::catch_unwind(AssertUnwindSafe(|| process_item(ctx, root_fd, entry.clone(), buf)))
-                    .unwrap_or_else(|panic| {
-                        let msg = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown panic".into());
-                        Some(ItemResult { source_id: ctx.source_id, entry, digests: None, mime: None, observations: Vec::new(), errors: vec![("engine".into(), format!("panic while processing: {msg}"))] })
-                    });
-                if let Some(result) = result {
-                    ctx.progress.errors.fetch_add(result.errors.len() as u64, Ordering::Relaxed);
-                    ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
-                    processed.fetch_add(1, Ordering::Relaxed);
-                    let _ = out.send(WriteMsg::Item(Box::new(result)));
-                }
-                ctx.journal.end(ctx.source_id, &path);
             },
         );
     });
     (processed.into_inner(), already.into_inner())
+}
+
+/// [`process_item`] between the journal marks, with a panic turned into the item's error.
+fn process_guarded(ctx: &SourceContext, root_fd: &OwnedFd, entry: WalkEntry, buf: &mut Vec<u8>) -> Option<ItemResult> {
+    ctx.journal.begin(ctx.source_id, &entry.rel_path);
+    let path = entry.rel_path.clone();
+    let fallback = entry.clone();
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| process_item(ctx, root_fd, entry, buf))).unwrap_or_else(|panic| {
+        let msg = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown panic".into());
+        Some(ItemResult { source_id: ctx.source_id, entry: fallback, digests: None, mime: None, observations: Vec::new(), errors: vec![("engine".into(), format!("panic while processing: {msg}"))] })
+    });
+    ctx.journal.end(ctx.source_id, &path);
+    result
 }
 
 /// Reads, hashes and analyzes one entry. `None` when cancelled mid-read (not done: a rerun

@@ -34,18 +34,20 @@ pub struct ErrorRecord {
 }
 
 pub enum WriteMsg {
-    Item(Box<ItemResult>),
+    /// A worker's finished batch (see `engine::WALK_BATCH`).
+    Items(Vec<ItemResult>),
     Error(ErrorRecord),
 }
 
 fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result<()> {
     let m = &r.entry.meta;
     let ts = |t: Option<crate::evidence::walk::Timestamp>| t.map(|t| t.to_rfc3339());
-    let inserted = tx.execute(
+    let inserted = tx.prepare_cached(
         "INSERT INTO items(source_id, path, kind, size, mode, uid, gid, inode, nlink, mtime, atime, ctime, btime, md5, sha1, sha256, mime, link_target)
          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)
          ON CONFLICT(source_id, path) DO NOTHING",
-        params![
+    )?
+    .execute(params![
             r.source_id,
             r.entry.rel_path,
             m.kind.as_str(),
@@ -64,8 +66,7 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
             r.digests.map(|d| d.sha256.0.to_vec()),
             r.mime,
             r.entry.link_target,
-        ],
-    )?;
+    ])?;
     if inserted == 0 {
         return Ok(()); // already stored by an earlier run: its observations are there too
     }
@@ -101,7 +102,13 @@ pub fn run(mut conn: Connection, run_id: i64, rx: Receiver<WriteMsg>) -> rusqlit
         while in_batch < BATCH_ITEMS {
             let wait = BATCH_AGE.saturating_sub(started.elapsed());
             match rx.recv_timeout(wait) {
-                Ok(WriteMsg::Item(r)) => insert_item(&tx, run_id, &r)?,
+                Ok(WriteMsg::Items(items)) => {
+                    for r in &items {
+                        insert_item(&tx, run_id, r)?;
+                    }
+                    in_batch += items.len();
+                    continue;
+                }
                 Ok(WriteMsg::Error(e)) => insert_error(&tx, run_id, e.source_id, &e.path, &e.stage, &e.reason)?,
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => {

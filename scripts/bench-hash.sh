@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Digest throughput: spoor scan vs hashdeep -c md5,sha1,sha256 -r on the same tree, in one go.
+#
+#   scripts/bench-hash.sh            ~2 GB tree (100,000 small files + 8 large ones)
+#   BENCH_GB=0.5 scripts/bench-hash.sh
+#   BENCH_RSS_FILES=200000 scripts/bench-hash.sh   also peak RSS of a scan of that many small files
+#
+# Warm cache: each tool reads the tree once before it is timed, so both hash from the page
+# cache and the figure is the hashing pipeline, not the disk. Prints both times, the ratio,
+# and the hash-limited bound (single-core MD5+SHA-1+SHA-256 rate on a buffer x cores used).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v hashdeep >/dev/null || { echo "hashdeep missing: apt-get install hashdeep" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time missing: apt-get install time" >&2; exit 1; }
+cargo build --release --quiet --bin spoor --example digest_rate
+SPOOR=target/release/spoor
+WORK=${BENCH_DIR:-.bench}
+GB=${BENCH_GB:-2}
+TREE=$WORK/tree-$GB
+mkdir -p "$WORK"
+
+if [ ! -d "$TREE" ]; then
+  echo "generating $TREE (~$GB GB)" >&2
+  python3 - "$TREE" "$GB" <<'PY'
+import os, sys, random
+root, gb = sys.argv[1], float(sys.argv[2])
+rng = random.Random(1234)
+small_total = int(gb * 0.5e9); large_total = int(gb * 0.5e9)
+n_small = 100_000 if gb >= 2 else int(100_000 * gb / 2)
+avg = max(1, small_total // n_small)
+for i in range(n_small):
+    d = os.path.join(root, "small", f"{i // 1000:03d}")
+    os.makedirs(d, exist_ok=True)
+    size = rng.randint(avg // 4, avg * 7 // 4)
+    with open(os.path.join(d, f"f{i:06d}.bin"), "wb") as f:
+        f.write(rng.randbytes(size))
+os.makedirs(os.path.join(root, "large"), exist_ok=True)
+block = rng.randbytes(1 << 20)
+for i in range(8):
+    with open(os.path.join(root, "large", f"big{i}.img"), "wb") as f:
+        for j in range(large_total // 8 // (1 << 20)):
+            f.write(block[j % 997:] + block[:j % 997])
+PY
+fi
+BYTES=$(du -sb "$TREE" | cut -f1)
+FILES=$(find "$TREE" -type f | wc -l)
+CORES=$(nproc)
+
+# Warm both readers' cache.
+cat $(find "$TREE" -type f -name 'big*') >/dev/null
+find "$TREE" -type f -print0 | xargs -0 cat >/dev/null
+
+rm -rf "$WORK/case"
+t0=$(date +%s.%N)
+$SPOOR scan "$TREE" --case "$WORK/case" --examiner bench --quiet
+t1=$(date +%s.%N)
+hashdeep -c md5,sha1,sha256 -r "$TREE" >"$WORK/hashdeep.txt"
+t2=$(date +%s.%N)
+
+# Same digests? Compare (path, md5, sha1, sha256) sets.
+$SPOOR export "$WORK/case" --kind items | python3 -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r["kind"] == "file": print(r["path"], r["md5"], r["sha1"], r["sha256"])' | sort >"$WORK/spoor.sorted"
+python3 - "$TREE" "$WORK/hashdeep.txt" <<'PY' | sort >"$WORK/hashdeep.sorted"
+import sys, os
+root = os.path.abspath(sys.argv[1]) + "/"
+for line in open(sys.argv[2]):
+    if line.startswith(("%", "#")): continue
+    size, md5, sha1, sha256, name = line.rstrip("\n").split(",", 4)
+    print(os.path.abspath(name)[len(root):], md5, sha1, sha256)
+PY
+if cmp -s "$WORK/spoor.sorted" "$WORK/hashdeep.sorted"; then AGREE="yes ($FILES files)"; else AGREE="NO: diff $WORK/spoor.sorted $WORK/hashdeep.sorted"; fi
+
+RATE=$(target/release/examples/digest_rate 512)
+python3 - "$BYTES" "$t0" "$t1" "$t2" "$RATE" "$CORES" "$AGREE" <<'PY'
+import sys
+b, t0, t1, t2, rate, cores, agree = int(sys.argv[1]), *map(float, sys.argv[2:6]), int(sys.argv[6]), sys.argv[7]
+s, h = t1 - t0, t2 - t1
+mb = b / 1e6
+print(f"tree: {mb:.0f} MB, warm page cache, {cores} cores")
+print(f"spoor scan : {s:7.2f} s  {mb / s:7.1f} MB/s")
+print(f"hashdeep   : {h:7.2f} s  {mb / h:7.1f} MB/s")
+print(f"ratio spoor/hashdeep throughput: {h / s:.2f}x")
+bound = rate * cores
+print(f"hash-limited bound: {rate:.1f} MB/s single core x {cores} = {bound:.1f} MB/s; spoor reaches {100 * mb / s / bound:.0f}%")
+print(f"digests agree: {agree}")
+PY
+
+if [ -n "${BENCH_RSS_FILES:-}" ]; then
+  RSS_TREE=$WORK/rss-$BENCH_RSS_FILES
+  if [ ! -d "$RSS_TREE" ]; then
+    python3 - "$RSS_TREE" "$BENCH_RSS_FILES" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    d = os.path.join(root, f"{i // 1000:04d}")
+    if i % 1000 == 0: os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"f{i:07d}.txt"), "wb") as f:
+        f.write(b"x" * (i % 2048))
+PY
+  fi
+  rm -rf "$WORK/rss-case"
+  /usr/bin/time -v $SPOOR scan "$RSS_TREE" --case "$WORK/rss-case" --examiner bench --quiet 2>"$WORK/rss.txt"
+  rss=$(grep 'Maximum resident' "$WORK/rss.txt" | awk '{print $NF}')
+  el=$(grep 'Elapsed' "$WORK/rss.txt" | awk '{print $NF}')
+  echo "scan of $BENCH_RSS_FILES small files: peak RSS $((rss / 1024)) MiB, elapsed $el"
+  /usr/bin/time -v hashdeep -c md5,sha1,sha256 -r "$RSS_TREE" >/dev/null 2>"$WORK/rss-hd.txt"
+  echo "hashdeep on the same tree: peak RSS $(( $(grep 'Maximum resident' "$WORK/rss-hd.txt" | awk '{print $NF}') / 1024 )) MiB, elapsed $(grep 'Elapsed' "$WORK/rss-hd.txt" | awk '{print $NF}')"
+fi

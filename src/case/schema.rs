@@ -50,7 +50,6 @@ const MIGRATIONS: &[&str] = &[
         link_target BLOB,
         UNIQUE (source_id, path)
     );
-    CREATE INDEX items_sha256 ON items (sha256);
     CREATE TABLE observations (
         id INTEGER PRIMARY KEY,
         item_id INTEGER REFERENCES items(id),

@@ -245,6 +245,9 @@ pub fn run_scan_with(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool, ho
 
     let journal = journal::Journal::open(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
     let writer_conn = case::open_store(&plan.case)?;
+    // Fewer, larger WAL checkpoints and a bigger page cache for the one bulk writer: with the
+    // defaults (1000 pages, 2 MB) the writer thread took 19% of a 100,000-file scan (perf).
+    writer_conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;").map_err(db)?;
     let (tx, rx) = sync_channel::<WriteMsg>(WRITE_QUEUE);
     let writer = std::thread::Builder::new()
         .name("spoor-writer".into())

@@ -6,7 +6,9 @@ use md5::Digest;
 use spoor::evidence::digest::{TripleHasher, digest_reader};
 
 fn buffer(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
 }
 
 fn algorithms(c: &mut Criterion) {

@@ -5,8 +5,13 @@ use spoor::evidence::digest::TripleHasher;
 use std::time::Instant;
 
 fn main() {
-    let mib: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(512);
-    let chunk: Vec<u8> = (0..(1usize << 20)).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let mib: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(512);
+    let chunk: Vec<u8> = (0..(1usize << 20))
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let mut best = f64::MAX;
     for _ in 0..3 {
         let start = Instant::now();

@@ -102,6 +102,7 @@ for i in range(n):
         f.write(b"x" * (i % 2048))
 PY
   fi
+  find "$RSS_TREE" -type f -print0 | xargs -0 cat >/dev/null   # warm, as above
   rm -rf "$WORK/rss-case"
   /usr/bin/time -v $SPOOR scan "$RSS_TREE" --case "$WORK/rss-case" --examiner bench --quiet 2>"$WORK/rss.txt"
   rss=$(grep 'Maximum resident' "$WORK/rss.txt" | awk '{print $NF}')

@@ -18,7 +18,11 @@ use crate::leads::{self, RuleSet};
 use crate::{demo, report, review};
 
 #[derive(Parser)]
-#[command(name = "spoor", version, about = "Evidence intake, observations and ranked leads that a named human must confirm")]
+#[command(
+    name = "spoor",
+    version,
+    about = "Evidence intake, observations and ranked leads that a named human must confirm"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -179,16 +183,41 @@ fn open(case_dir: &std::path::Path) -> Result<rusqlite::Connection, String> {
 
 fn run(cli: Cli) -> Result<i32, String> {
     match cli.command {
-        Command::Scan { evidence, case, examiner, label, hashset, rules, quiet } => {
-            let request = ScanRequest { evidence, case_dir: case, examiner, labels: label, hashsets: hashset, rules_file: rules };
+        Command::Scan {
+            evidence,
+            case,
+            examiner,
+            label,
+            hashset,
+            rules,
+            quiet,
+        } => {
+            let request = ScanRequest {
+                evidence,
+                case_dir: case,
+                examiner,
+                labels: label,
+                hashsets: hashset,
+                rules_file: rules,
+            };
             scan(&request, quiet)
         }
-        Command::Leads { action: Some(LeadsAction::Explain { case, lead, json }), .. } => {
+        Command::Leads {
+            action: Some(LeadsAction::Explain { case, lead, json }),
+            ..
+        } => {
             let conn = open(&case)?;
             let id = leads::resolve_id(&conn, &lead)?;
             let all = leads::list(&conn).map_err(|e| e.to_string())?;
-            let lead = all.into_iter().find(|l| l.id == id).ok_or("lead vanished")?;
-            let reviews: Vec<_> = review::list(&conn).map_err(|e| e.to_string())?.into_iter().filter(|r| r.lead == id).collect();
+            let lead = all
+                .into_iter()
+                .find(|l| l.id == id)
+                .ok_or("lead vanished")?;
+            let reviews: Vec<_> = review::list(&conn)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|r| r.lead == id)
+                .collect();
             if json {
                 println!("{}", serde_json::json!({"lead": lead, "reviews": reviews}));
             } else {
@@ -196,20 +225,38 @@ fn run(cli: Cli) -> Result<i32, String> {
             }
             Ok(exit::OK)
         }
-        Command::Leads { case, top, json, .. } => {
+        Command::Leads {
+            case, top, json, ..
+        } => {
             let conn = open(&case.ok_or("leads needs a case directory")?)?;
-            let list: Vec<_> = leads::list(&conn).map_err(|e| e.to_string())?.into_iter().filter(|l| l.active).take(top.unwrap_or(usize::MAX)).collect();
+            let list: Vec<_> = leads::list(&conn)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|l| l.active)
+                .take(top.unwrap_or(usize::MAX))
+                .collect();
             let mut out = std::io::stdout().lock();
             if json {
                 for l in &list {
-                    writeln!(out, "{}", serde_json::to_string(l).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string(l).map_err(|e| e.to_string())?
+                    )
+                    .map_err(|e| e.to_string())?;
                 }
             } else {
                 print_leads(&mut out, &list).map_err(|e| e.to_string())?;
             }
             Ok(exit::OK)
         }
-        Command::Review { case, lead, decision, by, reason } => {
+        Command::Review {
+            case,
+            lead,
+            decision,
+            by,
+            reason,
+        } => {
             let mut conn = open(&case)?;
             let decision = match decision {
                 DecisionArg::Confirm => review::Decision::Confirm,
@@ -217,7 +264,13 @@ fn run(cli: Cli) -> Result<i32, String> {
                 DecisionArg::NeedsInfo => review::Decision::NeedsInfo,
             };
             let row = review::decide(&mut conn, &lead, decision, &by, &reason)?;
-            println!("{}: {} by {} (audit entry {})", row.lead, review::Decision::parse(&row.decision)?.state(), sanitize(&row.reviewer), row.audit_seq);
+            println!(
+                "{}: {} by {} (audit entry {})",
+                row.lead,
+                review::Decision::parse(&row.decision)?.state(),
+                sanitize(&row.reviewer),
+                row.audit_seq
+            );
             Ok(exit::OK)
         }
         Command::Report { case, format, out } => {
@@ -225,7 +278,10 @@ fn run(cli: Cli) -> Result<i32, String> {
             let data = report::report_data(&conn)?;
             let (body, default_name) = match format {
                 ReportFormat::Html => (report::render_html(&data), "report.html"),
-                ReportFormat::Json => (serde_json::to_string_pretty(&data).map_err(|e| e.to_string())? + "\n", "report.json"),
+                ReportFormat::Json => (
+                    serde_json::to_string_pretty(&data).map_err(|e| e.to_string())? + "\n",
+                    "report.json",
+                ),
             };
             let path = out.unwrap_or_else(|| case.join("exports").join(default_name));
             std::fs::write(&path, &body).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -233,11 +289,17 @@ fn run(cli: Cli) -> Result<i32, String> {
             println!("{}", path.display());
             Ok(exit::OK)
         }
-        Command::Export { case, format: ExportFormat::Jsonl, kind, out } => {
+        Command::Export {
+            case,
+            format: ExportFormat::Jsonl,
+            kind,
+            out,
+        } => {
             let conn = open(&case)?;
             match &out {
                 Some(path) => {
-                    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    let file = std::fs::File::create(path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
                     let mut w = std::io::BufWriter::new(file);
                     report::export_jsonl(&conn, &kind, &mut w)?;
                 }
@@ -255,8 +317,17 @@ fn run(cli: Cli) -> Result<i32, String> {
             for s in &results {
                 differs |= s.differs();
                 println!("source {} ({})", sanitize(&s.label), sanitize(&s.root));
-                println!("  root digest recorded {}  now {}", s.recorded_root_digest.as_deref().unwrap_or("-"), s.current_root_digest);
-                for (what, list) in [("changed", &s.changed), ("missing", &s.missing), ("added", &s.added), ("unreadable", &s.unreadable)] {
+                println!(
+                    "  root digest recorded {}  now {}",
+                    s.recorded_root_digest.as_deref().unwrap_or("-"),
+                    s.current_root_digest
+                );
+                for (what, list) in [
+                    ("changed", &s.changed),
+                    ("missing", &s.missing),
+                    ("added", &s.added),
+                    ("unreadable", &s.unreadable),
+                ] {
                     for p in list {
                         println!("  {what}: {}", sanitize(p));
                     }
@@ -265,10 +336,18 @@ fn run(cli: Cli) -> Result<i32, String> {
                     println!("  unchanged");
                 }
             }
-            audit::append(&conn, &whoami(), "verify", &serde_json::to_value(&results).unwrap_or_default()).map_err(|e| e.to_string())?;
+            audit::append(
+                &conn,
+                &whoami(),
+                "verify",
+                &serde_json::to_value(&results).unwrap_or_default(),
+            )
+            .map_err(|e| e.to_string())?;
             Ok(if differs { exit::MISMATCH } else { exit::OK })
         }
-        Command::Audit { action: AuditAction::Verify { case } } => {
+        Command::Audit {
+            action: AuditAction::Verify { case },
+        } => {
             let conn = open(&case)?;
             match audit::verify(&conn).map_err(|e| e.to_string())? {
                 audit::Verdict::Intact { entries, head } => {
@@ -281,19 +360,26 @@ fn run(cli: Cli) -> Result<i32, String> {
                 }
             }
         }
-        Command::Audit { action: AuditAction::Log { case } } => {
+        Command::Audit {
+            action: AuditAction::Log { case },
+        } => {
             let conn = open(&case)?;
             for e in audit::entries(&conn).map_err(|e| e.to_string())? {
                 println!("{}", serde_json::to_string(&e).map_err(|e| e.to_string())?);
             }
             Ok(exit::OK)
         }
-        Command::Rules { action: RulesAction::Show { rules } } => {
+        Command::Rules {
+            action: RulesAction::Show { rules },
+        } => {
             let set = match rules {
                 Some(path) => RuleSet::from_file(&path)?,
                 None => RuleSet::default_set(),
             };
-            println!("# origin: {}\n# sha256: {}\n{}", set.origin, set.digest, set.source_text);
+            println!(
+                "# origin: {}\n# sha256: {}\n{}",
+                set.origin, set.digest, set.source_text
+            );
             Ok(exit::OK)
         }
         Command::DemoData { dir } => {
@@ -309,7 +395,9 @@ fn run(cli: Cli) -> Result<i32, String> {
 }
 
 fn whoami() -> String {
-    std::env::var("SPOOR_EXAMINER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into())
+    std::env::var("SPOOR_EXAMINER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn scan(request: &ScanRequest, quiet: bool) -> Result<i32, String> {
@@ -326,7 +414,8 @@ fn scan(request: &ScanRequest, quiet: bool) -> Result<i32, String> {
         });
     }
     let progress = Arc::new(Progress::default());
-    let drawing = (!quiet && std::io::stderr().is_terminal()).then(|| spawn_progress_bar(progress.clone()));
+    let drawing =
+        (!quiet && std::io::stderr().is_terminal()).then(|| spawn_progress_bar(progress.clone()));
     let result = engine::run_scan(&plan, &progress, &stop);
     if let Some((done, handle)) = drawing {
         done.store(true, Ordering::Relaxed);
@@ -336,10 +425,33 @@ fn scan(request: &ScanRequest, quiet: bool) -> Result<i32, String> {
     if !quiet {
         let mut out = std::io::stdout().lock();
         for s in &summary.sources {
-            let _ = writeln!(out, "{:<16} {:>7} files {:>6} dirs {:>5} other {:>12} bytes {:>5} errors  root {}{}", sanitize(&s.label), s.files, s.dirs, s.other, s.bytes, s.errors, s.root_digest, if s.complete { "" } else { "  (incomplete)" });
+            let _ = writeln!(
+                out,
+                "{:<16} {:>7} files {:>6} dirs {:>5} other {:>12} bytes {:>5} errors  root {}{}",
+                sanitize(&s.label),
+                s.files,
+                s.dirs,
+                s.other,
+                s.bytes,
+                s.errors,
+                s.root_digest,
+                if s.complete { "" } else { "  (incomplete)" }
+            );
         }
-        let _ = writeln!(out, "items processed {}, already stored {}, errors {}", summary.items_processed, summary.items_already_stored, summary.errors);
-        let _ = writeln!(out, "leads: {} active ({} awaiting review, {} confirmed, {} rejected, {} need info)", summary.leads.active, summary.leads.proposed, summary.leads.confirmed, summary.leads.rejected, summary.leads.needs_info);
+        let _ = writeln!(
+            out,
+            "items processed {}, already stored {}, errors {}",
+            summary.items_processed, summary.items_already_stored, summary.errors
+        );
+        let _ = writeln!(
+            out,
+            "leads: {} active ({} awaiting review, {} confirmed, {} rejected, {} need info)",
+            summary.leads.active,
+            summary.leads.proposed,
+            summary.leads.confirmed,
+            summary.leads.rejected,
+            summary.leads.needs_info
+        );
         for p in &summary.hashset_problems {
             let _ = writeln!(out, "hash set line skipped: {}", sanitize(p));
         }
@@ -352,7 +464,10 @@ fn scan(request: &ScanRequest, quiet: bool) -> Result<i32, String> {
         return Ok(exit::INTERRUPTED);
     }
     if summary.errors > 0 {
-        eprintln!("spoor: {} item error(s) recorded; see `spoor export CASE --kind errors`", summary.errors);
+        eprintln!(
+            "spoor: {} item error(s) recorded; see `spoor export CASE --kind errors`",
+            summary.errors
+        );
         return Ok(exit::ITEM_ERRORS);
     }
     Ok(exit::OK)
@@ -372,9 +487,14 @@ fn spawn_progress_bar(progress: Arc<Progress>) -> (Arc<AtomicBool>, std::thread:
             bar.set_position(progress.bytes_done.load(Ordering::Relaxed));
             bar.set_message(format!(
                 "{} / {} items{}, {} errors",
-                progress.items_done.load(Ordering::Relaxed) + progress.items_skipped.load(Ordering::Relaxed),
+                progress.items_done.load(Ordering::Relaxed)
+                    + progress.items_skipped.load(Ordering::Relaxed),
                 progress.entries_walked.load(Ordering::Relaxed),
-                if progress.walk_finished.load(Ordering::Relaxed) { "" } else { "+" },
+                if progress.walk_finished.load(Ordering::Relaxed) {
+                    ""
+                } else {
+                    "+"
+                },
                 progress.errors.load(Ordering::Relaxed)
             ));
             std::thread::sleep(Duration::from_millis(100));
@@ -388,31 +508,81 @@ fn print_leads(out: &mut dyn Write, list: &[leads::LeadRow]) -> std::io::Result<
     if list.is_empty() {
         return writeln!(out, "no leads");
     }
-    writeln!(out, "{:>4}  {:<13} {:>7}  {:<10} {:<14} {:<40} rules", "rank", "lead", "score", "state", "source", "path")?;
+    writeln!(
+        out,
+        "{:>4}  {:<13} {:>7}  {:<10} {:<14} {:<40} rules",
+        "rank", "lead", "score", "state", "source", "path"
+    )?;
     for l in list {
-        writeln!(out, "{:>4}  {:<13} {:>7.1}  {:<10} {:<14} {:<40} {}", l.rank, l.id, l.score, l.state, sanitize(&l.source), sanitize(&l.path), l.rules.join(","))?;
+        writeln!(
+            out,
+            "{:>4}  {:<13} {:>7.1}  {:<10} {:<14} {:<40} {}",
+            l.rank,
+            l.id,
+            l.score,
+            l.state,
+            sanitize(&l.source),
+            sanitize(&l.path),
+            l.rules.join(",")
+        )?;
     }
     Ok(())
 }
 
 fn print_explain(lead: &leads::LeadRow, reviews: &[review::ReviewRow]) {
-    println!("lead {}  rank {}  score {:.1}  state {}{}", lead.id, lead.rank, lead.score, lead.state, if lead.active { "" } else { "  (no rule fires any more)" });
-    println!("subject: {} / {}", sanitize(&lead.source), sanitize(&lead.path));
+    println!(
+        "lead {}  rank {}  score {:.1}  state {}{}",
+        lead.id,
+        lead.rank,
+        lead.score,
+        lead.state,
+        if lead.active {
+            ""
+        } else {
+            "  (no rule fires any more)"
+        }
+    );
+    println!(
+        "subject: {} / {}",
+        sanitize(&lead.source),
+        sanitize(&lead.path)
+    );
     println!("rules digest: {}", lead.rules_digest);
     for hit in lead.hits["hits"].as_array().into_iter().flatten() {
-        println!("\nrule {} — {} (weight {}, contributes {:.1})", hit["rule"].as_str().unwrap_or("?"), sanitize(hit["title"].as_str().unwrap_or("")), hit["weight"], hit["contribution"].as_f64().unwrap_or(0.0));
+        println!(
+            "\nrule {} — {} (weight {}, contributes {:.1})",
+            hit["rule"].as_str().unwrap_or("?"),
+            sanitize(hit["title"].as_str().unwrap_or("")),
+            hit["weight"],
+            hit["contribution"].as_f64().unwrap_or(0.0)
+        );
         println!("  {}", sanitize(hit["explanation"].as_str().unwrap_or("")));
         for o in hit["observations"].as_array().into_iter().flatten() {
-            println!("  observation {} by {} v{}, confidence {}", o["kind"].as_str().unwrap_or("?"), o["analyzer"].as_str().unwrap_or("?"), o["analyzer_version"].as_str().unwrap_or("?"), o["confidence"]);
+            println!(
+                "  observation {} by {} v{}, confidence {}",
+                o["kind"].as_str().unwrap_or("?"),
+                o["analyzer"].as_str().unwrap_or("?"),
+                o["analyzer_version"].as_str().unwrap_or("?"),
+                o["confidence"]
+            );
             println!("    value: {}", sanitize(&o["value"].to_string()));
             println!("    provenance: {}", sanitize(&o["provenance"].to_string()));
-            println!("    error margin: {}", sanitize(o["error_margin"].as_str().unwrap_or("not recorded")));
+            println!(
+                "    error margin: {}",
+                sanitize(o["error_margin"].as_str().unwrap_or("not recorded"))
+            );
         }
     }
     if reviews.is_empty() {
         println!("\nno decision yet: this lead is a proposal, not a finding");
     }
     for r in reviews {
-        println!("\n{} by {} at {}: {}", r.decision, sanitize(&r.reviewer), r.at, sanitize(&r.reason));
+        println!(
+            "\n{} by {} at {}: {}",
+            r.decision,
+            sanitize(&r.reviewer),
+            r.at,
+            sanitize(&r.reason)
+        );
     }
 }

@@ -38,7 +38,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -51,7 +55,11 @@ pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
         raw.push(0); // filter: none
         for x in 0..width {
             let inside = x > width / 4 && x < width * 3 / 4 && y > height / 4 && y < height * 3 / 4;
-            let (r, g, b) = if inside { (seed, 255 - seed, 128) } else { ((x * 255 / width) as u8, (y * 255 / height) as u8, seed) };
+            let (r, g, b) = if inside {
+                (seed, 255 - seed, 128)
+            } else {
+                ((x * 255 / width) as u8, (y * 255 / height) as u8, seed)
+            };
             raw.extend_from_slice(&[r, g, b]);
         }
     }
@@ -95,7 +103,9 @@ fn zip_with(name: &str, content: &[u8]) -> Vec<u8> {
         let mut w = zip::ZipWriter::new(&mut cursor);
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored)
-            .last_modified_time(zip::DateTime::from_date_and_time(2024, 3, 1, 12, 0, 0).expect("valid date"));
+            .last_modified_time(
+                zip::DateTime::from_date_and_time(2024, 3, 1, 12, 0, 0).expect("valid date"),
+            );
         w.start_file(name, options).expect("in-memory zip");
         w.write_all(content).expect("in-memory zip");
         w.finish().expect("in-memory zip");
@@ -106,29 +116,128 @@ fn zip_with(name: &str, content: &[u8]) -> Vec<u8> {
 /// (device, relative path bytes, content, listed in: 'b' known-bad, 'g' known-good, '-' none)
 fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
     let mut rng = Rng(0x5EED_5900);
-    let letter = b"Dear Sir,\n\nPlease find the shipment schedule attached. Payment as agreed.\n\nRegards\n".to_vec();
-    let ledger = b"date,amount,counterparty\n2024-02-01,4500,K.\n2024-02-09,12000,M.\n2024-02-20,800,K.\n".to_vec();
+    let letter =
+        b"Dear Sir,\n\nPlease find the shipment schedule attached. Payment as agreed.\n\nRegards\n"
+            .to_vec();
+    let ledger =
+        b"date,amount,counterparty\n2024-02-01,4500,K.\n2024-02-09,12000,M.\n2024-02-20,800,K.\n"
+            .to_vec();
     let readme = b"Windows driver readme. Install with setup.exe.\n".to_vec();
     vec![
-        ("laptop-bram", b"Documents/letter.txt".to_vec(), letter.clone(), '-'),
-        ("laptop-bram", b"Documents/finance/ledger-2024.csv".to_vec(), ledger.clone(), '-'),
-        ("laptop-bram", b"Documents/finance/old/ledger-2023.csv".to_vec(), b"date,amount\n2023-12-30,300\n".to_vec(), '-'),
-        ("laptop-bram", b"Documents/holiday-notes.txt".to_vec(), png(64, 48, 40), '-'),
-        ("laptop-bram", b"Downloads/driver/README.txt".to_vec(), readme.clone(), 'g'),
-        ("laptop-bram", b"Downloads/driver/setup.dat".to_vec(), rng.bytes(3000), 'g'),
-        ("laptop-bram", b"Downloads/invoice-march.pdf".to_vec(), zip_with("invoice.txt", &ledger), '-'),
-        ("laptop-bram", b"Pictures/flagged-0001.png".to_vec(), png(96, 64, 200), 'b'),
-        ("laptop-bram", b"Pictures/caf\xe9-terrace.png".to_vec(), png(80, 60, 90), '-'),
-        ("laptop-bram", b"Pictures/report\x1b[31m-red.txt".to_vec(), b"a name with a terminal escape\n".to_vec(), '-'),
-        ("phone-anna", b"DCIM/Camera/IMG_20240301_120000.png".to_vec(), png(120, 90, 10), '-'),
-        ("phone-anna", b"DCIM/Camera/IMG_20240302_083000.png".to_vec(), png(120, 90, 20), '-'),
-        ("phone-anna", b"WhatsApp/Media/Images/IMG-20240303-WA0001.png".to_vec(), png(96, 64, 200), 'b'),
-        ("phone-anna", b"WhatsApp/Media/Documents/contacts.txt".to_vec(), png(32, 32, 150), 'b'),
-        ("phone-anna", b"Download/empty.txt".to_vec(), Vec::new(), '-'),
-        ("phone-anna", b"Notes/shopping.txt".to_vec(), b"milk\nbread\nburner phone\n".to_vec(), '-'),
-        ("usb-stick", b"backup/2024/03/letter-copy.txt".to_vec(), letter, '-'),
-        ("usb-stick", b"backup/2024/03/archive.jpg".to_vec(), zip_with("ledger.csv", &ledger), '-'),
-        ("usb-stick", b"backup/2024/03/deep/er/still/IMG-0042.png".to_vec(), png(48, 48, 77), 'b'),
+        (
+            "laptop-bram",
+            b"Documents/letter.txt".to_vec(),
+            letter.clone(),
+            '-',
+        ),
+        (
+            "laptop-bram",
+            b"Documents/finance/ledger-2024.csv".to_vec(),
+            ledger.clone(),
+            '-',
+        ),
+        (
+            "laptop-bram",
+            b"Documents/finance/old/ledger-2023.csv".to_vec(),
+            b"date,amount\n2023-12-30,300\n".to_vec(),
+            '-',
+        ),
+        (
+            "laptop-bram",
+            b"Documents/holiday-notes.txt".to_vec(),
+            png(64, 48, 40),
+            '-',
+        ),
+        (
+            "laptop-bram",
+            b"Downloads/driver/README.txt".to_vec(),
+            readme.clone(),
+            'g',
+        ),
+        (
+            "laptop-bram",
+            b"Downloads/driver/setup.dat".to_vec(),
+            rng.bytes(3000),
+            'g',
+        ),
+        (
+            "laptop-bram",
+            b"Downloads/invoice-march.pdf".to_vec(),
+            zip_with("invoice.txt", &ledger),
+            '-',
+        ),
+        (
+            "laptop-bram",
+            b"Pictures/flagged-0001.png".to_vec(),
+            png(96, 64, 200),
+            'b',
+        ),
+        (
+            "laptop-bram",
+            b"Pictures/caf\xe9-terrace.png".to_vec(),
+            png(80, 60, 90),
+            '-',
+        ),
+        (
+            "laptop-bram",
+            b"Pictures/report\x1b[31m-red.txt".to_vec(),
+            b"a name with a terminal escape\n".to_vec(),
+            '-',
+        ),
+        (
+            "phone-anna",
+            b"DCIM/Camera/IMG_20240301_120000.png".to_vec(),
+            png(120, 90, 10),
+            '-',
+        ),
+        (
+            "phone-anna",
+            b"DCIM/Camera/IMG_20240302_083000.png".to_vec(),
+            png(120, 90, 20),
+            '-',
+        ),
+        (
+            "phone-anna",
+            b"WhatsApp/Media/Images/IMG-20240303-WA0001.png".to_vec(),
+            png(96, 64, 200),
+            'b',
+        ),
+        (
+            "phone-anna",
+            b"WhatsApp/Media/Documents/contacts.txt".to_vec(),
+            png(32, 32, 150),
+            'b',
+        ),
+        (
+            "phone-anna",
+            b"Download/empty.txt".to_vec(),
+            Vec::new(),
+            '-',
+        ),
+        (
+            "phone-anna",
+            b"Notes/shopping.txt".to_vec(),
+            b"milk\nbread\nburner phone\n".to_vec(),
+            '-',
+        ),
+        (
+            "usb-stick",
+            b"backup/2024/03/letter-copy.txt".to_vec(),
+            letter,
+            '-',
+        ),
+        (
+            "usb-stick",
+            b"backup/2024/03/archive.jpg".to_vec(),
+            zip_with("ledger.csv", &ledger),
+            '-',
+        ),
+        (
+            "usb-stick",
+            b"backup/2024/03/deep/er/still/IMG-0042.png".to_vec(),
+            png(48, 48, 77),
+            'b',
+        ),
         ("usb-stick", b"tools/README.txt".to_vec(), readme, 'g'),
     ]
 }
@@ -141,8 +250,12 @@ pub fn write(dir: &Path) -> Result<DemoSet, String> {
     let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     let list = files();
     let mut devices: Vec<PathBuf> = Vec::new();
-    let mut bad = String::from("# spoor demo known-bad list (md5deep layout). Synthetic: matches only the demo evidence.\n");
-    let mut good = String::from("\"SHA-1\",\"MD5\",\"CRC32\",\"FileName\",\"FileSize\",\"ProductCode\",\"OpSystemCode\",\"SpecialCode\"\n");
+    let mut bad = String::from(
+        "# spoor demo known-bad list (md5deep layout). Synthetic: matches only the demo evidence.\n",
+    );
+    let mut good = String::from(
+        "\"SHA-1\",\"MD5\",\"CRC32\",\"FileName\",\"FileSize\",\"ProductCode\",\"OpSystemCode\",\"SpecialCode\"\n",
+    );
     for device in ["laptop-bram", "phone-anna", "usb-stick"] {
         let root = dir.join(device);
         if root.exists() {
@@ -160,13 +273,10 @@ pub fn write(dir: &Path) -> Result<DemoSet, String> {
         let mut h = TripleHasher::default();
         h.update(content);
         let d = h.finish();
-        let name = String::from_utf8_lossy(rel.rsplit(|&b| b == b'/').next().unwrap_or(rel)).into_owned();
+        let name =
+            String::from_utf8_lossy(rel.rsplit(|&b| b == b'/').next().unwrap_or(rel)).into_owned();
         match listed {
-            'b' => {
-                if listed_bad.insert(d.md5) {
-                    bad.push_str(&format!("{}  {}\n", d.md5, name));
-                }
-            }
+            'b' if listed_bad.insert(d.md5) => bad.push_str(&format!("{}  {}\n", d.md5, name)),
             'g' => good.push_str(&format!(
                 "\"{}\",\"{}\",\"{:08X}\",\"{}\",{},{},\"WIN\",\"\"\n",
                 d.sha1.to_hex().to_uppercase(),
@@ -180,7 +290,9 @@ pub fn write(dir: &Path) -> Result<DemoSet, String> {
         }
     }
     // A list entry that matches nothing, and a malformed line, as real lists have.
-    bad.push_str("0123456789abcdef0123456789abcdef  not-on-any-device.bin\nthis line is not a digest\n");
+    bad.push_str(
+        "0123456789abcdef0123456789abcdef  not-on-any-device.bin\nthis line is not a digest\n",
+    );
     let sets = dir.join("hashsets");
     std::fs::create_dir_all(&sets).map_err(|e| io(&sets, e))?;
     let known_bad = sets.join("demo-known-bad.txt");
@@ -190,7 +302,11 @@ pub fn write(dir: &Path) -> Result<DemoSet, String> {
     for device in &devices {
         set_mtimes(device)?;
     }
-    Ok(DemoSet { devices, known_bad, known_good })
+    Ok(DemoSet {
+        devices,
+        known_bad,
+        known_good,
+    })
 }
 
 fn set_mtimes(root: &Path) -> Result<(), String> {
@@ -210,11 +326,23 @@ fn set_mtimes(root: &Path) -> Result<(), String> {
     // but creating entries did, so parents go last.
     all.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     let t = rustix::fs::Timestamps {
-        last_access: rustix::fs::Timespec { tv_sec: DEMO_MTIME, tv_nsec: 0 },
-        last_modification: rustix::fs::Timespec { tv_sec: DEMO_MTIME, tv_nsec: 0 },
+        last_access: rustix::fs::Timespec {
+            tv_sec: DEMO_MTIME,
+            tv_nsec: 0,
+        },
+        last_modification: rustix::fs::Timespec {
+            tv_sec: DEMO_MTIME,
+            tv_nsec: 0,
+        },
     };
     for p in all {
-        rustix::fs::utimensat(rustix::fs::CWD, &p, &t, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).map_err(|e| format!("{}: {e}", p.display()))?;
+        rustix::fs::utimensat(
+            rustix::fs::CWD,
+            &p,
+            &t,
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     Ok(())
 }

@@ -21,7 +21,9 @@ impl Decision {
             "confirm" => Ok(Decision::Confirm),
             "reject" => Ok(Decision::Reject),
             "needs-info" => Ok(Decision::NeedsInfo),
-            other => Err(format!("unknown decision {other:?}: confirm, reject or needs-info")),
+            other => Err(format!(
+                "unknown decision {other:?}: confirm, reject or needs-info"
+            )),
         }
     }
 
@@ -56,7 +58,13 @@ pub struct ReviewRow {
 /// Records a decision. The reviewer and reason are required; the lead's observations as
 /// they stood (their digest) go into the audit entry, so a later rescan that changes the
 /// lead cannot silently change what was decided on.
-pub fn decide(conn: &mut Connection, lead_id: &str, decision: Decision, reviewer: &str, reason: &str) -> Result<ReviewRow, String> {
+pub fn decide(
+    conn: &mut Connection,
+    lead_id: &str,
+    decision: Decision,
+    reviewer: &str,
+    reason: &str,
+) -> Result<ReviewRow, String> {
     let (reviewer, reason) = (reviewer.trim(), reason.trim());
     if reviewer.is_empty() {
         return Err("a decision needs the reviewer's name (--by)".into());
@@ -67,8 +75,13 @@ pub fn decide(conn: &mut Connection, lead_id: &str, decision: Decision, reviewer
     let lead_id = crate::leads::resolve_id(conn, lead_id)?;
     let db = |e: rusqlite::Error| format!("case store: {e}");
     let tx = conn.transaction().map_err(db)?;
-    let (previous, hits): (String, String) =
-        tx.query_row("SELECT state, hits FROM leads WHERE id = ?1", [&lead_id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db)?;
+    let (previous, hits): (String, String) = tx
+        .query_row(
+            "SELECT state, hits FROM leads WHERE id = ?1",
+            [&lead_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(db)?;
     let seq = audit::append(&tx, reviewer, "review", &json!({
         "lead": lead_id, "decision": decision.as_str(), "from_state": previous, "to_state": decision.state(),
         "reason": reason, "lead_hits_sha256": audit::digest_hex(hits.as_bytes()),
@@ -80,15 +93,35 @@ pub fn decide(conn: &mut Connection, lead_id: &str, decision: Decision, reviewer
         params![lead_id, decision.as_str(), reviewer, reason, at, seq],
     )
     .map_err(db)?;
-    tx.execute("UPDATE leads SET state = ?1 WHERE id = ?2", params![decision.state(), lead_id]).map_err(db)?;
+    tx.execute(
+        "UPDATE leads SET state = ?1 WHERE id = ?2",
+        params![decision.state(), lead_id],
+    )
+    .map_err(db)?;
     tx.commit().map_err(db)?;
-    Ok(ReviewRow { lead: lead_id, decision: decision.as_str().into(), reviewer: reviewer.into(), reason: reason.into(), at, audit_seq: seq })
+    Ok(ReviewRow {
+        lead: lead_id,
+        decision: decision.as_str().into(),
+        reviewer: reviewer.into(),
+        reason: reason.into(),
+        at,
+        audit_seq: seq,
+    })
 }
 
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ReviewRow>> {
-    let mut stmt = conn.prepare("SELECT lead_id, decision, reviewer, reason, at, audit_seq FROM reviews ORDER BY audit_seq")?;
+    let mut stmt = conn.prepare(
+        "SELECT lead_id, decision, reviewer, reason, at, audit_seq FROM reviews ORDER BY audit_seq",
+    )?;
     let rows = stmt.query_map([], |r| {
-        Ok(ReviewRow { lead: r.get(0)?, decision: r.get(1)?, reviewer: r.get(2)?, reason: r.get(3)?, at: r.get(4)?, audit_seq: r.get(5)? })
+        Ok(ReviewRow {
+            lead: r.get(0)?,
+            decision: r.get(1)?,
+            reviewer: r.get(2)?,
+            reason: r.get(3)?,
+            at: r.get(4)?,
+            audit_seq: r.get(5)?,
+        })
     })?;
     rows.collect()
 }

@@ -11,10 +11,19 @@ use common::*;
 fn demo(dir: &Path) -> (Vec<String>, Vec<String>) {
     let o = run(&["demo-data", dir.to_str().unwrap()]);
     expect_code(&o, 0, "demo-data");
-    let devices = ["laptop-bram", "phone-anna", "usb-stick"].iter().map(|d| dir.join(d).to_str().unwrap().to_string()).collect();
+    let devices = ["laptop-bram", "phone-anna", "usb-stick"]
+        .iter()
+        .map(|d| dir.join(d).to_str().unwrap().to_string())
+        .collect();
     let sets = vec![
-        format!("{}:bad:CAT-DEMO", dir.join("hashsets/demo-known-bad.txt").display()),
-        format!("{}:good", dir.join("hashsets/demo-known-good-NSRLFile.txt").display()),
+        format!(
+            "{}:bad:CAT-DEMO",
+            dir.join("hashsets/demo-known-bad.txt").display()
+        ),
+        format!(
+            "{}:good",
+            dir.join("hashsets/demo-known-good-NSRLFile.txt").display()
+        ),
     ];
     (devices, sets)
 }
@@ -23,7 +32,12 @@ fn scan_demo(demo_dir: &Path, case: &Path) -> std::process::Output {
     let (devices, sets) = demo(demo_dir);
     let mut args: Vec<String> = vec!["scan".into()];
     args.extend(devices);
-    args.extend(["--case".into(), case.to_str().unwrap().into(), "--examiner".into(), "Tester".into()]);
+    args.extend([
+        "--case".into(),
+        case.to_str().unwrap().into(),
+        "--examiner".into(),
+        "Tester".into(),
+    ]);
     for s in sets {
         args.extend(["--hashset".into(), s]);
     }
@@ -40,27 +54,84 @@ fn fatal_errors_are_reported_before_any_evidence_is_read() {
     let c = case.to_str().unwrap();
 
     // A case directory on a location nobody can write (procfs refuses new entries, even to root).
-    let o = run(&["scan", ev, "--case", "/proc/spoor-case-test", "--examiner", "T"]);
+    let o = run(&[
+        "scan",
+        ev,
+        "--case",
+        "/proc/spoor-case-test",
+        "--examiner",
+        "T",
+    ]);
     expect_code(&o, 1, "read-only case location");
-    assert!(stderr(&o).contains("/proc/spoor-case-test"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/proc/spoor-case-test"),
+        "{}",
+        stderr(&o)
+    );
 
     let rules = tmp.path().join("rules.toml");
     std::fs::write(&rules, "version = \"1\"\n\n[[rule]]\nid = \"r\"\ntitle = \"t\"\nkinds = [\"x\"]\nweight = \"heavy\"\nexplain = \"e\"\n").unwrap();
-    let o = run(&["scan", ev, "--case", c, "--examiner", "T", "--rules", rules.to_str().unwrap()]);
+    let o = run(&[
+        "scan",
+        ev,
+        "--case",
+        c,
+        "--examiner",
+        "T",
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
     expect_code(&o, 1, "invalid rules");
-    assert!(stderr(&o).contains("line 7"), "the rules error names its line: {}", stderr(&o));
-    assert!(!case.exists(), "the case directory was created although the rules were invalid");
+    assert!(
+        stderr(&o).contains("line 7"),
+        "the rules error names its line: {}",
+        stderr(&o)
+    );
+    assert!(
+        !case.exists(),
+        "the case directory was created although the rules were invalid"
+    );
 
-    let o = run(&["scan", ev, "--case", c, "--examiner", "T", "--hashset", "/nonexistent/set.txt:bad"]);
+    let o = run(&[
+        "scan",
+        ev,
+        "--case",
+        c,
+        "--examiner",
+        "T",
+        "--hashset",
+        "/nonexistent/set.txt:bad",
+    ]);
     expect_code(&o, 1, "missing hash set");
     assert!(!case.join("case.sqlite").exists());
 
-    let o = run(&["scan", ev, "--case", evidence.join("case").to_str().unwrap(), "--examiner", "T"]);
+    let o = run(&[
+        "scan",
+        ev,
+        "--case",
+        evidence.join("case").to_str().unwrap(),
+        "--examiner",
+        "T",
+    ]);
     expect_code(&o, 1, "case inside the evidence");
-    assert!(stderr(&o).contains("inside evidence source"), "{}", stderr(&o));
-    assert!(!evidence.join("case").exists(), "something was written into the evidence");
+    assert!(
+        stderr(&o).contains("inside evidence source"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !evidence.join("case").exists(),
+        "something was written into the evidence"
+    );
 
-    let o = run(&["scan", tmp.path().join("missing").to_str().unwrap(), "--case", c, "--examiner", "T"]);
+    let o = run(&[
+        "scan",
+        tmp.path().join("missing").to_str().unwrap(),
+        "--case",
+        c,
+        "--examiner",
+        "T",
+    ]);
     expect_code(&o, 1, "missing evidence");
     let o = run(&["scan", ev, "--case", c, "--examiner", " "]);
     expect_code(&o, 1, "blank examiner");
@@ -73,7 +144,11 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     let c = case.to_str().unwrap();
     let o = scan_demo(&tmp.path().join("demo"), &case);
     expect_code(&o, 0, "demo scan");
-    assert!(stdout(&o).contains("line 6: not a digest line"), "the demo set's malformed line is reported: {}", stdout(&o));
+    assert!(
+        stdout(&o).contains("line 6: not a digest line"),
+        "the demo set's malformed line is reported: {}",
+        stdout(&o)
+    );
 
     let leads = export(&case, "leads");
     assert_eq!(leads.len(), 7, "{leads:#?}");
@@ -82,9 +157,16 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     let scores: Vec<f64> = leads.iter().map(|l| l["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]));
     assert_eq!(leads[0]["path"], "WhatsApp/Media/Documents/contacts.txt");
-    assert_eq!(leads[0]["rules"], serde_json::json!(["hashset-known-bad", "extension-mismatch"]));
+    assert_eq!(
+        leads[0]["rules"],
+        serde_json::json!(["hashset-known-bad", "extension-mismatch"])
+    );
     // Known-good files raise no lead, even where the extension would.
-    assert!(!leads.iter().any(|l| l["path"].as_str().unwrap().contains("driver")));
+    assert!(
+        !leads
+            .iter()
+            .any(|l| l["path"].as_str().unwrap().contains("driver"))
+    );
 
     let top = leads[0]["id"].as_str().unwrap().to_string();
     let second = leads[1]["id"].as_str().unwrap().to_string();
@@ -92,44 +174,142 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     let o = run(&["leads", "explain", c, &top]);
     expect_code(&o, 0, "explain");
     let text = stdout(&o);
-    assert!(text.contains("rule hashset-known-bad") && text.contains("error margin: exact digest equality") && text.contains("not a finding"), "{text}");
+    assert!(
+        text.contains("rule hashset-known-bad")
+            && text.contains("error margin: exact digest equality")
+            && text.contains("not a finding"),
+        "{text}"
+    );
 
-    let o = run(&["review", c, &top, "confirm", "--by", "B. Reviewer", "--reason", " "]);
+    let o = run(&[
+        "review",
+        c,
+        &top,
+        "confirm",
+        "--by",
+        "B. Reviewer",
+        "--reason",
+        " ",
+    ]);
     expect_code(&o, 1, "a decision without a reason");
-    expect_code(&run(&["review", c, &top, "confirm", "--by", "B. Reviewer", "--reason", "viewed; matches the list"]), 0, "confirm");
-    expect_code(&run(&["review", c, &second[..6], "reject", "--by", "B. Reviewer", "--reason", "list error"]), 0, "reject by id prefix");
-    expect_code(&run(&["review", c, &third, "needs-info", "--by", "B. Reviewer", "--reason", "ask the lab"]), 0, "needs-info");
+    expect_code(
+        &run(&[
+            "review",
+            c,
+            &top,
+            "confirm",
+            "--by",
+            "B. Reviewer",
+            "--reason",
+            "viewed; matches the list",
+        ]),
+        0,
+        "confirm",
+    );
+    expect_code(
+        &run(&[
+            "review",
+            c,
+            &second[..6],
+            "reject",
+            "--by",
+            "B. Reviewer",
+            "--reason",
+            "list error",
+        ]),
+        0,
+        "reject by id prefix",
+    );
+    expect_code(
+        &run(&[
+            "review",
+            c,
+            &third,
+            "needs-info",
+            "--by",
+            "B. Reviewer",
+            "--reason",
+            "ask the lab",
+        ]),
+        0,
+        "needs-info",
+    );
 
     let json_path = tmp.path().join("report.json");
-    expect_code(&run(&["report", c, "--format", "json", "--out", json_path.to_str().unwrap()]), 0, "json report");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
-    let ids = |k: &str| report[k].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    expect_code(
+        &run(&[
+            "report",
+            c,
+            "--format",
+            "json",
+            "--out",
+            json_path.to_str().unwrap(),
+        ]),
+        0,
+        "json report",
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let ids = |k: &str| {
+        report[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(ids("findings"), vec![top.clone()]);
     assert_eq!(ids("rejected"), vec![second.clone()]);
     let awaiting = ids("awaiting_review");
     assert_eq!(awaiting.len(), 5);
     assert!(awaiting.contains(&third) && !awaiting.contains(&top) && !awaiting.contains(&second));
-    assert_eq!(report["findings"][0]["reviews"][0]["reviewer"], "B. Reviewer");
+    assert_eq!(
+        report["findings"][0]["reviews"][0]["reviewer"],
+        "B. Reviewer"
+    );
 
     expect_code(&run(&["report", c]), 0, "html report");
     let html = std::fs::read_to_string(case.join("exports/report.html")).unwrap();
     let findings_at = html.find("Findings (1)").expect("findings section");
     let awaiting_at = html.find("AWAITING REVIEW (5)").expect("awaiting section");
     let top_first = html.find(&top).unwrap();
-    assert!(findings_at < top_first && top_first < awaiting_at, "the confirmed lead is listed under findings");
-    assert!(!html[findings_at..awaiting_at].contains(&third), "an unconfirmed lead appears among the findings");
+    assert!(
+        findings_at < top_first && top_first < awaiting_at,
+        "the confirmed lead is listed under findings"
+    );
+    assert!(
+        !html[findings_at..awaiting_at].contains(&third),
+        "an unconfirmed lead appears among the findings"
+    );
     assert!(!html.contains('\x1b'), "raw terminal escape in the report");
 
     let o = run(&["audit", "verify", c]);
     expect_code(&o, 0, "audit verify");
     let log = stdout(&run(&["audit", "log", c]));
-    for action in ["\"scan-start\"", "\"rules-change\"", "\"scan-complete\"", "\"review\"", "\"report\""] {
+    for action in [
+        "\"scan-start\"",
+        "\"rules-change\"",
+        "\"scan-complete\"",
+        "\"review\"",
+        "\"report\"",
+    ] {
         assert!(log.contains(action), "audit log lacks {action}");
     }
 }
 
 fn export_all(case: &Path) -> String {
-    let o = run(&["export", case.to_str().unwrap(), "--kind", "items", "--kind", "observations", "--kind", "errors", "--kind", "leads"]);
+    let o = run(&[
+        "export",
+        case.to_str().unwrap(),
+        "--kind",
+        "items",
+        "--kind",
+        "observations",
+        "--kind",
+        "errors",
+        "--kind",
+        "leads",
+    ]);
     expect_code(&o, 0, "export");
     stdout(&o)
 }
@@ -144,12 +324,20 @@ fn two_scans_of_the_same_evidence_export_identically() {
     // are given in the other order.
     let mut args: Vec<String> = vec!["scan".into()];
     args.extend(devices);
-    args.extend(["--case".into(), tmp.path().join("b").to_str().unwrap().into(), "--examiner".into(), "Other".into()]);
+    args.extend([
+        "--case".into(),
+        tmp.path().join("b").to_str().unwrap().into(),
+        "--examiner".into(),
+        "Other".into(),
+    ]);
     for s in sets.into_iter().rev() {
         args.extend(["--hashset".into(), s]);
     }
     expect_code(&spoor().args(&args).output().unwrap(), 0, "scan b");
-    let (a, b) = (export_all(&tmp.path().join("a")), export_all(&tmp.path().join("b")));
+    let (a, b) = (
+        export_all(&tmp.path().join("a")),
+        export_all(&tmp.path().join("b")),
+    );
     // The demo writer recreates the files, so inode and ctime/btime legitimately differ.
     let strip = |s: &str| -> Vec<serde_json::Value> {
         s.lines()
@@ -176,8 +364,24 @@ fn verify_names_files_changed_missing_and_added() {
     write(&evidence.join("edit.txt"), b"before");
     write(&evidence.join("gone.txt"), b"gone");
     let case = tmp.path().join("case");
-    expect_code(&run(&["scan", evidence.to_str().unwrap(), "--case", case.to_str().unwrap(), "--examiner", "T", "--quiet"]), 0, "scan");
-    expect_code(&run(&["verify", case.to_str().unwrap()]), 0, "verify unchanged");
+    expect_code(
+        &run(&[
+            "scan",
+            evidence.to_str().unwrap(),
+            "--case",
+            case.to_str().unwrap(),
+            "--examiner",
+            "T",
+            "--quiet",
+        ]),
+        0,
+        "scan",
+    );
+    expect_code(
+        &run(&["verify", case.to_str().unwrap()]),
+        0,
+        "verify unchanged",
+    );
     std::fs::write(evidence.join("edit.txt"), b"after!").unwrap();
     std::fs::remove_file(evidence.join("gone.txt")).unwrap();
     write(&evidence.join("new.txt"), b"new");
@@ -194,9 +398,29 @@ fn tampered(sql: &str) -> (i32, String) {
     let tmp = tempfile::tempdir().unwrap();
     let case = tmp.path().join("case");
     expect_code(&scan_demo(&tmp.path().join("demo"), &case), 0, "scan");
-    let lead = export(&case, "leads")[0]["id"].as_str().unwrap().to_string();
-    expect_code(&run(&["review", case.to_str().unwrap(), &lead, "confirm", "--by", "R", "--reason", "ok"]), 0, "review");
-    expect_code(&run(&["audit", "verify", case.to_str().unwrap()]), 0, "untouched log");
+    let lead = export(&case, "leads")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    expect_code(
+        &run(&[
+            "review",
+            case.to_str().unwrap(),
+            &lead,
+            "confirm",
+            "--by",
+            "R",
+            "--reason",
+            "ok",
+        ]),
+        0,
+        "review",
+    );
+    expect_code(
+        &run(&["audit", "verify", case.to_str().unwrap()]),
+        0,
+        "untouched log",
+    );
     let conn = rusqlite::Connection::open(case.join("case.sqlite")).unwrap();
     conn.execute_batch(sql).unwrap();
     drop(conn);
@@ -206,9 +430,14 @@ fn tampered(sql: &str) -> (i32, String) {
 
 #[test]
 fn audit_verify_detects_an_entry_changed_removed_or_reordered() {
-    let (code, out) = tampered("UPDATE audit SET details = replace(details, 'laptop-bram', 'laptop-xxxx') WHERE seq = 2");
+    let (code, out) = tampered(
+        "UPDATE audit SET details = replace(details, 'laptop-bram', 'laptop-xxxx') WHERE seq = 2",
+    );
     assert_eq!(code, 3, "{out}");
-    assert!(out.contains("BROKEN at entry 2") && out.contains("changed"), "{out}");
+    assert!(
+        out.contains("BROKEN at entry 2") && out.contains("changed"),
+        "{out}"
+    );
 
     let (code, out) = tampered("UPDATE audit SET actor = 'Mallory' WHERE seq = 4");
     assert_eq!(code, 3, "{out}");
@@ -216,9 +445,14 @@ fn audit_verify_detects_an_entry_changed_removed_or_reordered() {
 
     let (code, out) = tampered("DELETE FROM audit WHERE seq = 2");
     assert_eq!(code, 3, "{out}");
-    assert!(out.contains("BROKEN at entry 3") && out.contains("removed"), "{out}");
+    assert!(
+        out.contains("BROKEN at entry 3") && out.contains("removed"),
+        "{out}"
+    );
 
-    let (code, out) = tampered("UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1;");
+    let (code, out) = tampered(
+        "UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1;",
+    );
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("BROKEN at entry 2"), "{out}");
 
@@ -229,7 +463,9 @@ fn audit_verify_detects_an_entry_changed_removed_or_reordered() {
 
 fn big_tree(root: &Path) {
     // ~0.8 GB in 3,200 files: long enough that a kill lands mid-scan.
-    let block: Vec<u8> = (0..256 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let block: Vec<u8> = (0..256 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     for d in 0..16 {
         for f in 0..200 {
             let mut content = block.clone();
@@ -240,8 +476,14 @@ fn big_tree(root: &Path) {
 }
 
 fn items_in(case: &Path) -> i64 {
-    let Ok(conn) = rusqlite::Connection::open_with_flags(case.join("case.sqlite"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else { return 0 };
-    conn.query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0)).unwrap_or(0)
+    let Ok(conn) = rusqlite::Connection::open_with_flags(
+        case.join("case.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) else {
+        return 0;
+    };
+    conn.query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))
+        .unwrap_or(0)
 }
 
 fn interrupt_and_resume(signal: Option<&str>) {
@@ -249,39 +491,84 @@ fn interrupt_and_resume(signal: Option<&str>) {
     let evidence = tmp.path().join("ev");
     big_tree(&evidence);
     let case = tmp.path().join("case");
-    let args = ["scan", evidence.to_str().unwrap(), "--case", case.to_str().unwrap(), "--examiner", "T", "--quiet"];
+    let args = [
+        "scan",
+        evidence.to_str().unwrap(),
+        "--case",
+        case.to_str().unwrap(),
+        "--examiner",
+        "T",
+        "--quiet",
+    ];
     let mut child = spoor().args(args).spawn().unwrap();
     let started = Instant::now();
     while items_in(&case) == 0 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no item committed within a minute");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no item committed within a minute"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(child.try_wait().unwrap().is_none(), "the scan finished before it could be interrupted");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the scan finished before it could be interrupted"
+    );
     match signal {
         None => child.kill().unwrap(), // SIGKILL
         Some(sig) => {
-            let ok = std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+            let ok = std::process::Command::new("kill")
+                .args([sig, &child.id().to_string()])
+                .status()
+                .unwrap();
             assert!(ok.success());
         }
     }
     let status = child.wait().unwrap();
     let partial = items_in(&case);
-    assert!(partial > 0 && partial < 3216, "interrupted with {partial} items stored");
+    assert!(
+        partial > 0 && partial < 3216,
+        "interrupted with {partial} items stored"
+    );
     if signal == Some("-INT") {
         assert_eq!(status.code(), Some(130), "Ctrl-C exits 130");
     }
 
-    let o = spoor().args(args.iter().filter(|a| **a != "--quiet")).output().unwrap();
+    let o = spoor()
+        .args(args.iter().filter(|a| **a != "--quiet"))
+        .output()
+        .unwrap();
     expect_code(&o, 0, "resumed scan");
-    assert!(!stdout(&o).contains("already stored 0,"), "the rerun did not resume: {}", stdout(&o));
+    assert!(
+        !stdout(&o).contains("already stored 0,"),
+        "the rerun did not resume: {}",
+        stdout(&o)
+    );
 
     let clean = tmp.path().join("clean");
-    let o = run(&["scan", evidence.to_str().unwrap(), "--case", clean.to_str().unwrap(), "--examiner", "T", "--quiet"]);
+    let o = run(&[
+        "scan",
+        evidence.to_str().unwrap(),
+        "--case",
+        clean.to_str().unwrap(),
+        "--examiner",
+        "T",
+        "--quiet",
+    ]);
     expect_code(&o, 0, "uninterrupted scan");
     let (a, b) = (export_all(&case), export_all(&clean));
-    assert_eq!(a.lines().count(), 3216, "3,200 files and 16 directories, once each");
-    assert!(a == b, "the resumed case exports differently from an uninterrupted scan");
-    assert!(!case.join("scan.journal").exists(), "journal left after a complete run");
+    assert_eq!(
+        a.lines().count(),
+        3216,
+        "3,200 files and 16 directories, once each"
+    );
+    assert!(
+        a == b,
+        "the resumed case exports differently from an uninterrupted scan"
+    );
+    assert!(
+        !case.join("scan.journal").exists(),
+        "journal left after a complete run"
+    );
 }
 
 #[test]
@@ -293,4 +580,3 @@ fn a_scan_killed_with_sigkill_resumes_to_the_same_result() {
 fn a_scan_stopped_with_ctrl_c_exits_130_and_resumes() {
     interrupt_and_resume(Some("-INT"));
 }
-

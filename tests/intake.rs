@@ -12,18 +12,40 @@ use spoor::engine::analyzer::{Analyzer, ItemView, ObservationDraft};
 use spoor::engine::{self, Progress, ScanHooks, ScanPlan, ScanRequest};
 
 fn request(evidence: &Path, case: &Path) -> ScanRequest {
-    ScanRequest { evidence: vec![evidence.to_path_buf()], case_dir: case.to_path_buf(), examiner: "Tester".into(), ..Default::default() }
+    ScanRequest {
+        evidence: vec![evidence.to_path_buf()],
+        case_dir: case.to_path_buf(),
+        examiner: "Tester".into(),
+        ..Default::default()
+    }
 }
 
 /// Builds the tree of the bad-input list (all but the huge sparse file).
 fn hostile_tree(root: &Path, outside: &Path) -> Vec<u8> {
-    write(&root.join("docs/letter.txt"), b"Dear Sir,\nthe goods arrive Tuesday.\n");
-    write(&root.join("docs/data.bin"), &(0..300_000u32).map(|i| (i * 7 % 251) as u8).collect::<Vec<_>>());
+    write(
+        &root.join("docs/letter.txt"),
+        b"Dear Sir,\nthe goods arrive Tuesday.\n",
+    );
+    write(
+        &root.join("docs/data.bin"),
+        &(0..300_000u32)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect::<Vec<_>>(),
+    );
     write(&root.join("empty.txt"), b"");
-    write(&root.join(std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.bin")), b"latin-1 name, not UTF-8");
-    write(&root.join("evil\x1b]0;pwned\x07\x1b[31m.txt"), b"terminal escapes in the name");
+    write(
+        &root.join(std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.bin")),
+        b"latin-1 name, not UTF-8",
+    );
+    write(
+        &root.join("evil\x1b]0;pwned\x07\x1b[31m.txt"),
+        b"terminal escapes in the name",
+    );
     write(&root.join("photo.txt"), &spoor::demo::png(8, 8, 1));
-    let status = std::process::Command::new("mkfifo").arg(root.join("pipe")).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(root.join("pipe"))
+        .status()
+        .unwrap();
     assert!(status.success());
     let _socket = std::os::unix::net::UnixListener::bind(root.join("sock")).unwrap();
     std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
@@ -48,7 +70,14 @@ fn hostile_tree_is_recorded_whole_with_independent_digests_and_left_untouched() 
     let before = snapshot(&evidence);
 
     let case = tmp.path().join("case");
-    let o = run(&["scan", evidence.to_str().unwrap(), "--case", case.to_str().unwrap(), "--examiner", "Tester"]);
+    let o = run(&[
+        "scan",
+        evidence.to_str().unwrap(),
+        "--case",
+        case.to_str().unwrap(),
+        "--examiner",
+        "Tester",
+    ]);
     expect_code(&o, 0, "scan of the hostile tree (no item error expected)");
     // Hostile names are never printed raw.
     assert!(!stdout(&o).contains('\x1b') && !stderr(&o).contains('\x1b'));
@@ -56,13 +85,22 @@ fn hostile_tree_is_recorded_whole_with_independent_digests_and_left_untouched() 
     assert_same_tree(&before, &snapshot(&evidence));
 
     let items = export(&case, "items");
-    let by_path = |p: &str| items.iter().find(|i| i["path"] == p).unwrap_or_else(|| panic!("no item {p:?}"));
+    let by_path = |p: &str| {
+        items
+            .iter()
+            .find(|i| i["path"] == p)
+            .unwrap_or_else(|| panic!("no item {p:?}"))
+    };
     for rel in ["docs/letter.txt", "docs/data.bin", "empty.txt"] {
         let file = evidence.join(rel);
         let item = by_path(rel);
         assert_eq!(item["md5"], coreutils_digest("md5sum", &file), "{rel}");
         assert_eq!(item["sha1"], coreutils_digest("sha1sum", &file), "{rel}");
-        assert_eq!(item["sha256"], coreutils_digest("sha256sum", &file), "{rel}");
+        assert_eq!(
+            item["sha256"],
+            coreutils_digest("sha256sum", &file),
+            "{rel}"
+        );
     }
     assert_eq!(by_path("empty.txt")["size"], 0);
     assert_eq!(by_path("pipe")["kind"], "fifo");
@@ -71,20 +109,52 @@ fn hostile_tree_is_recorded_whole_with_independent_digests_and_left_untouched() 
     assert_eq!(by_path("loop")["kind"], "symlink");
     assert_eq!(by_path("loop")["link_target"], "loop");
     assert_eq!(by_path("docs/self")["kind"], "symlink");
-    assert_eq!(by_path("escape")["link_target"], outside.join("secret.txt").to_str().unwrap());
-    assert!(!items.iter().any(|i| i["path"].as_str().unwrap().contains("secret")), "a link was followed out of the source");
-    assert!(!items.iter().any(|i| i["path"].as_str().unwrap().starts_with("docs/self/")), "a link loop was followed");
+    assert_eq!(
+        by_path("escape")["link_target"],
+        outside.join("secret.txt").to_str().unwrap()
+    );
+    assert!(
+        !items
+            .iter()
+            .any(|i| i["path"].as_str().unwrap().contains("secret")),
+        "a link was followed out of the source"
+    );
+    assert!(
+        !items
+            .iter()
+            .any(|i| i["path"].as_str().unwrap().starts_with("docs/self/")),
+        "a link loop was followed"
+    );
 
-    let latin = items.iter().find(|i| i["path_hex"] == spoor::evidence::digest::to_hex(b"caf\xe9-\xff.bin")).expect("non-UTF-8 name kept byte-exact");
-    assert_eq!(latin["sha256"], coreutils_digest("sha256sum", &evidence.join(std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.bin"))));
-    assert!(items.iter().any(|i| i["path"] == "evil\x1b]0;pwned\x07\x1b[31m.txt"), "escape name kept exact in the export");
+    let latin = items
+        .iter()
+        .find(|i| i["path_hex"] == spoor::evidence::digest::to_hex(b"caf\xe9-\xff.bin"))
+        .expect("non-UTF-8 name kept byte-exact");
+    assert_eq!(
+        latin["sha256"],
+        coreutils_digest(
+            "sha256sum",
+            &evidence.join(std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.bin"))
+        )
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| i["path"] == "evil\x1b]0;pwned\x07\x1b[31m.txt"),
+        "escape name kept exact in the export"
+    );
 
     let deep_item = by_path(std::str::from_utf8(&deep).unwrap());
-    assert_eq!(deep_item["sha256"], spoor::evidence::digest::sha256_bytes(b"found at the bottom").to_hex());
+    assert_eq!(
+        deep_item["sha256"],
+        spoor::evidence::digest::sha256_bytes(b"found at the bottom").to_hex()
+    );
 
     // The lying extension is an observation and a lead.
     let obs = export(&case, "observations");
-    assert!(obs.iter().any(|o| o["path"] == "photo.txt" && o["kind"] == "type.extension_mismatch" && o["value"]["detected_extension"] == "png"));
+    assert!(obs.iter().any(|o| o["path"] == "photo.txt"
+        && o["kind"] == "type.extension_mismatch"
+        && o["value"]["detected_extension"] == "png"));
     assert!(export(&case, "errors").is_empty());
 
     // Verify reads the same tree back and finds it unchanged.
@@ -98,9 +168,20 @@ fn sparse_4_gib_file_is_hashed_whole() {
     let evidence = tmp.path().join("evidence");
     std::fs::create_dir_all(&evidence).unwrap();
     let big = evidence.join("sparse.img");
-    std::fs::File::create(&big).unwrap().set_len(4 << 30).unwrap();
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
     let case = tmp.path().join("case");
-    let o = run(&["scan", evidence.to_str().unwrap(), "--case", case.to_str().unwrap(), "--examiner", "Tester", "--quiet"]);
+    let o = run(&[
+        "scan",
+        evidence.to_str().unwrap(),
+        "--case",
+        case.to_str().unwrap(),
+        "--examiner",
+        "Tester",
+        "--quiet",
+    ]);
     expect_code(&o, 0, "scan");
     let items = export(&case, "items");
     assert_eq!(items[0]["size"], 4u64 << 30);
@@ -120,16 +201,41 @@ fn a_file_deleted_during_the_scan_is_an_error_record_and_the_rest_goes_on() {
             std::fs::remove_file(root.join("vanish.txt")).unwrap();
         }
     };
-    let summary = engine::run_scan_with(&plan, &Progress::default(), &AtomicBool::new(false), ScanHooks { before_open: Some(&delete), ..Default::default() }).unwrap();
+    let summary = engine::run_scan_with(
+        &plan,
+        &Progress::default(),
+        &AtomicBool::new(false),
+        ScanHooks {
+            before_open: Some(&delete),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(summary.errors, 1);
     let errors = export(&tmp.path().join("case"), "errors");
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["path"], "vanish.txt");
     assert_eq!(errors[0]["stage"], "read");
-    assert!(errors[0]["reason"].as_str().unwrap().contains("No such file"), "{}", errors[0]);
+    assert!(
+        errors[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("No such file"),
+        "{}",
+        errors[0]
+    );
     let items = export(&tmp.path().join("case"), "items");
-    assert!(items.iter().any(|i| i["path"] == "vanish.txt" && i["sha256"].is_null()), "the vanished file is still an item");
-    assert!(items.iter().any(|i| i["path"] == "keep.txt" && !i["sha256"].is_null()));
+    assert!(
+        items
+            .iter()
+            .any(|i| i["path"] == "vanish.txt" && i["sha256"].is_null()),
+        "the vanished file is still an item"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| i["path"] == "keep.txt" && !i["sha256"].is_null())
+    );
 }
 
 struct Bomb;
@@ -161,13 +267,29 @@ fn a_panicking_analyzer_costs_one_error_record_not_the_run() {
     write(&evidence.join("boom.bin"), b"\xff\xd8\xff hostile");
     write(&evidence.join("fine.txt"), b"fine");
     let plan = ScanPlan::resolve(&request(&evidence, &tmp.path().join("case"))).unwrap();
-    let summary = engine::run_scan_with(&plan, &Progress::default(), &AtomicBool::new(false), ScanHooks { extra_analyzers: vec![Box::new(Bomb)], ..Default::default() }).unwrap();
+    let summary = engine::run_scan_with(
+        &plan,
+        &Progress::default(),
+        &AtomicBool::new(false),
+        ScanHooks {
+            extra_analyzers: vec![Box::new(Bomb)],
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(summary.errors, 1);
     let errors = export(&tmp.path().join("case"), "errors");
-    assert_eq!((errors[0]["path"].as_str(), errors[0]["stage"].as_str()), (Some("boom.bin"), Some("bomb")));
+    assert_eq!(
+        (errors[0]["path"].as_str(), errors[0]["stage"].as_str()),
+        (Some("boom.bin"), Some("bomb"))
+    );
     // The item itself, with its digests, is kept.
     let items = export(&tmp.path().join("case"), "items");
-    assert!(items.iter().any(|i| i["path"] == "boom.bin" && !i["sha256"].is_null()));
+    assert!(
+        items
+            .iter()
+            .any(|i| i["path"] == "boom.bin" && !i["sha256"].is_null())
+    );
 }
 
 #[test]
@@ -190,9 +312,22 @@ fn an_item_in_flight_at_two_crashes_is_skipped_with_an_error_not_read_again() {
     }
     let opened = std::sync::Mutex::new(Vec::new());
     let record = |_: &Path, rel: &[u8]| opened.lock().unwrap().push(rel.to_vec());
-    let s = engine::run_scan_with(&plan, &Progress::default(), &AtomicBool::new(false), ScanHooks { before_open: Some(&record), ..Default::default() }).unwrap();
+    let s = engine::run_scan_with(
+        &plan,
+        &Progress::default(),
+        &AtomicBool::new(false),
+        ScanHooks {
+            before_open: Some(&record),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(!s.interrupted);
-    assert_eq!(opened.into_inner().unwrap(), vec![b"ok.txt".to_vec()], "the poison file was opened again");
+    assert_eq!(
+        opened.into_inner().unwrap(),
+        vec![b"ok.txt".to_vec()],
+        "the poison file was opened again"
+    );
     let errors = export(&case, "errors");
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["path"], "poison.bin");
@@ -212,17 +347,47 @@ fn an_unreadable_file_is_an_error_record() {
     for p in [tmp.path(), evidence.as_path(), case.as_path()] {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o777)).unwrap();
     }
-    std::fs::set_permissions(evidence.join("open.txt"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    std::fs::set_permissions(evidence.join("locked.txt"), std::fs::Permissions::from_mode(0o000)).unwrap();
-    let args = ["scan", evidence.to_str().unwrap(), "--case", case.to_str().unwrap(), "--examiner", "Tester", "--quiet"];
-    let running_as_root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(evidence.join("open.txt")).unwrap()) == 0;
+    std::fs::set_permissions(
+        evidence.join("open.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        evidence.join("locked.txt"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    let args = [
+        "scan",
+        evidence.to_str().unwrap(),
+        "--case",
+        case.to_str().unwrap(),
+        "--examiner",
+        "Tester",
+        "--quiet",
+    ];
+    let running_as_root =
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(evidence.join("open.txt")).unwrap())
+            == 0;
     let o = if running_as_root {
-        if std::process::Command::new("setpriv").arg("--version").output().is_err() {
-            eprintln!("SKIPPED: running as root and setpriv is missing, so no unreadable file can be made");
+        if std::process::Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!(
+                "SKIPPED: running as root and setpriv is missing, so no unreadable file can be made"
+            );
             return;
         }
         let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_spoor")]).args(args);
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_spoor"),
+        ])
+        .args(args);
         c.output().unwrap()
     } else {
         run(&args)
@@ -232,5 +397,12 @@ fn an_unreadable_file_is_an_error_record() {
     let errors = export(&case, "errors");
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["path"], "locked.txt");
-    assert!(errors[0]["reason"].as_str().unwrap().contains("Permission denied"), "{}", errors[0]);
+    assert!(
+        errors[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Permission denied"),
+        "{}",
+        errors[0]
+    );
 }

@@ -27,10 +27,11 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-fn entry_hash(seq: i64, at: &str, actor: &str, action: &str, command: &str, tool_version: &str, details: &str, prev: &str) -> String {
-    // Length-prefixed fields: no two different entries serialise to the same bytes.
+/// Hash of an entry's fields in order (seq, at, actor, action, command, tool version,
+/// details, previous hash), each length-prefixed so no two entries serialise alike.
+fn entry_hash(fields: [&str; 8]) -> String {
     let mut buf = Vec::new();
-    for field in [seq.to_string().as_str(), at, actor, action, command, tool_version, details, prev] {
+    for field in fields {
         buf.extend_from_slice(&(field.len() as u64).to_le_bytes());
         buf.extend_from_slice(field.as_bytes());
     }
@@ -46,16 +47,34 @@ pub fn command_line() -> String {
 }
 
 /// Appends an entry inside the caller's transaction (or autocommit). Returns its sequence.
-pub fn append(conn: &Connection, actor: &str, action: &str, details: &serde_json::Value) -> rusqlite::Result<i64> {
+pub fn append(
+    conn: &Connection,
+    actor: &str,
+    action: &str,
+    details: &serde_json::Value,
+) -> rusqlite::Result<i64> {
     let (prev_seq, prev_hash): (i64, String) = conn
-        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap_or((0, GENESIS.to_string()));
     let seq = prev_seq + 1;
     let at = Timestamp::now().to_rfc3339();
     let command = command_line();
     let version = crate::TOOL_VERSION;
     let details = serde_json::to_string(details).unwrap_or_default();
-    let hash = entry_hash(seq, &at, actor, action, &command, version, &details, &prev_hash);
+    let hash = entry_hash([
+        &seq.to_string(),
+        &at,
+        actor,
+        action,
+        &command,
+        version,
+        &details,
+        &prev_hash,
+    ]);
     conn.execute(
         "INSERT INTO audit(seq, at, actor, action, command, tool_version, details, prev_hash, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
         params![seq, at, actor, action, command, version, details, prev_hash, hash],
@@ -99,25 +118,57 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verdict> {
         if e.seq != expected_seq {
             return Ok(Verdict::Broken {
                 seq: e.seq,
-                reason: format!("entry at position {expected_seq} has sequence {} (entry removed or reordered)", e.seq),
+                reason: format!(
+                    "entry at position {expected_seq} has sequence {} (entry removed or reordered)",
+                    e.seq
+                ),
             });
         }
         if e.prev_hash != prev_hash {
-            return Ok(Verdict::Broken { seq: e.seq, reason: "previous-hash link does not match the entry before it".into() });
+            return Ok(Verdict::Broken {
+                seq: e.seq,
+                reason: "previous-hash link does not match the entry before it".into(),
+            });
         }
-        let recomputed = entry_hash(e.seq, &e.at, &e.actor, &e.action, &e.command, &e.tool_version, &e.details, &e.prev_hash);
+        let recomputed = entry_hash([
+            &e.seq.to_string(),
+            &e.at,
+            &e.actor,
+            &e.action,
+            &e.command,
+            &e.tool_version,
+            &e.details,
+            &e.prev_hash,
+        ]);
         if recomputed != e.hash {
-            return Ok(Verdict::Broken { seq: e.seq, reason: "content does not match its hash (entry changed)".into() });
+            return Ok(Verdict::Broken {
+                seq: e.seq,
+                reason: "content does not match its hash (entry changed)".into(),
+            });
         }
         prev_hash = e.hash.clone();
     }
     let head = super::meta_get(conn, "audit_head")?.unwrap_or_default();
-    let actual_head = list.last().map(|e| format!("{}:{}", e.seq, e.hash)).unwrap_or_default();
+    let actual_head = list
+        .last()
+        .map(|e| format!("{}:{}", e.seq, e.hash))
+        .unwrap_or_default();
     if head != actual_head {
         let seq = list.last().map(|e| e.seq + 1).unwrap_or(1);
-        return Ok(Verdict::Broken { seq, reason: format!("recorded head is {head:?} but the log ends at {actual_head:?} (entries removed)") });
+        return Ok(Verdict::Broken {
+            seq,
+            reason: format!(
+                "recorded head is {head:?} but the log ends at {actual_head:?} (entries removed)"
+            ),
+        });
     }
-    Ok(Verdict::Intact { entries: list.len(), head: list.last().map(|e| e.hash.clone()).unwrap_or_else(|| GENESIS.into()) })
+    Ok(Verdict::Intact {
+        entries: list.len(),
+        head: list
+            .last()
+            .map(|e| e.hash.clone())
+            .unwrap_or_else(|| GENESIS.into()),
+    })
 }
 
 pub fn digest_hex(bytes: &[u8]) -> String {

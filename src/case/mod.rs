@@ -40,37 +40,50 @@ impl CaseDir {
 pub fn prepare_for_writing(root: &Path) -> Result<CaseDir, String> {
     for sub in ["", "index", "thumbs", "exports"] {
         let dir = root.join(sub);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("case directory {}: cannot create: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("case directory {}: cannot create: {e}", dir.display()))?;
     }
     // Root ignores permission bits, and a read-only mount only shows on write: so write.
     let probe = root.join(".spoor-write-probe");
     std::fs::write(&probe, b"probe")
         .and_then(|_| std::fs::remove_file(&probe))
         .map_err(|e| format!("case directory {}: not writable: {e}", root.display()))?;
-    Ok(CaseDir { root: root.to_path_buf() })
+    Ok(CaseDir {
+        root: root.to_path_buf(),
+    })
 }
 
 /// An existing case, for reading commands; refuses to create one by mistake.
 pub fn existing(root: &Path) -> Result<CaseDir, String> {
-    let case = CaseDir { root: root.to_path_buf() };
+    let case = CaseDir {
+        root: root.to_path_buf(),
+    };
     if !case.db_path().is_file() {
-        return Err(format!("{} is not a spoor case (no case.sqlite)", root.display()));
+        return Err(format!(
+            "{} is not a spoor case (no case.sqlite)",
+            root.display()
+        ));
     }
     Ok(case)
 }
 
 pub fn open_store(case: &CaseDir) -> Result<Connection, String> {
     let path = case.db_path();
-    let conn = Connection::open(&path).map_err(|e| format!("case store {}: {e}", path.display()))?;
-    conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
-    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-        .map_err(|e| format!("case store {}: {e}", path.display()))?;
+    let conn =
+        Connection::open(&path).map_err(|e| format!("case store {}: {e}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    )
+    .map_err(|e| format!("case store {}: {e}", path.display()))?;
     schema::migrate(&conn).map_err(|e| format!("case store {}: migration: {e}", path.display()))?;
     Ok(conn)
 }
 
 pub fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
 }
 
 pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {

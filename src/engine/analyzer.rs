@@ -64,7 +64,9 @@ impl Analyzer for HashSetAnalyzer {
         !self.index.is_empty() && item.digests.is_some()
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
-        let Some(digests) = item.digests else { return Ok(Vec::new()) };
+        let Some(digests) = item.digests else {
+            return Ok(Vec::new());
+        };
         Ok(self
             .index
             .lookup(digests, item.entry.meta.size)
@@ -108,7 +110,9 @@ impl Analyzer for ExtensionMismatchAnalyzer {
         item.entry.meta.kind == EntryKind::File && item.content_type.is_some()
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
-        let Some(ct) = item.content_type else { return Ok(Vec::new()) };
+        let Some(ct) = item.content_type else {
+            return Ok(Vec::new());
+        };
         Ok(typing::extension_mismatch(&item.entry.rel_path, ct)
             .map(|(claimed, detected)| ObservationDraft {
                 kind: "type.extension_mismatch".into(),

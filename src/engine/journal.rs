@@ -21,7 +21,9 @@ pub struct Journal {
 
 impl Journal {
     pub fn open(path: &Path) -> std::io::Result<Journal> {
-        Ok(Journal { file: OpenOptions::new().create(true).append(true).open(path)? })
+        Ok(Journal {
+            file: OpenOptions::new().create(true).append(true).open(path)?,
+        })
     }
 
     fn line(&self, mark: char, source_id: i64, path: &[u8]) {
@@ -50,8 +52,12 @@ pub fn unfinished(path: &Path) -> std::io::Result<Vec<(i64, Vec<u8>)>> {
     let mut ended: HashSet<(i64, Vec<u8>)> = HashSet::new();
     for line in text.lines() {
         let mut parts = line.split(' ');
-        let (Some(mark), Some(id), Some(hex)) = (parts.next(), parts.next(), parts.next()) else { continue };
-        let (Ok(id), Some(path)) = (id.parse::<i64>(), from_hex(hex)) else { continue };
+        let (Some(mark), Some(id), Some(hex)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(id), Some(path)) = (id.parse::<i64>(), from_hex(hex)) else {
+            continue;
+        };
         match mark {
             "B" => begun.push((id, path)),
             "E" => {
@@ -61,14 +67,20 @@ pub fn unfinished(path: &Path) -> std::io::Result<Vec<(i64, Vec<u8>)>> {
         }
     }
     let mut seen = HashSet::new();
-    Ok(begun.into_iter().filter(|k| !ended.contains(k) && seen.insert(k.clone())).collect())
+    Ok(begun
+        .into_iter()
+        .filter(|k| !ended.contains(k) && seen.insert(k.clone()))
+        .collect())
 }
 
 fn from_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 pub fn clear(path: &Path) -> std::io::Result<()> {
@@ -91,6 +103,9 @@ mod tests {
         j.begin(1, b"b\xff");
         j.end(1, b"a");
         j.begin(2, b"a");
-        assert_eq!(unfinished(&p).unwrap(), vec![(1, b"b\xff".to_vec()), (2, b"a".to_vec())]);
+        assert_eq!(
+            unfinished(&p).unwrap(),
+            vec![(1, b"b\xff".to_vec()), (2, b"a".to_vec())]
+        );
     }
 }

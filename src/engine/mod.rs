@@ -84,23 +84,35 @@ impl ScanPlan {
             return Err("no evidence directory given".into());
         }
         if req.labels.len() > req.evidence.len() {
-            return Err(format!("{} labels for {} evidence sources", req.labels.len(), req.evidence.len()));
+            return Err(format!(
+                "{} labels for {} evidence sources",
+                req.labels.len(),
+                req.evidence.len()
+            ));
         }
         let mut sources = Vec::new();
         let mut labels = HashSet::new();
         for (i, dir) in req.evidence.iter().enumerate() {
-            let meta = std::fs::metadata(dir).map_err(|e| format!("evidence {}: {e}", dir.display()))?;
+            let meta =
+                std::fs::metadata(dir).map_err(|e| format!("evidence {}: {e}", dir.display()))?;
             if !meta.is_dir() {
                 return Err(format!("evidence {}: not a directory", dir.display()));
             }
-            let root = dir.canonicalize().map_err(|e| format!("evidence {}: {e}", dir.display()))?;
+            let root = dir
+                .canonicalize()
+                .map_err(|e| format!("evidence {}: {e}", dir.display()))?;
             let label = match req.labels.get(i) {
                 Some(l) if !l.trim().is_empty() => l.trim().to_string(),
                 Some(_) => return Err("an empty --label".into()),
-                None => root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "root".into()),
+                None => root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "root".into()),
             };
             if !labels.insert(label.clone()) {
-                return Err(format!("two sources would be labelled {label:?}: give each a --label"));
+                return Err(format!(
+                    "two sources would be labelled {label:?}: give each a --label"
+                ));
             }
             sources.push(SourcePlan { root, label });
         }
@@ -119,8 +131,18 @@ impl ScanPlan {
             }
         }
         let case = case::prepare_for_writing(&req.case_dir)?;
-        let hashsets = req.hashsets.iter().map(hashsets::load).collect::<Result<Vec<_>, _>>()?;
-        Ok(ScanPlan { case, sources, examiner: req.examiner.trim().to_string(), hashsets, rules })
+        let hashsets = req
+            .hashsets
+            .iter()
+            .map(hashsets::load)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ScanPlan {
+            case,
+            sources,
+            examiner: req.examiner.trim().to_string(),
+            hashsets,
+            rules,
+        })
     }
 
     /// Digest of what decides the results: sources, hash set files, rules.
@@ -147,7 +169,9 @@ fn absolute(p: &Path) -> PathBuf {
             _ => break,
         }
     }
-    let mut out = existing.canonicalize().unwrap_or_else(|_| std::path::absolute(&existing).unwrap_or(existing));
+    let mut out = existing
+        .canonicalize()
+        .unwrap_or_else(|_| std::path::absolute(&existing).unwrap_or(existing));
     for part in rest.into_iter().rev() {
         out.push(part);
     }
@@ -193,21 +217,33 @@ pub struct ScanSummary {
     pub leads: leads::LeadCounts,
 }
 
+/// Called with (source root, relative path) just before a regular file is opened.
+pub type BeforeOpen<'a> = &'a (dyn Fn(&Path, &[u8]) + Sync);
+
 /// Seams for tests and embedders: extra analyzers run after the built-in ones, and a
 /// callback just before each regular file is opened (to make a file vanish or change at a
 /// known moment).
 #[derive(Default)]
 pub struct ScanHooks<'a> {
     pub extra_analyzers: Vec<Box<dyn Analyzer>>,
-    pub before_open: Option<&'a (dyn Fn(&Path, &[u8]) + Sync)>,
+    pub before_open: Option<BeforeOpen<'a>>,
 }
 
 /// Runs a validated plan. `stop` is polled by the walker and every worker (Ctrl-C).
-pub fn run_scan(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool) -> Result<ScanSummary, String> {
+pub fn run_scan(
+    plan: &ScanPlan,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Result<ScanSummary, String> {
     run_scan_with(plan, progress, stop, ScanHooks::default())
 }
 
-pub fn run_scan_with(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool, hooks: ScanHooks) -> Result<ScanSummary, String> {
+pub fn run_scan_with(
+    plan: &ScanPlan,
+    progress: &Progress,
+    stop: &AtomicBool,
+    hooks: ScanHooks,
+) -> Result<ScanSummary, String> {
     let mut conn = case::open_store(&plan.case)?;
     let db = |e: rusqlite::Error| format!("case store: {e}");
 
@@ -236,18 +272,28 @@ pub fn run_scan_with(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool, ho
     };
 
     let index = Arc::new(HashSetIndex::new(plan.hashsets.clone()));
-    let mut analyzers: Vec<Box<dyn Analyzer>> =
-        vec![Box::new(analyzer::HashSetAnalyzer { index }), Box::new(analyzer::ExtensionMismatchAnalyzer)];
+    let mut analyzers: Vec<Box<dyn Analyzer>> = vec![
+        Box::new(analyzer::HashSetAnalyzer { index }),
+        Box::new(analyzer::ExtensionMismatchAnalyzer),
+    ];
     analyzers.extend(hooks.extra_analyzers);
     for a in &analyzers {
-        case::meta_set(&conn, &format!("analyzer:{}:{}", a.name(), a.version()), a.error_margin()).map_err(db)?;
+        case::meta_set(
+            &conn,
+            &format!("analyzer:{}:{}", a.name(), a.version()),
+            a.error_margin(),
+        )
+        .map_err(db)?;
     }
 
-    let journal = journal::Journal::open(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
+    let journal =
+        journal::Journal::open(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
     let writer_conn = case::open_store(&plan.case)?;
     // Fewer, larger WAL checkpoints and a bigger page cache for the one bulk writer: with the
     // defaults (1000 pages, 2 MB) the writer thread took 19% of a 100,000-file scan (perf).
-    writer_conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;").map_err(db)?;
+    writer_conn
+        .execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;")
+        .map_err(db)?;
     let (tx, rx) = sync_channel::<WriteMsg>(WRITE_QUEUE);
     let writer = std::thread::Builder::new()
         .name("spoor-writer".into())
@@ -280,8 +326,11 @@ pub fn run_scan_with(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool, ho
         already += a;
     }
     drop(tx);
-    let written = writer.join().map_err(|_| "writer thread panicked".to_string())?;
-    written.map_err(|e| format!("case store write failed; rerun the same command to resume: {e}"))?;
+    let written = writer
+        .join()
+        .map_err(|_| "writer thread panicked".to_string())?;
+    written
+        .map_err(|e| format!("case store write failed; rerun the same command to resume: {e}"))?;
 
     let interrupted = stop.load(Ordering::Relaxed);
     let finished = Timestamp::now().to_rfc3339();
@@ -289,7 +338,11 @@ pub fn run_scan_with(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool, ho
     for (id, source) in &source_ids {
         sources.push(finish_source(&conn, *id, source, !interrupted, &finished).map_err(db)?);
     }
-    let lead_counts = if interrupted { leads::LeadCounts::default() } else { leads::rebuild(&mut conn, &plan.rules).map_err(db)? };
+    let lead_counts = if interrupted {
+        leads::LeadCounts::default()
+    } else {
+        leads::rebuild(&mut conn, &plan.rules).map_err(db)?
+    };
     let errors: i64 = sources.iter().map(|s| s.errors).sum();
     let summary = ScanSummary {
         run_id,
@@ -298,15 +351,41 @@ pub fn run_scan_with(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool, ho
         items_processed: processed,
         items_already_stored: already,
         errors,
-        crash_suspects: crash_suspects.iter().map(|(_, p, n)| format!("{} (in flight at {n} crash{})", crate::evidence::display_path(p), if *n > 1 { "es" } else { "" })).collect(),
-        hashset_problems: plan.hashsets.iter().flat_map(|h| h.parsed.problems.iter().map(move |p| format!("{}: {p}", h.name))).collect(),
+        crash_suspects: crash_suspects
+            .iter()
+            .map(|(_, p, n)| {
+                format!(
+                    "{} (in flight at {n} crash{})",
+                    crate::evidence::display_path(p),
+                    if *n > 1 { "es" } else { "" }
+                )
+            })
+            .collect(),
+        hashset_problems: plan
+            .hashsets
+            .iter()
+            .flat_map(|h| {
+                h.parsed
+                    .problems
+                    .iter()
+                    .map(move |p| format!("{}: {p}", h.name))
+            })
+            .collect(),
         leads: lead_counts,
     };
     {
         let tx = conn.transaction().map_err(db)?;
-        let status = if interrupted { "interrupted" } else { "complete" };
+        let status = if interrupted {
+            "interrupted"
+        } else {
+            "complete"
+        };
         let summary_json = serde_json::to_value(&summary).unwrap_or_default();
-        tx.execute("UPDATE runs SET finished = ?1, status = ?2, summary = ?3 WHERE id = ?4", params![finished, status, summary_json.to_string(), run_id]).map_err(db)?;
+        tx.execute(
+            "UPDATE runs SET finished = ?1, status = ?2, summary = ?3 WHERE id = ?4",
+            params![finished, status, summary_json.to_string(), run_id],
+        )
+        .map_err(db)?;
         audit::append(&tx, &plan.examiner, if interrupted { "scan-interrupted" } else { "scan-complete" }, &json!({
             "run": run_id, "items_processed": processed, "errors": errors,
             "root_digests": summary.sources.iter().map(|s| json!({"label": s.label, "root_digest": s.root_digest, "complete": s.complete})).collect::<Vec<_>>(),
@@ -323,7 +402,12 @@ pub fn run_scan_with(plan: &ScanPlan, progress: &Progress, stop: &AtomicBool, ho
 fn record_rules_change(conn: &Connection, actor: &str, rules: &RuleSet) -> rusqlite::Result<()> {
     let previous = case::meta_get(conn, "rules_digest")?;
     if previous.as_deref() != Some(rules.digest.as_str()) {
-        audit::append(conn, actor, "rules-change", &json!({"from": previous, "to": rules.digest, "rules_version": rules.version, "rules": rules.source_text}))?;
+        audit::append(
+            conn,
+            actor,
+            "rules-change",
+            &json!({"from": previous, "to": rules.digest, "rules_version": rules.version, "rules": rules.source_text}),
+        )?;
         case::meta_set(conn, "rules_digest", &rules.digest)?;
         case::meta_set(conn, "rules_text", &rules.source_text)?;
     }
@@ -337,7 +421,9 @@ fn store_hashsets(conn: &Connection, run_id: i64, sets: &[LoadedHashSet]) -> rus
             params![run_id, h.name, h.spec.path.to_string_lossy(), h.parsed.format.as_str(), h.spec.status.as_str(), h.spec.category, h.file_sha256.to_hex(), h.parsed.entries.len() as i64, h.parsed.problems.len() as i64],
         )?;
         let id = conn.last_insert_rowid();
-        let mut stmt = conn.prepare_cached("INSERT INTO hashset_problems(hashset_id, location, reason) VALUES (?1,?2,?3)")?;
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO hashset_problems(hashset_id, location, reason) VALUES (?1,?2,?3)",
+        )?;
         for p in &h.parsed.problems {
             stmt.execute(params![id, p.location, p.reason])?;
         }
@@ -349,11 +435,16 @@ fn store_hashsets(conn: &Connection, run_id: i64, sets: &[LoadedHashSet]) -> rus
 /// returns those items.
 fn recover_journal(case: &CaseDir, conn: &Connection) -> Result<Vec<(i64, Vec<u8>, i64)>, String> {
     let path = case.journal_path();
-    let unfinished = journal::unfinished(&path).map_err(|e| format!("journal {}: {e}", path.display()))?;
+    let unfinished =
+        journal::unfinished(&path).map_err(|e| format!("journal {}: {e}", path.display()))?;
     let mut out = Vec::new();
     for (source_id, rel) in unfinished {
         let stored: Option<i64> = conn
-            .query_row("SELECT id FROM items WHERE source_id = ?1 AND path = ?2", params![source_id, rel], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM items WHERE source_id = ?1 AND path = ?2",
+                params![source_id, rel],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| e.to_string())?;
         if stored.is_some() {
@@ -365,7 +456,11 @@ fn recover_journal(case: &CaseDir, conn: &Connection) -> Result<Vec<(i64, Vec<u8
         )
         .map_err(|e| e.to_string())?;
         let crashes: i64 = conn
-            .query_row("SELECT crashes FROM crash_suspects WHERE source_id = ?1 AND path = ?2", params![source_id, rel], |r| r.get(0))
+            .query_row(
+                "SELECT crashes FROM crash_suspects WHERE source_id = ?1 AND path = ?2",
+                params![source_id, rel],
+                |r| r.get(0),
+            )
             .map_err(|e| e.to_string())?;
         out.push((source_id, rel, crashes));
     }
@@ -373,13 +468,25 @@ fn recover_journal(case: &CaseDir, conn: &Connection) -> Result<Vec<(i64, Vec<u8
     Ok(out)
 }
 
-fn register_source(conn: &Connection, s: &SourcePlan, examiner: &str, now: &str) -> rusqlite::Result<i64> {
+fn register_source(
+    conn: &Connection,
+    s: &SourcePlan,
+    examiner: &str,
+    now: &str,
+) -> rusqlite::Result<i64> {
     let root = s.root.as_os_str().as_bytes();
     let existing: Option<(i64, String)> = conn
-        .query_row("SELECT id, label FROM sources WHERE root_path = ?1", [root], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT id, label FROM sources WHERE root_path = ?1",
+            [root],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     if let Some((id, _)) = existing {
-        conn.execute("UPDATE sources SET last_started = ?1 WHERE id = ?2", params![now, id])?;
+        conn.execute(
+            "UPDATE sources SET last_started = ?1 WHERE id = ?2",
+            params![now, id],
+        )?;
         return Ok(id);
     }
     conn.execute(
@@ -397,7 +504,9 @@ fn stored_paths(conn: &Connection, source_id: i64) -> rusqlite::Result<HashSet<V
 
 fn suspects(conn: &Connection, source_id: i64) -> rusqlite::Result<HashMap<Vec<u8>, i64>> {
     let mut stmt = conn.prepare("SELECT path, crashes FROM crash_suspects WHERE source_id = ?1")?;
-    let rows = stmt.query_map([source_id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map([source_id], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+    })?;
     rows.collect()
 }
 
@@ -414,7 +523,7 @@ struct SourceContext<'a> {
     progress: &'a Progress,
     stop: &'a AtomicBool,
     root: &'a Path,
-    before_open: Option<&'a (dyn Fn(&Path, &[u8]) + Sync)>,
+    before_open: Option<BeforeOpen<'a>>,
 }
 
 /// Walks one source and processes every entry not already stored. Returns (processed, already stored).
@@ -422,7 +531,12 @@ fn scan_source(ctx: &SourceContext, root: &Path, out: &SyncSender<WriteMsg>) -> 
     let root_fd = match walk::open_root(root) {
         Ok(fd) => fd,
         Err(e) => {
-            let _ = out.send(WriteMsg::Error(ErrorRecord { source_id: ctx.source_id, path: Vec::new(), stage: "walk".into(), reason: format!("open source root: {e}") }));
+            let _ = out.send(WriteMsg::Error(ErrorRecord {
+                source_id: ctx.source_id,
+                path: Vec::new(),
+                stage: "walk".into(),
+                reason: format!("open source root: {e}"),
+            }));
             ctx.progress.errors.fetch_add(1, Ordering::Relaxed);
             return (0, 0);
         }
@@ -440,18 +554,28 @@ fn scan_source(ctx: &SourceContext, root: &Path, out: &SyncSender<WriteMsg>) -> 
                 WalkEvent::Entry(entry) => {
                     ctx.progress.entries_walked.fetch_add(1, Ordering::Relaxed);
                     if entry.meta.kind == EntryKind::File {
-                        ctx.progress.bytes_walked.fetch_add(entry.meta.size, Ordering::Relaxed);
+                        ctx.progress
+                            .bytes_walked
+                            .fetch_add(entry.meta.size, Ordering::Relaxed);
                         batch_bytes += entry.meta.size;
                     }
                     batch.push(entry);
                     if batch.len() >= WALK_BATCH || batch_bytes >= WALK_BATCH_BYTES {
-                        let _ = entry_tx.send(std::mem::replace(&mut batch, Vec::with_capacity(WALK_BATCH)));
+                        let _ = entry_tx.send(std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(WALK_BATCH),
+                        ));
                         batch_bytes = 0;
                     }
                 }
                 WalkEvent::Failure(f) => {
                     ctx.progress.errors.fetch_add(1, Ordering::Relaxed);
-                    let _ = walker_out.send(WriteMsg::Error(ErrorRecord { source_id: ctx.source_id, path: f.rel_path, stage: "walk".into(), reason: f.reason }));
+                    let _ = walker_out.send(WriteMsg::Error(ErrorRecord {
+                        source_id: ctx.source_id,
+                        path: f.rel_path,
+                        stage: "walk".into(),
+                        reason: f.reason,
+                    }));
                 }
             });
             if !batch.is_empty() {
@@ -473,7 +597,9 @@ fn scan_source(ctx: &SourceContext, root: &Path, out: &SyncSender<WriteMsg>) -> 
                         continue;
                     }
                     if let Some(result) = process_guarded(ctx, root_fd, entry, buf) {
-                        ctx.progress.errors.fetch_add(result.errors.len() as u64, Ordering::Relaxed);
+                        ctx.progress
+                            .errors
+                            .fetch_add(result.errors.len() as u64, Ordering::Relaxed);
                         ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
                         processed.fetch_add(1, Ordering::Relaxed);
                         results.push(result);
@@ -489,22 +615,52 @@ fn scan_source(ctx: &SourceContext, root: &Path, out: &SyncSender<WriteMsg>) -> 
 }
 
 /// [`process_item`] between the journal marks, with a panic turned into the item's error.
-fn process_guarded(ctx: &SourceContext, root_fd: &OwnedFd, entry: WalkEntry, buf: &mut Vec<u8>) -> Option<ItemResult> {
+fn process_guarded(
+    ctx: &SourceContext,
+    root_fd: &OwnedFd,
+    entry: WalkEntry,
+    buf: &mut Vec<u8>,
+) -> Option<ItemResult> {
     ctx.journal.begin(ctx.source_id, &entry.rel_path);
     let path = entry.rel_path.clone();
     let fallback = entry.clone();
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| process_item(ctx, root_fd, entry, buf))).unwrap_or_else(|panic| {
-        let msg = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown panic".into());
-        Some(ItemResult { source_id: ctx.source_id, entry: fallback, digests: None, mime: None, observations: Vec::new(), errors: vec![("engine".into(), format!("panic while processing: {msg}"))] })
-    });
+    let result =
+        std::panic::catch_unwind(AssertUnwindSafe(|| process_item(ctx, root_fd, entry, buf)))
+            .unwrap_or_else(|panic| {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Some(ItemResult {
+                    source_id: ctx.source_id,
+                    entry: fallback,
+                    digests: None,
+                    mime: None,
+                    observations: Vec::new(),
+                    errors: vec![("engine".into(), format!("panic while processing: {msg}"))],
+                })
+            });
     ctx.journal.end(ctx.source_id, &path);
     result
 }
 
 /// Reads, hashes and analyzes one entry. `None` when cancelled mid-read (not done: a rerun
 /// does it again).
-fn process_item(ctx: &SourceContext, root_fd: &OwnedFd, entry: WalkEntry, buf: &mut Vec<u8>) -> Option<ItemResult> {
-    let mut result = ItemResult { source_id: ctx.source_id, entry, digests: None, mime: None, observations: Vec::new(), errors: Vec::new() };
+fn process_item(
+    ctx: &SourceContext,
+    root_fd: &OwnedFd,
+    entry: WalkEntry,
+    buf: &mut Vec<u8>,
+) -> Option<ItemResult> {
+    let mut result = ItemResult {
+        source_id: ctx.source_id,
+        entry,
+        digests: None,
+        mime: None,
+        observations: Vec::new(),
+        errors: Vec::new(),
+    };
     if let Some(&crashes) = ctx.suspects.get(&result.entry.rel_path)
         && crashes >= POISON_CRASHES
     {
@@ -522,12 +678,25 @@ fn process_item(ctx: &SourceContext, root_fd: &OwnedFd, entry: WalkEntry, buf: &
     match walk::open_regular_file(root_fd, &result.entry.rel_path) {
         Err(e) => result.errors.push(("read".into(), format!("open: {e}"))),
         Ok(file) => match digest::digest_reader(file, buf, &|| ctx.stop.load(Ordering::Relaxed)) {
-            Err(e) if ctx.stop.load(Ordering::Relaxed) && e.kind() == std::io::ErrorKind::Interrupted => return None,
+            Err(e)
+                if ctx.stop.load(Ordering::Relaxed)
+                    && e.kind() == std::io::ErrorKind::Interrupted =>
+            {
+                return None;
+            }
             Err(e) => result.errors.push(("read".into(), format!("read: {e}"))),
             Ok(outcome) => {
-                ctx.progress.bytes_done.fetch_add(outcome.bytes, Ordering::Relaxed);
+                ctx.progress
+                    .bytes_done
+                    .fetch_add(outcome.bytes, Ordering::Relaxed);
                 if outcome.bytes != result.entry.meta.size {
-                    result.errors.push(("read".into(), format!("size changed during the scan: listed {} bytes, read {}", result.entry.meta.size, outcome.bytes)));
+                    result.errors.push((
+                        "read".into(),
+                        format!(
+                            "size changed during the scan: listed {} bytes, read {}",
+                            result.entry.meta.size, outcome.bytes
+                        ),
+                    ));
                 }
                 result.digests = Some(outcome.digests);
                 head = outcome.head;
@@ -536,7 +705,13 @@ fn process_item(ctx: &SourceContext, root_fd: &OwnedFd, entry: WalkEntry, buf: &
     }
     let content_type = result.digests.is_some().then(|| typing::detect(&head));
     result.mime = content_type.as_ref().map(|c| c.mime.clone());
-    let view = ItemView { source_label: ctx.label, entry: &result.entry, digests: result.digests.as_ref(), content_type: content_type.as_ref(), head: &head };
+    let view = ItemView {
+        source_label: ctx.label,
+        entry: &result.entry,
+        digests: result.digests.as_ref(),
+        content_type: content_type.as_ref(),
+        head: &head,
+    };
     let mut observations = Vec::new();
     let mut errors = Vec::new();
     for a in ctx.analyzers {
@@ -554,26 +729,64 @@ fn process_item(ctx: &SourceContext, root_fd: &OwnedFd, entry: WalkEntry, buf: &
     Some(result)
 }
 
-fn finish_source(conn: &Connection, id: i64, source: &SourcePlan, complete: bool, now: &str) -> rusqlite::Result<SourceSummary> {
+fn finish_source(
+    conn: &Connection,
+    id: i64,
+    source: &SourcePlan,
+    complete: bool,
+    now: &str,
+) -> rusqlite::Result<SourceSummary> {
     let count = |kind_clause: &str| -> rusqlite::Result<i64> {
-        conn.query_row(&format!("SELECT COUNT(*) FROM items WHERE source_id = ?1 AND {kind_clause}"), [id], |r| r.get(0))
+        conn.query_row(
+            &format!("SELECT COUNT(*) FROM items WHERE source_id = ?1 AND {kind_clause}"),
+            [id],
+            |r| r.get(0),
+        )
     };
     let files = count("kind = 'file'")?;
     let dirs = count("kind = 'dir'")?;
     let other = count("kind NOT IN ('file','dir')")?;
-    let bytes: i64 = conn.query_row("SELECT COALESCE(SUM(size),0) FROM items WHERE source_id = ?1 AND kind = 'file'", [id], |r| r.get(0))?;
-    let errors: i64 = conn.query_row("SELECT COUNT(*) FROM item_errors WHERE source_id = ?1", [id], |r| r.get(0))?;
+    let bytes: i64 = conn.query_row(
+        "SELECT COALESCE(SUM(size),0) FROM items WHERE source_id = ?1 AND kind = 'file'",
+        [id],
+        |r| r.get(0),
+    )?;
+    let errors: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM item_errors WHERE source_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
     let rows: Vec<(Vec<u8>, Vec<u8>)> = {
-        let mut stmt = conn.prepare("SELECT path, sha256 FROM items WHERE source_id = ?1 AND sha256 IS NOT NULL")?;
+        let mut stmt = conn.prepare(
+            "SELECT path, sha256 FROM items WHERE source_id = ?1 AND sha256 IS NOT NULL",
+        )?;
         let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
-    let digests: Vec<(Vec<u8>, Sha256)> = rows.into_iter().filter_map(|(p, d)| Sha256::from_slice(&d).map(|d| (p, d))).collect();
-    let root_digest = crate::evidence::root_digest(digests.iter().map(|(p, d)| (p.as_slice(), d)).collect()).to_hex();
-    let label: String = conn.query_row("SELECT label FROM sources WHERE id = ?1", [id], |r| r.get(0))?;
+    let digests: Vec<(Vec<u8>, Sha256)> = rows
+        .into_iter()
+        .filter_map(|(p, d)| Sha256::from_slice(&d).map(|d| (p, d)))
+        .collect();
+    let root_digest =
+        crate::evidence::root_digest(digests.iter().map(|(p, d)| (p.as_slice(), d)).collect())
+            .to_hex();
+    let label: String = conn.query_row("SELECT label FROM sources WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
     conn.execute(
         "UPDATE sources SET finished = CASE WHEN ?1 THEN ?2 ELSE finished END, file_count=?3, dir_count=?4, other_count=?5, byte_count=?6, error_count=?7, root_digest=?8 WHERE id=?9",
         params![complete, now, files, dirs, other, bytes, errors, root_digest, id],
     )?;
-    Ok(SourceSummary { id, label, root: source.root.to_string_lossy().into_owned(), files, dirs, other, bytes, errors, root_digest, complete })
+    Ok(SourceSummary {
+        id,
+        label,
+        root: source.root.to_string_lossy().into_owned(),
+        files,
+        dirs,
+        other,
+        bytes,
+        errors,
+        root_digest,
+        complete,
+    })
 }

@@ -75,7 +75,15 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
         "INSERT INTO observations(item_id, subject, kind, analyzer, analyzer_version, value, confidence, provenance) VALUES (?1,'item',?2,?3,?4,?5,?6,?7)",
     )?;
     for (analyzer, version, o) in &r.observations {
-        obs.execute(params![item_id, o.kind, analyzer, version, o.value.to_string(), o.confidence, o.provenance.to_string()])?;
+        obs.execute(params![
+            item_id,
+            o.kind,
+            analyzer,
+            version,
+            o.value.to_string(),
+            o.confidence,
+            o.provenance.to_string()
+        ])?;
     }
     for (stage, reason) in &r.errors {
         insert_error(tx, run_id, r.source_id, &r.entry.rel_path, stage, reason)?;
@@ -83,7 +91,14 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
     Ok(())
 }
 
-pub fn insert_error(tx: &Connection, run_id: i64, source_id: i64, path: &[u8], stage: &str, reason: &str) -> rusqlite::Result<()> {
+pub fn insert_error(
+    tx: &Connection,
+    run_id: i64,
+    source_id: i64,
+    path: &[u8],
+    stage: &str,
+    reason: &str,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO item_errors(source_id, path, stage, reason, run_id) VALUES (?1,?2,?3,?4,?5) ON CONFLICT DO NOTHING",
     )?
@@ -109,7 +124,9 @@ pub fn run(mut conn: Connection, run_id: i64, rx: Receiver<WriteMsg>) -> rusqlit
                     in_batch += items.len();
                     continue;
                 }
-                Ok(WriteMsg::Error(e)) => insert_error(&tx, run_id, e.source_id, &e.path, &e.stage, &e.reason)?,
+                Ok(WriteMsg::Error(e)) => {
+                    insert_error(&tx, run_id, e.source_id, &e.path, &e.stage, &e.reason)?
+                }
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => {
                     open = false;

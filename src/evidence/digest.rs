@@ -158,11 +158,15 @@ pub fn digest_reader<R: Read>(
         hasher.update(&buf[..n]);
         total += n as u64;
         // A 4 GiB file takes seconds: honour Ctrl-C inside it, not only between files.
-        if total % (64 * READ_CHUNK as u64) == 0 && should_stop() {
+        if total.is_multiple_of(64 * READ_CHUNK as u64) && should_stop() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "scan cancelled"));
         }
     }
-    Ok(ReadOutcome { digests: hasher.finish(), bytes: total, head })
+    Ok(ReadOutcome {
+        digests: hasher.finish(),
+        bytes: total,
+        head,
+    })
 }
 
 #[cfg(test)]
@@ -173,7 +177,10 @@ mod tests {
     fn empty_input_gives_the_well_known_digests() {
         let out = digest_reader(&b""[..], &mut Vec::new(), &|| false).unwrap();
         assert_eq!(out.digests.md5.to_hex(), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(out.digests.sha1.to_hex(), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            out.digests.sha1.to_hex(),
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+        );
         assert_eq!(
             out.digests.sha256.to_hex(),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -183,7 +190,9 @@ mod tests {
 
     #[test]
     fn chunking_does_not_change_the_result() {
-        let data: Vec<u8> = (0..(READ_CHUNK * 3 + 17)).map(|i| (i * 31 % 251) as u8).collect();
+        let data: Vec<u8> = (0..(READ_CHUNK * 3 + 17))
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
         let whole = {
             let mut h = TripleHasher::default();
             h.update(&data);

@@ -50,7 +50,10 @@ mod tests {
 
     #[test]
     fn terminal_escapes_are_made_visible() {
-        assert_eq!(display_path(b"evil\x1b[31mred\x07"), "evil\\x{1b}[31mred\\x{7}");
+        assert_eq!(
+            display_path(b"evil\x1b[31mred\x07"),
+            "evil\\x{1b}[31mred\\x{7}"
+        );
         assert_eq!(display_path(b"caf\xe9"), "caf\u{fffd}");
     }
 
@@ -61,6 +64,9 @@ mod tests {
         let one = root_digest(vec![(b"x".as_slice(), &a), (b"y".as_slice(), &b)]);
         let two = root_digest(vec![(b"y".as_slice(), &b), (b"x".as_slice(), &a)]);
         assert_eq!(one, two);
-        assert_ne!(one, root_digest(vec![(b"x".as_slice(), &b), (b"y".as_slice(), &a)]));
+        assert_ne!(
+            one,
+            root_digest(vec![(b"x".as_slice(), &b), (b"y".as_slice(), &a)])
+        );
     }
 }

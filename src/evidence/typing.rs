@@ -17,10 +17,24 @@ pub struct ContentType {
 
 pub fn detect(head: &[u8]) -> ContentType {
     if let Some(t) = infer::get(head) {
-        return ContentType { mime: t.mime_type().to_string(), extension: Some(t.extension().to_string()), by_signature: true };
+        return ContentType {
+            mime: t.mime_type().to_string(),
+            extension: Some(t.extension().to_string()),
+            by_signature: true,
+        };
     }
-    let mime = if !head.is_empty() && looks_like_text(head) { "text/plain" } else if head.is_empty() { "application/x-empty" } else { "application/octet-stream" };
-    ContentType { mime: mime.to_string(), extension: None, by_signature: false }
+    let mime = if !head.is_empty() && looks_like_text(head) {
+        "text/plain"
+    } else if head.is_empty() {
+        "application/x-empty"
+    } else {
+        "application/octet-stream"
+    };
+    ContentType {
+        mime: mime.to_string(),
+        extension: None,
+        by_signature: false,
+    }
 }
 
 fn looks_like_text(head: &[u8]) -> bool {
@@ -29,26 +43,53 @@ fn looks_like_text(head: &[u8]) -> bool {
         Ok(_) => true,
         Err(e) => e.error_len().is_none(),
     };
-    valid && !head.iter().any(|&b| b < 0x09 || (b > 0x0d && b < 0x20 && b != 0x1b) || b == 0x7f)
+    valid
+        && !head
+            .iter()
+            .any(|&b| b < 0x09 || (b > 0x0d && b < 0x20 && b != 0x1b) || b == 0x7f)
 }
 
 /// Extensions a detected type is routinely stored under. Containers (zip, OLE2, ISO-BMFF,
 /// RIFF) carry many formats, so every member of the family is accepted for each.
 fn accepted_extensions(detected: &str) -> &'static [&'static str] {
     const ZIP: &[&str] = &[
-        "zip", "jar", "apk", "aab", "docx", "docm", "dotx", "xlsx", "xlsm", "xltx", "pptx", "pptm", "potx", "odt",
-        "ods", "odp", "odg", "ott", "epub", "xpi", "kmz", "ipa", "aar", "whl", "nupkg", "vsix", "xps", "oxps",
-        "3mf", "cbz", "war", "ear", "appx", "msix", "crx", "sketch", "pages", "numbers", "key", "idml",
+        "zip", "jar", "apk", "aab", "docx", "docm", "dotx", "xlsx", "xlsm", "xltx", "pptx", "pptm",
+        "potx", "odt", "ods", "odp", "odg", "ott", "epub", "xpi", "kmz", "ipa", "aar", "whl",
+        "nupkg", "vsix", "xps", "oxps", "3mf", "cbz", "war", "ear", "appx", "msix", "crx",
+        "sketch", "pages", "numbers", "key", "idml",
     ];
-    const OLE: &[&str] = &["doc", "dot", "xls", "xlt", "ppt", "pot", "pps", "msg", "msi", "msp", "vsd", "pub", "mpp", "db", "ole", "cfb"];
-    const ISOBMFF: &[&str] = &["mp4", "m4v", "m4a", "m4b", "m4p", "mov", "qt", "3gp", "3g2", "heic", "heif", "avif", "f4v"];
+    const OLE: &[&str] = &[
+        "doc", "dot", "xls", "xlt", "ppt", "pot", "pps", "msg", "msi", "msp", "vsd", "pub", "mpp",
+        "db", "ole", "cfb",
+    ];
+    const ISOBMFF: &[&str] = &[
+        "mp4", "m4v", "m4a", "m4b", "m4p", "mov", "qt", "3gp", "3g2", "heic", "heif", "avif", "f4v",
+    ];
     const JPEG: &[&str] = &["jpg", "jpeg", "jpe", "jfif", "jif", "thm"];
-    const TIFF: &[&str] = &["tif", "tiff", "dng", "nef", "cr2", "arw", "orf", "rw2", "pef", "srw", "sr2"];
+    const TIFF: &[&str] = &[
+        "tif", "tiff", "dng", "nef", "cr2", "arw", "orf", "rw2", "pef", "srw", "sr2",
+    ];
     const HTML: &[&str] = &["html", "htm", "xhtml", "shtml", "mht"];
-    const XML: &[&str] = &["xml", "plist", "svg", "xsd", "xsl", "xslt", "rss", "atom", "kml", "gpx", "config", "manifest", "xaml", "csproj", "resx"];
+    const XML: &[&str] = &[
+        "xml", "plist", "svg", "xsd", "xsl", "xslt", "rss", "atom", "kml", "gpx", "config",
+        "manifest", "xaml", "csproj", "resx",
+    ];
     const GZ: &[&str] = &["gz", "tgz", "gzip", "svgz", "emz"];
-    const SQLITE: &[&str] = &["sqlite", "sqlite3", "db", "db3", "sqlitedb", "sql", "sqlite-wal", "storedata", "localstorage"];
-    const EXE: &[&str] = &["exe", "dll", "sys", "scr", "ocx", "cpl", "drv", "efi", "mui", "com", "ax", "pyd", "msstyles"];
+    const SQLITE: &[&str] = &[
+        "sqlite",
+        "sqlite3",
+        "db",
+        "db3",
+        "sqlitedb",
+        "sql",
+        "sqlite-wal",
+        "storedata",
+        "localstorage",
+    ];
+    const EXE: &[&str] = &[
+        "exe", "dll", "sys", "scr", "ocx", "cpl", "drv", "efi", "mui", "com", "ax", "pyd",
+        "msstyles",
+    ];
     const ELF: &[&str] = &["elf", "so", "o", "ko", "bin", "axf", "prx", "out"];
     const MP3: &[&str] = &["mp3", "mpga"];
     const RIFF_WAV: &[&str] = &["wav", "wave"];
@@ -56,7 +97,8 @@ fn accepted_extensions(detected: &str) -> &'static [&'static str] {
     const MATROSKA: &[&str] = &["mkv", "mka", "mks", "mk3d"];
     const OGG: &[&str] = &["ogg", "oga", "ogv", "opus", "ogx", "spx"];
     match detected {
-        "zip" | "docx" | "xlsx" | "pptx" | "odt" | "ods" | "odp" | "epub" | "jar" | "apk" | "xpi" => ZIP,
+        "zip" | "docx" | "xlsx" | "pptx" | "odt" | "ods" | "odp" | "epub" | "jar" | "apk"
+        | "xpi" => ZIP,
         "doc" | "xls" | "ppt" | "msi" | "ole" | "cfb" => OLE,
         "mp4" | "m4v" | "m4a" | "mov" | "3gp" | "heic" | "heif" | "avif" => ISOBMFF,
         "jpg" => JPEG,
@@ -84,7 +126,11 @@ pub fn extension_of(name: &[u8]) -> Option<String> {
         return None; // ".profile" or "name."
     }
     let ext = &base[dot + 1..];
-    if ext.len() > 12 || !ext.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-') {
+    if ext.len() > 12
+        || !ext
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+    {
         return None;
     }
     Some(String::from_utf8_lossy(ext).to_ascii_lowercase())
@@ -109,13 +155,18 @@ mod tests {
     use super::*;
 
     const JPEG_HEAD: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0];
-    const PNG_HEAD: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R'];
+    const PNG_HEAD: &[u8] = &[
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R',
+    ];
 
     #[test]
     fn a_jpeg_named_txt_is_a_mismatch_and_named_jpeg_is_not() {
         let t = detect(JPEG_HEAD);
         assert_eq!(t.mime, "image/jpeg");
-        assert_eq!(extension_mismatch(b"dir/holiday.txt", &t), Some(("txt".into(), "jpg".into())));
+        assert_eq!(
+            extension_mismatch(b"dir/holiday.txt", &t),
+            Some(("txt".into(), "jpg".into()))
+        );
         assert_eq!(extension_mismatch(b"dir/holiday.JPEG", &t), None);
         assert_eq!(extension_mismatch(b"dir/holiday", &t), None);
     }

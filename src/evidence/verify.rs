@@ -31,9 +31,15 @@ pub struct SourceVerification {
 
 impl SourceVerification {
     pub fn differs(&self) -> bool {
-        !(self.changed.is_empty() && self.missing.is_empty() && self.added.is_empty() && self.unreadable.is_empty())
+        !(self.changed.is_empty()
+            && self.missing.is_empty()
+            && self.added.is_empty()
+            && self.unreadable.is_empty())
     }
 }
+
+/// (path, Ok(Some(why changed)) | Ok(None) unchanged | Err(unreadable), digest now)
+type Checked = (Vec<u8>, Result<Option<String>, String>, Option<Sha256>);
 
 struct Stored {
     kind: EntryKind,
@@ -45,15 +51,23 @@ struct Stored {
 pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String> {
     let db = |e: rusqlite::Error| format!("case store: {e}");
     let sources: Vec<(i64, String, Vec<u8>, Option<String>)> = {
-        let mut stmt = conn.prepare("SELECT id, label, root_path, root_digest FROM sources ORDER BY id").map_err(db)?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(db)?;
+        let mut stmt = conn
+            .prepare("SELECT id, label, root_path, root_digest FROM sources ORDER BY id")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(db)?;
         rows.collect::<rusqlite::Result<_>>().map_err(db)?
     };
     let mut out = Vec::new();
     for (id, label, root, recorded) in sources {
         let mut stored: HashMap<Vec<u8>, Stored> = HashMap::new();
         {
-            let mut stmt = conn.prepare("SELECT path, kind, size, sha256, link_target FROM items WHERE source_id = ?1").map_err(db)?;
+            let mut stmt = conn
+                .prepare(
+                    "SELECT path, kind, size, sha256, link_target FROM items WHERE source_id = ?1",
+                )
+                .map_err(db)?;
             let mut rows = stmt.query([id]).map_err(db)?;
             while let Some(r) = rows.next().map_err(db)? {
                 let sha: Option<Vec<u8>> = r.get(3).map_err(db)?;
@@ -68,8 +82,14 @@ pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String>
                 );
             }
         }
-        let root_path = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&root));
-        let mut report = SourceVerification { label: label.clone(), root: root_path.display().to_string(), recorded_root_digest: recorded, ..Default::default() };
+        let root_path =
+            PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&root));
+        let mut report = SourceVerification {
+            label: label.clone(),
+            root: root_path.display().to_string(),
+            recorded_root_digest: recorded,
+            ..Default::default()
+        };
         let root_fd = match walk::open_root(&root_path) {
             Ok(fd) => fd,
             Err(e) => {
@@ -81,11 +101,25 @@ pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String>
         let mut files = Vec::new();
         let stop = AtomicBool::new(false);
         walk::walk(&root_fd, &stop, &mut |event| match event {
-            WalkEvent::Failure(f) => report.unreadable.push(format!("{}: {}", display_path(&f.rel_path), f.reason)),
+            WalkEvent::Failure(f) => {
+                report
+                    .unreadable
+                    .push(format!("{}: {}", display_path(&f.rel_path), f.reason))
+            }
             WalkEvent::Entry(e) => match stored.remove(&e.rel_path) {
                 None => report.added.push(display_path(&e.rel_path)),
-                Some(s) if s.kind != e.meta.kind => report.changed.push(format!("{}: was {}, now {}", display_path(&e.rel_path), s.kind.as_str(), e.meta.kind.as_str())),
-                Some(s) if s.kind == EntryKind::Symlink && s.link_target != e.link_target => report.changed.push(format!("{}: link target changed", display_path(&e.rel_path))),
+                Some(s) if s.kind != e.meta.kind => report.changed.push(format!(
+                    "{}: was {}, now {}",
+                    display_path(&e.rel_path),
+                    s.kind.as_str(),
+                    e.meta.kind.as_str()
+                )),
+                Some(s) if s.kind == EntryKind::Symlink && s.link_target != e.link_target => {
+                    report.changed.push(format!(
+                        "{}: link target changed",
+                        display_path(&e.rel_path)
+                    ))
+                }
                 Some(s) if s.kind == EntryKind::File => files.push((e.rel_path, s)),
                 Some(_) => {}
             },
@@ -93,20 +127,26 @@ pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String>
         for path in stored.keys() {
             report.missing.push(display_path(path));
         }
-        let checked: Vec<(Vec<u8>, Result<Option<String>, String>, Option<Sha256>)> = files
+        let checked: Vec<Checked> = files
             .into_par_iter()
             .map_init(Vec::new, |buf, (path, s)| {
                 let outcome = walk::open_regular_file(&root_fd, &path)
                     .map_err(|e| e.to_string())
-                    .and_then(|f| digest::digest_reader(f, buf, &|| false).map_err(|e| e.to_string()));
+                    .and_then(|f| {
+                        digest::digest_reader(f, buf, &|| false).map_err(|e| e.to_string())
+                    });
                 match outcome {
                     Err(e) => (path, Err(e), None),
                     Ok(o) => {
                         let now = o.digests.sha256;
                         let verdict = match s.sha256 {
                             None => None, // unreadable at scan time: nothing to compare with
-                            Some(then) if then != now => Some(format!("content changed (sha256 was {then}, now {now})")),
-                            Some(_) if s.size != o.bytes => Some(format!("size changed ({} → {})", s.size, o.bytes)),
+                            Some(then) if then != now => {
+                                Some(format!("content changed (sha256 was {then}, now {now})"))
+                            }
+                            Some(_) if s.size != o.bytes => {
+                                Some(format!("size changed ({} → {})", s.size, o.bytes))
+                            }
                             Some(_) => None,
                         };
                         (path, Ok(verdict), Some(now))
@@ -117,8 +157,12 @@ pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String>
         let mut current = Vec::new();
         for (path, verdict, now) in &checked {
             match verdict {
-                Err(e) => report.unreadable.push(format!("{}: {e}", display_path(path))),
-                Ok(Some(why)) => report.changed.push(format!("{}: {why}", display_path(path))),
+                Err(e) => report
+                    .unreadable
+                    .push(format!("{}: {e}", display_path(path))),
+                Ok(Some(why)) => report
+                    .changed
+                    .push(format!("{}: {why}", display_path(path))),
                 Ok(None) => {}
             }
             if let Some(d) = now {
@@ -126,7 +170,12 @@ pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String>
             }
         }
         report.current_root_digest = root_digest(current).to_hex();
-        for list in [&mut report.changed, &mut report.missing, &mut report.added, &mut report.unreadable] {
+        for list in [
+            &mut report.changed,
+            &mut report.missing,
+            &mut report.added,
+            &mut report.unreadable,
+        ] {
             list.sort();
         }
         out.push(report);

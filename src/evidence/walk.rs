@@ -108,7 +108,10 @@ impl Timestamp {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        Timestamp { secs: d.as_secs() as i64, nanos: d.subsec_nanos() }
+        Timestamp {
+            secs: d.as_secs() as i64,
+            nanos: d.subsec_nanos(),
+        }
     }
 }
 
@@ -173,7 +176,10 @@ fn statx_meta(dirfd: impl AsFd, name: &CStr) -> io::Result<EntryMeta> {
         StatxFlags::BASIC_STATS | StatxFlags::BTIME,
     )?;
     let ts = |t: rustix::fs::StatxTimestamp, flag: StatxFlags| {
-        (st.stx_mask & flag.bits() != 0).then_some(Timestamp { secs: t.tv_sec, nanos: t.tv_nsec })
+        (st.stx_mask & flag.bits() != 0).then_some(Timestamp {
+            secs: t.tv_sec,
+            nanos: t.tv_nsec,
+        })
     };
     Ok(EntryMeta {
         kind: EntryKind::from_mode(st.stx_mode as u32),
@@ -247,27 +253,41 @@ pub fn walk(root_fd: &OwnedFd, stop: &AtomicBool, visit: &mut dyn FnMut(WalkEven
     let root_stat = match rustix::fs::fstat(root_fd) {
         Ok(s) => s,
         Err(e) => {
-            visit(WalkEvent::Failure(WalkFailure { rel_path: Vec::new(), reason: format!("stat source root: {e}") }));
+            visit(WalkEvent::Failure(WalkFailure {
+                rel_path: Vec::new(),
+                reason: format!("stat source root: {e}"),
+            }));
             return;
         }
     };
     let root_copy = match rustix::io::dup(root_fd) {
         Ok(fd) => fd,
         Err(e) => {
-            visit(WalkEvent::Failure(WalkFailure { rel_path: Vec::new(), reason: format!("dup source root: {e}") }));
+            visit(WalkEvent::Failure(WalkFailure {
+                rel_path: Vec::new(),
+                reason: format!("dup source root: {e}"),
+            }));
             return;
         }
     };
     let names = match read_names(&root_copy) {
         Ok(n) => n,
         Err(e) => {
-            visit(WalkEvent::Failure(WalkFailure { rel_path: Vec::new(), reason: format!("list source root: {e}") }));
+            visit(WalkEvent::Failure(WalkFailure {
+                rel_path: Vec::new(),
+                reason: format!("list source root: {e}"),
+            }));
             return;
         }
     };
     let root_id = (root_stat.st_dev as u64, root_stat.st_ino as u64);
     let mut on_path: HashSet<(u64, u64)> = HashSet::from([root_id]);
-    let mut stack = vec![Frame { fd: root_copy, prefix: Vec::new(), names, dev_ino: root_id }];
+    let mut stack = vec![Frame {
+        fd: root_copy,
+        prefix: Vec::new(),
+        names,
+        dev_ino: root_id,
+    }];
 
     while let Some(frame) = stack.last_mut() {
         if stop.load(Ordering::Relaxed) {
@@ -283,7 +303,10 @@ pub fn walk(root_fd: &OwnedFd, stop: &AtomicBool, visit: &mut dyn FnMut(WalkEven
             Ok(m) => m,
             Err(e) => {
                 // Deleted between listing and stat, or unreadable: a record, not a silent skip.
-                visit(WalkEvent::Failure(WalkFailure { rel_path: rel, reason: format!("stat: {e}") }));
+                visit(WalkEvent::Failure(WalkFailure {
+                    rel_path: rel,
+                    reason: format!("stat: {e}"),
+                }));
                 continue;
             }
         };
@@ -291,7 +314,10 @@ pub fn walk(root_fd: &OwnedFd, stop: &AtomicBool, visit: &mut dyn FnMut(WalkEven
             match rustix::fs::readlinkat(&frame.fd, &*name, Vec::new()) {
                 Ok(t) => Some(t.into_bytes()),
                 Err(e) => {
-                    visit(WalkEvent::Failure(WalkFailure { rel_path: rel.clone(), reason: format!("readlink: {e}") }));
+                    visit(WalkEvent::Failure(WalkFailure {
+                        rel_path: rel.clone(),
+                        reason: format!("readlink: {e}"),
+                    }));
                     None
                 }
             }
@@ -299,7 +325,11 @@ pub fn walk(root_fd: &OwnedFd, stop: &AtomicBool, visit: &mut dyn FnMut(WalkEven
             None
         };
         let is_dir = meta.kind == EntryKind::Dir;
-        visit(WalkEvent::Entry(WalkEntry { rel_path: rel.clone(), meta, link_target }));
+        visit(WalkEvent::Entry(WalkEntry {
+            rel_path: rel.clone(),
+            meta,
+            link_target,
+        }));
         if !is_dir {
             continue;
         }
@@ -314,30 +344,45 @@ pub fn walk(root_fd: &OwnedFd, stop: &AtomicBool, visit: &mut dyn FnMut(WalkEven
         let child = match open_dir_at(parent_fd, &name) {
             Ok(fd) => fd,
             Err(e) => {
-                visit(WalkEvent::Failure(WalkFailure { rel_path: rel, reason: format!("open directory: {e}") }));
+                visit(WalkEvent::Failure(WalkFailure {
+                    rel_path: rel,
+                    reason: format!("open directory: {e}"),
+                }));
                 continue;
             }
         };
         // Compare the opened directory with what was listed: a swap in between is refused.
         let child_id = match rustix::fs::fstat(&child) {
-            Ok(s) => (s.st_dev as u64, s.st_ino as u64),
+            Ok(s) => (s.st_dev, s.st_ino),
             Err(e) => {
-                visit(WalkEvent::Failure(WalkFailure { rel_path: rel, reason: format!("stat directory: {e}") }));
+                visit(WalkEvent::Failure(WalkFailure {
+                    rel_path: rel,
+                    reason: format!("stat directory: {e}"),
+                }));
                 continue;
             }
         };
         if !on_path.insert(child_id) {
             visit(WalkEvent::Failure(WalkFailure {
                 rel_path: rel,
-                reason: "directory loop (same device and inode as an ancestor); not descended".into(),
+                reason: "directory loop (same device and inode as an ancestor); not descended"
+                    .into(),
             }));
             continue;
         }
         match read_names(&child) {
-            Ok(names) => stack.push(Frame { fd: child, prefix: rel, names, dev_ino: child_id }),
+            Ok(names) => stack.push(Frame {
+                fd: child,
+                prefix: rel,
+                names,
+                dev_ino: child_id,
+            }),
             Err(e) => {
                 on_path.remove(&child_id);
-                visit(WalkEvent::Failure(WalkFailure { rel_path: rel, reason: format!("list directory: {e}") }));
+                visit(WalkEvent::Failure(WalkFailure {
+                    rel_path: rel,
+                    reason: format!("list directory: {e}"),
+                }));
             }
         }
     }
@@ -353,7 +398,10 @@ fn file_flags() -> OFlags {
     OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC
 }
 
-fn open_noatime_fallback(open: impl Fn(OFlags) -> rustix::io::Result<OwnedFd>, flags: OFlags) -> io::Result<OwnedFd> {
+fn open_noatime_fallback(
+    open: impl Fn(OFlags) -> rustix::io::Result<OwnedFd>,
+    flags: OFlags,
+) -> io::Result<OwnedFd> {
     match open(flags | OFlags::NOATIME) {
         Err(rustix::io::Errno::PERM) => Ok(open(flags)?),
         other => Ok(other?),
@@ -363,10 +411,16 @@ fn open_noatime_fallback(open: impl Fn(OFlags) -> rustix::io::Result<OwnedFd>, f
 /// Opens `rel_path` under the source root for reading: never through a symlink, never
 /// outside the root, never blocking, and only if it is (still) a regular file.
 pub fn open_regular_file(root_fd: &OwnedFd, rel_path: &[u8]) -> io::Result<File> {
-    let fd = if rel_path.len() < SINGLE_CALL_PATH_LIMIT && !OPENAT2_MISSING.load(Ordering::Relaxed) {
-        let c = CString::new(rel_path).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
-        let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-        match open_noatime_fallback(|f| rustix::fs::openat2(root_fd, &*c, f, Mode::empty(), resolve), file_flags()) {
+    let fd = if rel_path.len() < SINGLE_CALL_PATH_LIMIT && !OPENAT2_MISSING.load(Ordering::Relaxed)
+    {
+        let c = CString::new(rel_path)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+        let resolve =
+            ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+        match open_noatime_fallback(
+            |f| rustix::fs::openat2(root_fd, &*c, f, Mode::empty(), resolve),
+            file_flags(),
+        ) {
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOSYS.raw_os_error()) => {
                 OPENAT2_MISSING.store(true, Ordering::Relaxed);
                 open_by_components(root_fd, rel_path)?
@@ -378,24 +432,36 @@ pub fn open_regular_file(root_fd: &OwnedFd, rel_path: &[u8]) -> io::Result<File>
     };
     let st = rustix::fs::fstat(&fd)?;
     if EntryKind::from_mode(st.st_mode as u32) != EntryKind::File {
-        return Err(io::Error::other("no longer a regular file (changed since it was listed)"));
+        return Err(io::Error::other(
+            "no longer a regular file (changed since it was listed)",
+        ));
     }
     Ok(File::from(fd))
 }
 
 fn open_by_components(root_fd: &OwnedFd, rel_path: &[u8]) -> io::Result<OwnedFd> {
-    let mut parts = rel_path.split(|&b| b == b'/').filter(|p| !p.is_empty()).peekable();
+    let mut parts = rel_path
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty())
+        .peekable();
     let mut current: Option<OwnedFd> = None;
     while let Some(part) = parts.next() {
         if part == b".." || part == b"." {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "path component . or .."));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "path component . or ..",
+            ));
         }
-        let c = CString::new(part).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+        let c = CString::new(part)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
         let parent = current.as_ref().unwrap_or(root_fd);
         let next = if parts.peek().is_some() {
             open_dir_at(parent, &c)?
         } else {
-            open_noatime_fallback(|f| rustix::fs::openat(parent, &*c, f, Mode::empty()), file_flags())?
+            open_noatime_fallback(
+                |f| rustix::fs::openat(parent, &*c, f, Mode::empty()),
+                file_flags(),
+            )?
         };
         current = Some(next);
     }
@@ -408,11 +474,21 @@ mod tests {
 
     #[test]
     fn rfc3339_matches_known_instants() {
-        assert_eq!(Timestamp { secs: 0, nanos: 0 }.to_rfc3339(), "1970-01-01T00:00:00.000000000Z");
         assert_eq!(
-            Timestamp { secs: 951_782_400, nanos: 5 }.to_rfc3339(),
+            Timestamp { secs: 0, nanos: 0 }.to_rfc3339(),
+            "1970-01-01T00:00:00.000000000Z"
+        );
+        assert_eq!(
+            Timestamp {
+                secs: 951_782_400,
+                nanos: 5
+            }
+            .to_rfc3339(),
             "2000-02-29T00:00:00.000000005Z"
         );
-        assert_eq!(Timestamp { secs: -1, nanos: 0 }.to_rfc3339(), "1969-12-31T23:59:59.000000000Z");
+        assert_eq!(
+            Timestamp { secs: -1, nanos: 0 }.to_rfc3339(),
+            "1969-12-31T23:59:59.000000000Z"
+        );
     }
 }

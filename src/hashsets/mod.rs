@@ -47,8 +47,20 @@ impl HashSetSpec {
     pub fn parse(arg: &str) -> Result<HashSetSpec, String> {
         if let Some((head, tail)) = arg.rsplit_once(':') {
             match tail {
-                "good" => return Ok(HashSetSpec { path: head.into(), status: SetStatus::KnownGood, category: None }),
-                "bad" => return Ok(HashSetSpec { path: head.into(), status: SetStatus::KnownBad, category: None }),
+                "good" => {
+                    return Ok(HashSetSpec {
+                        path: head.into(),
+                        status: SetStatus::KnownGood,
+                        category: None,
+                    });
+                }
+                "bad" => {
+                    return Ok(HashSetSpec {
+                        path: head.into(),
+                        status: SetStatus::KnownBad,
+                        category: None,
+                    });
+                }
                 _ => {}
             }
             if let Some((path, status)) = head.rsplit_once(':') {
@@ -60,14 +72,20 @@ impl HashSetSpec {
                     });
                 }
                 if status == "good" {
-                    return Err(format!("hash set {arg:?}: a category is only for known-bad sets (FILE:bad:CATEGORY)"));
+                    return Err(format!(
+                        "hash set {arg:?}: a category is only for known-bad sets (FILE:bad:CATEGORY)"
+                    ));
                 }
             }
         }
         if arg.is_empty() {
             return Err("empty hash set argument".into());
         }
-        Ok(HashSetSpec { path: arg.into(), status: SetStatus::KnownBad, category: None })
+        Ok(HashSetSpec {
+            path: arg.into(),
+            status: SetStatus::KnownBad,
+            category: None,
+        })
     }
 }
 
@@ -148,8 +166,10 @@ pub struct LoadedHashSet {
 /// Reads and parses a hash set file. An unreadable or unrecognisable file is an error (fatal
 /// at plan time); malformed lines inside a recognised file are [`Problem`]s.
 pub fn load(spec: &HashSetSpec) -> Result<LoadedHashSet, String> {
-    let bytes = std::fs::read(&spec.path).map_err(|e| format!("hash set {}: {e}", spec.path.display()))?;
-    let parsed = parse_bytes(&bytes).map_err(|e| format!("hash set {}: {e}", spec.path.display()))?;
+    let bytes =
+        std::fs::read(&spec.path).map_err(|e| format!("hash set {}: {e}", spec.path.display()))?;
+    let parsed =
+        parse_bytes(&bytes).map_err(|e| format!("hash set {}: {e}", spec.path.display()))?;
     Ok(LoadedHashSet {
         name: file_name(&spec.path),
         file_sha256: crate::evidence::digest::sha256_bytes(&bytes),
@@ -159,7 +179,9 @@ pub fn load(spec: &HashSetSpec) -> Result<LoadedHashSet, String> {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// One item's match against one set.
@@ -254,14 +276,28 @@ mod tests {
     fn spec_parsing() {
         assert_eq!(
             HashSetSpec::parse("nsrl.zip:good").unwrap(),
-            HashSetSpec { path: "nsrl.zip".into(), status: SetStatus::KnownGood, category: None }
+            HashSetSpec {
+                path: "nsrl.zip".into(),
+                status: SetStatus::KnownGood,
+                category: None
+            }
         );
         assert_eq!(
             HashSetSpec::parse("vics.json:bad:CAT-1").unwrap(),
-            HashSetSpec { path: "vics.json".into(), status: SetStatus::KnownBad, category: Some("CAT-1".into()) }
+            HashSetSpec {
+                path: "vics.json".into(),
+                status: SetStatus::KnownBad,
+                category: Some("CAT-1".into())
+            }
         );
-        assert_eq!(HashSetSpec::parse("list.txt").unwrap().status, SetStatus::KnownBad);
-        assert_eq!(HashSetSpec::parse("c:/x/list.txt:bad").unwrap().path, PathBuf::from("c:/x/list.txt"));
+        assert_eq!(
+            HashSetSpec::parse("list.txt").unwrap().status,
+            SetStatus::KnownBad
+        );
+        assert_eq!(
+            HashSetSpec::parse("c:/x/list.txt:bad").unwrap().path,
+            PathBuf::from("c:/x/list.txt")
+        );
         assert!(HashSetSpec::parse("list.txt:good:CAT-1").is_err());
     }
 }

@@ -13,12 +13,19 @@ const MAX_ZIP_MEMBER: u64 = 4 << 30;
 
 pub fn parse_bytes(bytes: &[u8]) -> Result<ParsedSet, String> {
     // "PK00" opens archives written by old PKZIP with spanning support (HashKeeper's Z00236.zip).
-    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK00PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+    if bytes.starts_with(b"PK\x03\x04")
+        || bytes.starts_with(b"PK00PK\x03\x04")
+        || bytes.starts_with(b"PK\x05\x06")
+    {
         return parse_zip(bytes);
     }
     let text = String::from_utf8_lossy(bytes);
     let text = text.trim_start_matches('\u{feff}');
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     if first.starts_with('{') || first.starts_with('[') {
         return parse_vics(text);
     }
@@ -43,20 +50,41 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<ParsedSet, String> {
 }
 
 fn parse_zip(bytes: &[u8]) -> Result<ParsedSet, String> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("zip: {e}"))?;
-    let names: Vec<String> = archive.file_names().filter_map(|n| n.ok().map(|n| n.into_owned())).collect();
-    let pick = |pred: &dyn Fn(&str) -> bool| names.iter().find(|n| pred(&n.to_ascii_lowercase())).cloned();
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("zip: {e}"))?;
+    let names: Vec<String> = archive
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .collect();
+    let pick = |pred: &dyn Fn(&str) -> bool| {
+        names
+            .iter()
+            .find(|n| pred(&n.to_ascii_lowercase()))
+            .cloned()
+    };
     let member = pick(&|n| n.ends_with("nsrlfile.txt"))
         .or_else(|| pick(&|n| n.ends_with(".hsh")))
         .or_else(|| pick(&|n| n.ends_with(".json")))
         .or_else(|| pick(&|n| n.ends_with(".txt") || n.ends_with(".csv")))
-        .ok_or_else(|| format!("zip holds no hash set member (members: {})", names.join(", ")))?;
-    let file = archive.by_name(&member).map_err(|e| format!("zip member {member}: {e}"))?;
+        .ok_or_else(|| {
+            format!(
+                "zip holds no hash set member (members: {})",
+                names.join(", ")
+            )
+        })?;
+    let file = archive
+        .by_name(&member)
+        .map_err(|e| format!("zip member {member}: {e}"))?;
     if file.size() > MAX_ZIP_MEMBER {
-        return Err(format!("zip member {member} inflates to {} bytes; extract it first", file.size()));
+        return Err(format!(
+            "zip member {member} inflates to {} bytes; extract it first",
+            file.size()
+        ));
     }
     let mut inner = Vec::with_capacity(file.size() as usize);
-    file.take(MAX_ZIP_MEMBER).read_to_end(&mut inner).map_err(|e| format!("zip member {member}: {e}"))?;
+    file.take(MAX_ZIP_MEMBER)
+        .read_to_end(&mut inner)
+        .map_err(|e| format!("zip member {member}: {e}"))?;
     let mut set = parse_bytes(&inner).map_err(|e| format!("zip member {member}: {e}"))?;
     if set.format == Format::NsrlRds {
         set.format = Format::NsrlRdsZip;
@@ -118,7 +146,10 @@ fn header_columns(line: &str) -> Option<Columns> {
         return None;
     }
     let names = split_csv(line).ok()?;
-    let mut c = Columns { count: names.len(), ..Columns::default() };
+    let mut c = Columns {
+        count: names.len(),
+        ..Columns::default()
+    };
     for (i, raw) in names.iter().enumerate() {
         let n = raw.trim().to_ascii_lowercase().replace(['-', '_', ' '], "");
         match n.as_str() {
@@ -148,17 +179,31 @@ fn header_columns(line: &str) -> Option<Columns> {
     Some(c)
 }
 
-fn digest_field<T>(fields: &[String], idx: Option<usize>, parse: fn(&str) -> Option<T>, what: &str) -> Result<Option<T>, String> {
+fn digest_field<T>(
+    fields: &[String],
+    idx: Option<usize>,
+    parse: fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<Option<T>, String> {
     let Some(i) = idx else { return Ok(None) };
     let v = fields.get(i).map(|s| s.trim()).unwrap_or("");
     if v.is_empty() {
         return Ok(None);
     }
-    parse(v).map(Some).ok_or_else(|| format!("{what} column is not a valid {what} digest: {:?}", v.chars().take(80).collect::<String>()))
+    parse(v).map(Some).ok_or_else(|| {
+        format!(
+            "{what} column is not a valid {what} digest: {:?}",
+            v.chars().take(80).collect::<String>()
+        )
+    })
 }
 
 fn parse_header_csv(text: &str, c: Columns) -> ParsedSet {
-    let mut set = ParsedSet { format: c.format.unwrap_or(Format::HeaderCsv), entries: Vec::new(), problems: Vec::new() };
+    let mut set = ParsedSet {
+        format: c.format.unwrap_or(Format::HeaderCsv),
+        entries: Vec::new(),
+        problems: Vec::new(),
+    };
     let mut seen_header = false;
     for (n, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
@@ -169,7 +214,10 @@ fn parse_header_csv(text: &str, c: Columns) -> ParsedSet {
             seen_header = true;
             continue;
         }
-        let problem = |reason: String| Problem { location: format!("line {}", n + 1), reason };
+        let problem = |reason: String| Problem {
+            location: format!("line {}", n + 1),
+            reason,
+        };
         let fields = match split_csv(line) {
             Ok(f) => f,
             Err(e) => {
@@ -178,7 +226,11 @@ fn parse_header_csv(text: &str, c: Columns) -> ParsedSet {
             }
         };
         if fields.len() < c.count {
-            set.problems.push(problem(format!("{} fields, header has {}", fields.len(), c.count)));
+            set.problems.push(problem(format!(
+                "{} fields, header has {}",
+                fields.len(),
+                c.count
+            )));
             continue;
         }
         let entry = (|| -> Result<HashEntry, String> {
@@ -189,14 +241,33 @@ fn parse_header_csv(text: &str, c: Columns) -> ParsedSet {
                 return Err("no digest on the line".into());
             }
             let name = c.name.and_then(|i| fields.get(i)).map(|s| s.to_string());
-            let dir = c.dir.and_then(|i| fields.get(i)).map(|s| s.trim().to_string()).filter(|d| !d.is_empty() && d != "\\");
+            let dir = c
+                .dir
+                .and_then(|i| fields.get(i))
+                .map(|s| s.trim().to_string())
+                .filter(|d| !d.is_empty() && d != "\\");
             let name = match (dir, name) {
-                (Some(d), Some(n)) => Some(format!("{}{}{}", d, if d.ends_with(['\\', '/']) { "" } else { "\\" }, n)),
+                (Some(d), Some(n)) => Some(format!(
+                    "{}{}{}",
+                    d,
+                    if d.ends_with(['\\', '/']) { "" } else { "\\" },
+                    n
+                )),
                 (None, n) => n,
                 (Some(d), None) => Some(d),
             };
-            let size = c.size.and_then(|i| fields.get(i)).and_then(|s| s.trim().parse::<u64>().ok());
-            Ok(HashEntry { md5, sha1, sha256, name, size, category: None })
+            let size = c
+                .size
+                .and_then(|i| fields.get(i))
+                .and_then(|s| s.trim().parse::<u64>().ok());
+            Ok(HashEntry {
+                md5,
+                sha1,
+                sha256,
+                name,
+                size,
+                category: None,
+            })
         })();
         match entry {
             Ok(e) => set.entries.push(e),
@@ -208,14 +279,21 @@ fn parse_header_csv(text: &str, c: Columns) -> ParsedSet {
 
 /// `%%%% HASHDEEP-1.0` / `%%%% size,md5,sha256,filename` / `## comment` / rows.
 fn parse_hashdeep(text: &str) -> ParsedSet {
-    let mut set = ParsedSet { format: Format::Hashdeep, entries: Vec::new(), problems: Vec::new() };
+    let mut set = ParsedSet {
+        format: Format::Hashdeep,
+        entries: Vec::new(),
+        problems: Vec::new(),
+    };
     let mut columns: Vec<String> = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         let location = format!("line {}", n + 1);
         if let Some(rest) = line.strip_prefix("%%%% ") {
             if !rest.starts_with("HASHDEEP") {
-                columns = rest.split(',').map(|s| s.trim().to_ascii_lowercase()).collect();
+                columns = rest
+                    .split(',')
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .collect();
             }
             continue;
         }
@@ -223,13 +301,19 @@ fn parse_hashdeep(text: &str) -> ParsedSet {
             continue;
         }
         if columns.is_empty() {
-            set.problems.push(Problem { location, reason: "row before the %%%% column header".into() });
+            set.problems.push(Problem {
+                location,
+                reason: "row before the %%%% column header".into(),
+            });
             continue;
         }
         // The file name is last and may itself contain commas.
         let fields: Vec<&str> = line.splitn(columns.len(), ',').collect();
         if fields.len() != columns.len() {
-            set.problems.push(Problem { location, reason: format!("{} fields, header has {}", fields.len(), columns.len()) });
+            set.problems.push(Problem {
+                location,
+                reason: format!("{} fields, header has {}", fields.len(), columns.len()),
+            });
             continue;
         }
         let mut entry = HashEntry::default();
@@ -237,17 +321,38 @@ fn parse_hashdeep(text: &str) -> ParsedSet {
         for (col, value) in columns.iter().zip(&fields) {
             match col.as_str() {
                 "size" => entry.size = value.parse().ok(),
-                "md5" => entry.md5 = Md5::from_hex(value).or_else(|| { bad = Some("md5"); None }),
-                "sha1" => entry.sha1 = Sha1::from_hex(value).or_else(|| { bad = Some("sha1"); None }),
-                "sha256" => entry.sha256 = Sha256::from_hex(value).or_else(|| { bad = Some("sha256"); None }),
+                "md5" => {
+                    entry.md5 = Md5::from_hex(value).or_else(|| {
+                        bad = Some("md5");
+                        None
+                    })
+                }
+                "sha1" => {
+                    entry.sha1 = Sha1::from_hex(value).or_else(|| {
+                        bad = Some("sha1");
+                        None
+                    })
+                }
+                "sha256" => {
+                    entry.sha256 = Sha256::from_hex(value).or_else(|| {
+                        bad = Some("sha256");
+                        None
+                    })
+                }
                 "filename" => entry.name = Some(value.to_string()),
                 _ => {}
             }
         }
         match bad {
-            Some(col) => set.problems.push(Problem { location, reason: format!("{col} column is not a valid digest") }),
+            Some(col) => set.problems.push(Problem {
+                location,
+                reason: format!("{col} column is not a valid digest"),
+            }),
             None if entry.md5.is_none() && entry.sha1.is_none() && entry.sha256.is_none() => {
-                set.problems.push(Problem { location, reason: "no digest column".into() })
+                set.problems.push(Problem {
+                    location,
+                    reason: "no digest column".into(),
+                })
             }
             None => set.entries.push(entry),
         }
@@ -279,13 +384,20 @@ fn bsd_line(line: &str) -> Option<HashEntry> {
         "sha256" => entry.sha256.is_some(),
         _ => false,
     };
-    expected.then(|| HashEntry { name: Some(name.to_string()), ..entry })
+    expected.then(|| HashEntry {
+        name: Some(name.to_string()),
+        ..entry
+    })
 }
 
 /// md5deep (`hash  name`), md5deep with sizes (`size  hash  name`), sha*sum, plain lists
 /// (`hash` alone), BSD lines; `#` starts a comment.
 fn parse_lines(text: &str, mut format: Format) -> ParsedSet {
-    let mut set = ParsedSet { format, entries: Vec::new(), problems: Vec::new() };
+    let mut set = ParsedSet {
+        format,
+        entries: Vec::new(),
+        problems: Vec::new(),
+    };
     let mut named = 0usize;
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -300,13 +412,20 @@ fn parse_lines(text: &str, mut format: Format) -> ParsedSet {
         let first = tokens.next().unwrap_or("");
         let rest = tokens.next().map(str::trim_start).unwrap_or("");
         let parsed = if let Some(e) = digest_entry(first) {
-            Some(HashEntry { name: (!rest.is_empty()).then(|| rest.trim_start_matches('*').to_string()), ..e })
+            Some(HashEntry {
+                name: (!rest.is_empty()).then(|| rest.trim_start_matches('*').to_string()),
+                ..e
+            })
         } else if let Ok(size) = first.parse::<u64>() {
             // md5deep -z: size, then hash, then name.
             let mut t = rest.splitn(2, char::is_whitespace);
             let hex = t.next().unwrap_or("");
             let name = t.next().map(str::trim_start).unwrap_or("");
-            digest_entry(hex).map(|e| HashEntry { size: Some(size), name: (!name.is_empty()).then(|| name.to_string()), ..e })
+            digest_entry(hex).map(|e| HashEntry {
+                size: Some(size),
+                name: (!name.is_empty()).then(|| name.to_string()),
+                ..e
+            })
         } else {
             None
         };
@@ -317,7 +436,10 @@ fn parse_lines(text: &str, mut format: Format) -> ParsedSet {
             }
             None => set.problems.push(Problem {
                 location: format!("line {}", n + 1),
-                reason: format!("not a digest line: {:?}", line.chars().take(80).collect::<String>()),
+                reason: format!(
+                    "not a digest line: {:?}",
+                    line.chars().take(80).collect::<String>()
+                ),
             }),
         }
     }
@@ -331,11 +453,23 @@ fn parse_lines(text: &str, mut format: Format) -> ParsedSet {
 /// VICS JSON: `{"value": [{"Media": [...]}]}` (2.0 cases) or `{"value": [media...]}` (1.3).
 fn parse_vics(text: &str) -> Result<ParsedSet, String> {
     let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("JSON: {e}"))?;
-    let mut set = ParsedSet { format: Format::VicsJson, entries: Vec::new(), problems: Vec::new() };
+    let mut set = ParsedSet {
+        format: Format::VicsJson,
+        entries: Vec::new(),
+        problems: Vec::new(),
+    };
     let top: Vec<(String, &serde_json::Value)> = match &doc {
-        serde_json::Value::Array(items) => items.iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("[{i}]"), v))
+            .collect(),
         serde_json::Value::Object(o) => match get_ci(o, "value").or_else(|| get_ci(o, "Media")) {
-            Some(serde_json::Value::Array(items)) => items.iter().enumerate().map(|(i, v)| (format!("value[{i}]"), v)).collect(),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("value[{i}]"), v))
+                .collect(),
             _ => return Err("JSON without a `value` or `Media` array: not a VICS document".into()),
         },
         _ => return Err("JSON is neither an object nor an array".into()),
@@ -356,47 +490,88 @@ fn parse_vics(text: &str) -> Result<ParsedSet, String> {
     Ok(set)
 }
 
-fn get_ci<'a>(o: &'a serde_json::Map<String, serde_json::Value>, key: &str) -> Option<&'a serde_json::Value> {
-    o.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+fn get_ci<'a>(
+    o: &'a serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Option<&'a serde_json::Value> {
+    o.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
 }
 
 fn vics_media(m: &serde_json::Value, location: String, set: &mut ParsedSet) {
     let Some(o) = m.as_object() else {
-        set.problems.push(Problem { location, reason: "Media record is not an object".into() });
+        set.problems.push(Problem {
+            location,
+            reason: "Media record is not an object".into(),
+        });
         return;
     };
-    let text = |k: &str| get_ci(o, k).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty());
+    let text = |k: &str| {
+        get_ci(o, k)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     let mut entry = HashEntry::default();
     let mut bad = Vec::new();
     if let Some(v) = text("MD5") {
-        entry.md5 = Md5::from_hex(v).or_else(|| { bad.push("MD5"); None });
+        entry.md5 = Md5::from_hex(v).or_else(|| {
+            bad.push("MD5");
+            None
+        });
     }
     if let Some(v) = text("SHA1") {
-        entry.sha1 = Sha1::from_hex(v).or_else(|| { bad.push("SHA1"); None });
+        entry.sha1 = Sha1::from_hex(v).or_else(|| {
+            bad.push("SHA1");
+            None
+        });
     }
     if let Some(v) = text("SHA256") {
-        entry.sha256 = Sha256::from_hex(v).or_else(|| { bad.push("SHA256"); None });
+        entry.sha256 = Sha256::from_hex(v).or_else(|| {
+            bad.push("SHA256");
+            None
+        });
     }
     if !bad.is_empty() {
-        set.problems.push(Problem { location, reason: format!("invalid digest in {}", bad.join(", ")) });
+        set.problems.push(Problem {
+            location,
+            reason: format!("invalid digest in {}", bad.join(", ")),
+        });
         return;
     }
     if entry.md5.is_none() && entry.sha1.is_none() && entry.sha256.is_none() {
-        set.problems.push(Problem { location, reason: "Media record without MD5, SHA1 or SHA256".into() });
+        set.problems.push(Problem {
+            location,
+            reason: "Media record without MD5, SHA1 or SHA256".into(),
+        });
         return;
     }
     entry.category = match get_ci(o, "Category") {
         Some(serde_json::Value::Number(n)) => Some(format!("CAT-{n}")),
         Some(serde_json::Value::String(s)) if !s.trim().is_empty() => {
             let s = s.trim();
-            Some(if s.chars().all(|c| c.is_ascii_digit()) { format!("CAT-{s}") } else { s.to_string() })
+            Some(if s.chars().all(|c| c.is_ascii_digit()) {
+                format!("CAT-{s}")
+            } else {
+                s.to_string()
+            })
         }
         _ => None,
     };
-    entry.name = text("RelativeFilePath").or_else(|| text("FileName")).or_else(|| text("MediaID")).map(str::to_string).or_else(|| {
-        get_ci(o, "MediaID").filter(|v| v.is_number()).map(|v| format!("MediaID {v}"))
+    entry.name = text("RelativeFilePath")
+        .or_else(|| text("FileName"))
+        .or_else(|| text("MediaID"))
+        .map(str::to_string)
+        .or_else(|| {
+            get_ci(o, "MediaID")
+                .filter(|v| v.is_number())
+                .map(|v| format!("MediaID {v}"))
+        });
+    entry.size = get_ci(o, "MediaSize").and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
     });
-    entry.size = get_ci(o, "MediaSize").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
     set.entries.push(entry);
 }
 
@@ -406,7 +581,10 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_escapes() {
-        assert_eq!(split_csv(r#""a,b","c""d",,e"#).unwrap(), vec!["a,b", "c\"d", "", "e"]);
+        assert_eq!(
+            split_csv(r#""a,b","c""d",,e"#).unwrap(),
+            vec!["a,b", "c\"d", "", "e"]
+        );
         assert!(split_csv(r#""open"#).is_err());
     }
 
@@ -415,10 +593,17 @@ mod tests {
         let set = parse_bytes(b"MD5 (foo.txt) = 7fa13061423e88e2fa4dc5746343ae96\n").unwrap();
         assert_eq!(set.format, Format::Bsd);
         assert_eq!(set.entries[0].name.as_deref(), Some("foo.txt"));
-        let set = parse_bytes(b"# comment\nd41d8cd98f00b204e9800998ecf8427e\nnot a hash\n\n").unwrap();
+        let set =
+            parse_bytes(b"# comment\nd41d8cd98f00b204e9800998ecf8427e\nnot a hash\n\n").unwrap();
         assert_eq!(set.format, Format::PlainList);
         assert_eq!(set.entries.len(), 1);
-        assert_eq!(set.problems, vec![Problem { location: "line 3".into(), reason: "not a digest line: \"not a hash\"".into() }]);
+        assert_eq!(
+            set.problems,
+            vec![Problem {
+                location: "line 3".into(),
+                reason: "not a digest line: \"not a hash\"".into()
+            }]
+        );
     }
 
     #[test]

@@ -80,7 +80,9 @@ impl Condition {
                     && o.gte.is_none_or(|t| num.is_some_and(|n| n >= t))
                     && o.lt.is_none_or(|t| num.is_some_and(|n| n < t))
                     && o.lte.is_none_or(|t| num.is_some_and(|n| n <= t))
-                    && o.one_of.as_ref().is_none_or(|list| list.iter().any(|v| values_equal(actual, v)))
+                    && o.one_of
+                        .as_ref()
+                        .is_none_or(|list| list.iter().any(|v| values_equal(actual, v)))
             }
         }
     }
@@ -105,21 +107,34 @@ pub struct RuleSet {
 
 impl RuleSet {
     pub fn default_set() -> RuleSet {
-        RuleSet::parse(DEFAULT_RULES, "built-in default rules").expect("the embedded rules are valid (tested)")
+        RuleSet::parse(DEFAULT_RULES, "built-in default rules")
+            .expect("the embedded rules are valid (tested)")
     }
 
     pub fn from_file(path: &Path) -> Result<RuleSet, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("rules file {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("rules file {}: {e}", path.display()))?;
         RuleSet::parse(&text, &path.display().to_string())
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<RuleSet, String> {
-        let file: RulesFile = toml::from_str(text).map_err(|e| format!("rules file {origin}: {e}"))?;
-        let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).map(|n| n + 1).unwrap_or(0);
+        let file: RulesFile =
+            toml::from_str(text).map_err(|e| format!("rules file {origin}: {e}"))?;
+        let line_of = |needle: &str| {
+            text.lines()
+                .position(|l| l.contains(needle))
+                .map(|n| n + 1)
+                .unwrap_or(0)
+        };
         let mut seen = HashMap::new();
         for rule in &file.rules {
             let at = line_of(&format!("\"{}\"", rule.id));
-            let bad = |reason: String| format!("rules file {origin}: line {at}: rule {:?}: {reason}", rule.id);
+            let bad = |reason: String| {
+                format!(
+                    "rules file {origin}: line {at}: rule {:?}: {reason}",
+                    rule.id
+                )
+            };
             if rule.id.trim().is_empty() {
                 return Err(bad("empty id".into()));
             }
@@ -130,24 +145,54 @@ impl RuleSet {
                 return Err(bad("`kinds` is empty: the rule could never fire".into()));
             }
             if !rule.weight.is_finite() || rule.weight <= 0.0 {
-                return Err(bad(format!("weight {} must be a positive number", rule.weight)));
+                return Err(bad(format!(
+                    "weight {} must be a positive number",
+                    rule.weight
+                )));
             }
             if rule.explain.matches('{').count() != rule.explain.matches('}').count() {
                 return Err(bad("unbalanced braces in `explain`".into()));
             }
-            for c in rule.conditions.values().chain(rule.unless.iter().flat_map(|u| u.conditions.values())) {
+            for c in rule
+                .conditions
+                .values()
+                .chain(rule.unless.iter().flat_map(|u| u.conditions.values()))
+            {
                 if let Condition::Ops(o) = c
-                    && o.eq.is_none() && o.ne.is_none() && o.gt.is_none() && o.gte.is_none() && o.lt.is_none() && o.lte.is_none() && o.one_of.is_none()
+                    && o.eq.is_none()
+                    && o.ne.is_none()
+                    && o.gt.is_none()
+                    && o.gte.is_none()
+                    && o.lt.is_none()
+                    && o.lte.is_none()
+                    && o.one_of.is_none()
                 {
-                    return Err(bad("a condition table needs one of eq, ne, gt, gte, lt, lte, in".into()));
+                    return Err(bad(
+                        "a condition table needs one of eq, ne, gt, gte, lt, lte, in".into(),
+                    ));
                 }
             }
         }
-        Ok(RuleSet { version: file.version, rules: file.rules, source_text: text.to_string(), digest: digest_hex(text.as_bytes()), origin: origin.to_string() })
+        Ok(RuleSet {
+            version: file.version,
+            rules: file.rules,
+            source_text: text.to_string(),
+            digest: digest_hex(text.as_bytes()),
+            origin: origin.to_string(),
+        })
     }
 
     fn kinds(&self) -> Vec<String> {
-        let mut k: Vec<String> = self.rules.iter().flat_map(|r| r.kinds.iter().cloned().chain(r.unless.iter().map(|u| u.kind.clone()))).collect();
+        let mut k: Vec<String> = self
+            .rules
+            .iter()
+            .flat_map(|r| {
+                r.kinds
+                    .iter()
+                    .cloned()
+                    .chain(r.unless.iter().map(|u| u.kind.clone()))
+            })
+            .collect();
         k.sort();
         k.dedup();
         k
@@ -183,7 +228,9 @@ impl StoredObservation {
     }
 
     fn satisfies(&self, conditions: &BTreeMap<String, Condition>) -> bool {
-        conditions.iter().all(|(field, c)| c.holds(self.field(field).as_ref()))
+        conditions
+            .iter()
+            .all(|(field, c)| c.holds(self.field(field).as_ref()))
     }
 }
 
@@ -200,7 +247,9 @@ fn render(template: &str, obs: &StoredObservation, path: &str, source: &str) -> 
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('}') else { break };
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
         let name = &rest[open + 1..open + close];
         let text = match name {
             "path" => path.to_string(),
@@ -247,7 +296,17 @@ pub fn rebuild(conn: &mut Connection, rules: &RuleSet) -> rusqlite::Result<LeadC
                 confidence: r.get(7)?,
                 provenance: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or(Value::Null),
             };
-            by_item.entry(item).or_insert_with(|| (r.get(1).unwrap_or_default(), r.get(2).unwrap_or_default(), Vec::new())).2.push(obs);
+            by_item
+                .entry(item)
+                .or_insert_with(|| {
+                    (
+                        r.get(1).unwrap_or_default(),
+                        r.get(2).unwrap_or_default(),
+                        Vec::new(),
+                    )
+                })
+                .2
+                .push(obs);
         }
     }
 
@@ -257,10 +316,21 @@ pub fn rebuild(conn: &mut Connection, rules: &RuleSet) -> rusqlite::Result<LeadC
         let mut hits = Vec::new();
         let mut score = 0.0;
         for rule in &rules.rules {
-            let matched: Vec<&StoredObservation> =
-                observations.iter().filter(|o| rule.kinds.contains(&o.kind) && o.satisfies(&rule.conditions)).collect();
-            let Some(best) = matched.iter().max_by(|a, b| a.confidence.total_cmp(&b.confidence)) else { continue };
-            if rule.unless.iter().any(|u| observations.iter().any(|o| o.kind == u.kind && o.satisfies(&u.conditions))) {
+            let matched: Vec<&StoredObservation> = observations
+                .iter()
+                .filter(|o| rule.kinds.contains(&o.kind) && o.satisfies(&rule.conditions))
+                .collect();
+            let Some(best) = matched
+                .iter()
+                .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+            else {
+                continue;
+            };
+            if rule.unless.iter().any(|u| {
+                observations
+                    .iter()
+                    .any(|o| o.kind == u.kind && o.satisfies(&u.conditions))
+            }) {
                 continue;
             }
             let contribution = rule.weight * best.confidence;
@@ -296,17 +366,33 @@ pub fn rebuild(conn: &mut Connection, rules: &RuleSet) -> rusqlite::Result<LeadC
              ON CONFLICT(id) DO UPDATE SET item_id = excluded.item_id, score = excluded.score, rank = excluded.rank, hits = excluded.hits, rules_digest = excluded.rules_digest, active = 1",
         )?;
         for (rank, (id, item_id, score, hits)) in leads.iter().enumerate() {
-            upsert.execute(params![id, item_id, score, rank as i64 + 1, hits.to_string(), rules.digest])?;
+            upsert.execute(params![
+                id,
+                item_id,
+                score,
+                rank as i64 + 1,
+                hits.to_string(),
+                rules.digest
+            ])?;
         }
     }
-    tx.execute("DELETE FROM leads WHERE active = 0 AND id NOT IN (SELECT lead_id FROM reviews)", [])?;
+    tx.execute(
+        "DELETE FROM leads WHERE active = 0 AND id NOT IN (SELECT lead_id FROM reviews)",
+        [],
+    )?;
     let counts = counts(&tx)?;
     tx.commit()?;
     Ok(counts)
 }
 
 pub fn counts(conn: &Connection) -> rusqlite::Result<LeadCounts> {
-    let n = |clause: &str| -> rusqlite::Result<i64> { conn.query_row(&format!("SELECT COUNT(*) FROM leads WHERE {clause}"), [], |r| r.get(0)) };
+    let n = |clause: &str| -> rusqlite::Result<i64> {
+        conn.query_row(
+            &format!("SELECT COUNT(*) FROM leads WHERE {clause}"),
+            [],
+            |r| r.get(0),
+        )
+    };
     Ok(LeadCounts {
         active: n("active = 1")?,
         proposed: n("state = 'proposed'")?,
@@ -339,7 +425,14 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
     )?;
     let rows = stmt.query_map([], |r| {
         let hits: Value = serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or(Value::Null);
-        let rules = hits["hits"].as_array().map(|a| a.iter().filter_map(|h| h["rule"].as_str().map(str::to_string)).collect()).unwrap_or_default();
+        let rules = hits["hits"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|h| h["rule"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(LeadRow {
             id: r.get(0)?,
             rank: r.get(1)?,
@@ -347,7 +440,10 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
             state: r.get(3)?,
             active: r.get::<_, i64>(4)? != 0,
             source: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-            path: r.get::<_, Option<Vec<u8>>>(6)?.map(|p| crate::evidence::display_path(&p)).unwrap_or_default(),
+            path: r
+                .get::<_, Option<Vec<u8>>>(6)?
+                .map(|p| crate::evidence::display_path(&p))
+                .unwrap_or_default(),
             rules,
             hits,
             rules_digest: r.get(8)?,
@@ -358,8 +454,14 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
 
 /// Finds a lead by its id or a unique prefix of it.
 pub fn resolve_id(conn: &Connection, wanted: &str) -> Result<String, String> {
-    let mut stmt = conn.prepare("SELECT id FROM leads WHERE id LIKE ?1 || '%' ORDER BY id").map_err(|e| e.to_string())?;
-    let ids: Vec<String> = stmt.query_map([wanted], |r| r.get(0)).map_err(|e| e.to_string())?.collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let mut stmt = conn
+        .prepare("SELECT id FROM leads WHERE id LIKE ?1 || '%' ORDER BY id")
+        .map_err(|e| e.to_string())?;
+    let ids: Vec<String> = stmt
+        .query_map([wanted], |r| r.get(0))
+        .map_err(|e| e.to_string())?
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
     match ids.as_slice() {
         [one] => Ok(one.clone()),
         [] => Err(format!("no lead {wanted:?} in this case")),
@@ -381,19 +483,33 @@ mod tests {
     fn invalid_rules_name_the_line() {
         let err = RuleSet::parse("version = \"1\"\n[[rule]]\nid = \"x\"\ntitle = \"t\"\nkinds = []\nweight = 1.0\nexplain = \"e\"\n", "r.toml").unwrap_err();
         assert!(err.contains("line 3") && err.contains("kinds"), "{err}");
-        let err = RuleSet::parse("version = \"1\"\n[[rule]]\nid = \"x\"\nbogus = 1\n", "r.toml").unwrap_err();
+        let err = RuleSet::parse(
+            "version = \"1\"\n[[rule]]\nid = \"x\"\nbogus = 1\n",
+            "r.toml",
+        )
+        .unwrap_err();
         assert!(err.contains("line 4") || err.contains("bogus"), "{err}");
     }
 
     #[test]
     fn conditions() {
-        let obs = StoredObservation { kind: "k".into(), analyzer: "a".into(), analyzer_version: "1".into(), value: json!({"status": "bad", "n": 3}), confidence: 0.7, provenance: Value::Null };
+        let obs = StoredObservation {
+            kind: "k".into(),
+            analyzer: "a".into(),
+            analyzer_version: "1".into(),
+            value: json!({"status": "bad", "n": 3}),
+            confidence: 0.7,
+            provenance: Value::Null,
+        };
         let c = |t: &str| -> BTreeMap<String, Condition> { toml::from_str(t).unwrap() };
         assert!(obs.satisfies(&c("status = \"bad\"")));
         assert!(!obs.satisfies(&c("status = \"good\"")));
         assert!(obs.satisfies(&c("n = { gte = 3 }\nconfidence = { gt = 0.5 }")));
         assert!(!obs.satisfies(&c("confidence = { gt = 0.8 }")));
         assert!(obs.satisfies(&c("status = { in = [\"bad\", \"worse\"] }")));
-        assert_eq!(render("{path}: {status} {missing}", &obs, "a/b", "dev"), "a/b: bad none");
+        assert_eq!(
+            render("{path}: {status} {missing}", &obs, "a/b", "dev"),
+            "a/b: bad none"
+        );
     }
 }

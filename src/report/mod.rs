@@ -34,7 +34,11 @@ fn hex_opt(v: Option<Vec<u8>>) -> Value {
 }
 
 /// Writes the chosen kinds (all when `kinds` is empty) as JSON lines, sorted.
-pub fn export_jsonl(conn: &Connection, kinds: &[String], out: &mut dyn Write) -> Result<u64, String> {
+pub fn export_jsonl(
+    conn: &Connection,
+    kinds: &[String],
+    out: &mut dyn Write,
+) -> Result<u64, String> {
     let io = |e: std::io::Error| format!("writing export: {e}");
     match export_all(conn, kinds, out) {
         // A reader that stopped early (`| head`) is not an error of the export.
@@ -56,7 +60,11 @@ impl From<String> for ExportError {
     }
 }
 
-fn export_all(conn: &Connection, kinds: &[String], out: &mut dyn Write) -> Result<u64, ExportError> {
+fn export_all(
+    conn: &Connection,
+    kinds: &[String],
+    out: &mut dyn Write,
+) -> Result<u64, ExportError> {
     let db = |e: rusqlite::Error| ExportError::Other(format!("case store: {e}"));
     let wanted = |k: &str| kinds.is_empty() || kinds.iter().any(|x| x == k);
     let mut lines = 0u64;
@@ -79,21 +87,35 @@ fn export_all(conn: &Connection, kinds: &[String], out: &mut dyn Write) -> Resul
             o.insert("record".into(), json!("item"));
             o.insert("source".into(), json!(r.get::<_, String>(0).map_err(db)?));
             path_fields(&mut o, &r.get::<_, Vec<u8>>(1).map_err(db)?);
-            for (i, name) in [(2, "kind")] {
-                o.insert(name.into(), json!(r.get::<_, String>(i).map_err(db)?));
-            }
-            for (i, name) in [(3, "size"), (4, "mode"), (5, "uid"), (6, "gid"), (7, "inode"), (8, "nlink")] {
+            o.insert("kind".into(), json!(r.get::<_, String>(2).map_err(db)?));
+            for (i, name) in [
+                (3, "size"),
+                (4, "mode"),
+                (5, "uid"),
+                (6, "gid"),
+                (7, "inode"),
+                (8, "nlink"),
+            ] {
                 o.insert(name.into(), json!(r.get::<_, i64>(i).map_err(db)?));
             }
             for (i, name) in [(9, "mtime"), (10, "atime"), (11, "ctime"), (12, "btime")] {
-                o.insert(name.into(), json!(r.get::<_, Option<String>>(i).map_err(db)?));
+                o.insert(
+                    name.into(),
+                    json!(r.get::<_, Option<String>>(i).map_err(db)?),
+                );
             }
             for (i, name) in [(13, "md5"), (14, "sha1"), (15, "sha256")] {
                 o.insert(name.into(), hex_opt(r.get(i).map_err(db)?));
             }
-            o.insert("mime".into(), json!(r.get::<_, Option<String>>(16).map_err(db)?));
+            o.insert(
+                "mime".into(),
+                json!(r.get::<_, Option<String>>(16).map_err(db)?),
+            );
             let target: Option<Vec<u8>> = r.get(17).map_err(db)?;
-            o.insert("link_target".into(), json!(target.as_deref().map(String::from_utf8_lossy)));
+            o.insert(
+                "link_target".into(),
+                json!(target.as_deref().map(String::from_utf8_lossy)),
+            );
             emit(out, Value::Object(o))?;
         }
     }
@@ -109,15 +131,32 @@ fn export_all(conn: &Connection, kinds: &[String], out: &mut dyn Write) -> Resul
         while let Some(r) = rows.next().map_err(db)? {
             let mut o = serde_json::Map::new();
             o.insert("record".into(), json!("observation"));
-            o.insert("source".into(), json!(r.get::<_, Option<String>>(0).map_err(db)?));
-            path_fields(&mut o, &r.get::<_, Option<Vec<u8>>>(1).map_err(db)?.unwrap_or_default());
+            o.insert(
+                "source".into(),
+                json!(r.get::<_, Option<String>>(0).map_err(db)?),
+            );
+            path_fields(
+                &mut o,
+                &r.get::<_, Option<Vec<u8>>>(1)
+                    .map_err(db)?
+                    .unwrap_or_default(),
+            );
             o.insert("subject".into(), json!(r.get::<_, String>(2).map_err(db)?));
             o.insert("kind".into(), json!(r.get::<_, String>(3).map_err(db)?));
             o.insert("analyzer".into(), json!(r.get::<_, String>(4).map_err(db)?));
-            o.insert("analyzer_version".into(), json!(r.get::<_, String>(5).map_err(db)?));
-            o.insert("value".into(), serde_json::from_str(&r.get::<_, String>(6).map_err(db)?).unwrap_or(Value::Null));
+            o.insert(
+                "analyzer_version".into(),
+                json!(r.get::<_, String>(5).map_err(db)?),
+            );
+            o.insert(
+                "value".into(),
+                serde_json::from_str(&r.get::<_, String>(6).map_err(db)?).unwrap_or(Value::Null),
+            );
             o.insert("confidence".into(), json!(r.get::<_, f64>(7).map_err(db)?));
-            o.insert("provenance".into(), serde_json::from_str(&r.get::<_, String>(8).map_err(db)?).unwrap_or(Value::Null));
+            o.insert(
+                "provenance".into(),
+                serde_json::from_str(&r.get::<_, String>(8).map_err(db)?).unwrap_or(Value::Null),
+            );
             emit(out, Value::Object(o))?;
         }
     }
@@ -129,7 +168,10 @@ fn export_all(conn: &Connection, kinds: &[String], out: &mut dyn Write) -> Resul
         while let Some(r) = rows.next().map_err(db)? {
             let mut o = serde_json::Map::new();
             o.insert("record".into(), json!("error"));
-            o.insert("source".into(), json!(r.get::<_, Option<String>>(0).map_err(db)?));
+            o.insert(
+                "source".into(),
+                json!(r.get::<_, Option<String>>(0).map_err(db)?),
+            );
             path_fields(&mut o, &r.get::<_, Vec<u8>>(1).map_err(db)?);
             o.insert("stage".into(), json!(r.get::<_, String>(2).map_err(db)?));
             o.insert("reason".into(), json!(r.get::<_, String>(3).map_err(db)?));
@@ -138,7 +180,8 @@ fn export_all(conn: &Connection, kinds: &[String], out: &mut dyn Write) -> Resul
     }
     if wanted("leads") {
         for lead in leads::list(conn).map_err(db)? {
-            let mut v = serde_json::to_value(&lead).map_err(|e| ExportError::Other(e.to_string()))?;
+            let mut v =
+                serde_json::to_value(&lead).map_err(|e| ExportError::Other(e.to_string()))?;
             v["record"] = json!("lead");
             emit(out, v)?;
         }
@@ -177,12 +220,29 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
     let reviews = review::list(conn).map_err(db)?;
     let with_reviews = |l: &LeadRow| {
         let mut v = serde_json::to_value(l).unwrap_or_default();
-        v["reviews"] = json!(reviews.iter().filter(|r| r.lead == l.id).collect::<Vec<_>>());
+        v["reviews"] = json!(
+            reviews
+                .iter()
+                .filter(|r| r.lead == l.id)
+                .collect::<Vec<_>>()
+        );
         v
     };
-    let findings: Vec<Value> = all.iter().filter(|l| l.state == "confirmed").map(with_reviews).collect();
-    let awaiting: Vec<Value> = all.iter().filter(|l| l.active && (l.state == "proposed" || l.state == "needs-info")).map(with_reviews).collect();
-    let rejected: Vec<Value> = all.iter().filter(|l| l.state == "rejected").map(with_reviews).collect();
+    let findings: Vec<Value> = all
+        .iter()
+        .filter(|l| l.state == "confirmed")
+        .map(with_reviews)
+        .collect();
+    let awaiting: Vec<Value> = all
+        .iter()
+        .filter(|l| l.active && (l.state == "proposed" || l.state == "needs-info"))
+        .map(with_reviews)
+        .collect();
+    let rejected: Vec<Value> = all
+        .iter()
+        .filter(|l| l.state == "rejected")
+        .map(with_reviews)
+        .collect();
     let errors: Vec<Value> = {
         let mut stmt = conn.prepare("SELECT s.label, e.path, e.stage, e.reason FROM item_errors e LEFT JOIN sources s ON s.id = e.source_id ORDER BY s.label, e.path, e.stage").map_err(db)?;
         let rows = stmt
@@ -198,8 +258,12 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
         rows.collect::<rusqlite::Result<_>>().map_err(db)?
     };
     let audit_verdict = match audit::verify(conn).map_err(db)? {
-        audit::Verdict::Intact { entries, head } => json!({"intact": true, "entries": entries, "head": head}),
-        audit::Verdict::Broken { seq, reason } => json!({"intact": false, "first_bad_entry": seq, "reason": reason}),
+        audit::Verdict::Intact { entries, head } => {
+            json!({"intact": true, "entries": entries, "head": head})
+        }
+        audit::Verdict::Broken { seq, reason } => {
+            json!({"intact": false, "first_bad_entry": seq, "reason": reason})
+        }
     };
     Ok(json!({
         "tool": {"name": "spoor", "version": crate::TOOL_VERSION},
@@ -249,7 +313,12 @@ fn lead_rows(html: &mut String, leads: &[Value], with_decision: bool) {
             text(&l["id"]), text(&l["rank"]), l["score"].as_f64().unwrap_or(0.0), text(&l["source"]), text(&l["path"])
         ));
         for hit in l["hits"]["hits"].as_array().into_iter().flatten() {
-            html.push_str(&format!("<div class=hit><b>{}</b> ({}): {}<ul>", text(&hit["rule"]), text(&hit["title"]), text(&hit["explanation"])));
+            html.push_str(&format!(
+                "<div class=hit><b>{}</b> ({}): {}<ul>",
+                text(&hit["rule"]),
+                text(&hit["title"]),
+                text(&hit["explanation"])
+            ));
             for o in hit["observations"].as_array().into_iter().flatten() {
                 html.push_str(&format!(
                     "<li><code>{}</code> by {} v{} — confidence {} — <code>{}</code><br><small>error margin: {}</small></li>",
@@ -262,7 +331,13 @@ fn lead_rows(html: &mut String, leads: &[Value], with_decision: bool) {
         if with_decision {
             html.push_str("<td>");
             for r in l["reviews"].as_array().into_iter().flatten() {
-                html.push_str(&format!("<div>{} by <b>{}</b> at {}: {}</div>", text(&r["decision"]), text(&r["reviewer"]), text(&r["at"]), text(&r["reason"])));
+                html.push_str(&format!(
+                    "<div>{} by <b>{}</b> at {}: {}</div>",
+                    text(&r["decision"]),
+                    text(&r["reviewer"]),
+                    text(&r["at"]),
+                    text(&r["reason"])
+                ));
             }
             html.push_str("</td>");
         }
@@ -284,29 +359,55 @@ pub fn render_html(data: &Value) -> String {
         text(&data["tool"]["version"]),
         text(&data["rules_digest"]),
         if data["audit"]["intact"].as_bool() == Some(true) {
-            format!("intact, {} entries, head <code>{}</code>", text(&data["audit"]["entries"]), text(&data["audit"]["head"]))
+            format!(
+                "intact, {} entries, head <code>{}</code>",
+                text(&data["audit"]["entries"]),
+                text(&data["audit"]["head"])
+            )
         } else {
-            format!("<b>BROKEN</b> at entry {}: {}", text(&data["audit"]["first_bad_entry"]), text(&data["audit"]["reason"]))
+            format!(
+                "<b>BROKEN</b> at entry {}: {}",
+                text(&data["audit"]["first_bad_entry"]),
+                text(&data["audit"]["reason"])
+            )
         }
     ));
     h.push_str("<h2>Evidence sources</h2><table><tr><th>label</th><th>root</th><th>examiner</th><th>first scan</th><th>finished</th><th>files</th><th>dirs</th><th>other</th><th>bytes</th><th>errors</th><th>root digest (SHA-256)</th></tr>\n");
     for s in data["sources"].as_array().into_iter().flatten() {
         h.push_str("<tr>");
-        for k in ["label", "root", "examiner", "first_scan", "finished", "files", "dirs", "other", "bytes", "errors", "root_digest"] {
+        for k in [
+            "label",
+            "root",
+            "examiner",
+            "first_scan",
+            "finished",
+            "files",
+            "dirs",
+            "other",
+            "bytes",
+            "errors",
+            "root_digest",
+        ] {
             h.push_str(&format!("<td>{}</td>", text(&s[k])));
         }
         h.push_str("</tr>\n");
     }
     h.push_str("</table>\n");
     let findings = data["findings"].as_array().cloned().unwrap_or_default();
-    h.push_str(&format!("<div class=findings><h2>Findings ({}): leads confirmed by a named reviewer</h2>\n", findings.len()));
+    h.push_str(&format!(
+        "<div class=findings><h2>Findings ({}): leads confirmed by a named reviewer</h2>\n",
+        findings.len()
+    ));
     if findings.is_empty() {
         h.push_str("<p>No lead has been confirmed. Nothing in this case is a finding yet.</p>\n");
     } else {
         lead_rows(&mut h, &findings, true);
     }
     h.push_str("</div>\n");
-    let awaiting = data["awaiting_review"].as_array().cloned().unwrap_or_default();
+    let awaiting = data["awaiting_review"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     h.push_str(&format!(
         "<div class=awaiting><h2>AWAITING REVIEW ({}) — proposals, not findings</h2>\n<p>These leads were produced by rules from observations. \
          None has been confirmed by a person; none may be acted on until a named reviewer confirms it (<code>spoor review</code>).</p>\n",
@@ -320,7 +421,9 @@ pub fn render_html(data: &Value) -> String {
     h.push_str("<h2>Hash sets used</h2><table><tr><th>name</th><th>format</th><th>status</th><th>category</th><th>entries</th><th>malformed lines</th><th>file SHA-256</th></tr>\n");
     for s in data["hashsets"].as_array().into_iter().flatten() {
         h.push_str("<tr>");
-        for k in ["name", "format", "status", "category", "entries", "problems", "sha256"] {
+        for k in [
+            "name", "format", "status", "category", "entries", "problems", "sha256",
+        ] {
             h.push_str(&format!("<td>{}</td>", text(&s[k])));
         }
         h.push_str("</tr>\n");
@@ -329,7 +432,13 @@ pub fn render_html(data: &Value) -> String {
     let errors = data["errors"].as_array().cloned().unwrap_or_default();
     h.push_str(&format!("<h2>Items that could not be fully processed ({})</h2><table><tr><th>source</th><th>path</th><th>stage</th><th>reason</th></tr>\n", errors.len()));
     for e in &errors {
-        h.push_str(&format!("<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n", text(&e["source"]), text(&e["path"]), text(&e["stage"]), text(&e["reason"])));
+        h.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
+            text(&e["source"]),
+            text(&e["path"]),
+            text(&e["stage"]),
+            text(&e["reason"])
+        ));
     }
     h.push_str("</table></body></html>\n");
     h

@@ -36,13 +36,18 @@ pub fn expect_code(o: &Output, code: i32, what: &str) {
 }
 
 pub fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
 
 pub fn export(case: &Path, kind: &str) -> Vec<serde_json::Value> {
     let o = run(&["export", case.to_str().unwrap(), "--kind", kind]);
     expect_code(&o, 0, "export");
-    stdout(&o).lines().map(|l| serde_json::from_str(l).expect("export line is JSON")).collect()
+    stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("export line is JSON"))
+        .collect()
 }
 
 pub fn write(path: &Path, content: &[u8]) {
@@ -54,17 +59,32 @@ pub fn write(path: &Path, content: &[u8]) {
 
 /// Independent digest from coreutils (`md5sum`, `sha1sum`, `sha256sum`).
 pub fn coreutils_digest(tool: &str, path: &Path) -> String {
-    let o = Command::new(tool).arg(path).output().expect("coreutils present");
+    let o = Command::new(tool)
+        .arg(path)
+        .output()
+        .expect("coreutils present");
     assert!(o.status.success(), "{tool} failed on {}", path.display());
-    String::from_utf8_lossy(&o.stdout).split_whitespace().next().unwrap().to_string()
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// Visits every entry below `root` through directory descriptors (paths may exceed PATH_MAX),
 /// giving the parent descriptor, the name and the path relative to `root`.
 fn visit_fd(root: &Path, f: &mut dyn FnMut(&rustix::fd::OwnedFd, &std::ffi::CStr, &[u8])) {
     use rustix::fs::{Mode, OFlags};
-    fn rec(dir: &rustix::fd::OwnedFd, prefix: &[u8], f: &mut dyn FnMut(&rustix::fd::OwnedFd, &std::ffi::CStr, &[u8])) {
-        let mut names: Vec<std::ffi::CString> = rustix::fs::Dir::read_from(dir).unwrap().map(|e| e.unwrap().file_name().to_owned()).filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..").collect();
+    fn rec(
+        dir: &rustix::fd::OwnedFd,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&rustix::fd::OwnedFd, &std::ffi::CStr, &[u8]),
+    ) {
+        let mut names: Vec<std::ffi::CString> = rustix::fs::Dir::read_from(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_owned())
+            .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
+            .collect();
         names.sort();
         for name in names {
             let mut rel = prefix.to_vec();
@@ -72,15 +92,28 @@ fn visit_fd(root: &Path, f: &mut dyn FnMut(&rustix::fd::OwnedFd, &std::ffi::CStr
                 rel.push(b'/');
             }
             rel.extend_from_slice(name.as_bytes());
-            let st = rustix::fs::statat(dir, name.as_c_str(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
+            let st =
+                rustix::fs::statat(dir, name.as_c_str(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                    .unwrap();
             f(dir, &name, &rel);
             if st.st_mode & 0o170000 == 0o040000 {
-                let child = rustix::fs::openat(dir, name.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::NOATIME, Mode::empty()).unwrap();
+                let child = rustix::fs::openat(
+                    dir,
+                    name.as_c_str(),
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::NOATIME,
+                    Mode::empty(),
+                )
+                .unwrap();
                 rec(&child, &rel, f);
             }
         }
     }
-    let fd = rustix::fs::open(root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOATIME, Mode::empty()).unwrap();
+    let fd = rustix::fs::open(
+        root,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOATIME,
+        Mode::empty(),
+    )
+    .unwrap();
     rec(&fd, b"", f);
 }
 
@@ -92,10 +125,19 @@ pub fn snapshot(root: &Path) -> BTreeMap<Vec<u8>, String> {
     visit_fd(root, &mut |dir, name, rel| {
         let st = rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
         let extra = match st.st_mode & 0o170000 {
-            0o120000 => format!("link:{:?}", rustix::fs::readlinkat(dir, name, Vec::new()).unwrap()),
+            0o120000 => format!(
+                "link:{:?}",
+                rustix::fs::readlinkat(dir, name, Vec::new()).unwrap()
+            ),
             0o100000 if st.st_size < (64 << 20) => {
                 // O_NOATIME so the snapshot itself does not move access times.
-                let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::NOATIME | OFlags::NOFOLLOW, Mode::empty()).unwrap();
+                let fd = rustix::fs::openat(
+                    dir,
+                    name,
+                    OFlags::RDONLY | OFlags::NOATIME | OFlags::NOFOLLOW,
+                    Mode::empty(),
+                )
+                .unwrap();
                 let mut bytes = Vec::new();
                 std::io::Read::read_to_end(&mut std::fs::File::from(fd), &mut bytes).unwrap();
                 format!("sha256:{}", spoor::evidence::digest::sha256_bytes(&bytes))
@@ -105,10 +147,22 @@ pub fn snapshot(root: &Path) -> BTreeMap<Vec<u8>, String> {
         // readlink(2) has no O_NOATIME: on a writable mount the kernel moves a symlink's
         // access time when its target is read (by this snapshot too). Evidence mounted
         // read-only, as it should be, is unaffected; here a link's atime is left out.
-        let atime = if st.st_mode & 0o170000 == 0o120000 { "n/a".to_string() } else { format!("{}.{}", st.st_atime, st.st_atime_nsec) };
+        let atime = if st.st_mode & 0o170000 == 0o120000 {
+            "n/a".to_string()
+        } else {
+            format!("{}.{}", st.st_atime, st.st_atime_nsec)
+        };
         out.insert(
             rel.to_vec(),
-            format!("mode={:o} size={} mtime={}.{} atime={atime} ctime={}.{} {extra}", st.st_mode, st.st_size, st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec),
+            format!(
+                "mode={:o} size={} mtime={}.{} atime={atime} ctime={}.{} {extra}",
+                st.st_mode,
+                st.st_size,
+                st.st_mtime,
+                st.st_mtime_nsec,
+                st.st_ctime,
+                st.st_ctime_nsec
+            ),
         );
     });
     out
@@ -118,8 +172,14 @@ pub fn snapshot(root: &Path) -> BTreeMap<Vec<u8>, String> {
 /// then move it (relatime), a read with O_NOATIME does not.
 pub fn age_access_times(root: &Path) {
     let old = rustix::fs::Timestamps {
-        last_access: rustix::fs::Timespec { tv_sec: 978_307_200, tv_nsec: 0 },
-        last_modification: rustix::fs::Timespec { tv_sec: 0, tv_nsec: rustix::fs::UTIME_OMIT },
+        last_access: rustix::fs::Timespec {
+            tv_sec: 978_307_200,
+            tv_nsec: 0,
+        },
+        last_modification: rustix::fs::Timespec {
+            tv_sec: 0,
+            tv_nsec: rustix::fs::UTIME_OMIT,
+        },
     };
     visit_fd(root, &mut |dir, name, _| {
         rustix::fs::utimensat(dir, name, &old, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
@@ -135,11 +195,23 @@ pub fn deep_file(root: &Path, levels: usize, name_len: usize, content: &[u8]) ->
     for i in 0..levels {
         let name: String = std::iter::repeat_n((b'a' + (i % 26) as u8) as char, name_len).collect();
         rustix::fs::mkdirat(&fd, name.as_str(), Mode::from_raw_mode(0o755)).unwrap();
-        fd = rustix::fs::openat(&fd, name.as_str(), OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        fd = rustix::fs::openat(
+            &fd,
+            name.as_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
         rel.extend_from_slice(name.as_bytes());
         rel.push(b'/');
     }
-    let file = rustix::fs::openat(&fd, "deep.txt", OFlags::WRONLY | OFlags::CREATE, Mode::from_raw_mode(0o644)).unwrap();
+    let file = rustix::fs::openat(
+        &fd,
+        "deep.txt",
+        OFlags::WRONLY | OFlags::CREATE,
+        Mode::from_raw_mode(0o644),
+    )
+    .unwrap();
     rustix::io::write(&file, content).unwrap();
     rel.extend_from_slice(b"deep.txt");
     rel
@@ -148,13 +220,25 @@ pub fn deep_file(root: &Path, levels: usize, name_len: usize, content: &[u8]) ->
 /// Asserts two snapshots are equal, printing only the entries that differ.
 pub fn assert_same_tree(before: &BTreeMap<Vec<u8>, String>, after: &BTreeMap<Vec<u8>, String>) {
     let mut diffs = Vec::new();
-    for key in before.keys().chain(after.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for key in before
+        .keys()
+        .chain(after.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         let (b, a) = (before.get(key), after.get(key));
         if b != a {
             let name = String::from_utf8_lossy(key);
-            let short = if name.len() > 80 { format!("…{}", &name[name.len() - 60..]) } else { name.into_owned() };
+            let short = if name.len() > 80 {
+                format!("…{}", &name[name.len() - 60..])
+            } else {
+                name.into_owned()
+            };
             diffs.push(format!("{short:?}\n  before: {b:?}\n  after:  {a:?}"));
         }
     }
-    assert!(diffs.is_empty(), "the evidence tree changed:\n{}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "the evidence tree changed:\n{}",
+        diffs.join("\n")
+    );
 }

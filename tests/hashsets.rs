@@ -250,3 +250,34 @@ fn scan_matches_known_bad_and_known_good_files_and_never_drops_the_good_ones() {
         ])
     );
 }
+
+#[test]
+fn a_hash_set_added_in_a_later_run_applies_to_items_already_in_the_case() {
+    let case = tempfile::tempdir().unwrap();
+    let case_dir = case.path().join("case");
+    let evidence = data("hashsets/testfiles");
+    let base = [
+        "scan",
+        evidence.to_str().unwrap(),
+        "--case",
+        case_dir.to_str().unwrap(),
+        "--examiner",
+        "Tester",
+        "--quiet",
+    ];
+    expect_code(&run(&base), 0, "first scan, no hash set");
+    assert!(export(&case_dir, "leads").is_empty());
+    let set = format!("{}:bad", data("hashsets/bsd-hashes.txt").display());
+    let mut again = base.to_vec();
+    again.extend(["--hashset", &set]);
+    expect_code(&run(&again), 0, "second scan with a hash set");
+    assert_eq!(
+        export(&case_dir, "leads").len(),
+        5,
+        "the set was not applied to the stored items"
+    );
+    // Running it once more adds nothing: observations are not duplicated.
+    let before = export(&case_dir, "observations").len();
+    expect_code(&run(&again), 0, "third scan");
+    assert_eq!(export(&case_dir, "observations").len(), before);
+}

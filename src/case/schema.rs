@@ -62,7 +62,9 @@ const MIGRATIONS: &[&str] = &[
         provenance TEXT NOT NULL
     );
     CREATE INDEX observations_kind ON observations (kind);
-    CREATE INDEX observations_item ON observations (item_id);
+    -- The same analyzer seeing the same thing on the same item is one observation, however
+    -- often it runs (resume, a rescan with more hash sets).
+    CREATE UNIQUE INDEX observations_item ON observations (item_id, kind, analyzer, analyzer_version, value);
     CREATE TABLE item_errors (
         id INTEGER PRIMARY KEY,
         source_id INTEGER REFERENCES sources(id),

@@ -64,12 +64,19 @@ impl Analyzer for HashSetAnalyzer {
         !self.index.is_empty() && item.digests.is_some()
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
-        let Some(digests) = item.digests else {
-            return Ok(Vec::new());
-        };
-        Ok(self
-            .index
-            .lookup(digests, item.entry.meta.size)
+        Ok(item
+            .digests
+            .map(|d| self.observe(d, item.entry.meta.size))
+            .unwrap_or_default())
+    }
+}
+
+impl HashSetAnalyzer {
+    /// The observations for one file's digests and size. Also used on digests already in the
+    /// store, so that a set added in a later run applies to items scanned before it.
+    pub fn observe(&self, digests: &FileDigests, size: u64) -> Vec<ObservationDraft> {
+        self.index
+            .lookup(digests, size)
             .into_iter()
             .map(|m| {
                 let set = &self.index.sets[m.set_index];
@@ -84,11 +91,18 @@ impl Analyzer for HashSetAnalyzer {
                         "entries_matched": m.entries_matched,
                         "size_agrees": m.size_agrees,
                     }),
-                    confidence: if m.size_agrees == Some(false) { 0.5 } else { 1.0 },
-                    provenance: json!({ "set_sha256": set.file_sha256.to_hex(), "set_format": set.parsed.format.as_str() }),
+                    confidence: if m.size_agrees == Some(false) {
+                        0.5
+                    } else {
+                        1.0
+                    },
+                    provenance: json!({
+                        "set_sha256": set.file_sha256.to_hex(),
+                        "set_format": set.parsed.format.as_str()
+                    }),
                 }
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -272,8 +272,13 @@ pub fn run_scan_with(
     };
 
     let index = Arc::new(HashSetIndex::new(plan.hashsets.clone()));
+    let stored_before: i64 = conn
+        .query_row("SELECT COALESCE(MAX(id), 0) FROM items", [], |r| r.get(0))
+        .map_err(db)?;
     let mut analyzers: Vec<Box<dyn Analyzer>> = vec![
-        Box::new(analyzer::HashSetAnalyzer { index }),
+        Box::new(analyzer::HashSetAnalyzer {
+            index: index.clone(),
+        }),
         Box::new(analyzer::ExtensionMismatchAnalyzer),
     ];
     analyzers.extend(hooks.extra_analyzers);
@@ -333,6 +338,16 @@ pub fn run_scan_with(
         .map_err(|e| format!("case store write failed; rerun the same command to resume: {e}"))?;
 
     let interrupted = stop.load(Ordering::Relaxed);
+    if !interrupted && !index.is_empty() {
+        let ids: Vec<i64> = source_ids.iter().map(|(id, _)| *id).collect();
+        rematch_stored(
+            &mut conn,
+            &ids,
+            stored_before,
+            &analyzer::HashSetAnalyzer { index },
+        )
+        .map_err(db)?;
+    }
     let finished = Timestamp::now().to_rfc3339();
     let mut sources = Vec::new();
     for (id, source) in &source_ids {
@@ -466,6 +481,46 @@ fn recover_journal(case: &CaseDir, conn: &Connection) -> Result<Vec<(i64, Vec<u8
     }
     journal::clear(&path).map_err(|e| format!("journal {}: {e}", path.display()))?;
     Ok(out)
+}
+
+/// Matches the hash sets of this run against items stored by earlier runs (their digests are
+/// in the store; the evidence is not read again), so a set added later is never silently
+/// ignored for what was scanned before it. Idempotent: an observation already present is kept.
+fn rematch_stored(
+    conn: &mut Connection,
+    source_ids: &[i64],
+    stored_before: i64,
+    matcher: &analyzer::HashSetAnalyzer,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut select = tx.prepare(
+            "SELECT id, md5, sha1, sha256, size FROM items WHERE source_id = ?1 AND id <= ?2 AND sha256 IS NOT NULL",
+        )?;
+        for source_id in source_ids {
+            let mut rows = select.query(params![source_id, stored_before])?;
+            while let Some(r) = rows.next()? {
+                let (Some(md5), Some(sha1), Some(sha256)) = (
+                    digest::Md5::from_slice(&r.get::<_, Vec<u8>>(1)?),
+                    digest::Sha1::from_slice(&r.get::<_, Vec<u8>>(2)?),
+                    Sha256::from_slice(&r.get::<_, Vec<u8>>(3)?),
+                ) else {
+                    continue;
+                };
+                let digests = digest::FileDigests { md5, sha1, sha256 };
+                for o in matcher.observe(&digests, r.get::<_, i64>(4)? as u64) {
+                    writer::insert_observation(
+                        &tx,
+                        r.get(0)?,
+                        matcher.name(),
+                        matcher.version(),
+                        &o,
+                    )?;
+                }
+            }
+        }
+    }
+    tx.commit()
 }
 
 fn register_source(

@@ -71,23 +71,28 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
         return Ok(()); // already stored by an earlier run: its observations are there too
     }
     let item_id = tx.last_insert_rowid();
-    let mut obs = tx.prepare_cached(
-        "INSERT INTO observations(item_id, subject, kind, analyzer, analyzer_version, value, confidence, provenance) VALUES (?1,'item',?2,?3,?4,?5,?6,?7)",
-    )?;
     for (analyzer, version, o) in &r.observations {
-        obs.execute(params![
-            item_id,
-            o.kind,
-            analyzer,
-            version,
-            o.value.to_string(),
-            o.confidence,
-            o.provenance.to_string()
-        ])?;
+        insert_observation(tx, item_id, analyzer, version, o)?;
     }
     for (stage, reason) in &r.errors {
         insert_error(tx, run_id, r.source_id, &r.entry.rel_path, stage, reason)?;
     }
+    Ok(())
+}
+
+/// Inserts an observation of a stored item; one that is already there is kept as it is.
+pub fn insert_observation(
+    tx: &Connection,
+    item_id: i64,
+    analyzer: &str,
+    version: &str,
+    o: &ObservationDraft,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO observations(item_id, subject, kind, analyzer, analyzer_version, value, confidence, provenance)
+         VALUES (?1,'item',?2,?3,?4,?5,?6,?7) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![item_id, o.kind, analyzer, version, o.value.to_string(), o.confidence, o.provenance.to_string()])?;
     Ok(())
 }
 

@@ -43,6 +43,10 @@ const WALK_BATCH: usize = 64;
 /// A batch is also closed at this many bytes of file content, so that a few large files
 /// spread over the workers instead of queueing behind one.
 const WALK_BATCH_BYTES: u64 = 8 << 20;
+/// Threads listing directories. Listing is cheap next to hashing on a local disk (one
+/// thread: 0.28 s of CPU for 100,000 files in a 3.3 s scan), but on a network share or a
+/// slow image every `getdents`/`statx` waits, and more threads hide that latency.
+const WALK_THREADS: usize = 4;
 /// Finished batches waiting for the writer.
 const WRITE_QUEUE: usize = 64;
 
@@ -603,39 +607,45 @@ fn scan_source(ctx: &SourceContext, root: &Path, out: &SyncSender<WriteMsg>) -> 
         let walker_out = out.clone();
         let root_fd = &root_fd;
         scope.spawn(move || {
-            let mut batch = Vec::with_capacity(WALK_BATCH);
-            let mut batch_bytes = 0u64;
-            walk::walk(root_fd, ctx.stop, &mut |event| match event {
-                WalkEvent::Entry(entry) => {
-                    ctx.progress.entries_walked.fetch_add(1, Ordering::Relaxed);
-                    if entry.meta.kind == EntryKind::File {
-                        ctx.progress
-                            .bytes_walked
-                            .fetch_add(entry.meta.size, Ordering::Relaxed);
-                        batch_bytes += entry.meta.size;
-                    }
-                    batch.push(entry);
-                    if batch.len() >= WALK_BATCH || batch_bytes >= WALK_BATCH_BYTES {
-                        let _ = entry_tx.send(std::mem::replace(
-                            &mut batch,
-                            Vec::with_capacity(WALK_BATCH),
-                        ));
-                        batch_bytes = 0;
+            // Each directory's entries arrive at once; split them into worker batches.
+            let sink = |events: Vec<WalkEvent>| {
+                let mut batch = Vec::with_capacity(WALK_BATCH.min(events.len()));
+                let mut batch_bytes = 0u64;
+                for event in events {
+                    match event {
+                        WalkEvent::Entry(entry) => {
+                            ctx.progress.entries_walked.fetch_add(1, Ordering::Relaxed);
+                            if entry.meta.kind == EntryKind::File {
+                                ctx.progress
+                                    .bytes_walked
+                                    .fetch_add(entry.meta.size, Ordering::Relaxed);
+                                batch_bytes += entry.meta.size;
+                            }
+                            batch.push(entry);
+                            if batch.len() >= WALK_BATCH || batch_bytes >= WALK_BATCH_BYTES {
+                                let _ = entry_tx.send(std::mem::replace(
+                                    &mut batch,
+                                    Vec::with_capacity(WALK_BATCH),
+                                ));
+                                batch_bytes = 0;
+                            }
+                        }
+                        WalkEvent::Failure(f) => {
+                            ctx.progress.errors.fetch_add(1, Ordering::Relaxed);
+                            let _ = walker_out.send(WriteMsg::Error(ErrorRecord {
+                                source_id: ctx.source_id,
+                                path: f.rel_path,
+                                stage: "walk".into(),
+                                reason: f.reason,
+                            }));
+                        }
                     }
                 }
-                WalkEvent::Failure(f) => {
-                    ctx.progress.errors.fetch_add(1, Ordering::Relaxed);
-                    let _ = walker_out.send(WriteMsg::Error(ErrorRecord {
-                        source_id: ctx.source_id,
-                        path: f.rel_path,
-                        stage: "walk".into(),
-                        reason: f.reason,
-                    }));
+                if !batch.is_empty() {
+                    let _ = entry_tx.send(batch);
                 }
-            });
-            if !batch.is_empty() {
-                let _ = entry_tx.send(batch);
-            }
+            };
+            walk::walk(root_fd, ctx.stop, WALK_THREADS, &sink);
             ctx.progress.walk_finished.store(true, Ordering::Relaxed);
         });
         entry_rx.into_iter().par_bridge().for_each_init(

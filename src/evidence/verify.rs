@@ -100,30 +100,39 @@ pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String>
         };
         let mut files = Vec::new();
         let stop = AtomicBool::new(false);
-        walk::walk(&root_fd, &stop, &mut |event| match event {
-            WalkEvent::Failure(f) => {
-                report
-                    .unreadable
-                    .push(format!("{}: {}", display_path(&f.rel_path), f.reason))
-            }
-            WalkEvent::Entry(e) => match stored.remove(&e.rel_path) {
-                None => report.added.push(display_path(&e.rel_path)),
-                Some(s) if s.kind != e.meta.kind => report.changed.push(format!(
-                    "{}: was {}, now {}",
-                    display_path(&e.rel_path),
-                    s.kind.as_str(),
-                    e.meta.kind.as_str()
-                )),
-                Some(s) if s.kind == EntryKind::Symlink && s.link_target != e.link_target => {
-                    report.changed.push(format!(
-                        "{}: link target changed",
-                        display_path(&e.rel_path)
-                    ))
-                }
-                Some(s) if s.kind == EntryKind::File => files.push((e.rel_path, s)),
-                Some(_) => {}
-            },
+        let events = std::sync::Mutex::new(Vec::new());
+        walk::walk(&root_fd, &stop, 4, &|batch| {
+            events
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(batch)
         });
+        for event in events.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            match event {
+                WalkEvent::Failure(f) => {
+                    report
+                        .unreadable
+                        .push(format!("{}: {}", display_path(&f.rel_path), f.reason))
+                }
+                WalkEvent::Entry(e) => match stored.remove(&e.rel_path) {
+                    None => report.added.push(display_path(&e.rel_path)),
+                    Some(s) if s.kind != e.meta.kind => report.changed.push(format!(
+                        "{}: was {}, now {}",
+                        display_path(&e.rel_path),
+                        s.kind.as_str(),
+                        e.meta.kind.as_str()
+                    )),
+                    Some(s) if s.kind == EntryKind::Symlink && s.link_target != e.link_target => {
+                        report.changed.push(format!(
+                            "{}: link target changed",
+                            display_path(&e.rel_path)
+                        ))
+                    }
+                    Some(s) if s.kind == EntryKind::File => files.push((e.rel_path, s)),
+                    Some(_) => {}
+                },
+            }
+        }
         for path in stored.keys() {
             report.missing.push(display_path(path));
         }

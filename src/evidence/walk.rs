@@ -15,12 +15,12 @@
 //! `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS` and `O_NONBLOCK` (so a FIFO swapped in after the
 //! listing cannot block), then checked with `fstat` to still be a regular file.
 
-use std::collections::HashSet;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, StatxFlags};
@@ -188,7 +188,8 @@ fn statx_meta(dirfd: impl AsFd, name: &CStr) -> io::Result<EntryMeta> {
         uid: st.stx_uid,
         gid: st.stx_gid,
         inode: st.stx_ino,
-        device: ((st.stx_dev_major as u64) << 32) | st.stx_dev_minor as u64,
+        // Encoded as stat(2)'s st_dev, so it compares with fstat of an opened directory.
+        device: rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
         nlink: st.stx_nlink as u64,
         mtime: ts(st.stx_mtime, StatxFlags::MTIME),
         atime: ts(st.stx_atime, StatxFlags::ATIME),
@@ -213,14 +214,6 @@ pub fn open_root(root: &Path) -> io::Result<OwnedFd> {
     open_dir_at(rustix::fs::CWD, &c)
 }
 
-struct Frame {
-    fd: OwnedFd,
-    prefix: Vec<u8>,
-    /// Remaining names, sorted descending so `pop` yields byte order.
-    names: Vec<CString>,
-    dev_ino: (u64, u64),
-}
-
 fn join(prefix: &[u8], name: &[u8]) -> Vec<u8> {
     if prefix.is_empty() {
         return name.to_vec();
@@ -243,67 +236,108 @@ fn read_names(fd: &OwnedFd) -> io::Result<Vec<CString>> {
         }
         names.push(name.to_owned());
     }
-    names.sort_unstable_by(|a, b| b.as_bytes().cmp(a.as_bytes()));
+    names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     Ok(names)
 }
 
-/// Walks `root` depth-first, calling `visit` for every entry and failure in a deterministic
-/// order (byte order within each directory). Stops early when `stop` is set.
-pub fn walk(root_fd: &OwnedFd, stop: &AtomicBool, visit: &mut dyn FnMut(WalkEvent)) {
+/// The directories from the source root down to the one being listed, as (device, inode):
+/// a directory already on this chain is a loop (possible with bind mounts, never with
+/// symlinks, which are not followed).
+struct Ancestor {
+    id: (u64, u64),
+    parent: Option<Arc<Ancestor>>,
+}
+
+impl Ancestor {
+    fn contains(self: &Arc<Self>, id: (u64, u64)) -> bool {
+        let mut cur = Some(self);
+        while let Some(a) = cur {
+            if a.id == id {
+                return true;
+            }
+            cur = a.parent.as_ref();
+        }
+        false
+    }
+}
+
+/// Receives each directory's events at once (entries in byte order of their names, then the
+/// failures met while listing it). Called from several walker threads at a time.
+pub type Sink<'a> = &'a (dyn Fn(Vec<WalkEvent>) + Sync);
+
+/// Walks the tree below `root_fd` with directories listed in parallel on a pool of `threads`
+/// of its own (never rayon's global pool: a walker blocked on a full queue must not take a
+/// thread from the workers that empty it). Directories are visited in no fixed order; each
+/// directory's entries come in byte order. Stops early when `stop` is set.
+///
+/// Open descriptors: a directory's descriptor stays open until each of its subdirectories
+/// has been opened from it, so about `threads` x depth are open at once.
+pub fn walk(root_fd: &OwnedFd, stop: &AtomicBool, threads: usize, sink: Sink) {
+    let fail = |reason: String| {
+        sink(vec![WalkEvent::Failure(WalkFailure {
+            rel_path: Vec::new(),
+            reason,
+        })])
+    };
     let root_stat = match rustix::fs::fstat(root_fd) {
         Ok(s) => s,
-        Err(e) => {
-            visit(WalkEvent::Failure(WalkFailure {
-                rel_path: Vec::new(),
-                reason: format!("stat source root: {e}"),
-            }));
-            return;
-        }
+        Err(e) => return fail(format!("stat source root: {e}")),
     };
-    let root_copy = match rustix::io::dup(root_fd) {
+    let root = match rustix::io::dup(root_fd) {
         Ok(fd) => fd,
-        Err(e) => {
-            visit(WalkEvent::Failure(WalkFailure {
-                rel_path: Vec::new(),
-                reason: format!("dup source root: {e}"),
-            }));
-            return;
-        }
+        Err(e) => return fail(format!("dup source root: {e}")),
     };
-    let names = match read_names(&root_copy) {
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("spoor-walk-{i}"))
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => return fail(format!("walker threads: {e}")),
+    };
+    let ancestors = Arc::new(Ancestor {
+        id: (root_stat.st_dev, root_stat.st_ino),
+        parent: None,
+    });
+    pool.scope(|scope| list_dir(scope, root, Vec::new(), ancestors, 1, stop, sink));
+}
+
+fn list_dir<'s>(
+    scope: &rayon::Scope<'s>,
+    fd: OwnedFd,
+    prefix: Vec<u8>,
+    ancestors: Arc<Ancestor>,
+    depth: usize,
+    stop: &'s AtomicBool,
+    sink: Sink<'s>,
+) {
+    if stop.load(Ordering::Relaxed) {
+        return;
+    }
+    let names = match read_names(&fd) {
         Ok(n) => n,
         Err(e) => {
-            visit(WalkEvent::Failure(WalkFailure {
-                rel_path: Vec::new(),
-                reason: format!("list source root: {e}"),
-            }));
-            return;
+            let reason = if prefix.is_empty() {
+                format!("list source root: {e}")
+            } else {
+                format!("list directory: {e}")
+            };
+            return sink(vec![WalkEvent::Failure(WalkFailure {
+                rel_path: prefix,
+                reason,
+            })]);
         }
     };
-    let root_id = (root_stat.st_dev as u64, root_stat.st_ino as u64);
-    let mut on_path: HashSet<(u64, u64)> = HashSet::from([root_id]);
-    let mut stack = vec![Frame {
-        fd: root_copy,
-        prefix: Vec::new(),
-        names,
-        dev_ino: root_id,
-    }];
-
-    while let Some(frame) = stack.last_mut() {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let Some(name) = frame.names.pop() else {
-            let done = stack.pop().expect("frame present");
-            on_path.remove(&done.dev_ino);
-            continue;
-        };
-        let rel = join(&frame.prefix, name.as_bytes());
-        let meta = match statx_meta(&frame.fd, &name) {
+    let mut events = Vec::with_capacity(names.len());
+    let mut failures = Vec::new();
+    let mut subdirs = Vec::new();
+    for name in names {
+        let rel = join(&prefix, name.as_bytes());
+        let meta = match statx_meta(&fd, &name) {
             Ok(m) => m,
             Err(e) => {
                 // Deleted between listing and stat, or unreadable: a record, not a silent skip.
-                visit(WalkEvent::Failure(WalkFailure {
+                failures.push(WalkEvent::Failure(WalkFailure {
                     rel_path: rel,
                     reason: format!("stat: {e}"),
                 }));
@@ -311,10 +345,10 @@ pub fn walk(root_fd: &OwnedFd, stop: &AtomicBool, visit: &mut dyn FnMut(WalkEven
             }
         };
         let link_target = if meta.kind == EntryKind::Symlink {
-            match rustix::fs::readlinkat(&frame.fd, &*name, Vec::new()) {
+            match rustix::fs::readlinkat(&fd, &*name, Vec::new()) {
                 Ok(t) => Some(t.into_bytes()),
                 Err(e) => {
-                    visit(WalkEvent::Failure(WalkFailure {
+                    failures.push(WalkEvent::Failure(WalkFailure {
                         rel_path: rel.clone(),
                         reason: format!("readlink: {e}"),
                     }));
@@ -324,67 +358,64 @@ pub fn walk(root_fd: &OwnedFd, stop: &AtomicBool, visit: &mut dyn FnMut(WalkEven
         } else {
             None
         };
-        let is_dir = meta.kind == EntryKind::Dir;
-        visit(WalkEvent::Entry(WalkEntry {
-            rel_path: rel.clone(),
+        if meta.kind == EntryKind::Dir {
+            if depth >= MAX_DEPTH {
+                failures.push(WalkEvent::Failure(WalkFailure {
+                    rel_path: rel.clone(),
+                    reason: format!(
+                        "directory nesting deeper than {MAX_DEPTH} levels; not descended"
+                    ),
+                }));
+            } else {
+                subdirs.push((name, rel.clone(), (meta.device, meta.inode)));
+            }
+        }
+        events.push(WalkEvent::Entry(WalkEntry {
+            rel_path: rel,
             meta,
             link_target,
         }));
-        if !is_dir {
-            continue;
-        }
-        if stack.len() >= MAX_DEPTH {
-            visit(WalkEvent::Failure(WalkFailure {
-                rel_path: rel,
-                reason: format!("directory nesting deeper than {MAX_DEPTH} levels; not descended"),
-            }));
-            continue;
-        }
-        let parent_fd = &stack.last().expect("frame present").fd;
-        let child = match open_dir_at(parent_fd, &name) {
-            Ok(fd) => fd,
-            Err(e) => {
-                visit(WalkEvent::Failure(WalkFailure {
+    }
+    events.extend(failures);
+    sink(events);
+    let fd = Arc::new(fd);
+    for (name, rel, listed_id) in subdirs {
+        let (parent, ancestors) = (fd.clone(), ancestors.clone());
+        scope.spawn(move |scope| {
+            let fail = |rel: Vec<u8>, reason: String| {
+                sink(vec![WalkEvent::Failure(WalkFailure {
                     rel_path: rel,
-                    reason: format!("open directory: {e}"),
-                }));
-                continue;
+                    reason,
+                })])
+            };
+            let child = match open_dir_at(&*parent, &name) {
+                Ok(fd) => fd,
+                Err(e) => return fail(rel, format!("open directory: {e}")),
+            };
+            drop(parent);
+            // Compare the opened directory with what was listed: a swap in between is refused.
+            let id = match rustix::fs::fstat(&child) {
+                Ok(s) => (s.st_dev, s.st_ino),
+                Err(e) => return fail(rel, format!("stat directory: {e}")),
+            };
+            if id != listed_id {
+                return fail(
+                    rel,
+                    "directory replaced between listing and opening; not descended".into(),
+                );
             }
-        };
-        // Compare the opened directory with what was listed: a swap in between is refused.
-        let child_id = match rustix::fs::fstat(&child) {
-            Ok(s) => (s.st_dev, s.st_ino),
-            Err(e) => {
-                visit(WalkEvent::Failure(WalkFailure {
-                    rel_path: rel,
-                    reason: format!("stat directory: {e}"),
-                }));
-                continue;
+            if ancestors.contains(id) {
+                return fail(
+                    rel,
+                    "directory loop (same device and inode as an ancestor); not descended".into(),
+                );
             }
-        };
-        if !on_path.insert(child_id) {
-            visit(WalkEvent::Failure(WalkFailure {
-                rel_path: rel,
-                reason: "directory loop (same device and inode as an ancestor); not descended"
-                    .into(),
-            }));
-            continue;
-        }
-        match read_names(&child) {
-            Ok(names) => stack.push(Frame {
-                fd: child,
-                prefix: rel,
-                names,
-                dev_ino: child_id,
-            }),
-            Err(e) => {
-                on_path.remove(&child_id);
-                visit(WalkEvent::Failure(WalkFailure {
-                    rel_path: rel,
-                    reason: format!("list directory: {e}"),
-                }));
-            }
-        }
+            let chain = Arc::new(Ancestor {
+                id,
+                parent: Some(ancestors),
+            });
+            list_dir(scope, child, rel, chain, depth + 1, stop, sink);
+        });
     }
 }
 
@@ -471,6 +502,51 @@ fn open_by_components(root_fd: &OwnedFd, rel_path: &[u8]) -> io::Result<OwnedFd>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn walk_all(root: &Path) -> (Vec<Vec<u8>>, Vec<(Vec<u8>, String)>) {
+        let fd = open_root(root).unwrap();
+        let events = std::sync::Mutex::new(Vec::new());
+        walk(&fd, &AtomicBool::new(false), 3, &|batch| {
+            events.lock().unwrap().extend(batch)
+        });
+        let (mut entries, mut failures) = (Vec::new(), Vec::new());
+        for e in events.into_inner().unwrap() {
+            match e {
+                WalkEvent::Entry(e) => entries.push(e.rel_path),
+                WalkEvent::Failure(f) => failures.push((f.rel_path, f.reason)),
+            }
+        }
+        entries.sort();
+        (entries, failures)
+    }
+
+    #[test]
+    fn every_entry_once_and_nesting_past_the_limit_is_a_failure_not_a_silent_stop() {
+        let tmp = tempfile::tempdir().unwrap();
+        let deep: std::path::PathBuf = std::iter::repeat_n("d", MAX_DEPTH + 3).collect();
+        std::fs::create_dir_all(tmp.path().join(&deep)).unwrap();
+        for i in 0..50 {
+            std::fs::create_dir_all(tmp.path().join(format!("wide/{i}"))).unwrap();
+            std::fs::write(tmp.path().join(format!("wide/{i}/f")), b"x").unwrap();
+        }
+        let (entries, failures) = walk_all(tmp.path());
+        assert_eq!(
+            entries.iter().filter(|p| p.starts_with(b"wide/")).count(),
+            100
+        );
+        let deepest = entries
+            .iter()
+            .filter(|p| p.starts_with(b"d"))
+            .map(|p| p.len())
+            .max()
+            .unwrap();
+        assert_eq!(deepest, MAX_DEPTH * 2 - 1, "listed down to the limit");
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0].1.contains("deeper than"));
+        let mut unique = entries.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), entries.len(), "an entry was reported twice");
+    }
 
     #[test]
     fn rfc3339_matches_known_instants() {

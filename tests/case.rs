@@ -364,19 +364,7 @@ fn verify_names_files_changed_missing_and_added() {
     write(&evidence.join("edit.txt"), b"before");
     write(&evidence.join("gone.txt"), b"gone");
     let case = tmp.path().join("case");
-    expect_code(
-        &run(&[
-            "scan",
-            evidence.to_str().unwrap(),
-            "--case",
-            case.to_str().unwrap(),
-            "--examiner",
-            "T",
-            "--quiet",
-        ]),
-        0,
-        "scan",
-    );
+    expect_code(&scan(&evidence, &case, "T", &["--quiet"]), 0, "scan");
     expect_code(
         &run(&["verify", case.to_str().unwrap()]),
         0,
@@ -545,15 +533,7 @@ fn interrupt_and_resume(signal: Option<&str>) {
     );
 
     let clean = tmp.path().join("clean");
-    let o = run(&[
-        "scan",
-        evidence.to_str().unwrap(),
-        "--case",
-        clean.to_str().unwrap(),
-        "--examiner",
-        "T",
-        "--quiet",
-    ]);
+    let o = scan(&evidence, &clean, "T", &["--quiet"]);
     expect_code(&o, 0, "uninterrupted scan");
     let (a, b) = (export_all(&case), export_all(&clean));
     assert_eq!(

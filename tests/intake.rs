@@ -11,6 +11,10 @@ use common::*;
 use spoor::engine::analyzer::{Analyzer, ItemView, ObservationDraft};
 use spoor::engine::{self, Progress, ScanHooks, ScanPlan, ScanRequest};
 
+fn scan_with(plan: &ScanPlan, hooks: ScanHooks) -> engine::ScanSummary {
+    engine::run_scan_with(plan, &Progress::default(), &AtomicBool::new(false), hooks).unwrap()
+}
+
 fn request(evidence: &Path, case: &Path) -> ScanRequest {
     ScanRequest {
         evidence: vec![evidence.to_path_buf()],
@@ -70,14 +74,7 @@ fn hostile_tree_is_recorded_whole_with_independent_digests_and_left_untouched() 
     let before = snapshot(&evidence);
 
     let case = tmp.path().join("case");
-    let o = run(&[
-        "scan",
-        evidence.to_str().unwrap(),
-        "--case",
-        case.to_str().unwrap(),
-        "--examiner",
-        "Tester",
-    ]);
+    let o = scan(&evidence, &case, "Tester", &[]);
     expect_code(&o, 0, "scan of the hostile tree (no item error expected)");
     // Hostile names are never printed raw.
     assert!(!stdout(&o).contains('\x1b') && !stderr(&o).contains('\x1b'));
@@ -173,15 +170,7 @@ fn sparse_4_gib_file_is_hashed_whole() {
         .set_len(4 << 30)
         .unwrap();
     let case = tmp.path().join("case");
-    let o = run(&[
-        "scan",
-        evidence.to_str().unwrap(),
-        "--case",
-        case.to_str().unwrap(),
-        "--examiner",
-        "Tester",
-        "--quiet",
-    ]);
+    let o = scan(&evidence, &case, "Tester", &["--quiet"]);
     expect_code(&o, 0, "scan");
     let items = export(&case, "items");
     assert_eq!(items[0]["size"], 4u64 << 30);
@@ -201,16 +190,13 @@ fn a_file_deleted_during_the_scan_is_an_error_record_and_the_rest_goes_on() {
             std::fs::remove_file(root.join("vanish.txt")).unwrap();
         }
     };
-    let summary = engine::run_scan_with(
+    let summary = scan_with(
         &plan,
-        &Progress::default(),
-        &AtomicBool::new(false),
         ScanHooks {
             before_open: Some(&delete),
             ..Default::default()
         },
-    )
-    .unwrap();
+    );
     assert_eq!(summary.errors, 1);
     let errors = export(&tmp.path().join("case"), "errors");
     assert_eq!(errors.len(), 1);
@@ -267,16 +253,13 @@ fn a_panicking_analyzer_costs_one_error_record_not_the_run() {
     write(&evidence.join("boom.bin"), b"\xff\xd8\xff hostile");
     write(&evidence.join("fine.txt"), b"fine");
     let plan = ScanPlan::resolve(&request(&evidence, &tmp.path().join("case"))).unwrap();
-    let summary = engine::run_scan_with(
+    let summary = scan_with(
         &plan,
-        &Progress::default(),
-        &AtomicBool::new(false),
         ScanHooks {
             extra_analyzers: vec![Box::new(Bomb)],
             ..Default::default()
         },
-    )
-    .unwrap();
+    );
     assert_eq!(summary.errors, 1);
     let errors = export(&tmp.path().join("case"), "errors");
     assert_eq!(
@@ -312,16 +295,13 @@ fn an_item_in_flight_at_two_crashes_is_skipped_with_an_error_not_read_again() {
     }
     let opened = std::sync::Mutex::new(Vec::new());
     let record = |_: &Path, rel: &[u8]| opened.lock().unwrap().push(rel.to_vec());
-    let s = engine::run_scan_with(
+    let s = scan_with(
         &plan,
-        &Progress::default(),
-        &AtomicBool::new(false),
         ScanHooks {
             before_open: Some(&record),
             ..Default::default()
         },
-    )
-    .unwrap();
+    );
     assert!(!s.interrupted);
     assert_eq!(
         opened.into_inner().unwrap(),

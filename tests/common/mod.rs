@@ -242,3 +242,17 @@ pub fn assert_same_tree(before: &BTreeMap<Vec<u8>, String>, after: &BTreeMap<Vec
         diffs.join("\n")
     );
 }
+
+/// `spoor scan EVIDENCE --case CASE --examiner EXAMINER [extra...]`.
+pub fn scan(evidence: &Path, case: &Path, examiner: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "scan",
+        evidence.to_str().unwrap(),
+        "--case",
+        case.to_str().unwrap(),
+        "--examiner",
+        examiner,
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}

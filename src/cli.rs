@@ -477,26 +477,36 @@ fn spawn_progress_bar(progress: Arc<Progress>) -> (Arc<AtomicBool>, std::thread:
     let done = Arc::new(AtomicBool::new(false));
     let flag = done.clone();
     let handle = std::thread::spawn(move || {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
+        // While the walk runs the total is unknown (the walker is held at most a bounded queue
+        // ahead of the hashing), so no bar and no ETA until it is known.
+        let style = |template: &str| {
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        };
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(style(
+            "{spinner} [{elapsed_precise}] {bytes} hashed, {bytes_per_sec}; {msg}",
+        ));
+        let mut total_known = false;
         while !flag.load(Ordering::Relaxed) {
-            bar.set_length(progress.bytes_walked.load(Ordering::Relaxed));
+            let walked = progress.walk_finished.load(Ordering::Relaxed);
+            if walked && !total_known {
+                total_known = true;
+                bar.set_length(progress.bytes_walked.load(Ordering::Relaxed));
+                bar.set_style(style(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+                ));
+            }
             bar.set_position(progress.bytes_done.load(Ordering::Relaxed));
             bar.set_message(format!(
-                "{} / {} items{}, {} errors",
+                "{} of {}{} items, {} errors",
                 progress.items_done.load(Ordering::Relaxed)
                     + progress.items_skipped.load(Ordering::Relaxed),
                 progress.entries_walked.load(Ordering::Relaxed),
-                if progress.walk_finished.load(Ordering::Relaxed) {
-                    ""
-                } else {
-                    "+"
-                },
+                if walked { "" } else { "+ (still walking)" },
                 progress.errors.load(Ordering::Relaxed)
             ));
+            bar.tick();
             std::thread::sleep(Duration::from_millis(100));
         }
         bar.finish_and_clear();

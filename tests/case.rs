@@ -103,7 +103,7 @@ fn fatal_errors_are_reported_before_any_evidence_is_read() {
         "/nonexistent/set.txt:bad",
     ]);
     expect_code(&o, 1, "missing hash set");
-    assert!(!case.join("case.sqlite").exists());
+    assert!(!case.exists(), "an empty case directory was left behind");
 
     let o = run(&[
         "scan",

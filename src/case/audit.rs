@@ -6,7 +6,7 @@
 //! What the chain cannot prove is that the whole store was not rewritten consistently: the
 //! head hash printed by `spoor audit verify` is meant to be written into the examiner's notes.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::evidence::digest::{sha256_bytes, to_hex};
@@ -53,12 +53,14 @@ pub fn append(
     action: &str,
     details: &serde_json::Value,
 ) -> rusqlite::Result<i64> {
+    // Only "no entry yet" starts a chain; any other failure must not fork it.
     let (prev_seq, prev_hash): (i64, String) = conn
         .query_row(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
+        .optional()?
         .unwrap_or((0, GENESIS.to_string()));
     let seq = prev_seq + 1;
     let at = Timestamp::now().to_rfc3339();

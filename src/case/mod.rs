@@ -22,6 +22,9 @@ pub use schema::SCHEMA_VERSION;
 
 pub struct CaseDir {
     pub root: PathBuf,
+    /// True when this process created the directory (so it may remove it again if a later
+    /// check fails before anything was stored).
+    pub created: bool,
 }
 
 impl CaseDir {
@@ -38,6 +41,7 @@ impl CaseDir {
 
 /// Creates (if needed) and checks a case directory for writing. Touches no evidence.
 pub fn prepare_for_writing(root: &Path) -> Result<CaseDir, String> {
+    let created = !root.exists();
     for sub in ["", "index", "thumbs", "exports"] {
         let dir = root.join(sub);
         std::fs::create_dir_all(&dir)
@@ -50,6 +54,7 @@ pub fn prepare_for_writing(root: &Path) -> Result<CaseDir, String> {
         .map_err(|e| format!("case directory {}: not writable: {e}", root.display()))?;
     Ok(CaseDir {
         root: root.to_path_buf(),
+        created,
     })
 }
 
@@ -57,6 +62,7 @@ pub fn prepare_for_writing(root: &Path) -> Result<CaseDir, String> {
 pub fn existing(root: &Path) -> Result<CaseDir, String> {
     let case = CaseDir {
         root: root.to_path_buf(),
+        created: false,
     };
     if !case.db_path().is_file() {
         return Err(format!(

@@ -136,11 +136,21 @@ impl ScanPlan {
             }
         }
         let case = case::prepare_for_writing(&req.case_dir)?;
-        let hashsets = req
+        let hashsets = match req
             .hashsets
             .iter()
             .map(hashsets::load)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(sets) => sets,
+            Err(e) => {
+                // Leave no empty case behind for a run that never started.
+                if case.created {
+                    let _ = std::fs::remove_dir_all(&case.root);
+                }
+                return Err(e);
+            }
+        };
         Ok(ScanPlan {
             case,
             sources,

@@ -503,7 +503,10 @@ fn open_by_components(root_fd: &OwnedFd, rel_path: &[u8]) -> io::Result<OwnedFd>
 mod tests {
     use super::*;
 
-    fn walk_all(root: &Path) -> (Vec<Vec<u8>>, Vec<(Vec<u8>, String)>) {
+    /// (entry paths sorted, (path, reason) of each failure)
+    type Walked = (Vec<Vec<u8>>, Vec<(Vec<u8>, String)>);
+
+    fn walk_all(root: &Path) -> Walked {
         let fd = open_root(root).unwrap();
         let events = std::sync::Mutex::new(Vec::new());
         walk(&fd, &AtomicBool::new(false), 3, &|batch| {

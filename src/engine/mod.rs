@@ -812,20 +812,14 @@ fn finish_source(
     complete: bool,
     now: &str,
 ) -> rusqlite::Result<SourceSummary> {
-    let count = |kind_clause: &str| -> rusqlite::Result<i64> {
-        conn.query_row(
-            &format!("SELECT COUNT(*) FROM items WHERE source_id = ?1 AND {kind_clause}"),
-            [id],
-            |r| r.get(0),
-        )
-    };
-    let files = count("kind = 'file'")?;
-    let dirs = count("kind = 'dir'")?;
-    let other = count("kind NOT IN ('file','dir')")?;
-    let bytes: i64 = conn.query_row(
-        "SELECT COALESCE(SUM(size),0) FROM items WHERE source_id = ?1 AND kind = 'file'",
+    // One pass over the source's items for all four figures.
+    let (files, dirs, other, bytes): (i64, i64, i64, i64) = conn.query_row(
+        "SELECT COALESCE(SUM(kind = 'file'), 0), COALESCE(SUM(kind = 'dir'), 0),
+                COALESCE(SUM(kind NOT IN ('file', 'dir')), 0),
+                COALESCE(SUM(CASE WHEN kind = 'file' THEN size END), 0)
+         FROM items WHERE source_id = ?1",
         [id],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
     let errors: i64 = conn.query_row(
         "SELECT COUNT(*) FROM item_errors WHERE source_id = ?1",

@@ -552,6 +552,30 @@ mod tests {
     }
 
     #[test]
+    fn files_open_beneath_the_root_only_and_never_through_a_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("src/a")).unwrap();
+        std::fs::write(tmp.path().join("src/a/f.txt"), b"in").unwrap();
+        std::fs::write(tmp.path().join("outside.txt"), b"out").unwrap();
+        std::os::unix::fs::symlink("../outside.txt", tmp.path().join("src/link")).unwrap();
+        std::os::unix::fs::symlink("a", tmp.path().join("src/dirlink")).unwrap();
+        let root = open_root(&tmp.path().join("src")).unwrap();
+        assert!(open_regular_file(&root, b"a/f.txt").is_ok());
+        assert!(open_regular_file(&root, b"link").is_err());
+        assert!(open_regular_file(&root, b"dirlink/f.txt").is_err());
+        assert!(open_regular_file(&root, b"../outside.txt").is_err());
+        assert!(
+            open_regular_file(&root, b"a").is_err(),
+            "a directory is not a regular file"
+        );
+        // The component-by-component path (used past PATH_MAX) refuses the same.
+        assert!(open_by_components(&root, b"a/f.txt").is_ok());
+        assert!(open_by_components(&root, b"dirlink/f.txt").is_err());
+        assert!(open_by_components(&root, b"../outside.txt").is_err());
+        assert!(open_by_components(&root, b"link").is_err());
+    }
+
+    #[test]
     fn rfc3339_matches_known_instants() {
         assert_eq!(
             Timestamp { secs: 0, nanos: 0 }.to_rfc3339(),

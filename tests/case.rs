@@ -286,6 +286,19 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     let o = run(&["audit", "verify", c]);
     expect_code(&o, 0, "audit verify");
     let log = stdout(&run(&["audit", "log", c]));
+    for line in log.lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            entry["rules_digest"].as_str().map(str::len),
+            Some(64),
+            "{line}"
+        );
+        assert_eq!(
+            entry["config_digest"].as_str().map(str::len),
+            Some(64),
+            "{line}"
+        );
+    }
     for action in [
         "\"scan-start\"",
         "\"rules-change\"",
@@ -428,6 +441,10 @@ fn audit_verify_detects_an_entry_changed_removed_or_reordered() {
     );
 
     let (code, out) = tampered("UPDATE audit SET actor = 'Mallory' WHERE seq = 4");
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("entry 4"), "{out}");
+
+    let (code, out) = tampered("UPDATE audit SET rules_digest = '0' WHERE seq = 4");
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("entry 4"), "{out}");
 

@@ -22,14 +22,35 @@ pub struct AuditEntry {
     pub action: String,
     pub command: String,
     pub tool_version: String,
+    /// SHA-256 of the rules text in force when the entry was written.
+    pub rules_digest: String,
+    /// SHA-256 of the last scan's configuration (sources, hash sets, rules).
+    pub config_digest: String,
     pub details: String,
     pub prev_hash: String,
     pub hash: String,
 }
 
-/// Hash of an entry's fields in order (seq, at, actor, action, command, tool version,
-/// details, previous hash), each length-prefixed so no two entries serialise alike.
-fn entry_hash(fields: [&str; 8]) -> String {
+impl AuditEntry {
+    fn compute_hash(&self) -> String {
+        entry_hash(&[
+            &self.seq.to_string(),
+            &self.at,
+            &self.actor,
+            &self.action,
+            &self.command,
+            &self.tool_version,
+            &self.rules_digest,
+            &self.config_digest,
+            &self.details,
+            &self.prev_hash,
+        ])
+    }
+}
+
+/// Hash of an entry's fields in their order, each length-prefixed so that no two entries
+/// serialise alike.
+fn entry_hash(fields: &[&str]) -> String {
     let mut buf = Vec::new();
     for field in fields {
         buf.extend_from_slice(&(field.len() as u64).to_le_bytes());
@@ -62,31 +83,47 @@ pub fn append(
         )
         .optional()?
         .unwrap_or((0, GENESIS.to_string()));
-    let seq = prev_seq + 1;
-    let at = Timestamp::now().to_rfc3339();
-    let command = command_line();
-    let version = crate::TOOL_VERSION;
-    let details = serde_json::to_string(details).unwrap_or_default();
-    let hash = entry_hash([
-        &seq.to_string(),
-        &at,
-        actor,
-        action,
-        &command,
-        version,
-        &details,
-        &prev_hash,
-    ]);
+    let mut entry = AuditEntry {
+        seq: prev_seq + 1,
+        at: Timestamp::now().to_rfc3339(),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        command: command_line(),
+        tool_version: crate::TOOL_VERSION.to_string(),
+        rules_digest: super::meta_get(conn, "rules_digest")?.unwrap_or_default(),
+        config_digest: super::meta_get(conn, "config_digest")?.unwrap_or_default(),
+        details: serde_json::to_string(details).unwrap_or_default(),
+        prev_hash,
+        hash: String::new(),
+    };
+    entry.hash = entry.compute_hash();
     conn.execute(
-        "INSERT INTO audit(seq, at, actor, action, command, tool_version, details, prev_hash, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-        params![seq, at, actor, action, command, version, details, prev_hash, hash],
+        "INSERT INTO audit(seq, at, actor, action, command, tool_version, rules_digest, config_digest, details, prev_hash, hash)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+        params![
+            entry.seq,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.command,
+            entry.tool_version,
+            entry.rules_digest,
+            entry.config_digest,
+            entry.details,
+            entry.prev_hash,
+            entry.hash
+        ],
     )?;
-    super::meta_set(conn, "audit_head", &format!("{seq}:{hash}"))?;
+    super::meta_set(conn, "audit_head", &format!("{}:{}", entry.seq, entry.hash))?;
+    let seq = entry.seq;
     Ok(seq)
 }
 
 pub fn entries(conn: &Connection) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare("SELECT seq, at, actor, action, command, tool_version, details, prev_hash, hash FROM audit ORDER BY rowid")?;
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, actor, action, command, tool_version, rules_digest, config_digest, details, prev_hash, hash
+         FROM audit ORDER BY rowid",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok(AuditEntry {
             seq: r.get(0)?,
@@ -95,9 +132,11 @@ pub fn entries(conn: &Connection) -> rusqlite::Result<Vec<AuditEntry>> {
             action: r.get(3)?,
             command: r.get(4)?,
             tool_version: r.get(5)?,
-            details: r.get(6)?,
-            prev_hash: r.get(7)?,
-            hash: r.get(8)?,
+            rules_digest: r.get(6)?,
+            config_digest: r.get(7)?,
+            details: r.get(8)?,
+            prev_hash: r.get(9)?,
+            hash: r.get(10)?,
         })
     })?;
     rows.collect()
@@ -132,16 +171,7 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verdict> {
                 reason: "previous-hash link does not match the entry before it".into(),
             });
         }
-        let recomputed = entry_hash([
-            &e.seq.to_string(),
-            &e.at,
-            &e.actor,
-            &e.action,
-            &e.command,
-            &e.tool_version,
-            &e.details,
-            &e.prev_hash,
-        ]);
+        let recomputed = e.compute_hash();
         if recomputed != e.hash {
             return Ok(Verdict::Broken {
                 seq: e.seq,

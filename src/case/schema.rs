@@ -124,6 +124,8 @@ const MIGRATIONS: &[&str] = &[
         action TEXT NOT NULL,
         command TEXT NOT NULL,
         tool_version TEXT NOT NULL,
+        rules_digest TEXT NOT NULL,
+        config_digest TEXT NOT NULL,
         details TEXT NOT NULL,
         prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL

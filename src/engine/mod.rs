@@ -273,6 +273,7 @@ pub fn run_scan_with(
         )
         .map_err(db)?;
         let run_id = tx.last_insert_rowid();
+        case::meta_set(&tx, "config_digest", &config_digest).map_err(db)?;
         record_rules_change(&tx, &plan.examiner, &plan.rules).map_err(db)?;
         let hashset_meta: Vec<_> = plan.hashsets.iter().map(|h| json!({"name": h.name, "sha256": h.file_sha256.to_hex(), "format": h.parsed.format.as_str(), "status": h.spec.status.as_str(), "entries": h.parsed.entries.len(), "problems": h.parsed.problems.len()})).collect();
         audit::append(&tx, &plan.examiner, "scan-start", &json!({
@@ -432,14 +433,15 @@ pub fn run_scan_with(
 fn record_rules_change(conn: &Connection, actor: &str, rules: &RuleSet) -> rusqlite::Result<()> {
     let previous = case::meta_get(conn, "rules_digest")?;
     if previous.as_deref() != Some(rules.digest.as_str()) {
+        // In force first, so the entry's own rules digest is the new one.
+        case::meta_set(conn, "rules_digest", &rules.digest)?;
+        case::meta_set(conn, "rules_text", &rules.source_text)?;
         audit::append(
             conn,
             actor,
             "rules-change",
             &json!({"from": previous, "to": rules.digest, "rules_version": rules.version, "rules": rules.source_text}),
         )?;
-        case::meta_set(conn, "rules_digest", &rules.digest)?;
-        case::meta_set(conn, "rules_text", &rules.source_text)?;
     }
     Ok(())
 }

@@ -427,13 +427,15 @@ fn scan(request: &ScanRequest, quiet: bool) -> Result<i32, String> {
         for s in &summary.sources {
             let _ = writeln!(
                 out,
-                "{:<16} {:>7} files {:>6} dirs {:>5} other {:>12} bytes {:>5} errors  root {}{}",
+                "{:<16} {:>7} files {:>6} dirs {:>5} other {:>12} bytes {:>5} errors {:>5} known-bad {:>6} known-good  root {}{}",
                 sanitize(&s.label),
                 s.files,
                 s.dirs,
                 s.other,
                 s.bytes,
                 s.errors,
+                s.known_bad,
+                s.known_good,
                 s.root_digest,
                 if s.complete { "" } else { "  (incomplete)" }
             );

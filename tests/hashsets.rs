@@ -237,6 +237,13 @@ fn scan_matches_known_bad_and_known_good_files_and_never_drops_the_good_ones() {
     assert!(items.iter().any(
         |i| i["path"] == "zero-byte-file.txt" && i["md5"] == "d41d8cd98f00b204e9800998ecf8427e"
     ));
+    let known = |p: &str| items.iter().find(|i| i["path"] == p).unwrap()["known"].clone();
+    assert_eq!(
+        known("zero-byte-file.txt"),
+        "good",
+        "known-good files are marked ignorable"
+    );
+    assert_eq!(known("copying.txt"), "bad");
     let leads = export(&case_dir, "leads");
     let lead_paths: BTreeSet<&str> = leads.iter().map(|l| l["path"].as_str().unwrap()).collect();
     assert_eq!(

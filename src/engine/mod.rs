@@ -215,6 +215,9 @@ pub struct SourceSummary {
     pub other: i64,
     pub bytes: i64,
     pub errors: i64,
+    /// Files matching a known-bad set, and files matching only known-good sets (ignorable).
+    pub known_bad: i64,
+    pub known_good: i64,
     pub root_digest: String,
     pub complete: bool,
 }
@@ -823,6 +826,14 @@ fn finish_source(
         [id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
+    let (known_bad, known_good): (i64, i64) = conn.query_row(
+        "SELECT COALESCE(SUM(bad > 0), 0), COALESCE(SUM(bad = 0), 0) FROM (
+             SELECT SUM(json_extract(o.value, '$.status') = 'bad') AS bad
+             FROM observations o JOIN items i ON i.id = o.item_id
+             WHERE i.source_id = ?1 AND o.kind = 'hashset.match' GROUP BY o.item_id)",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let errors: i64 = conn.query_row(
         "SELECT COUNT(*) FROM item_errors WHERE source_id = ?1",
         [id],
@@ -858,6 +869,8 @@ fn finish_source(
         other,
         bytes,
         errors,
+        known_bad,
+        known_good,
         root_digest,
         complete,
     })

@@ -77,7 +77,9 @@ fn export_all(
     if wanted("items") {
         let mut stmt = conn
             .prepare(
-                "SELECT s.label, i.path, i.kind, i.size, i.mode, i.uid, i.gid, i.inode, i.nlink, i.mtime, i.atime, i.ctime, i.btime, i.md5, i.sha1, i.sha256, i.mime, i.link_target
+                "SELECT s.label, i.path, i.kind, i.size, i.mode, i.uid, i.gid, i.inode, i.nlink, i.mtime, i.atime, i.ctime, i.btime, i.md5, i.sha1, i.sha256, i.mime, i.link_target,
+                        (SELECT CASE WHEN SUM(json_extract(o.value, '$.status') = 'bad') > 0 THEN 'bad' ELSE 'good' END
+                         FROM observations o WHERE o.item_id = i.id AND o.kind = 'hashset.match' HAVING COUNT(*) > 0)
                  FROM items i JOIN sources s ON s.id = i.source_id ORDER BY s.label, i.path",
             )
             .map_err(db)?;
@@ -115,6 +117,11 @@ fn export_all(
             o.insert(
                 "link_target".into(),
                 json!(target.as_deref().map(String::from_utf8_lossy)),
+            );
+            // Derived from the item's hash-set observations: "good" marks it ignorable.
+            o.insert(
+                "known".into(),
+                json!(r.get::<_, Option<String>>(18).map_err(db)?),
             );
             emit(out, Value::Object(o))?;
         }

@@ -577,3 +577,46 @@ fn a_scan_killed_with_sigkill_resumes_to_the_same_result() {
 fn a_scan_stopped_with_ctrl_c_exits_130_and_resumes() {
     interrupt_and_resume(Some("-INT"));
 }
+
+#[test]
+fn a_label_clash_is_refused_before_anything_is_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    write(&a.join("x.txt"), b"x");
+    write(&b.join("y.txt"), b"y");
+    let case = tmp.path().join("case");
+    expect_code(
+        &scan(&a, &case, "T", &["--label", "phone", "--quiet"]),
+        0,
+        "first scan",
+    );
+    let runs = || export(&case, "items").len();
+    let before = runs();
+    let o = scan(&b, &case, "T", &["--label", "phone"]);
+    expect_code(&o, 1, "a second source with the same label");
+    assert!(
+        stderr(&o).contains("already names source"),
+        "{}",
+        stderr(&o)
+    );
+    let o = scan(&a, &case, "T", &["--label", "laptop"]);
+    expect_code(&o, 1, "the same source relabelled");
+    assert!(
+        stderr(&o).contains("is labelled \"phone\""),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(runs(), before);
+    // Without --label the stored label is kept and the scan resumes as usual.
+    expect_code(
+        &scan(&a, &case, "T", &["--quiet"]),
+        0,
+        "rescan without a label",
+    );
+    let log = stdout(&run(&["audit", "log", case.to_str().unwrap()]));
+    assert_eq!(
+        log.matches("\"scan-start\"").count(),
+        2,
+        "the refused runs left audit entries"
+    );
+}

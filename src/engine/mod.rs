@@ -1,8 +1,8 @@
 //! Scheduling the scan: plan validation, the walk → analyze → store pipeline, resume,
 //! cancellation, and the rules pass that turns observations into leads.
 //!
-//! Shape of a scan (STYLE 8): one walker thread per source feeds a bounded channel; rayon
-//! workers read, hash and analyze each item; one writer thread commits. Nothing here prints:
+//! Shape of a scan (STYLE 8): a walker (a small pool of its own) lists each source into a
+//! bounded channel; rayon workers read, hash and analyze each item; one writer thread commits. Nothing here prints:
 //! progress is a set of atomic counters the CLI may draw.
 
 pub mod analyzer;
@@ -65,6 +65,8 @@ pub struct ScanRequest {
 pub struct SourcePlan {
     pub root: PathBuf,
     pub label: String,
+    /// Given with --label (else derived from the directory name).
+    pub label_given: bool,
 }
 
 /// A scan with every fatal condition already ruled out.
@@ -119,7 +121,11 @@ impl ScanPlan {
                     "two sources would be labelled {label:?}: give each a --label"
                 ));
             }
-            sources.push(SourcePlan { root, label });
+            sources.push(SourcePlan {
+                root,
+                label,
+                label_given: req.labels.get(i).is_some(),
+            });
         }
         let rules = match &req.rules_file {
             Some(path) => RuleSet::from_file(path)?,
@@ -268,6 +274,7 @@ pub fn run_scan_with(
     let crash_suspects = recover_journal(&plan.case, &conn)?;
     let started = Timestamp::now().to_rfc3339();
     let config_digest = plan.config_digest();
+    let mut source_ids = Vec::new();
     let run_id = {
         let tx = conn.transaction().map_err(db)?;
         tx.execute(
@@ -276,6 +283,14 @@ pub fn run_scan_with(
         )
         .map_err(db)?;
         let run_id = tx.last_insert_rowid();
+        // A label clash is fatal here, before anything of this run is kept (the transaction
+        // is dropped) and before any evidence is read.
+        for source in &plan.sources {
+            source_ids.push((
+                register_source(&tx, source, &plan.examiner, &started)?,
+                source,
+            ));
+        }
         case::meta_set(&tx, "config_digest", &config_digest).map_err(db)?;
         record_rules_change(&tx, &plan.examiner, &plan.rules).map_err(db)?;
         let hashset_meta: Vec<_> = plan.hashsets.iter().map(|h| json!({"name": h.name, "sha256": h.file_sha256.to_hex(), "format": h.parsed.format.as_str(), "status": h.spec.status.as_str(), "entries": h.parsed.entries.len(), "problems": h.parsed.problems.len()})).collect();
@@ -324,15 +339,12 @@ pub fn run_scan_with(
         .spawn(move || writer::run(writer_conn, run_id, rx))
         .map_err(|e| format!("writer thread: {e}"))?;
 
-    let mut source_ids = Vec::new();
     let mut processed = 0u64;
     let mut already = 0u64;
-    for source in &plan.sources {
+    for &(source_id, source) in &source_ids {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let source_id = register_source(&conn, source, &plan.examiner, &started).map_err(db)?;
-        source_ids.push((source_id, source));
         let ctx = SourceContext {
             source_id,
             label: &source.label,
@@ -543,12 +555,15 @@ fn rematch_stored(
     tx.commit()
 }
 
+/// The source's id in this case, adding it when new. Refuses a --label that differs from
+/// the one the source already has, and a label that already names another source.
 fn register_source(
     conn: &Connection,
     s: &SourcePlan,
     examiner: &str,
     now: &str,
-) -> rusqlite::Result<i64> {
+) -> Result<i64, String> {
+    let db = |e: rusqlite::Error| format!("case store: {e}");
     let root = s.root.as_os_str().as_bytes();
     let existing: Option<(i64, String)> = conn
         .query_row(
@@ -556,18 +571,44 @@ fn register_source(
             [root],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .optional()?;
-    if let Some((id, _)) = existing {
+        .optional()
+        .map_err(db)?;
+    if let Some((id, label)) = existing {
+        if s.label_given && label != s.label {
+            return Err(format!(
+                "source {} is labelled {label:?} in this case, not {:?}: use that label or leave --label out",
+                s.root.display(),
+                s.label
+            ));
+        }
         conn.execute(
             "UPDATE sources SET last_started = ?1 WHERE id = ?2",
             params![now, id],
-        )?;
+        )
+        .map_err(db)?;
         return Ok(id);
+    }
+    let clash: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT root_path FROM sources WHERE label = ?1",
+            [&s.label],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    if let Some(other) = clash {
+        return Err(format!(
+            "label {:?} already names source {} in this case: give {} another --label",
+            s.label,
+            crate::evidence::display_path(&other),
+            s.root.display()
+        ));
     }
     conn.execute(
         "INSERT INTO sources(label, root_path, examiner, first_started, last_started) VALUES (?1,?2,?3,?4,?4)",
         params![s.label, root, examiner, now],
-    )?;
+    )
+    .map_err(db)?;
     Ok(conn.last_insert_rowid())
 }
 

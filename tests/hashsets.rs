@@ -197,7 +197,11 @@ fn scan_matches_known_bad_and_known_good_files_and_never_drops_the_good_ones() {
         &format!("{}:bad", data("hashsets/vics-2.0.json").display()),
     ]);
     expect_code(&o, 0, "scan");
-    assert_eq!(stderr(&o), "", "no progress drawing when stderr is not a terminal");
+    assert_eq!(
+        stderr(&o),
+        "",
+        "no progress drawing when stderr is not a terminal"
+    );
     assert!(
         stdout(&o).contains("vics-2.0.json: value[0].Media[2]"),
         "malformed records are reported:\n{}",

@@ -505,7 +505,11 @@ fn interrupt_and_resume(signal: Option<&str>) {
         "T",
         "--quiet",
     ];
-    let mut child = spoor().args(args).spawn().unwrap();
+    let mut child = spoor()
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while items_in(&case) == 0 {
         assert!(

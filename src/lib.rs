@@ -12,6 +12,7 @@ pub mod engine;
 pub mod evidence;
 pub mod hashsets;
 pub mod leads;
+pub mod media;
 pub mod report;
 pub mod review;
 

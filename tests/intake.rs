@@ -250,7 +250,10 @@ impl Analyzer for Bomb {
 fn a_panicking_analyzer_costs_one_error_record_not_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let evidence = tmp.path().join("evidence");
-    write(&evidence.join("boom.bin"), b"\xff\xd8\xff hostile");
+    write(
+        &evidence.join("boom.bin"),
+        b"\x00\x01 hostile, not an image",
+    );
     write(&evidence.join("fine.txt"), b"fine");
     let plan = ScanPlan::resolve(&request(&evidence, &tmp.path().join("case"))).unwrap();
     let summary = scan_with(

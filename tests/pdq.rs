@@ -97,3 +97,107 @@ fn an_undecodable_file_is_an_error_not_a_panic() {
     assert!(pdq::dihedral_of_image_bytes(&truncated).is_err());
     assert!(pdq::dihedral_of_image_bytes(b"not an image").is_err());
 }
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A PNG whose header claims `width` x `height` RGB pixels, with an empty compressed stream:
+/// a few dozen bytes on disk, 7.5 GB if a decoder believed the header.
+fn png_bomb(width: u32, height: u32) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    };
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(b"IEND", &[]);
+    out
+}
+
+#[test]
+fn scanned_images_get_pdq_observations_and_bad_images_error_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let evidence = tmp.path().join("ev");
+    common::write(
+        &evidence.join("a/bridge.jpg"),
+        &std::fs::read(data("pdq/bridge-1-original.jpg")).unwrap(),
+    );
+    common::write(
+        &evidence.join("b/copy-of-bridge.dat"),
+        &std::fs::read(data("pdq/bridge-1-original.jpg")).unwrap(),
+    );
+    common::write(&evidence.join("bomb.png"), &png_bomb(50_000, 50_000));
+    let mut truncated = std::fs::read(data("pdq/wee.jpg")).unwrap();
+    truncated.truncate(truncated.len() / 3);
+    common::write(&evidence.join("truncated.jpg"), &truncated);
+    common::write(&evidence.join("notes.txt"), b"not an image");
+    let case = tmp.path().join("case");
+    let o = common::scan(&evidence, &case, "T", &["--quiet"]);
+    common::expect_code(&o, 2, "scan with two bad images");
+
+    let obs = common::export(&case, "observations");
+    let pdq_of = |p: &str| {
+        obs.iter()
+            .find(|o| o["path"] == p && o["kind"] == "image.pdq")
+            .unwrap_or_else(|| panic!("no image.pdq for {p}"))["value"]
+            .clone()
+    };
+    let bridge = pdq_of("a/bridge.jpg");
+    // Typed by content, not by name: the .dat copy is hashed too, to the same value.
+    assert_eq!(pdq_of("b/copy-of-bridge.dat")["hash"], bridge["hash"]);
+    // Java's exact vector for this photo (PDQHasherTest.java).
+    assert_eq!(
+        bridge["hash"],
+        "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+    );
+    assert_eq!(bridge["quality"], 100);
+    assert_eq!(bridge["dihedral"].as_object().unwrap().len(), 7);
+
+    let errors = common::export(&case, "errors");
+    let reason = |p: &str| {
+        errors
+            .iter()
+            .find(|e| e["path"] == p && e["stage"] == "pdq")
+            .unwrap_or_else(|| panic!("no pdq error for {p}: {errors:?}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        reason("bomb.png").contains("limit"),
+        "{}",
+        reason("bomb.png")
+    );
+    assert!(
+        reason("truncated.jpg").starts_with("decode:"),
+        "{}",
+        reason("truncated.jpg")
+    );
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    // Nothing lost: the bad images are items with their digests.
+    let items = common::export(&case, "items");
+    assert!(
+        items
+            .iter()
+            .any(|i| i["path"] == "bomb.png" && !i["sha256"].is_null())
+    );
+}

@@ -21,6 +21,8 @@ pub struct ItemView<'a> {
     pub content_type: Option<&'a ContentType>,
     /// The first bytes of the content (up to `digest::HEAD_LEN`).
     pub head: &'a [u8],
+    /// The whole content, when an analyzer asked for it (`Analyzer::wants_content`).
+    pub content: Option<&'a [u8]>,
 }
 
 /// An observation before the engine has attached it to a stored item.
@@ -41,6 +43,11 @@ pub trait Analyzer: Send + Sync {
     fn error_margin(&self) -> &'static str;
     fn accepts(&self, item: &ItemView) -> bool;
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String>;
+    /// Whether the engine should keep the whole content of a file of this type and size in
+    /// memory while hashing it (read once, handed over in `ItemView::content`).
+    fn wants_content(&self, _content_type: &ContentType, _size: u64) -> bool {
+        false
+    }
 }
 
 /// Looks each file's digests up in the loaded hash sets.

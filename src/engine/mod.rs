@@ -314,6 +314,7 @@ pub fn run_scan_with(
             index: index.clone(),
         }),
         Box::new(analyzer::ExtensionMismatchAnalyzer),
+        Box::new(crate::media::PdqAnalyzer),
     ];
     analyzers.extend(hooks.extra_analyzers);
     for a in &analyzers {
@@ -797,9 +798,25 @@ fn process_item(
     if let Some(hook) = ctx.before_open {
         hook(ctx.root, &result.entry.rel_path);
     }
+    // Typed once, from the first chunk: that also decides whether an analyzer needs the
+    // whole content kept while the file is hashed.
+    let typed: std::cell::RefCell<Option<typing::ContentType>> = std::cell::RefCell::new(None);
+    let size = result.entry.meta.size;
+    let keep = |first: &[u8]| {
+        let ct = typing::detect(&first[..first.len().min(digest::HEAD_LEN)]);
+        let wanted = ctx.analyzers.iter().any(|a| a.wants_content(&ct, size));
+        *typed.borrow_mut() = Some(ct);
+        wanted
+    };
+    let mut content = None;
     match walk::open_regular_file(root_fd, &result.entry.rel_path) {
         Err(e) => result.errors.push(("read".into(), format!("open: {e}"))),
-        Ok(file) => match digest::digest_reader(file, buf, &|| ctx.stop.load(Ordering::Relaxed)) {
+        Ok(file) => match digest::digest_reader_keeping(
+            file,
+            buf,
+            &|| ctx.stop.load(Ordering::Relaxed),
+            &keep,
+        ) {
             Err(e)
                 if ctx.stop.load(Ordering::Relaxed)
                     && e.kind() == std::io::ErrorKind::Interrupted =>
@@ -822,10 +839,14 @@ fn process_item(
                 }
                 result.digests = Some(outcome.digests);
                 head = outcome.head;
+                content = outcome.content;
             }
         },
     }
-    let content_type = result.digests.is_some().then(|| typing::detect(&head));
+    let content_type = result
+        .digests
+        .is_some()
+        .then(|| typed.take().unwrap_or_else(|| typing::detect(&head)));
     result.mime = content_type.as_ref().map(|c| c.mime.clone());
     let view = ItemView {
         source_label: ctx.label,
@@ -833,6 +854,7 @@ fn process_item(
         digests: result.digests.as_ref(),
         content_type: content_type.as_ref(),
         head: &head,
+        content: content.as_deref(),
     };
     let mut observations = Vec::new();
     let mut errors = Vec::new();

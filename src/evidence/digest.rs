@@ -128,6 +128,8 @@ pub struct ReadOutcome {
     pub digests: FileDigests,
     pub bytes: u64,
     pub head: Vec<u8>,
+    /// The whole content, when the caller asked to keep it (see [`digest_reader_keeping`]).
+    pub content: Option<Vec<u8>>,
 }
 
 /// How many leading bytes are kept for magic-byte typing.
@@ -136,13 +138,25 @@ pub const HEAD_LEN: usize = 8192;
 /// Reads `reader` to the end once, hashing with all three algorithms and keeping the head.
 /// `buf` is reused between files by the caller (one per worker thread).
 pub fn digest_reader<R: Read>(
+    reader: R,
+    buf: &mut Vec<u8>,
+    should_stop: &dyn Fn() -> bool,
+) -> io::Result<ReadOutcome> {
+    digest_reader_keeping(reader, buf, should_stop, &|_| false)
+}
+
+/// As [`digest_reader`], and also keeps the whole content when `keep` says so on seeing the
+/// first chunk (an image that a decoder will need): the file is still read only once.
+pub fn digest_reader_keeping<R: Read>(
     mut reader: R,
     buf: &mut Vec<u8>,
     should_stop: &dyn Fn() -> bool,
+    keep: &dyn Fn(&[u8]) -> bool,
 ) -> io::Result<ReadOutcome> {
     buf.resize(READ_CHUNK, 0);
     let mut hasher = TripleHasher::default();
     let mut head = Vec::new();
+    let mut content: Option<Vec<u8>> = None;
     let mut total = 0u64;
     loop {
         let n = match reader.read(buf) {
@@ -155,6 +169,12 @@ pub fn digest_reader<R: Read>(
             let take = (HEAD_LEN - head.len()).min(n);
             head.extend_from_slice(&buf[..take]);
         }
+        if total == 0 && keep(&buf[..n]) {
+            content = Some(Vec::new());
+        }
+        if let Some(c) = content.as_mut() {
+            c.extend_from_slice(&buf[..n]);
+        }
         hasher.update(&buf[..n]);
         total += n as u64;
         // A 4 GiB file takes seconds: honour Ctrl-C inside it, not only between files.
@@ -166,6 +186,7 @@ pub fn digest_reader<R: Read>(
         digests: hasher.finish(),
         bytes: total,
         head,
+        content,
     })
 }
 
@@ -202,6 +223,13 @@ mod tests {
         assert_eq!(out.digests, whole);
         assert_eq!(out.bytes, data.len() as u64);
         assert_eq!(out.head, data[..HEAD_LEN]);
+        assert!(out.content.is_none());
+        let kept = digest_reader_keeping(&data[..], &mut Vec::new(), &|| false, &|first| {
+            first[0] == data[0]
+        })
+        .unwrap();
+        assert_eq!(kept.content.as_deref(), Some(&data[..]));
+        assert_eq!(kept.digests, whole);
     }
 
     #[test]

@@ -286,10 +286,10 @@ fn dct_64_to_16(a: &[f32]) -> Coefficients {
     b
 }
 
-/// Decodes an image file's bytes and hashes it with its dihedral transforms. The decoder's
-/// limits apply (see `image::Limits`); an undecodable file is an error, not a panic.
+/// Decodes an image file's bytes and hashes it with its dihedral transforms. The decode
+/// limits of `media::decode` apply; an undecodable file is an error, not a panic.
 pub fn dihedral_of_image_bytes(bytes: &[u8]) -> Result<Option<Dihedral>, String> {
-    let img = image::load_from_memory(bytes).map_err(|e| format!("decode: {e}"))?;
+    let img = super::decode(bytes)?;
     let rgb = img.to_rgb8();
     let (cols, rows) = (rgb.width() as usize, rgb.height() as usize);
     Ok(dihedral_luma(luma_from_rgb8(rgb.as_raw()), rows, cols))

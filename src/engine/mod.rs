@@ -314,6 +314,7 @@ pub fn run_scan_with(
             index: index.clone(),
         }),
         Box::new(analyzer::ExtensionMismatchAnalyzer),
+        Box::new(crate::media::ExifAnalyzer),
         Box::new(crate::media::PdqAnalyzer),
     ];
     analyzers.extend(hooks.extra_analyzers);

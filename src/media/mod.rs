@@ -1,9 +1,10 @@
-//! Images and video (issue 3, in progress): so far the PDQ perceptual hash and its analyzer.
+//! Images and video (issue 3, in progress): so far EXIF/GPS and the PDQ perceptual hash.
 //!
 //! Takes an image item's content (kept in memory by the engine while it hashes the file);
 //! produces an `image.pdq` observation. Limits are checked from the header before any pixel
 //! is decoded; an image over them, or one that does not decode, is an error record.
 
+pub mod exif;
 pub mod pdq;
 
 use serde_json::json;
@@ -99,5 +100,66 @@ impl Analyzer for PdqAnalyzer {
             confidence: 1.0,
             provenance: json!({ "decoder": "image 0.25" }),
         }])
+    }
+}
+
+/// Containers kamadak-exif reads EXIF from.
+fn has_exif_container(mime: &str) -> bool {
+    matches!(
+        mime,
+        "image/jpeg"
+            | "image/tiff"
+            | "image/png"
+            | "image/webp"
+            | "image/heif"
+            | "image/heic"
+            | "image/avif"
+    )
+}
+
+/// EXIF facts of every image that carries them (`image.exif`), and its position apart
+/// (`image.gps`) so that rules and the map can use it directly.
+pub struct ExifAnalyzer;
+
+impl Analyzer for ExifAnalyzer {
+    fn name(&self) -> &'static str {
+        "exif"
+    }
+    fn version(&self) -> &'static str {
+        "1"
+    }
+    fn error_margin(&self) -> &'static str {
+        "reports what the file states, not where or when the photo was taken: EXIF is trivially edited, \
+         camera clocks drift and are often in local time with no zone; GPS equals the reference tools' \
+         values to 1e-6 degree on the exif-py and exiftool fixtures"
+    }
+    fn accepts(&self, item: &ItemView) -> bool {
+        item.content.is_some()
+            && item
+                .content_type
+                .is_some_and(|c| has_exif_container(&c.mime))
+    }
+    fn wants_content(&self, content_type: &ContentType, size: u64) -> bool {
+        has_exif_container(&content_type.mime) && size <= MAX_IMAGE_BYTES
+    }
+    fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
+        let Some(facts) = exif::read(item.content.unwrap_or_default())? else {
+            return Ok(Vec::new());
+        };
+        let mut out = vec![ObservationDraft {
+            kind: "image.exif".into(),
+            value: serde_json::to_value(&facts).unwrap_or_default(),
+            confidence: 1.0,
+            provenance: json!({ "reader": "kamadak-exif 0.6" }),
+        }];
+        if let Some(gps) = &facts.gps {
+            out.push(ObservationDraft {
+                kind: "image.gps".into(),
+                value: json!({ "latitude": gps.latitude, "longitude": gps.longitude, "altitude": gps.altitude }),
+                confidence: 1.0,
+                provenance: json!({ "reader": "kamadak-exif 0.6", "tag": "EXIF GPS IFD" }),
+            });
+        }
+        Ok(out)
     }
 }

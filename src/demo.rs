@@ -78,6 +78,12 @@ pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
         b = (b + a) % 65_521;
     }
     z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    png_container(width, height, &z)
+}
+
+/// An RGB PNG around an already compressed IDAT stream. The header is taken as given, so a
+/// test can also make one that lies about its size (a decompression bomb).
+pub fn png_container(width: u32, height: u32, idat: &[u8]) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut chunk = |kind: &[u8], data: &[u8]| {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());
@@ -91,7 +97,7 @@ pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     chunk(b"IHDR", &ihdr);
-    chunk(b"IDAT", &z);
+    chunk(b"IDAT", idat);
     chunk(b"IEND", &[]);
     out
 }

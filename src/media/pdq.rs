@@ -304,36 +304,24 @@ mod tests {
     #[test]
     fn box_filter_matches_the_reference_worked_example() {
         let input: Vec<f32> = (0..16).map(|v| v as f32).collect();
-        let mut out = vec![0f32; 16];
-        box_1d(&input, &mut out, 16, 1, 7);
-        let sums = [
-            6., 10., 15., 21., 28., 35., 42., 49., 56., 63., 70., 77., 84., 75., 65., 54.,
+        #[rustfmt::skip]
+        let cases: [(usize, [f32; 16], [f32; 16]); 2] = [
+            (7, [6., 10., 15., 21., 28., 35., 42., 49., 56., 63., 70., 77., 84., 75., 65., 54.],
+                [4., 5., 6., 7., 7., 7., 7., 7., 7., 7., 7., 7., 7., 6., 5., 4.]),
+            (8, [10., 15., 21., 28., 36., 44., 52., 60., 68., 76., 84., 92., 84., 75., 65., 54.],
+                [5., 6., 7., 8., 8., 8., 8., 8., 8., 8., 8., 8., 7., 6., 5., 4.]),
         ];
-        let counts = [
-            4., 5., 6., 7., 7., 7., 7., 7., 7., 7., 7., 7., 7., 6., 5., 4.,
-        ];
-        for k in 0..16 {
-            assert!(
-                (out[k] - sums[k] / counts[k]).abs() < 1e-5,
-                "{k}: {} vs {}",
-                out[k],
-                sums[k] / counts[k]
-            );
-        }
-        box_1d(&input, &mut out, 16, 1, 8);
-        let sums = [
-            10., 15., 21., 28., 36., 44., 52., 60., 68., 76., 84., 92., 84., 75., 65., 54.,
-        ];
-        let counts = [
-            5., 6., 7., 8., 8., 8., 8., 8., 8., 8., 8., 8., 7., 6., 5., 4.,
-        ];
-        for k in 0..16 {
-            assert!(
-                (out[k] - sums[k] / counts[k]).abs() < 1e-5,
-                "{k}: {} vs {}",
-                out[k],
-                sums[k] / counts[k]
-            );
+        for (window, sums, counts) in cases {
+            let mut out = vec![0f32; 16];
+            box_1d(&input, &mut out, 16, 1, window);
+            for k in 0..16 {
+                let want = sums[k] / counts[k];
+                assert!(
+                    (out[k] - want).abs() < 1e-5,
+                    "window {window}, {k}: {} vs {want}",
+                    out[k]
+                );
+            }
         }
     }
 

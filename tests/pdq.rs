@@ -176,3 +176,64 @@ fn scanned_images_get_pdq_observations_and_bad_images_error_records() {
             .any(|i| i["path"] == "bomb.png" && !i["sha256"].is_null())
     );
 }
+
+/// `jpeg` with an EXIF APP1 segment holding only Orientation = `orientation`, right after SOI.
+fn with_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let mut tiff = b"II*\x00\x08\x00\x00\x00".to_vec();
+    tiff.extend_from_slice(&1u16.to_le_bytes()); // one entry
+    tiff.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
+    tiff.extend_from_slice(&3u16.to_le_bytes()); // SHORT
+    tiff.extend_from_slice(&1u32.to_le_bytes());
+    tiff.extend_from_slice(&orientation.to_le_bytes());
+    tiff.extend_from_slice(&[0, 0]);
+    tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+    let mut app1 = b"Exif\x00\x00".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+#[test]
+fn exif_orientation_is_applied_before_hashing() {
+    // q1050.jpg carries no EXIF of its own.
+    let plain = std::fs::read(data("pdq/q1050.jpg")).unwrap();
+    let tagged = with_orientation(&plain, 6); // "rotate 90 clockwise to display"
+    assert_eq!(
+        spoor::media::exif::read(&tagged)
+            .unwrap()
+            .unwrap()
+            .orientation,
+        Some(6)
+    );
+    let stored = pdq::dihedral_of_image_bytes(&plain)
+        .unwrap()
+        .unwrap()
+        .original;
+    let shown = pdq::dihedral_of_image_bytes(&tagged)
+        .unwrap()
+        .unwrap()
+        .original;
+    let turned = image::load_from_memory(&plain)
+        .unwrap()
+        .rotate90()
+        .to_rgb8();
+    let by_hand = pdq::hash_luma(
+        pdq::luma_from_rgb8(turned.as_raw()),
+        turned.height() as usize,
+        turned.width() as usize,
+    )
+    .unwrap()
+    .hash;
+    assert_eq!(
+        shown, by_hand,
+        "the tagged file is not hashed as the picture turned a quarter clockwise"
+    );
+    assert!(
+        stored.hamming(&shown) > 64,
+        "orientation 6 made no difference"
+    );
+}

@@ -29,8 +29,10 @@ fn decodable(mime: &str) -> bool {
     )
 }
 
-/// Decodes with header-checked limits; errors (not panics) on anything malformed.
+/// Decodes with header-checked limits and applies the EXIF orientation, so the pixels are
+/// the picture as a viewer shows it; errors (not panics) on anything malformed.
 pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage, String> {
+    use image::ImageDecoder;
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| format!("decode: {e}"))?;
@@ -39,7 +41,21 @@ pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage, String> {
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
     reader.limits(limits);
-    reader.decode().map_err(|e| format!("decode: {e}"))
+    let mut decoder = reader.into_decoder().map_err(|e| format!("decode: {e}"))?;
+    if decoder.total_bytes() > MAX_DECODE_ALLOC {
+        return Err(format!(
+            "decode: {} bytes of pixels is over the {} MiB limit",
+            decoder.total_bytes(),
+            MAX_DECODE_ALLOC >> 20
+        ));
+    }
+    // A damaged orientation tag leaves the picture as stored rather than failing it.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| format!("decode: {e}"))?;
+    img.apply_orientation(orientation);
+    Ok(img)
 }
 
 /// PDQ of every decodable image, with its eight dihedral variants (so that a rotated or

@@ -120,6 +120,14 @@ fn scanned_images_get_pdq_observations_and_bad_images_error_records() {
         &evidence.join("b/copy-of-bridge.dat"),
         &std::fs::read(data("pdq/bridge-1-original.jpg")).unwrap(),
     );
+    common::write(
+        &evidence.join("c/bridge-square-128.jpg"),
+        &std::fs::read(data("pdq/square-128x128.jpg")).unwrap(),
+    );
+    common::write(
+        &evidence.join("c/other.jpg"),
+        &std::fs::read(data("pdq/q2821.jpg")).unwrap(),
+    );
     common::write(&evidence.join("bomb.png"), &png_bomb(50_000, 50_000));
     let mut truncated = std::fs::read(data("pdq/wee.jpg")).unwrap();
     truncated.truncate(truncated.len() / 3);
@@ -146,6 +154,24 @@ fn scanned_images_get_pdq_observations_and_bad_images_error_records() {
     );
     assert_eq!(bridge["quality"], 100);
     assert_eq!(bridge["dihedral"].as_object().unwrap().len(), 7);
+
+    // The copy and the 128 x 128 re-encode of the same photo form one near-duplicate cluster;
+    // the unrelated photo is in none.
+    let near = |p: &str| {
+        obs.iter()
+            .find(|o| o["path"] == p && o["kind"] == "image.near_duplicate")
+            .map(|o| o["value"].clone())
+    };
+    let cluster = near("a/bridge.jpg").expect("the bridge photo is clustered");
+    assert_eq!(cluster["size"], 3, "{cluster}");
+    assert_eq!(cluster["nearest_distance"], 0);
+    assert_eq!(cluster["members"][0]["path"], "b/copy-of-bridge.dat");
+    assert!(cluster["members"][1]["distance"].as_u64().unwrap() <= 31);
+    assert_eq!(
+        near("c/bridge-square-128.jpg").unwrap()["cluster"],
+        cluster["cluster"]
+    );
+    assert!(near("c/other.jpg").is_none());
 
     let errors = common::export(&case, "errors");
     let reason = |p: &str| {

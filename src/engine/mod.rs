@@ -381,6 +381,10 @@ pub fn run_scan_with(
         )
         .map_err(db)?;
     }
+    if !interrupted {
+        crate::media::near_duplicates(&mut conn, crate::media::neardup::DEFAULT_MAX_DISTANCE)
+            .map_err(db)?;
+    }
     let finished = Timestamp::now().to_rfc3339();
     let mut sources = Vec::new();
     for (id, source) in &source_ids {

@@ -5,6 +5,7 @@
 //! is decoded; an image over them, or one that does not decode, is an error record.
 
 pub mod exif;
+pub mod neardup;
 pub mod pdq;
 
 use serde_json::json;
@@ -177,5 +178,111 @@ impl Analyzer for ExifAnalyzer {
             });
         }
         Ok(out)
+    }
+}
+
+/// Hashes under this quality are left out of near-duplicate clustering, as Meta advises:
+/// flat images all hash alike.
+pub const MIN_CLUSTER_QUALITY: i64 = 50;
+/// Members listed in each near-duplicate observation (the cluster size is always given).
+const LISTED_MEMBERS: usize = 20;
+
+/// Recomputes the near-duplicate clusters over every `image.pdq` in the case (across all
+/// sources: the same picture on two devices is the point) and stores one
+/// `image.near_duplicate` observation per clustered image, replacing the previous ones.
+/// A store-level pass after the walk, since it needs all images at once.
+pub fn near_duplicates(
+    conn: &mut rusqlite::Connection,
+    max_distance: u32,
+) -> rusqlite::Result<usize> {
+    let tx = conn.transaction()?;
+    let rows: Vec<(i64, String, Vec<u8>, pdq::PdqHash)> = {
+        let mut stmt = tx.prepare(
+            "SELECT o.item_id, s.label, i.path, json_extract(o.value, '$.hash')
+             FROM observations o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
+             WHERE o.kind = 'image.pdq' AND json_extract(o.value, '$.quality') >= ?1
+             ORDER BY s.label, i.path",
+        )?;
+        let rows = stmt.query_map([MIN_CLUSTER_QUALITY], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        rows.filter_map(|r| r.ok())
+            .filter_map(|(id, label, path, hex)| {
+                pdq::PdqHash::from_hex(&hex).map(|h| (id, label, path, h))
+            })
+            .collect()
+    };
+    tx.execute(
+        "DELETE FROM observations WHERE kind = 'image.near_duplicate'",
+        [],
+    )?;
+    let hashes: Vec<pdq::PdqHash> = rows.iter().map(|r| r.3).collect();
+    let groups = neardup::clusters(&hashes, max_distance);
+    let analyzer = NearDuplicateCard;
+    for group in &groups {
+        let first = &rows[group[0]];
+        let cluster = format!("{}/{}", first.1, crate::evidence::display_path(&first.2));
+        for &member in group {
+            let mut others: Vec<(u32, usize)> = group
+                .iter()
+                .filter(|&&o| o != member)
+                .map(|&o| (hashes[member].hamming(&hashes[o]), o))
+                .collect();
+            others.sort_unstable();
+            let listed: Vec<_> = others
+                .iter()
+                .take(LISTED_MEMBERS)
+                .map(|&(d, o)| json!({"source": rows[o].1, "path": crate::evidence::display_path(&rows[o].2), "distance": d}))
+                .collect();
+            let draft = ObservationDraft {
+                kind: "image.near_duplicate".into(),
+                value: json!({"cluster": cluster, "size": group.len(), "nearest_distance": others[0].0, "members": listed}),
+                confidence: 1.0,
+                provenance: json!({"max_distance": max_distance, "min_quality": MIN_CLUSTER_QUALITY}),
+            };
+            crate::engine::writer::insert_observation(
+                &tx,
+                rows[member].0,
+                analyzer.name(),
+                analyzer.version(),
+                &draft,
+            )?;
+        }
+    }
+    crate::case::meta_set(
+        &tx,
+        &format!("analyzer:{}:{}", analyzer.name(), analyzer.version()),
+        analyzer.error_margin(),
+    )?;
+    tx.commit()?;
+    Ok(groups.len())
+}
+
+/// The card of the near-duplicate pass (it runs over the whole case, not per item, so it
+/// never `accepts` an item).
+struct NearDuplicateCard;
+
+impl Analyzer for NearDuplicateCard {
+    fn name(&self) -> &'static str {
+        "neardup"
+    }
+    fn version(&self) -> &'static str {
+        "1"
+    }
+    fn error_margin(&self) -> &'static str {
+        "PDQ distance <= 31 of 256 bits (Meta's match threshold), single linkage: two images can share a \
+         cluster through a chain of near pairs; hashes of quality < 50 are left out; resized, re-encoded and \
+         lightly edited copies are found, crops and heavy edits often are not"
+    }
+    fn accepts(&self, _: &ItemView) -> bool {
+        false
+    }
+    fn analyze(&self, _: &ItemView) -> Result<Vec<ObservationDraft>, String> {
+        Ok(Vec::new())
     }
 }

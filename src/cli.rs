@@ -47,6 +47,9 @@ enum Command {
         /// Hash set: FILE, FILE:good, FILE:bad or FILE:bad:CATEGORY (default known-bad).
         #[arg(long, value_parser = HashSetSpec::parse)]
         hashset: Vec<HashSetSpec>,
+        /// PDQ list of known images (64-hex hash per line, optional category), given like --hashset.
+        #[arg(long, value_parser = HashSetSpec::parse)]
+        pdqlist: Vec<HashSetSpec>,
         /// Rules file replacing the built-in set.
         #[arg(long)]
         rules: Option<PathBuf>,
@@ -189,6 +192,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             examiner,
             label,
             hashset,
+            pdqlist,
             rules,
             quiet,
         } => {
@@ -198,6 +202,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                 examiner,
                 labels: label,
                 hashsets: hashset,
+                pdqlists: pdqlist,
                 rules_file: rules,
             };
             scan(&request, quiet)

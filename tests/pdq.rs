@@ -263,3 +263,51 @@ fn exif_orientation_is_applied_before_hashing() {
         "orientation 6 made no difference"
     );
 }
+
+#[test]
+fn a_rotated_copy_of_a_listed_image_matches_a_pdq_list_and_raises_a_lead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let evidence = tmp.path().join("ev");
+    // The list holds the hash of the *rotated* bridge (Java's exact vector for
+    // bridge-2-rotate-90.jpg); the evidence holds the upright photo.
+    common::write(
+        &evidence.join("photo.jpg"),
+        &std::fs::read(data("pdq/bridge-1-original.jpg")).unwrap(),
+    );
+    common::write(
+        &evidence.join("other.jpg"),
+        &std::fs::read(data("pdq/q2821.jpg")).unwrap(),
+    );
+    let list = tmp.path().join("known.pdq");
+    std::fs::write(&list, "# test list\n30a10efd71cc3d429013d48d0ffffc52e34e0e17ada952a9d29685211ea9e5af,CAT-1\nnot a hash\n").unwrap();
+    let case = tmp.path().join("case");
+    let o = common::scan(
+        &evidence,
+        &case,
+        "T",
+        &["--pdqlist", &format!("{}:bad", list.display())],
+    );
+    common::expect_code(&o, 0, "scan with a PDQ list");
+    assert!(
+        common::stdout(&o).contains("known.pdq: line 3: not a 64-hex PDQ hash"),
+        "{}",
+        common::stdout(&o)
+    );
+    let obs = common::export(&case, "observations");
+    let matches: Vec<_> = obs
+        .iter()
+        .filter(|o| o["kind"] == "image.pdq_match")
+        .collect();
+    assert_eq!(matches.len(), 1, "{matches:?}");
+    let m = &matches[0];
+    assert_eq!(m["path"], "photo.jpg");
+    assert_eq!(m["value"]["category"], "CAT-1");
+    assert_ne!(
+        m["value"]["transform"], "original",
+        "matched through a dihedral hash"
+    );
+    assert!(m["value"]["distance"].as_u64().unwrap() <= TOLERANCE as u64);
+    let leads = common::export(&case, "leads");
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0]["rules"], serde_json::json!(["pdq-known-bad"]));
+}

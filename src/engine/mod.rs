@@ -59,6 +59,8 @@ pub struct ScanRequest {
     pub examiner: String,
     pub labels: Vec<String>,
     pub hashsets: Vec<HashSetSpec>,
+    /// PDQ lists of known images, given like hash sets.
+    pub pdqlists: Vec<HashSetSpec>,
     pub rules_file: Option<PathBuf>,
 }
 
@@ -75,6 +77,7 @@ pub struct ScanPlan {
     pub sources: Vec<SourcePlan>,
     pub examiner: String,
     pub hashsets: Vec<LoadedHashSet>,
+    pub pdqlists: Vec<crate::media::pdqlist::PdqList>,
     pub rules: RuleSet,
 }
 
@@ -142,13 +145,21 @@ impl ScanPlan {
             }
         }
         let case = case::prepare_for_writing(&req.case_dir)?;
-        let hashsets = match req
+        let loaded = req
             .hashsets
             .iter()
             .map(hashsets::load)
             .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(sets) => sets,
+            .and_then(|sets| {
+                let lists = req
+                    .pdqlists
+                    .iter()
+                    .map(crate::media::pdqlist::load)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((sets, lists))
+            });
+        let (hashsets, pdqlists) = match loaded {
+            Ok(both) => both,
             Err(e) => {
                 // Leave no empty case behind for a run that never started.
                 if case.created {
@@ -162,6 +173,7 @@ impl ScanPlan {
             sources,
             examiner: req.examiner.trim().to_string(),
             hashsets,
+            pdqlists,
             rules,
         })
     }
@@ -171,6 +183,7 @@ impl ScanPlan {
         let cfg = json!({
             "sources": self.sources.iter().map(|s| json!({"label": s.label, "root": s.root.to_string_lossy()})).collect::<Vec<_>>(),
             "hashsets": self.hashsets.iter().map(|h| json!({"name": h.name, "sha256": h.file_sha256.to_hex(), "status": h.spec.status.as_str(), "category": h.spec.category})).collect::<Vec<_>>(),
+            "pdqlists": self.pdqlists.iter().map(|l| json!({"name": l.name, "sha256": l.file_sha256.to_hex(), "status": l.spec.status.as_str(), "category": l.spec.category})).collect::<Vec<_>>(),
             "rules_digest": self.rules.digest,
         });
         audit::digest_hex(cfg.to_string().as_bytes())
@@ -301,6 +314,7 @@ pub fn run_scan_with(
         }))
         .map_err(db)?;
         store_hashsets(&tx, run_id, &plan.hashsets).map_err(db)?;
+        store_pdqlists(&tx, run_id, &plan.pdqlists).map_err(db)?;
         tx.commit().map_err(db)?;
         run_id
     };
@@ -382,8 +396,9 @@ pub fn run_scan_with(
         .map_err(db)?;
     }
     if !interrupted {
-        crate::media::near_duplicates(&mut conn, crate::media::neardup::DEFAULT_MAX_DISTANCE)
-            .map_err(db)?;
+        let radius = crate::media::neardup::DEFAULT_MAX_DISTANCE;
+        crate::media::near_duplicates(&mut conn, radius).map_err(db)?;
+        crate::media::match_pdq_lists(&mut conn, &plan.pdqlists, radius).map_err(db)?;
     }
     let finished = Timestamp::now().to_rfc3339();
     let mut sources = Vec::new();
@@ -422,6 +437,11 @@ pub fn run_scan_with(
                     .iter()
                     .map(move |p| format!("{}: {p}", h.name))
             })
+            .chain(
+                plan.pdqlists
+                    .iter()
+                    .flat_map(|l| l.problems.iter().map(move |p| format!("{}: {p}", l.name))),
+            )
             .collect(),
         leads: lead_counts,
     };
@@ -478,6 +498,27 @@ fn store_hashsets(conn: &Connection, run_id: i64, sets: &[LoadedHashSet]) -> rus
             "INSERT INTO hashset_problems(hashset_id, location, reason) VALUES (?1,?2,?3)",
         )?;
         for p in &h.parsed.problems {
+            stmt.execute(params![id, p.location, p.reason])?;
+        }
+    }
+    Ok(())
+}
+
+fn store_pdqlists(
+    conn: &Connection,
+    run_id: i64,
+    lists: &[crate::media::pdqlist::PdqList],
+) -> rusqlite::Result<()> {
+    for l in lists {
+        conn.execute(
+            "INSERT INTO hashsets(run_id, name, path, format, status, category, file_sha256, entries, problems) VALUES (?1,?2,?3,'pdq-list',?4,?5,?6,?7,?8)",
+            params![run_id, l.name, l.spec.path.to_string_lossy(), l.spec.status.as_str(), l.spec.category, l.file_sha256.to_hex(), l.entries.len() as i64, l.problems.len() as i64],
+        )?;
+        let id = conn.last_insert_rowid();
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO hashset_problems(hashset_id, location, reason) VALUES (?1,?2,?3)",
+        )?;
+        for p in &l.problems {
             stmt.execute(params![id, p.location, p.reason])?;
         }
     }

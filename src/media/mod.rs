@@ -7,6 +7,7 @@
 pub mod exif;
 pub mod neardup;
 pub mod pdq;
+pub mod pdqlist;
 
 use serde_json::json;
 
@@ -278,6 +279,111 @@ impl Analyzer for NearDuplicateCard {
         "PDQ distance <= 31 of 256 bits (Meta's match threshold), single linkage: two images can share a \
          cluster through a chain of near pairs; hashes of quality < 50 are left out; resized, re-encoded and \
          lightly edited copies are found, crops and heavy edits often are not"
+    }
+    fn accepts(&self, _: &ItemView) -> bool {
+        false
+    }
+    fn analyze(&self, _: &ItemView) -> Result<Vec<ObservationDraft>, String> {
+        Ok(Vec::new())
+    }
+}
+
+/// Matches every image of the case (quality >= 50) against the PDQ lists, with all eight
+/// dihedral hashes so a rotated or mirrored copy still matches; the nearest entry within
+/// `max_distance` of each list becomes an `image.pdq_match` observation. Idempotent.
+pub fn match_pdq_lists(
+    conn: &mut rusqlite::Connection,
+    lists: &[pdqlist::PdqList],
+    max_distance: u32,
+) -> rusqlite::Result<usize> {
+    if lists.is_empty() {
+        return Ok(0);
+    }
+    let tx = conn.transaction()?;
+    let images: Vec<(i64, serde_json::Value)> = {
+        let mut stmt = tx.prepare(
+            "SELECT item_id, value FROM observations WHERE kind = 'image.pdq' AND json_extract(value, '$.quality') >= ?1",
+        )?;
+        let rows = stmt.query_map([MIN_CLUSTER_QUALITY], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        rows.filter_map(|r| r.ok())
+            .filter_map(|(id, v)| serde_json::from_str(&v).ok().map(|v| (id, v)))
+            .collect()
+    };
+    let card = PdqListCard;
+    let mut matched = 0;
+    for (item_id, value) in &images {
+        let mut variants: Vec<(&str, pdq::PdqHash)> = Vec::new();
+        if let Some(h) = value["hash"].as_str().and_then(pdq::PdqHash::from_hex) {
+            variants.push(("original", h));
+        }
+        if let Some(d) = value["dihedral"].as_object() {
+            for (name, h) in d {
+                if let Some(h) = h.as_str().and_then(pdq::PdqHash::from_hex) {
+                    variants.push((name.as_str(), h));
+                }
+            }
+        }
+        for list in lists {
+            let best = variants
+                .iter()
+                .flat_map(|(transform, h)| {
+                    list.index
+                        .within(h, max_distance)
+                        .into_iter()
+                        .map(move |(k, d)| (d, k, *transform))
+                })
+                .min();
+            let Some((distance, entry, transform)) = best else {
+                continue;
+            };
+            let draft = ObservationDraft {
+                kind: "image.pdq_match".into(),
+                value: json!({
+                    "list": list.name,
+                    "status": list.spec.status.as_str(),
+                    "category": list.entries[entry].1.clone().or_else(|| list.spec.category.clone()),
+                    "distance": distance,
+                    "transform": transform,
+                    "entry_hash": list.entries[entry].0.to_hex(),
+                }),
+                confidence: pdqlist::match_confidence(distance),
+                provenance: json!({"list_sha256": list.file_sha256.to_hex(), "max_distance": max_distance}),
+            };
+            crate::engine::writer::insert_observation(
+                &tx,
+                *item_id,
+                card.name(),
+                card.version(),
+                &draft,
+            )?;
+            matched += 1;
+        }
+    }
+    crate::case::meta_set(
+        &tx,
+        &format!("analyzer:{}:{}", card.name(), card.version()),
+        card.error_margin(),
+    )?;
+    tx.commit()?;
+    Ok(matched)
+}
+
+/// The card of the PDQ list pass.
+struct PdqListCard;
+
+impl Analyzer for PdqListCard {
+    fn name(&self) -> &'static str {
+        "pdqlist"
+    }
+    fn version(&self) -> &'static str {
+        "1"
+    }
+    fn error_margin(&self) -> &'static str {
+        "perceptual match, not identity: within 31 of 256 bits (Meta's threshold) of a listed hash, over the \
+         image's eight rotations/mirrorings; confidence falls from 1.0 at distance 0 to 0.5 at 31; visually \
+         similar but different pictures can match, and the list itself may be wrong"
     }
     fn accepts(&self, _: &ItemView) -> bool {
         false

@@ -99,3 +99,17 @@ pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<(
     )?;
     Ok(())
 }
+
+/// Key under which an analyzer's error margin is kept in `meta` (leads show it).
+pub fn error_margin_key(analyzer: &str, version: &str) -> String {
+    format!("analyzer:{analyzer}:{version}")
+}
+
+pub fn record_error_margin(
+    conn: &Connection,
+    analyzer: &str,
+    version: &str,
+    margin: &str,
+) -> rusqlite::Result<()> {
+    meta_set(conn, &error_margin_key(analyzer, version), margin)
+}

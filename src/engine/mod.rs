@@ -333,12 +333,7 @@ pub fn run_scan_with(
     ];
     analyzers.extend(hooks.extra_analyzers);
     for a in &analyzers {
-        case::meta_set(
-            &conn,
-            &format!("analyzer:{}:{}", a.name(), a.version()),
-            a.error_margin(),
-        )
-        .map_err(db)?;
+        case::record_error_margin(&conn, a.name(), a.version(), a.error_margin()).map_err(db)?;
     }
 
     let journal =

@@ -348,7 +348,7 @@ pub fn rebuild(conn: &mut Connection, rules: &RuleSet) -> rusqlite::Result<LeadC
                     "value": o.value,
                     "confidence": o.confidence,
                     "provenance": o.provenance,
-                    "error_margin": margins.get(&format!("analyzer:{}:{}", o.analyzer, o.analyzer_version)),
+                    "error_margin": margins.get(&crate::case::error_margin_key(&o.analyzer, &o.analyzer_version)),
                 })).collect::<Vec<_>>(),
             }));
         }

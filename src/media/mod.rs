@@ -224,7 +224,7 @@ pub fn near_duplicates(
     )?;
     let hashes: Vec<pdq::PdqHash> = rows.iter().map(|r| r.3).collect();
     let groups = neardup::clusters(&hashes, max_distance);
-    let analyzer = NearDuplicateCard;
+    let card = &NEAR_DUPLICATES;
     for group in &groups {
         let first = &rows[group[0]];
         let cluster = format!("{}/{}", first.1, crate::evidence::display_path(&first.2));
@@ -249,44 +249,31 @@ pub fn near_duplicates(
             crate::engine::writer::insert_observation(
                 &tx,
                 rows[member].0,
-                analyzer.name(),
-                analyzer.version(),
+                card.name,
+                card.version,
                 &draft,
             )?;
         }
     }
-    crate::case::meta_set(
-        &tx,
-        &format!("analyzer:{}:{}", analyzer.name(), analyzer.version()),
-        analyzer.error_margin(),
-    )?;
+    crate::case::record_error_margin(&tx, card.name, card.version, card.error_margin)?;
     tx.commit()?;
     Ok(groups.len())
 }
 
-/// The card of the near-duplicate pass (it runs over the whole case, not per item, so it
-/// never `accepts` an item).
-struct NearDuplicateCard;
-
-impl Analyzer for NearDuplicateCard {
-    fn name(&self) -> &'static str {
-        "neardup"
-    }
-    fn version(&self) -> &'static str {
-        "1"
-    }
-    fn error_margin(&self) -> &'static str {
-        "PDQ distance <= 31 of 256 bits (Meta's match threshold), single linkage: two images can share a \
-         cluster through a chain of near pairs; hashes of quality < 50 are left out; resized, re-encoded and \
-         lightly edited copies are found, crops and heavy edits often are not"
-    }
-    fn accepts(&self, _: &ItemView) -> bool {
-        false
-    }
-    fn analyze(&self, _: &ItemView) -> Result<Vec<ObservationDraft>, String> {
-        Ok(Vec::new())
-    }
+/// What a whole-case pass (not a per-item analyzer) records about itself.
+struct PassCard {
+    name: &'static str,
+    version: &'static str,
+    error_margin: &'static str,
 }
+
+const NEAR_DUPLICATES: PassCard = PassCard {
+    name: "neardup",
+    version: "1",
+    error_margin: "PDQ distance <= 31 of 256 bits (Meta's match threshold), single linkage: two images can share a \
+         cluster through a chain of near pairs; hashes of quality < 50 are left out; resized, re-encoded and \
+         lightly edited copies are found, crops and heavy edits often are not",
+};
 
 /// Matches every image of the case (quality >= 50) against the PDQ lists, with all eight
 /// dihedral hashes so a rotated or mirrored copy still matches; the nearest entry within
@@ -311,7 +298,7 @@ pub fn match_pdq_lists(
             .filter_map(|(id, v)| serde_json::from_str(&v).ok().map(|v| (id, v)))
             .collect()
     };
-    let card = PdqListCard;
+    let card = &PDQ_LISTS;
     let mut matched = 0;
     for (item_id, value) in &images {
         let mut variants: Vec<(&str, pdq::PdqHash)> = Vec::new();
@@ -354,41 +341,22 @@ pub fn match_pdq_lists(
             crate::engine::writer::insert_observation(
                 &tx,
                 *item_id,
-                card.name(),
-                card.version(),
+                card.name,
+                card.version,
                 &draft,
             )?;
             matched += 1;
         }
     }
-    crate::case::meta_set(
-        &tx,
-        &format!("analyzer:{}:{}", card.name(), card.version()),
-        card.error_margin(),
-    )?;
+    crate::case::record_error_margin(&tx, card.name, card.version, card.error_margin)?;
     tx.commit()?;
     Ok(matched)
 }
 
-/// The card of the PDQ list pass.
-struct PdqListCard;
-
-impl Analyzer for PdqListCard {
-    fn name(&self) -> &'static str {
-        "pdqlist"
-    }
-    fn version(&self) -> &'static str {
-        "1"
-    }
-    fn error_margin(&self) -> &'static str {
-        "perceptual match, not identity: within 31 of 256 bits (Meta's threshold) of a listed hash, over the \
+const PDQ_LISTS: PassCard = PassCard {
+    name: "pdqlist",
+    version: "1",
+    error_margin: "perceptual match, not identity: within 31 of 256 bits (Meta's threshold) of a listed hash, over the \
          image's eight rotations/mirrorings; confidence falls from 1.0 at distance 0 to 0.5 at 31; visually \
-         similar but different pictures can match, and the list itself may be wrong"
-    }
-    fn accepts(&self, _: &ItemView) -> bool {
-        false
-    }
-    fn analyze(&self, _: &ItemView) -> Result<Vec<ObservationDraft>, String> {
-        Ok(Vec::new())
-    }
-}
+         similar but different pictures can match, and the list itself may be wrong",
+};

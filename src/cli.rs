@@ -53,6 +53,15 @@ enum Command {
         /// Rules file replacing the built-in set.
         #[arg(long)]
         rules: Option<PathBuf>,
+        /// Video keyframes: one at least every SECONDS, besides scene changes.
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+        frame_interval: f64,
+        /// Video keyframes: ffmpeg scene score (0-1) above which a frame starts a new shot.
+        #[arg(long, default_value_t = 0.3)]
+        scene_threshold: f64,
+        /// Video keyframes kept per video at most (the rest is reported as not examined).
+        #[arg(long, default_value_t = 500)]
+        max_frames: usize,
         /// No progress bar and no summary.
         #[arg(long, short)]
         quiet: bool,
@@ -194,8 +203,20 @@ fn run(cli: Cli) -> Result<i32, String> {
             hashset,
             pdqlist,
             rules,
+            frame_interval,
+            scene_threshold,
+            max_frames,
             quiet,
         } => {
+            if !(frame_interval > 0.0 && frame_interval.is_finite()) {
+                return Err("--frame-interval must be a positive number of seconds".into());
+            }
+            if !(0.0..=1.0).contains(&scene_threshold) {
+                return Err("--scene-threshold must be between 0 and 1".into());
+            }
+            if max_frames == 0 {
+                return Err("--max-frames must be at least 1".into());
+            }
             let request = ScanRequest {
                 evidence,
                 case_dir: case,
@@ -204,6 +225,12 @@ fn run(cli: Cli) -> Result<i32, String> {
                 hashsets: hashset,
                 pdqlists: pdqlist,
                 rules_file: rules,
+                video: crate::media::video::VideoOptions {
+                    interval: frame_interval,
+                    scene_threshold,
+                    max_frames,
+                    ..Default::default()
+                },
             };
             scan(&request, quiet)
         }

@@ -131,6 +131,14 @@ const MIGRATIONS: &[&str] = &[
         hash TEXT NOT NULL
     );
     "#,
+    // 2: items found inside other items (a video's keyframes; later, attachments). `path` is
+    // the parent's path, "//" and a name no walked path can have (a file has no children);
+    // `derivation` says how the child was made (JSON: what, where in the parent, by which tool).
+    r#"
+    ALTER TABLE items ADD COLUMN parent_id INTEGER REFERENCES items(id);
+    ALTER TABLE items ADD COLUMN derivation TEXT;
+    CREATE INDEX items_parent ON items (parent_id);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -23,6 +23,11 @@ pub struct ItemView<'a> {
     pub head: &'a [u8],
     /// The whole content, when an analyzer asked for it (`Analyzer::wants_content`).
     pub content: Option<&'a [u8]>,
+    /// The decoded picture (orientation applied), for images the engine could decode and for
+    /// video frames; decoded once per item whatever the number of analyzers using it.
+    pub image: Option<&'a image::DynamicImage>,
+    /// What decoded `image` ("image 0.25", "libheif", "ffmpeg 5.1 …").
+    pub decoder: &'a str,
 }
 
 /// An observation before the engine has attached it to a stored item.

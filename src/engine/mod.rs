@@ -62,6 +62,8 @@ pub struct ScanRequest {
     /// PDQ lists of known images, given like hash sets.
     pub pdqlists: Vec<HashSetSpec>,
     pub rules_file: Option<PathBuf>,
+    /// How video keyframes are chosen.
+    pub video: crate::media::video::VideoOptions,
 }
 
 pub struct SourcePlan {
@@ -79,6 +81,7 @@ pub struct ScanPlan {
     pub hashsets: Vec<LoadedHashSet>,
     pub pdqlists: Vec<crate::media::pdqlist::PdqList>,
     pub rules: RuleSet,
+    pub video: crate::media::video::VideoOptions,
 }
 
 impl ScanPlan {
@@ -175,6 +178,7 @@ impl ScanPlan {
             hashsets,
             pdqlists,
             rules,
+            video: req.video.clone(),
         })
     }
 
@@ -185,6 +189,7 @@ impl ScanPlan {
             "hashsets": self.hashsets.iter().map(|h| json!({"name": h.name, "sha256": h.file_sha256.to_hex(), "status": h.spec.status.as_str(), "category": h.spec.category})).collect::<Vec<_>>(),
             "pdqlists": self.pdqlists.iter().map(|l| json!({"name": l.name, "sha256": l.file_sha256.to_hex(), "status": l.spec.status.as_str(), "category": l.spec.category})).collect::<Vec<_>>(),
             "rules_digest": self.rules.digest,
+            "video": {"interval": self.video.interval, "scene_threshold": self.video.scene_threshold, "min_gap": self.video.min_gap, "max_frames": self.video.max_frames},
         });
         audit::digest_hex(cfg.to_string().as_bytes())
     }
@@ -330,11 +335,14 @@ pub fn run_scan_with(
         Box::new(analyzer::ExtensionMismatchAnalyzer),
         Box::new(crate::media::ExifAnalyzer),
         Box::new(crate::media::PdqAnalyzer),
+        Box::new(crate::media::AnimationAnalyzer),
     ];
     analyzers.extend(hooks.extra_analyzers);
     for a in &analyzers {
         case::record_error_margin(&conn, a.name(), a.version(), a.error_margin()).map_err(db)?;
     }
+    case::record_error_margin(&conn, VIDEO_STAGE, VIDEO_STAGE_VERSION, VIDEO_MARGIN).map_err(db)?;
+    let thumbs_dir = plan.case.root.join("thumbs");
 
     let journal =
         journal::Journal::open(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
@@ -367,6 +375,8 @@ pub fn run_scan_with(
             stop,
             root: &source.root,
             before_open: hooks.before_open,
+            thumbs: &thumbs_dir,
+            video: &plan.video,
         };
         let (p, a) = scan_source(&ctx, &source.root, &tx);
         processed += p;
@@ -682,6 +692,8 @@ struct SourceContext<'a> {
     stop: &'a AtomicBool,
     root: &'a Path,
     before_open: Option<BeforeOpen<'a>>,
+    thumbs: &'a Path,
+    video: &'a crate::media::video::VideoOptions,
 }
 
 /// Walks one source and processes every entry not already stored. Returns (processed, already stored).
@@ -803,6 +815,7 @@ fn process_guarded(
                     mime: None,
                     observations: Vec::new(),
                     errors: vec![("engine".into(), format!("panic while processing: {msg}"))],
+                    children: Vec::new(),
                 })
             });
     ctx.journal.end(ctx.source_id, &path);
@@ -824,6 +837,7 @@ fn process_item(
         mime: None,
         observations: Vec::new(),
         errors: Vec::new(),
+        children: Vec::new(),
     };
     if let Some(&crashes) = ctx.suspects.get(&result.entry.rel_path)
         && crashes >= POISON_CRASHES
@@ -889,6 +903,16 @@ fn process_item(
         .is_some()
         .then(|| typed.take().unwrap_or_else(|| typing::detect(&head)));
     result.mime = content_type.as_ref().map(|c| c.mime.clone());
+    let decoded = match (&content_type, &result.digests) {
+        (Some(ct), Some(_)) if crate::media::decodable(&ct.mime) => {
+            decode_image(content.as_deref(), &ct.mime, size, &mut result.errors)
+        }
+        _ => None,
+    };
+    let decoder = content_type
+        .as_ref()
+        .map(|ct| if ct.mime.starts_with("image/hei") || ct.mime == "image/avif" { "libheif" } else { "image 0.25" })
+        .unwrap_or("");
     let view = ItemView {
         source_label: ctx.label,
         entry: &result.entry,
@@ -896,22 +920,211 @@ fn process_item(
         content_type: content_type.as_ref(),
         head: &head,
         content: content.as_deref(),
+        image: decoded.as_ref(),
+        decoder,
     };
+    let (observations, errors) = run_analyzers(ctx.analyzers, &view);
+    result.observations = observations;
+    result.errors.extend(errors);
+    if let (Some(img), Some(d)) = (&decoded, &result.digests)
+        && let Err(e) = crate::media::thumbs::write(ctx.thumbs, &d.sha256.to_hex(), img)
+    {
+        result.errors.push(("thumbnail".into(), e));
+    }
+    drop(decoded);
+    drop(content);
+    if let Some(ct) = &content_type
+        && crate::media::video::is_video_candidate(
+            &result.entry.rel_path,
+            &head,
+            &ct.mime,
+            ct.by_signature,
+        )
+    {
+        process_video(ctx, root_fd, &mut result);
+        if ctx.stop.load(Ordering::Relaxed) {
+            // A video cut short by Ctrl-C is not stored half done: a rerun does it again.
+            return None;
+        }
+    }
+    Some(result)
+}
+
+/// Decodes an image item once for all analyzers; a failure is the item's error record.
+fn decode_image(
+    content: Option<&[u8]>,
+    mime: &str,
+    size: u64,
+    errors: &mut Vec<(String, String)>,
+) -> Option<image::DynamicImage> {
+    let Some(bytes) = content else {
+        errors.push((
+            "image.decode".into(),
+            format!(
+                "image of {size} bytes is over the {} MiB decode limit; not decoded",
+                crate::media::MAX_IMAGE_BYTES >> 20
+            ),
+        ));
+        return None;
+    };
+    match std::panic::catch_unwind(AssertUnwindSafe(|| crate::media::decode(bytes, mime))) {
+        Ok(Ok(img)) => Some(img),
+        Ok(Err(reason)) => {
+            errors.push(("image.decode".into(), reason));
+            None
+        }
+        Err(_) => {
+            errors.push(("image.decode".into(), "decoder panicked".into()));
+            None
+        }
+    }
+}
+
+type Observed = Vec<(&'static str, &'static str, analyzer::ObservationDraft)>;
+
+/// Every analyzer that accepts the view, each behind its own panic guard.
+fn run_analyzers(
+    analyzers: &[Box<dyn Analyzer>],
+    view: &ItemView,
+) -> (Observed, Vec<(String, String)>) {
     let mut observations = Vec::new();
     let mut errors = Vec::new();
-    for a in ctx.analyzers {
-        if !a.accepts(&view) {
+    for a in analyzers {
+        if !a.accepts(view) {
             continue;
         }
-        match std::panic::catch_unwind(AssertUnwindSafe(|| a.analyze(&view))) {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| a.analyze(view))) {
             Ok(Ok(obs)) => observations.extend(obs.into_iter().map(|o| (a.name(), a.version(), o))),
             Ok(Err(reason)) => errors.push((a.name().to_string(), reason)),
             Err(_) => errors.push((a.name().to_string(), "analyzer panicked".to_string())),
         }
     }
-    result.observations = observations;
-    result.errors.extend(errors);
-    Some(result)
+    (observations, errors)
+}
+
+const VIDEO_STAGE: &str = "video";
+const VIDEO_STAGE_VERSION: &str = "1";
+const VIDEO_MARGIN: &str = "keyframes chosen by ffmpeg's scene score and a fixed interval: a shot shorter than the \
+     interval with no clear cut can be missed, and at most --max-frames frames are taken per video; each frame is \
+     then an ordinary image (its PDQ as exact as for a photo); timestamps are the container's presentation times";
+
+/// Keyframes of a video as child items, each through the image analyzers and the thumbnailer.
+fn process_video(ctx: &SourceContext, root_fd: &OwnedFd, result: &mut ItemResult) {
+    use crate::media::video;
+    let file = match walk::open_regular_file(root_fd, &result.entry.rel_path) {
+        Ok(f) => f,
+        Err(e) => {
+            result.errors.push((VIDEO_STAGE.into(), format!("open: {e}")));
+            return;
+        }
+    };
+    let extractor = video::ffmpeg_version().unwrap_or("ffmpeg");
+    let parent_path = result.entry.rel_path.clone();
+    let opts = ctx.video;
+    let mut children = Vec::new();
+    let mut on_frame = |frame: video::Frame| {
+        children.push(frame_child(ctx, &parent_path, extractor, opts, frame));
+    };
+    match video::keyframes(
+        file,
+        opts,
+        ctx.stop,
+        crate::media::MAX_DECODE_ALLOC,
+        &mut on_frame,
+    ) {
+        Ok((info, problems)) => {
+            result.observations.push((
+                VIDEO_STAGE,
+                VIDEO_STAGE_VERSION,
+                analyzer::ObservationDraft {
+                    kind: "video.keyframes".into(),
+                    value: serde_json::to_value(&info).unwrap_or_default(),
+                    confidence: 1.0,
+                    provenance: json!({"extractor": extractor, "interval_s": opts.interval, "scene_threshold": opts.scene_threshold, "min_gap_s": opts.min_gap, "max_frames": opts.max_frames}),
+                },
+            ));
+            for p in problems {
+                result.errors.push((VIDEO_STAGE.into(), p));
+            }
+        }
+        Err(e) => result.errors.push((VIDEO_STAGE.into(), e)),
+    }
+    result.children = children;
+}
+
+/// One keyframe as a child item: named after its parent and time, analysed like a photo.
+fn frame_child(
+    ctx: &SourceContext,
+    parent_path: &[u8],
+    extractor: &str,
+    opts: &crate::media::video::VideoOptions,
+    frame: crate::media::video::Frame,
+) -> writer::ChildResult {
+    use sha2::Digest;
+    let (width, height) = frame.image.dimensions();
+    let pixels_sha256 = digest::to_hex(&sha2::Sha256::digest(frame.image.as_raw()));
+    let name = match frame.timestamp {
+        Some(t) => format!("//frame-{:04}@{t:.3}s", frame.index),
+        None => format!("//frame-{:04}", frame.index),
+    };
+    let rel_path = [parent_path, name.as_bytes()].concat();
+    let size = frame.image.as_raw().len() as u64;
+    let img = image::DynamicImage::ImageRgb8(frame.image);
+    let entry = WalkEntry {
+        rel_path: rel_path.clone(),
+        meta: walk::EntryMeta {
+            kind: EntryKind::Unknown,
+            size,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            inode: 0,
+            device: 0,
+            nlink: 0,
+            mtime: None,
+            atime: None,
+            ctime: None,
+            btime: None,
+        },
+        link_target: None,
+    };
+    let content_type = typing::ContentType {
+        mime: "image/x-video-frame".into(),
+        extension: None,
+        by_signature: false,
+    };
+    let view = ItemView {
+        source_label: ctx.label,
+        entry: &entry,
+        digests: None,
+        content_type: Some(&content_type),
+        head: &[],
+        content: None,
+        image: Some(&img),
+        decoder: extractor,
+    };
+    let (observations, mut errors) = run_analyzers(ctx.analyzers, &view);
+    if let Err(e) = crate::media::thumbs::write(ctx.thumbs, &pixels_sha256, &img) {
+        errors.push(("thumbnail".into(), e));
+    }
+    writer::ChildResult {
+        rel_path,
+        kind: "video-frame",
+        size,
+        mime: Some(content_type.mime.clone()),
+        derivation: json!({
+            "what": "video keyframe",
+            "timestamp_s": frame.timestamp,
+            "keyframe_index": frame.index,
+            "width": width,
+            "height": height,
+            "pixels_sha256": pixels_sha256,
+            "extractor": extractor,
+            "selection": {"interval_s": opts.interval, "scene_threshold": opts.scene_threshold, "min_gap_s": opts.min_gap},
+        }),
+        observations,
+        errors,
+    }
 }
 
 fn finish_source(
@@ -926,7 +1139,7 @@ fn finish_source(
         "SELECT COALESCE(SUM(kind = 'file'), 0), COALESCE(SUM(kind = 'dir'), 0),
                 COALESCE(SUM(kind NOT IN ('file', 'dir')), 0),
                 COALESCE(SUM(CASE WHEN kind = 'file' THEN size END), 0)
-         FROM items WHERE source_id = ?1",
+         FROM items WHERE source_id = ?1 AND parent_id IS NULL",
         [id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;

@@ -24,6 +24,21 @@ pub struct ItemResult {
     pub mime: Option<String>,
     pub observations: Vec<(&'static str, &'static str, ObservationDraft)>,
     pub errors: Vec<(String, String)>,
+    /// Items found inside this one (a video's keyframes), stored with it or not at all.
+    pub children: Vec<ChildResult>,
+}
+
+/// An item made from another: no file of its own in the evidence, so no walk metadata and no
+/// file digests; `derivation` says what it is and where in the parent it came from.
+pub struct ChildResult {
+    /// The parent's path, "//", and a name no walked path can have.
+    pub rel_path: Vec<u8>,
+    pub kind: &'static str,
+    pub size: u64,
+    pub mime: Option<String>,
+    pub derivation: serde_json::Value,
+    pub observations: Vec<(&'static str, &'static str, ObservationDraft)>,
+    pub errors: Vec<(String, String)>,
 }
 
 pub struct ErrorRecord {
@@ -76,6 +91,31 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
     }
     for (stage, reason) in &r.errors {
         insert_error(tx, run_id, r.source_id, &r.entry.rel_path, stage, reason)?;
+    }
+    for child in &r.children {
+        let inserted = tx.prepare_cached(
+            "INSERT INTO items(source_id, path, kind, size, mode, uid, gid, inode, nlink, mime, parent_id, derivation)
+             VALUES (?1,?2,?3,?4,0,0,0,0,0,?5,?6,?7) ON CONFLICT(source_id, path) DO NOTHING",
+        )?
+        .execute(params![
+            r.source_id,
+            child.rel_path,
+            child.kind,
+            child.size as i64,
+            child.mime,
+            item_id,
+            child.derivation.to_string()
+        ])?;
+        if inserted == 0 {
+            continue;
+        }
+        let child_id = tx.last_insert_rowid();
+        for (analyzer, version, o) in &child.observations {
+            insert_observation(tx, child_id, analyzer, version, o)?;
+        }
+        for (stage, reason) in &child.errors {
+            insert_error(tx, run_id, r.source_id, &child.rel_path, stage, reason)?;
+        }
     }
     Ok(())
 }

@@ -65,7 +65,8 @@ pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String>
         {
             let mut stmt = conn
                 .prepare(
-                    "SELECT path, kind, size, sha256, link_target FROM items WHERE source_id = ?1",
+                    // Items made from other items (keyframes) have no file of their own to re-read.
+                    "SELECT path, kind, size, sha256, link_target FROM items WHERE source_id = ?1 AND parent_id IS NULL",
                 )
                 .map_err(db)?;
             let mut rows = stmt.query([id]).map_err(db)?;

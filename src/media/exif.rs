@@ -37,6 +37,38 @@ pub struct ExifFacts {
     pub embedded_thumbnail: bool,
     /// Fields present but unusable (a zero denominator, a malformed date), by name.
     pub invalid: Vec<String>,
+    /// Fields taken from the XMP packet because EXIF did not give them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub from_xmp: Vec<String>,
+}
+
+impl ExifFacts {
+    /// Fills what EXIF left empty from XMP, naming each field so taken. EXIF wins where both
+    /// speak: it is what the camera wrote; XMP is more often rewritten by editing software.
+    pub fn fill_from_xmp(&mut self, xmp: ExifFacts) {
+        macro_rules! fill {
+            ($field:ident) => {
+                if self.$field.is_none() && xmp.$field.is_some() {
+                    self.$field = xmp.$field;
+                    self.from_xmp.push(stringify!($field).to_string());
+                }
+            };
+        }
+        fill!(gps);
+        if self.datetime_original.is_none() && xmp.datetime_original.is_some() {
+            self.datetime_original = xmp.datetime_original;
+            self.utc_offset = xmp.utc_offset;
+            self.time_zone = xmp.time_zone;
+            self.from_xmp.push("datetime_original".into());
+        }
+        fill!(make);
+        fill!(model);
+        fill!(body_serial_number);
+        fill!(lens);
+        fill!(software);
+        fill!(orientation);
+        self.invalid.extend(xmp.invalid);
+    }
 }
 
 /// Reads the EXIF of a file's bytes. `Ok(None)`: the container holds no EXIF.

@@ -1,13 +1,19 @@
-//! Images and video (issue 3, in progress): so far EXIF/GPS and the PDQ perceptual hash.
+//! Images and video: decoding (with HEIF through libheif), EXIF and XMP, PDQ, thumbnails,
+//! near-duplicates, PDQ lists, and video keyframes through ffmpeg.
 //!
-//! Takes an image item's content (kept in memory by the engine while it hashes the file);
-//! produces an `image.pdq` observation. Limits are checked from the header before any pixel
-//! is decoded; an image over them, or one that does not decode, is an error record.
+//! The engine keeps an image item's content in memory while it hashes the file and decodes it
+//! once ([`decode`]); the analyzers here read the pixels from the item view. Limits are
+//! checked from the header before any pixel is decoded; an image over them, or one that does
+//! not decode, is an error record.
 
 pub mod exif;
+pub mod heif;
 pub mod neardup;
 pub mod pdq;
 pub mod pdqlist;
+pub mod thumbs;
+pub mod video;
+pub mod xmp;
 
 use serde_json::json;
 
@@ -24,16 +30,28 @@ pub const MAX_IMAGE_SIDE: u32 = 32_768;
 pub const MAX_DECODE_ALLOC: u64 = 512 << 20;
 
 /// Whether a type is decoded as an image here.
-fn decodable(mime: &str) -> bool {
+pub fn decodable(mime: &str) -> bool {
     matches!(
         mime,
         "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/tiff" | "image/bmp"
-    )
+    ) || is_heif(mime)
 }
 
-/// Decodes with header-checked limits and applies the EXIF orientation, so the pixels are
-/// the picture as a viewer shows it; errors (not panics) on anything malformed.
-pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage, String> {
+fn is_heif(mime: &str) -> bool {
+    matches!(mime, "image/heif" | "image/heic" | "image/avif")
+}
+
+/// Decodes an image of the given type, with limits checked from the header and the
+/// orientation applied (EXIF for the `image` formats, the container's for HEIF), so the pixels
+/// are the picture as a viewer shows it; errors (not panics) on anything malformed.
+pub fn decode(bytes: &[u8], mime: &str) -> Result<image::DynamicImage, String> {
+    if is_heif(mime) {
+        return heif::decode(bytes, MAX_IMAGE_SIDE, MAX_DECODE_ALLOC).map(image::DynamicImage::ImageRgb8);
+    }
+    decode_with_image_crate(bytes)
+}
+
+fn decode_with_image_crate(bytes: &[u8]) -> Result<image::DynamicImage, String> {
     use image::ImageDecoder;
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
@@ -77,23 +95,20 @@ impl Analyzer for PdqAnalyzer {
          Meta recommends distance <= 31 for a match and discarding hashes of quality < 50"
     }
     fn accepts(&self, item: &ItemView) -> bool {
-        item.content_type.is_some_and(|c| decodable(&c.mime))
+        item.image.is_some()
     }
     fn wants_content(&self, content_type: &ContentType, size: u64) -> bool {
         decodable(&content_type.mime) && size <= MAX_IMAGE_BYTES
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
-        let Some(bytes) = item.content else {
-            return Err(format!(
-                "image of {} bytes is over the {} MiB decode limit; not hashed",
-                item.entry.meta.size,
-                MAX_IMAGE_BYTES >> 20
-            ));
+        let Some(img) = item.image else {
+            return Ok(Vec::new());
         };
-        let img = decode(bytes)?;
         let (width, height) = (img.width(), img.height());
-        let luma = pdq::luma_from_rgb8(img.to_rgb8().as_raw());
-        drop(img);
+        let luma = match img {
+            image::DynamicImage::ImageRgb8(rgb) => pdq::luma_from_rgb8(rgb.as_raw()),
+            other => pdq::luma_from_rgb8(other.to_rgb8().as_raw()),
+        };
         let Some(d) = pdq::dihedral_luma(luma, height as usize, width as usize) else {
             return Err(format!(
                 "{width}x{height} is under PDQ's {} pixel minimum side",
@@ -116,12 +131,87 @@ impl Analyzer for PdqAnalyzer {
             }),
             // A hash is a fact about the pixels; quality says how much it can be trusted.
             confidence: 1.0,
-            provenance: json!({ "decoder": "image 0.25" }),
+            provenance: json!({ "decoder": item.decoder }),
         }])
     }
 }
 
-/// Containers kamadak-exif reads EXIF from.
+/// Frames counted in an animated GIF before the count stops; an animation longer than this
+/// is reported as not examined past its first frame.
+pub const MAX_ANIMATION_FRAMES: usize = 1000;
+
+/// Counts the frames of a GIF from its block structure, without decoding any pixels (a GIF of
+/// thousands of frames costs a few KB of parsing here, not thousands of decodes). Stops at
+/// `cap`. `None` when the structure is broken before the first frame.
+pub fn gif_frame_count(bytes: &[u8], cap: usize) -> Option<usize> {
+    if bytes.len() < 13 || !bytes.starts_with(b"GIF") {
+        return None;
+    }
+    let table = |packed: u8| if packed & 0x80 != 0 { 3usize << ((packed & 7) + 1) } else { 0 };
+    let mut at = 13 + table(bytes[10]);
+    let mut frames = 0usize;
+    // Skips a chain of data sub-blocks (length byte, data), ending at a zero length.
+    let skip_blocks = |mut at: usize| -> Option<usize> {
+        loop {
+            let len = *bytes.get(at)? as usize;
+            at += 1 + len;
+            if len == 0 {
+                return Some(at);
+            }
+        }
+    };
+    while frames < cap {
+        match bytes.get(at) {
+            Some(0x21) => at = skip_blocks(at + 2)?,
+            Some(0x2C) => {
+                let packed = *bytes.get(at + 9)?;
+                at = skip_blocks(at + 10 + table(packed) + 1)?;
+                frames += 1;
+            }
+            // The trailer, or damage after some frames: what was counted stands.
+            _ => break,
+        }
+    }
+    (frames > 0).then_some(frames)
+}
+
+/// Animated GIFs: the frame count as an observation; only the first frame is decoded and
+/// hashed, so an animation over [`MAX_ANIMATION_FRAMES`] is an error record saying the rest
+/// was not examined.
+pub struct AnimationAnalyzer;
+
+impl Analyzer for AnimationAnalyzer {
+    fn name(&self) -> &'static str {
+        "animation"
+    }
+    fn version(&self) -> &'static str {
+        "1"
+    }
+    fn error_margin(&self) -> &'static str {
+        "frame count from the GIF block structure (exact for well-formed files; a damaged file counts the \
+         frames before the damage); only the first frame is decoded and hashed"
+    }
+    fn accepts(&self, item: &ItemView) -> bool {
+        item.content.is_some() && item.content_type.is_some_and(|c| c.mime == "image/gif")
+    }
+    fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
+        let bytes = item.content.unwrap_or_default();
+        match gif_frame_count(bytes, MAX_ANIMATION_FRAMES + 1) {
+            Some(n) if n > MAX_ANIMATION_FRAMES => Err(format!(
+                "animated GIF of more than {MAX_ANIMATION_FRAMES} frames: only the first frame was examined"
+            )),
+            Some(n) if n > 1 => Ok(vec![ObservationDraft {
+                kind: "image.animation".into(),
+                value: json!({ "frames": n, "frames_examined": 1 }),
+                confidence: 1.0,
+                provenance: json!({ "method": "GIF block structure" }),
+            }]),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Containers kamadak-exif reads EXIF from, and GIF, which can carry only XMP.
 fn has_exif_container(mime: &str) -> bool {
     matches!(
         mime,
@@ -132,6 +222,7 @@ fn has_exif_container(mime: &str) -> bool {
             | "image/heif"
             | "image/heic"
             | "image/avif"
+            | "image/gif"
     )
 }
 
@@ -161,21 +252,42 @@ impl Analyzer for ExifAnalyzer {
         has_exif_container(&content_type.mime) && size <= MAX_IMAGE_BYTES
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
-        let Some(facts) = exif::read(item.content.unwrap_or_default())? else {
-            return Ok(Vec::new());
+        let bytes = item.content.unwrap_or_default();
+        // GIF has no EXIF block (only XMP, in an application extension).
+        let is_gif = item.content_type.is_some_and(|c| c.mime == "image/gif");
+        let from_exif = if is_gif { None } else { exif::read(bytes)? };
+        let from_xmp = xmp::read(bytes);
+        let facts = match (from_exif, from_xmp) {
+            (None, Ok(None)) => return Ok(Vec::new()),
+            (Some(f), Ok(None)) => f,
+            (None, Err(e)) => return Err(e),
+            (Some(mut f), Err(e)) => {
+                f.invalid.push(format!("XMP packet ({e})"));
+                f
+            }
+            (exif_facts, Ok(Some(x))) => {
+                let mut f = exif_facts.unwrap_or_default();
+                f.fill_from_xmp(x);
+                f
+            }
         };
+        let gps_from_xmp = facts.from_xmp.iter().any(|f| f == "gps");
         let mut out = vec![ObservationDraft {
             kind: "image.exif".into(),
             value: serde_json::to_value(&facts).unwrap_or_default(),
             confidence: 1.0,
-            provenance: json!({ "reader": "kamadak-exif 0.6" }),
+            provenance: json!({ "reader": "kamadak-exif 0.6; XMP: quick-xml 0.38" }),
         }];
         if let Some(gps) = &facts.gps {
             out.push(ObservationDraft {
                 kind: "image.gps".into(),
                 value: json!({ "latitude": gps.latitude, "longitude": gps.longitude, "altitude": gps.altitude }),
                 confidence: 1.0,
-                provenance: json!({ "reader": "kamadak-exif 0.6", "tag": "EXIF GPS IFD" }),
+                provenance: if gps_from_xmp {
+                    json!({ "reader": "quick-xml 0.38", "tag": "XMP exif:GPSLatitude/GPSLongitude" })
+                } else {
+                    json!({ "reader": "kamadak-exif 0.6", "tag": "EXIF GPS IFD" })
+                },
             });
         }
         Ok(out)

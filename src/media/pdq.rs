@@ -289,7 +289,8 @@ fn dct_64_to_16(a: &[f32]) -> Coefficients {
 /// Decodes an image file's bytes and hashes it with its dihedral transforms. The decode
 /// limits of `media::decode` apply; an undecodable file is an error, not a panic.
 pub fn dihedral_of_image_bytes(bytes: &[u8]) -> Result<Option<Dihedral>, String> {
-    let img = super::decode(bytes)?;
+    let mime = crate::evidence::typing::detect(&bytes[..bytes.len().min(8192)]).mime;
+    let img = super::decode(bytes, &mime)?;
     let rgb = img.to_rgb8();
     let (cols, rows) = (rgb.width() as usize, rgb.height() as usize);
     Ok(dihedral_luma(luma_from_rgb8(rgb.as_raw()), rows, cols))

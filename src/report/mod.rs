@@ -79,8 +79,10 @@ fn export_all(
             .prepare(
                 "SELECT s.label, i.path, i.kind, i.size, i.mode, i.uid, i.gid, i.inode, i.nlink, i.mtime, i.atime, i.ctime, i.btime, i.md5, i.sha1, i.sha256, i.mime, i.link_target,
                         (SELECT CASE WHEN SUM(json_extract(o.value, '$.status') = 'bad') > 0 THEN 'bad' ELSE 'good' END
-                         FROM observations o WHERE o.item_id = i.id AND o.kind = 'hashset.match' HAVING COUNT(*) > 0)
-                 FROM items i JOIN sources s ON s.id = i.source_id ORDER BY s.label, i.path",
+                         FROM observations o WHERE o.item_id = i.id AND o.kind = 'hashset.match' HAVING COUNT(*) > 0),
+                        p.path, i.derivation
+                 FROM items i JOIN sources s ON s.id = i.source_id LEFT JOIN items p ON p.id = i.parent_id
+                 ORDER BY s.label, i.path",
             )
             .map_err(db)?;
         let mut rows = stmt.query([]).map_err(db)?;
@@ -123,6 +125,17 @@ fn export_all(
                 "known".into(),
                 json!(r.get::<_, Option<String>>(18).map_err(db)?),
             );
+            // Items made from another item (a video's keyframes): the parent's path and how.
+            if let Some(parent) = r.get::<_, Option<Vec<u8>>>(19).map_err(db)? {
+                o.insert("parent_path".into(), json!(crate::evidence::display_path(&parent)));
+                let derivation: Option<String> = r.get(20).map_err(db)?;
+                o.insert(
+                    "derivation".into(),
+                    derivation
+                        .and_then(|d| serde_json::from_str(&d).ok())
+                        .unwrap_or(Value::Null),
+                );
+            }
             emit(out, Value::Object(o))?;
         }
     }

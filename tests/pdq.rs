@@ -177,8 +177,8 @@ fn scanned_images_get_pdq_observations_and_bad_images_error_records() {
     let reason = |p: &str| {
         errors
             .iter()
-            .find(|e| e["path"] == p && e["stage"] == "pdq")
-            .unwrap_or_else(|| panic!("no pdq error for {p}: {errors:?}"))["reason"]
+            .find(|e| e["path"] == p && e["stage"] == "image.decode")
+            .unwrap_or_else(|| panic!("no decode error for {p}: {errors:?}"))["reason"]
             .as_str()
             .unwrap()
             .to_string()

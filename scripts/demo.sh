@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is needed: https://rustup.rs" >&2; exit 1; }
+source scripts/system-deps.sh
+spoor_system_deps || echo "continuing: without them videos and HEIC photos become error records" >&2
 cargo build --release --locked --bin spoor
 SPOOR=target/release/spoor
 EVIDENCE=demo-evidence

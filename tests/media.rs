@@ -48,7 +48,10 @@ fn heif_and_avif_decode_to_the_reference_pdq() {
             .hamming(&PdqHash::from_hex(hash).unwrap());
         // Meta's C++ on libheif's pixels: the same decoder, so the same bits (0 today).
         assert!(d <= 2, "{file}: {d} bits from the reference");
-        assert_eq!(observation(&obs, file, "image.pdq")["provenance"]["decoder"], "libheif");
+        assert_eq!(
+            observation(&obs, file, "image.pdq")["provenance"]["decoder"],
+            "libheif"
+        );
         checked += 1;
     }
     assert_eq!(checked, 4);
@@ -81,7 +84,12 @@ fn xmp_gives_what_exif_does_not() {
     assert!((gps["value"]["latitude"].as_f64().unwrap() - -33.856784).abs() < 1e-6);
     assert!((gps["value"]["longitude"].as_f64().unwrap() - 151.215297).abs() < 1e-6);
     assert_eq!(gps["value"]["altitude"], 12.5);
-    assert!(gps["provenance"]["tag"].as_str().unwrap().starts_with("XMP"));
+    assert!(
+        gps["provenance"]["tag"]
+            .as_str()
+            .unwrap()
+            .starts_with("XMP")
+    );
     let exif = &observation(&obs, "xmp-gps.jpg", "image.exif")["value"];
     assert_eq!(exif["datetime_original"], "2024-03-09T14:21:07");
     assert_eq!(exif["utc_offset"], "+11:00");
@@ -113,22 +121,38 @@ fn thumbnails_are_small_reencoded_jpegs_keyed_by_sha256() {
     for f in ["bridge-1-original.jpg", "wee.jpg", "LA.png"] {
         let item = items.iter().find(|i| i["path"] == f).unwrap();
         let sha = item["sha256"].as_str().unwrap();
-        let thumb = case.join("thumbs").join(&sha[..2]).join(format!("{sha}.jpg"));
+        let thumb = case
+            .join("thumbs")
+            .join(&sha[..2])
+            .join(format!("{sha}.jpg"));
         let bytes = std::fs::read(&thumb).unwrap_or_else(|e| panic!("{f}: {e}"));
-        assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "{f}: thumbnail is not JPEG");
+        assert!(
+            bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
+            "{f}: thumbnail is not JPEG"
+        );
         let original = std::fs::read(ev.join(f)).unwrap();
-        assert_ne!(bytes, original, "{f}: the thumbnail is a copy of the original");
+        assert_ne!(
+            bytes, original,
+            "{f}: the thumbnail is a copy of the original"
+        );
         let img = image::load_from_memory(&bytes).unwrap();
         let original = image::load_from_memory(&original).unwrap();
         assert!(img.width() <= 256 && img.height() <= 256, "{f}");
         if original.width() <= 256 && original.height() <= 256 {
-            assert_eq!((img.width(), img.height()), (original.width(), original.height()));
+            assert_eq!(
+                (img.width(), img.height()),
+                (original.width(), original.height())
+            );
         } else {
             // The long side is 256 and the aspect ratio kept to a pixel.
             assert_eq!(img.width().max(img.height()), 256, "{f}");
             let ratio = |w: u32, h: u32| w as f64 / h as f64;
             let tolerance = 1.0 / img.width().min(img.height()) as f64 * 2.0;
-            assert!((ratio(img.width(), img.height()) - ratio(original.width(), original.height())).abs() < tolerance);
+            assert!(
+                (ratio(img.width(), img.height()) - ratio(original.width(), original.height()))
+                    .abs()
+                    < tolerance
+            );
         }
     }
 }
@@ -158,7 +182,10 @@ fn animated_gifs_are_counted_and_a_huge_one_is_an_error_record() {
     expect_code(&o, 2, "scan with a 3000-frame GIF");
     eprintln!("scan of a 3000-frame GIF: {:?}", start.elapsed());
     let obs = export(&case, "observations");
-    assert_eq!(observation(&obs, "short.gif", "image.animation")["value"]["frames"], 3);
+    assert_eq!(
+        observation(&obs, "short.gif", "image.animation")["value"]["frames"],
+        3
+    );
     // Both are still hashed from their first frame.
     observation(&obs, "short.gif", "image.pdq");
     observation(&obs, "endless.gif", "image.pdq");
@@ -166,7 +193,12 @@ fn animated_gifs_are_counted_and_a_huge_one_is_an_error_record() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["path"], "endless.gif");
     assert_eq!(errors[0]["stage"], "animation");
-    assert!(errors[0]["reason"].as_str().unwrap().contains("more than 1000 frames"));
+    assert!(
+        errors[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("more than 1000 frames")
+    );
 }
 
 /// A JPEG whose EXIF block is hostile: `ifd` is the TIFF structure after "Exif\0\0".
@@ -201,13 +233,22 @@ fn corrupt_exif_structures_are_errors_or_nothing_never_a_hang() {
     let dir = tempfile::tempdir().unwrap();
     let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
     // The Exif IFD pointer points back at IFD0, which points at itself again: a loop.
-    common::write(&ev.join("loop.jpg"), &jpeg_with_exif(&tiff(&[(0x8769, 4, 1, 8)], 0)));
+    common::write(
+        &ev.join("loop.jpg"),
+        &jpeg_with_exif(&tiff(&[(0x8769, 4, 1, 8)], 0)),
+    );
     // IFD0's next-IFD offset points at IFD0.
-    common::write(&ev.join("loop-next.jpg"), &jpeg_with_exif(&tiff(&[(0x010F, 2, 4, 0x0041_4141)], 8)));
+    common::write(
+        &ev.join("loop-next.jpg"),
+        &jpeg_with_exif(&tiff(&[(0x010F, 2, 4, 0x0041_4141)], 8)),
+    );
     // A Make string 4 GB into a 1 KB file, and a GPS IFD far past the end.
     common::write(
         &ev.join("absurd.jpg"),
-        &jpeg_with_exif(&tiff(&[(0x010F, 2, 100, 0xFFFF_FF00), (0x8825, 4, 1, 0x7FFF_FFF0)], 0)),
+        &jpeg_with_exif(&tiff(
+            &[(0x010F, 2, 100, 0xFFFF_FF00), (0x8825, 4, 1, 0x7FFF_FFF0)],
+            0,
+        )),
     );
     let start = std::time::Instant::now();
     let o = scan(&ev, &case);
@@ -219,7 +260,8 @@ fn corrupt_exif_structures_are_errors_or_nothing_never_a_hang() {
         // The picture itself is fine: it is hashed whatever its EXIF.
         observation(&obs, f, "image.pdq");
         assert!(
-            !obs.iter().any(|o| o["path"] == f && o["kind"] == "image.gps"),
+            !obs.iter()
+                .any(|o| o["path"] == f && o["kind"] == "image.gps"),
             "{f}: a position was invented"
         );
         // The loops and the absurd offsets are reported, not silently dropped.
@@ -228,7 +270,11 @@ fn corrupt_exif_structures_are_errors_or_nothing_never_a_hang() {
             .find(|e| e["path"] == f && e["stage"] == "exif")
             .unwrap_or_else(|| panic!("{f}: no exif error: {errors:?}"));
         let reason = error["reason"].as_str().unwrap();
-        let expected = if f == "absurd.jpg" { "Truncated" } else { "visited IFD" };
+        let expected = if f == "absurd.jpg" {
+            "Truncated"
+        } else {
+            "visited IFD"
+        };
         assert!(reason.contains(expected), "{f}: {reason}");
     }
 }

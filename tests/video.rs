@@ -55,11 +55,18 @@ fn keyframes_are_child_items_whose_pdq_matches_vpdq() {
     copy("doorknob-hd-no-bar.mp4", &ev);
     copy("test-padded-dimensions.mp4", &ev);
     // One frame every half second and no scene cuts: the times are then known in advance.
-    let o = scan(&ev, &case, &["--frame-interval", "0.5", "--scene-threshold", "1"]);
+    let o = scan(
+        &ev,
+        &case,
+        &["--frame-interval", "0.5", "--scene-threshold", "1"],
+    );
     expect_code(&o, 0, "scan of two good videos");
 
     let items = export(&case, "items");
-    let frames: Vec<_> = items.iter().filter(|i| i["kind"] == "video-frame").collect();
+    let frames: Vec<_> = items
+        .iter()
+        .filter(|i| i["kind"] == "video-frame")
+        .collect();
     let of = |video: &str| {
         frames
             .iter()
@@ -70,10 +77,19 @@ fn keyframes_are_child_items_whose_pdq_matches_vpdq() {
     assert_eq!(of("doorknob-hd-no-bar.mp4").len(), 8, "{frames:?}");
     assert_eq!(of("test-padded-dimensions.mp4").len(), 10);
     let first = of("test-padded-dimensions.mp4")[0];
-    assert_eq!(first["path"], "test-padded-dimensions.mp4//frame-0000@0.000s");
+    assert_eq!(
+        first["path"],
+        "test-padded-dimensions.mp4//frame-0000@0.000s"
+    );
     assert_eq!(first["derivation"]["timestamp_s"], 0.0);
     assert_eq!(first["derivation"]["what"], "video keyframe");
-    assert_eq!((first["derivation"]["width"].as_u64(), first["derivation"]["height"].as_u64()), (Some(1080), Some(1080)));
+    assert_eq!(
+        (
+            first["derivation"]["width"].as_u64(),
+            first["derivation"]["height"].as_u64()
+        ),
+        (Some(1080), Some(1080))
+    );
     // A frame has no file digest (it is not a file); the parent keeps its own.
     assert!(first["sha256"].is_null());
 
@@ -94,9 +110,16 @@ fn keyframes_are_child_items_whose_pdq_matches_vpdq() {
                 .iter()
                 .min_by(|a, b| (a.0 - t).abs().total_cmp(&(b.0 - t).abs()))
                 .unwrap();
-            assert!((rt - t).abs() < 0.02, "{video} at {t}: nearest vPDQ frame at {rt}");
+            assert!(
+                (rt - t).abs() < 0.02,
+                "{video} at {t}: nearest vPDQ frame at {rt}"
+            );
             // Quality is computed from the same pixels: it must agree exactly.
-            assert_eq!(pdq["value"]["quality"].as_i64(), Some(*rq), "{video} at {t}");
+            assert_eq!(
+                pdq["value"]["quality"].as_i64(),
+                Some(*rq),
+                "{video} at {t}"
+            );
             // Dark frames (quality < 50) have no usable hash, as Meta says; the rest must match.
             if *rq >= 50 {
                 let ours = PdqHash::from_hex(pdq["value"]["hash"].as_str().unwrap()).unwrap();
@@ -120,7 +143,10 @@ fn keyframes_are_child_items_whose_pdq_matches_vpdq() {
     // Thumbnails of the frames (keyed by the pixels' SHA-256), none bigger than 256 px.
     for f in of("doorknob-hd-no-bar.mp4") {
         let key = f["derivation"]["pixels_sha256"].as_str().unwrap();
-        let thumb = case.join("thumbs").join(&key[..2]).join(format!("{key}.jpg"));
+        let thumb = case
+            .join("thumbs")
+            .join(&key[..2])
+            .join(format!("{key}.jpg"));
         let img = image::open(&thumb).unwrap_or_else(|e| panic!("{}: {e}", thumb.display()));
         assert!(img.width() <= 256 && img.height() <= 256);
     }
@@ -153,7 +179,9 @@ fn every_named_container_yields_frames() {
             .unwrap()["value"]["hash"]
             .clone();
         let reference = vpdq("test-padded-dimensions")[0].2;
-        let d = PdqHash::from_hex(hash.as_str().unwrap()).unwrap().hamming(&reference);
+        let d = PdqHash::from_hex(hash.as_str().unwrap())
+            .unwrap()
+            .hamming(&reference);
         assert!(d <= 16, "{parent}: first frame {d} bits from vPDQ frame 0");
     }
 }
@@ -173,7 +201,11 @@ fn bad_videos_become_error_records_and_the_run_goes_on() {
     garbage.extend(std::iter::repeat_n(0xA5u8, 50_000));
     common::write(&ev.join("garbage.mov"), &garbage);
 
-    let o = scan(&ev, &case, &["--max-frames", "2", "--frame-interval", "0.5"]);
+    let o = scan(
+        &ev,
+        &case,
+        &["--max-frames", "2", "--frame-interval", "0.5"],
+    );
     expect_code(&o, 2, "scan with bad videos");
     let errors = export(&case, "errors");
     let reason = |p: &str| {
@@ -185,14 +217,29 @@ fn bad_videos_become_error_records_and_the_run_goes_on() {
             .unwrap()
             .to_string()
     };
-    assert!(reason("not-a-video.mp4").contains("Invalid data"), "{}", reason("not-a-video.mp4"));
-    assert!(reason("cut.mp4").starts_with("ffmpeg"), "{}", reason("cut.mp4"));
-    assert!(reason("garbage.mov").starts_with("ffmpeg"), "{}", reason("garbage.mov"));
+    assert!(
+        reason("not-a-video.mp4").contains("Invalid data"),
+        "{}",
+        reason("not-a-video.mp4")
+    );
+    assert!(
+        reason("cut.mp4").starts_with("ffmpeg"),
+        "{}",
+        reason("cut.mp4")
+    );
+    assert!(
+        reason("garbage.mov").starts_with("ffmpeg"),
+        "{}",
+        reason("garbage.mov")
+    );
     // --max-frames stops the good video early, and says so.
     assert!(reason("test-padded-dimensions.mp4").contains("more than 2 keyframes"));
     let items = export(&case, "items");
     assert_eq!(
-        items.iter().filter(|i| i["parent_path"] == "test-padded-dimensions.mp4").count(),
+        items
+            .iter()
+            .filter(|i| i["parent_path"] == "test-padded-dimensions.mp4")
+            .count(),
         2
     );
     // Every file is an item with its digests, the bad ones included.
@@ -202,8 +249,13 @@ fn bad_videos_become_error_records_and_the_run_goes_on() {
     }
     // The same failures read the same on a second case (no run-specific addresses in them).
     let case2 = dir.path().join("case2");
-    scan(&ev, &case2, &["--max-frames", "2", "--frame-interval", "0.5"]);
+    scan(
+        &ev,
+        &case2,
+        &["--max-frames", "2", "--frame-interval", "0.5"],
+    );
     let again = export(&case2, "errors");
-    let reasons = |e: &[serde_json::Value]| e.iter().map(|x| x["reason"].clone()).collect::<Vec<_>>();
+    let reasons =
+        |e: &[serde_json::Value]| e.iter().map(|x| x["reason"].clone()).collect::<Vec<_>>();
     assert_eq!(reasons(&errors), reasons(&again));
 }

@@ -911,7 +911,13 @@ fn process_item(
     };
     let decoder = content_type
         .as_ref()
-        .map(|ct| if ct.mime.starts_with("image/hei") || ct.mime == "image/avif" { "libheif" } else { "image 0.25" })
+        .map(|ct| {
+            if ct.mime.starts_with("image/hei") || ct.mime == "image/avif" {
+                "libheif"
+            } else {
+                "image 0.25"
+            }
+        })
         .unwrap_or("");
     let view = ItemView {
         source_label: ctx.label,
@@ -1014,7 +1020,9 @@ fn process_video(ctx: &SourceContext, root_fd: &OwnedFd, result: &mut ItemResult
     let file = match walk::open_regular_file(root_fd, &result.entry.rel_path) {
         Ok(f) => f,
         Err(e) => {
-            result.errors.push((VIDEO_STAGE.into(), format!("open: {e}")));
+            result
+                .errors
+                .push((VIDEO_STAGE.into(), format!("open: {e}")));
             return;
         }
     };

@@ -169,15 +169,13 @@ pub fn decode(bytes: &[u8], max_side: u32, max_bytes: u64) -> Result<image::RgbI
             return Err("libheif: out of memory".into());
         }
         check(
-            (lib.read_from_memory)(
-                g.ctx,
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                std::ptr::null(),
-            ),
+            (lib.read_from_memory)(g.ctx, bytes.as_ptr().cast(), bytes.len(), std::ptr::null()),
             "HEIF container",
         )?;
-        check((lib.primary_handle)(g.ctx, &mut g.handle), "HEIF primary image")?;
+        check(
+            (lib.primary_handle)(g.ctx, &mut g.handle),
+            "HEIF primary image",
+        )?;
         let (w, h) = ((lib.handle_width)(g.handle), (lib.handle_height)(g.handle));
         if w <= 0 || h <= 0 {
             return Err(format!("HEIF image of {w}x{h}"));

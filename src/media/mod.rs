@@ -46,7 +46,8 @@ fn is_heif(mime: &str) -> bool {
 /// are the picture as a viewer shows it; errors (not panics) on anything malformed.
 pub fn decode(bytes: &[u8], mime: &str) -> Result<image::DynamicImage, String> {
     if is_heif(mime) {
-        return heif::decode(bytes, MAX_IMAGE_SIDE, MAX_DECODE_ALLOC).map(image::DynamicImage::ImageRgb8);
+        return heif::decode(bytes, MAX_IMAGE_SIDE, MAX_DECODE_ALLOC)
+            .map(image::DynamicImage::ImageRgb8);
     }
     decode_with_image_crate(bytes)
 }
@@ -147,7 +148,13 @@ pub fn gif_frame_count(bytes: &[u8], cap: usize) -> Option<usize> {
     if bytes.len() < 13 || !bytes.starts_with(b"GIF") {
         return None;
     }
-    let table = |packed: u8| if packed & 0x80 != 0 { 3usize << ((packed & 7) + 1) } else { 0 };
+    let table = |packed: u8| {
+        if packed & 0x80 != 0 {
+            3usize << ((packed & 7) + 1)
+        } else {
+            0
+        }
+    };
     let mut at = 13 + table(bytes[10]);
     let mut frames = 0usize;
     // Skips a chain of data sub-blocks (length byte, data), ending at a zero length.

@@ -20,7 +20,11 @@ pub fn path_for(thumbs_dir: &Path, key_hex: &str) -> PathBuf {
 
 /// Writes the thumbnail unless it exists; returns its path. The file appears whole or not at
 /// all (written beside it, then renamed).
-pub fn write(thumbs_dir: &Path, key_hex: &str, img: &image::DynamicImage) -> Result<PathBuf, String> {
+pub fn write(
+    thumbs_dir: &Path,
+    key_hex: &str,
+    img: &image::DynamicImage,
+) -> Result<PathBuf, String> {
     let path = path_for(thumbs_dir, key_hex);
     if path.exists() {
         return Ok(path);

@@ -163,7 +163,15 @@ pub fn keyframes(
         .args(["-i", "/dev/stdin"])
         .args(["-map", "0:v:0", "-an", "-sn", "-dn"])
         .args(["-vf", &filter, "-fps_mode", "vfr"])
-        .args(["-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "pipe:1"])
+        .args([
+            "-f",
+            "image2pipe",
+            "-c:v",
+            "ppm",
+            "-pix_fmt",
+            "rgb24",
+            "pipe:1",
+        ])
         .stdin(Stdio::from(file))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -321,9 +329,10 @@ fn read_log(stderr: std::process::ChildStderr, times: mpsc::Sender<f64>) -> LogF
             facts.duration = rest.split(',').next().and_then(parse_clock);
         } else if line.starts_with("Stream #0:") && line.contains(": Video: ") {
             if facts.stream.is_none() {
-                facts.stream = line.split(": Video: ").nth(1).map(|s| {
-                    crate::evidence::sanitize(&s.chars().take(200).collect::<String>())
-                });
+                facts.stream = line
+                    .split(": Video: ")
+                    .nth(1)
+                    .map(|s| crate::evidence::sanitize(&s.chars().take(200).collect::<String>()));
             }
         } else if !line.is_empty() {
             let kept = crate::evidence::sanitize(&line.chars().take(300).collect::<String>());
@@ -450,7 +459,11 @@ mod tests {
         let mut r = std::io::Cursor::new(b"P6\n100000 100000\n255\n".to_vec());
         assert!(read_ppm(&mut r, 1 << 30).unwrap_err().contains("limit"));
         let mut r = std::io::Cursor::new(b"P6\n2 2\n255\n\x01\x02".to_vec());
-        assert!(read_ppm(&mut r, 1 << 20).unwrap_err().contains("inside a frame"));
+        assert!(
+            read_ppm(&mut r, 1 << 20)
+                .unwrap_err()
+                .contains("inside a frame")
+        );
     }
 
     #[test]
@@ -472,8 +485,23 @@ mod tests {
             false
         ));
         // A text file named .mp4 is tried (and will fail loudly); a JPEG named .mp4 is not.
-        assert!(is_video_candidate(b"d/fake.MP4", b"hello", "text/plain", false));
-        assert!(!is_video_candidate(b"d/photo.mp4", b"\xff\xd8\xff", "image/jpeg", true));
-        assert!(!is_video_candidate(b"d/notes.txt", b"hello", "text/plain", false));
+        assert!(is_video_candidate(
+            b"d/fake.MP4",
+            b"hello",
+            "text/plain",
+            false
+        ));
+        assert!(!is_video_candidate(
+            b"d/photo.mp4",
+            b"\xff\xd8\xff",
+            "image/jpeg",
+            true
+        ));
+        assert!(!is_video_candidate(
+            b"d/notes.txt",
+            b"hello",
+            "text/plain",
+            false
+        ));
     }
 }

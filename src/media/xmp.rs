@@ -241,7 +241,12 @@ pub fn read(bytes: &[u8]) -> Result<Option<super::exif::ExifFacts>, String> {
         return Ok(None);
     };
     let props = properties(packet)?;
-    let get = |name: &str| props.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        props
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    };
     let mut facts = super::exif::ExifFacts::default();
     let text = |name: &str| get(name).map(str::to_string).filter(|s| !s.is_empty());
     facts.make = text("Make");
@@ -249,7 +254,9 @@ pub fn read(bytes: &[u8]) -> Result<Option<super::exif::ExifFacts>, String> {
     facts.body_serial_number = text("BodySerialNumber").or_else(|| text("SerialNumber"));
     facts.lens = text("LensModel").or_else(|| text("Lens"));
     facts.software = text("CreatorTool");
-    facts.orientation = get("Orientation").and_then(|o| o.parse().ok()).filter(|o| (1..=8).contains(o));
+    facts.orientation = get("Orientation")
+        .and_then(|o| o.parse().ok())
+        .filter(|o| (1..=8).contains(o));
     // DateTimeOriginal is the capture time; photoshop:DateCreated is its IPTC-era twin;
     // xmp:CreateDate is only taken when neither is there (it is often the scan or export time).
     let when = ["DateTimeOriginal", "DateCreated", "CreateDate"]
@@ -258,7 +265,11 @@ pub fn read(bytes: &[u8]) -> Result<Option<super::exif::ExifFacts>, String> {
     if let Some((name, raw)) = when {
         match date(raw) {
             Some((local, offset)) => {
-                facts.time_zone = Some(offset.clone().unwrap_or_else(|| "local time, zone unknown".into()));
+                facts.time_zone = Some(
+                    offset
+                        .clone()
+                        .unwrap_or_else(|| "local time, zone unknown".into()),
+                );
                 facts.datetime_original = Some(local);
                 facts.utc_offset = offset;
             }
@@ -267,15 +278,27 @@ pub fn read(bytes: &[u8]) -> Result<Option<super::exif::ExifFacts>, String> {
     }
     match (get("GPSLatitude"), get("GPSLongitude")) {
         (Some(lat), Some(lon)) => match (coordinate(lat), coordinate(lon)) {
-            (Some(latitude), Some(longitude)) if latitude.abs() <= 90.0 && longitude.abs() <= 180.0 => {
+            (Some(latitude), Some(longitude))
+                if latitude.abs() <= 90.0 && longitude.abs() <= 180.0 =>
+            {
                 let below = get("GPSAltitudeRef").map(str::trim) == Some("1");
-                let altitude = get("GPSAltitude").and_then(rational).map(|a| if below { -a } else { a });
-                facts.gps = Some(super::exif::Gps { latitude, longitude, altitude });
+                let altitude = get("GPSAltitude")
+                    .and_then(rational)
+                    .map(|a| if below { -a } else { a });
+                facts.gps = Some(super::exif::Gps {
+                    latitude,
+                    longitude,
+                    altitude,
+                });
             }
-            _ => facts.invalid.push("XMP GPS (unparseable or out of range)".into()),
+            _ => facts
+                .invalid
+                .push("XMP GPS (unparseable or out of range)".into()),
         },
         (None, None) => {}
-        _ => facts.invalid.push("XMP GPS (latitude or longitude missing)".into()),
+        _ => facts
+            .invalid
+            .push("XMP GPS (latitude or longitude missing)".into()),
     }
     Ok(Some(facts))
 }
@@ -287,7 +310,9 @@ mod tests {
     #[test]
     fn coordinates_in_both_xmp_forms() {
         assert!((coordinate("54,59.38N").unwrap() - (54.0 + 59.38 / 60.0)).abs() < 1e-12);
-        assert!((coordinate("1,54,51W").unwrap() + (1.0 + 54.0 / 60.0 + 51.0 / 3600.0)).abs() < 1e-12);
+        assert!(
+            (coordinate("1,54,51W").unwrap() + (1.0 + 54.0 / 60.0 + 51.0 / 3600.0)).abs() < 1e-12
+        );
         assert_eq!(coordinate("54.5"), None);
         assert_eq!(coordinate("N"), None);
         assert_eq!(rational("1234/10"), Some(123.4));
@@ -300,8 +325,14 @@ mod tests {
             date("2005-06-09T20:09:27+02:00"),
             Some(("2005-06-09T20:09:27".into(), Some("+02:00".into())))
         );
-        assert_eq!(date("2008-10-20T19:54:15"), Some(("2008-10-20T19:54:15".into(), None)));
-        assert_eq!(date("2008-10-20T19:54Z"), Some(("2008-10-20T19:54:00".into(), Some("+00:00".into()))));
+        assert_eq!(
+            date("2008-10-20T19:54:15"),
+            Some(("2008-10-20T19:54:15".into(), None))
+        );
+        assert_eq!(
+            date("2008-10-20T19:54Z"),
+            Some(("2008-10-20T19:54:00".into(), Some("+00:00".into())))
+        );
         assert_eq!(date("2008-10-20"), None);
     }
 

@@ -127,7 +127,10 @@ fn export_all(
             );
             // Items made from another item (a video's keyframes): the parent's path and how.
             if let Some(parent) = r.get::<_, Option<Vec<u8>>>(19).map_err(db)? {
-                o.insert("parent_path".into(), json!(crate::evidence::display_path(&parent)));
+                o.insert(
+                    "parent_path".into(),
+                    json!(crate::evidence::display_path(&parent)),
+                );
                 let derivation: Option<String> = r.get(20).map_err(db)?;
                 o.insert(
                     "derivation".into(),

@@ -309,7 +309,10 @@ fn run(cli: Cli) -> Result<i32, String> {
             let conn = open(&case)?;
             let data = report::report_data(&conn)?;
             let (body, default_name) = match format {
-                ReportFormat::Html => (report::render_html(&data), "report.html"),
+                ReportFormat::Html => (
+                    report::render_html(&data, Some(&case.join("thumbs"))),
+                    "report.html",
+                ),
                 ReportFormat::Json => (
                     serde_json::to_string_pretty(&data).map_err(|e| e.to_string())? + "\n",
                     "report.json",

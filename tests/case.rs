@@ -282,6 +282,16 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
         "an unconfirmed lead appears among the findings"
     );
     assert!(!html.contains('\x1b'), "raw terminal escape in the report");
+    // The leads on pictures carry their thumbnail, embedded (the report is one file).
+    let flagged = html
+        .find("Pictures/flagged-0001.png")
+        .expect("the flagged picture's lead");
+    let row_end = flagged + html[flagged..].find("</tr>").unwrap();
+    assert!(
+        html[flagged..row_end]
+            .contains("<img class=thumb alt=\"thumbnail\" src=\"data:image/jpeg;base64,/9j/"),
+        "no embedded JPEG thumbnail in the flagged picture's row"
+    );
 
     let o = run(&["audit", "verify", c]);
     expect_code(&o, 0, "audit verify");

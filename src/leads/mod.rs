@@ -415,11 +415,17 @@ pub struct LeadRow {
     pub rules: Vec<String>,
     pub hits: Value,
     pub rules_digest: String,
+    /// Key of the item's thumbnail under CASE/thumbs (its SHA-256, a frame's pixel SHA-256),
+    /// when it is a picture; the file exists only if the item was decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail_key: Option<String>,
 }
 
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
     let mut stmt = conn.prepare(
-        "SELECT l.id, l.rank, l.score, l.state, l.active, s.label, i.path, l.hits, l.rules_digest
+        "SELECT l.id, l.rank, l.score, l.state, l.active, s.label, i.path, l.hits, l.rules_digest,
+                CASE WHEN i.mime LIKE 'image/%'
+                     THEN COALESCE(lower(hex(i.sha256)), json_extract(i.derivation, '$.pixels_sha256')) END
          FROM leads l LEFT JOIN items i ON i.id = l.item_id LEFT JOIN sources s ON s.id = i.source_id
          ORDER BY l.active DESC, l.rank, l.id",
     )?;
@@ -447,6 +453,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
             rules,
             hits,
             rules_digest: r.get(8)?,
+            thumbnail_key: r.get(9)?,
         })
     })?;
     rows.collect()

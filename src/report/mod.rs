@@ -324,7 +324,34 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn lead_rows(html: &mut String, leads: &[Value], with_decision: bool) {
+/// Largest thumbnail embedded in the HTML report (they are ~5-20 KB; a bigger file is not one
+/// spoor wrote).
+const MAX_EMBEDDED_THUMBNAIL: u64 = 256 << 10;
+
+/// The lead's thumbnail as a data URI, so that the report is one self-contained file.
+fn thumbnail_uri(thumbs_dir: Option<&std::path::Path>, lead: &Value) -> Option<String> {
+    use base64::Engine;
+    let key = lead["thumbnail_key"].as_str()?;
+    if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let path = crate::media::thumbs::path_for(thumbs_dir?, key);
+    if std::fs::metadata(&path).ok()?.len() > MAX_EMBEDDED_THUMBNAIL {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    Some(format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
+fn lead_rows(
+    html: &mut String,
+    leads: &[Value],
+    with_decision: bool,
+    thumbs_dir: Option<&std::path::Path>,
+) {
     html.push_str("<table><tr><th>lead</th><th>rank</th><th>score</th><th>source</th><th>path</th><th>why (rule → explanation; observations; error margin)</th>");
     if with_decision {
         html.push_str("<th>decisions</th>");
@@ -332,8 +359,11 @@ fn lead_rows(html: &mut String, leads: &[Value], with_decision: bool) {
     html.push_str("</tr>\n");
     for l in leads {
         html.push_str(&format!(
-            "<tr><td><code>{}</code></td><td>{}</td><td>{:.1}</td><td>{}</td><td><code>{}</code></td><td>",
-            text(&l["id"]), text(&l["rank"]), l["score"].as_f64().unwrap_or(0.0), text(&l["source"]), text(&l["path"])
+            "<tr><td><code>{}</code></td><td>{}</td><td>{:.1}</td><td>{}</td><td><code>{}</code>{}</td><td>",
+            text(&l["id"]), text(&l["rank"]), l["score"].as_f64().unwrap_or(0.0), text(&l["source"]), text(&l["path"]),
+            thumbnail_uri(thumbs_dir, l)
+                .map(|uri| format!("<br><img class=thumb alt=\"thumbnail\" src=\"{uri}\">"))
+                .unwrap_or_default()
         ));
         for hit in l["hits"]["hits"].as_array().into_iter().flatten() {
             html.push_str(&format!(
@@ -369,13 +399,15 @@ fn lead_rows(html: &mut String, leads: &[Value], with_decision: bool) {
     html.push_str("</table>\n");
 }
 
-pub fn render_html(data: &Value) -> String {
+/// The report as one HTML file; `thumbs_dir` (CASE/thumbs) lets it embed the pictures of the
+/// leads on images.
+pub fn render_html(data: &Value, thumbs_dir: Option<&std::path::Path>) -> String {
     let mut h = String::from(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>spoor case report</title><style>\
          body{font-family:sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse;width:100%;margin-bottom:1.5em}\
          td,th{border:1px solid #ccc;padding:4px;vertical-align:top;text-align:left;font-size:90%}\
          .awaiting{border:3px dashed #c60;padding:0 1em;background:#fff8f0}.findings{border:3px solid #070;padding:0 1em}\
-         .hit{margin-bottom:.5em}code{word-break:break-all}</style></head><body>\n<h1>spoor case report</h1>\n",
+         .hit{margin-bottom:.5em}code{word-break:break-all}.thumb{max-width:128px;max-height:128px;margin-top:4px}</style></head><body>\n<h1>spoor case report</h1>\n",
     );
     h.push_str(&format!(
         "<p>spoor {} — rules digest <code>{}</code> — audit log: {}</p>\n",
@@ -424,7 +456,7 @@ pub fn render_html(data: &Value) -> String {
     if findings.is_empty() {
         h.push_str("<p>No lead has been confirmed. Nothing in this case is a finding yet.</p>\n");
     } else {
-        lead_rows(&mut h, &findings, true);
+        lead_rows(&mut h, &findings, true, thumbs_dir);
     }
     h.push_str("</div>\n");
     let awaiting = data["awaiting_review"]
@@ -436,11 +468,11 @@ pub fn render_html(data: &Value) -> String {
          None has been confirmed by a person; none may be acted on until a named reviewer confirms it (<code>spoor review</code>).</p>\n",
         awaiting.len()
     ));
-    lead_rows(&mut h, &awaiting, true);
+    lead_rows(&mut h, &awaiting, true, thumbs_dir);
     h.push_str("</div>\n");
     let rejected = data["rejected"].as_array().cloned().unwrap_or_default();
     h.push_str(&format!("<h2>Rejected leads ({})</h2>\n", rejected.len()));
-    lead_rows(&mut h, &rejected, true);
+    lead_rows(&mut h, &rejected, true, thumbs_dir);
     h.push_str("<h2>Hash sets used</h2><table><tr><th>name</th><th>format</th><th>status</th><th>category</th><th>entries</th><th>malformed lines</th><th>file SHA-256</th></tr>\n");
     for s in data["hashsets"].as_array().into_iter().flatten() {
         h.push_str("<tr>");

@@ -150,8 +150,7 @@ fn coefficients(mut luma: Vec<f32>, rows: usize, cols: usize) -> Option<(Coeffic
     let small = if rows == 64 && cols == 64 {
         luma
     } else {
-        jarosz_filter(&mut luma, rows, cols, window(cols), window(rows));
-        decimate(&luma, rows, cols)
+        jarosz_decimated(&mut luma, rows, cols, window(cols), window(rows))
     };
     let quality = quality(&small);
     Some((dct_64_to_16(&small), quality))
@@ -163,7 +162,9 @@ fn window(dimension: usize) -> usize {
     dimension.div_ceil(128)
 }
 
-/// Two passes of box filters along rows then columns; the result is left in `buf`.
+/// Two passes of box filters along rows then columns; the result is left in `buf`. The
+/// reference form of the filter; hashing uses [`jarosz_decimated`].
+#[cfg(test)]
 fn jarosz_filter(
     buf: &mut [f32],
     rows: usize,
@@ -182,14 +183,55 @@ fn jarosz_filter(
                 window_along_rows,
             );
         }
-        for c in 0..cols {
-            box_1d(&tmp[c..], &mut buf[c..], rows, cols, window_along_cols);
+        box_columns(&tmp, buf, rows, cols, window_along_cols);
+    }
+}
+
+/// [`box_1d`] down every column at once: the running sums of all columns advance a whole row
+/// at a time, so memory is read row after row instead of one element per row per column (the
+/// column-by-column walk cost about a third of a 12 MP photo's hashing time in cache misses).
+/// Each column sees the same additions, subtractions and division in the same order as in
+/// `box_1d`, so the result is bit for bit the same (tested).
+fn box_columns(input: &[f32], output: &mut [f32], rows: usize, cols: usize, window: usize) {
+    let half = (window + 2) / 2;
+    let lead_in = half - 1;
+    let row = |i: usize| &input[i * cols..(i + 1) * cols];
+    let mut sum = vec![0f32; cols];
+    let mut count = 0usize;
+    let (mut add, mut sub) = (0usize, 0usize);
+    let plus = |sum: &mut [f32], r: &[f32]| sum.iter_mut().zip(r).for_each(|(s, x)| *s += x);
+    let minus = |sum: &mut [f32], r: &[f32]| sum.iter_mut().zip(r).for_each(|(s, x)| *s -= x);
+    for _ in 0..lead_in.min(rows) {
+        plus(&mut sum, row(add));
+        count += 1;
+        add += 1;
+    }
+    for out in 0..rows {
+        if add < rows {
+            plus(&mut sum, row(add));
+            add += 1;
+            if count < window {
+                count += 1;
+            } else {
+                minus(&mut sum, row(sub));
+                sub += 1;
+            }
+        } else {
+            minus(&mut sum, row(sub));
+            sub += 1;
+            count -= 1;
         }
+        let n = count as f32;
+        output[out * cols..(out + 1) * cols]
+            .iter_mut()
+            .zip(&sum)
+            .for_each(|(o, s)| *o = s / n);
     }
 }
 
 /// Running mean over a centred window (`window` elements), shrinking at both ends, over
 /// `len` elements `stride` apart.
+#[cfg(test)]
 fn box_1d(input: &[f32], output: &mut [f32], len: usize, stride: usize, window: usize) {
     let half = (window + 2) / 2; // 7 -> 4, 8 -> 5
     let lead_in = half - 1;
@@ -220,7 +262,158 @@ fn box_1d(input: &[f32], output: &mut [f32], len: usize, stride: usize, window: 
     }
 }
 
+/// Where the 64 samples of a side of `len` pixels fall: the centres of an even grid.
+fn sample_positions(len: usize) -> [usize; 64] {
+    std::array::from_fn(|i| ((i as f64 + 0.5) * len as f64 / 64.0) as usize)
+}
+
+/// [`jarosz_filter`] followed by [`decimate`], computing only what the 64 × 64 samples need:
+/// the first pass whole, the second pass's row sums kept only at the 64 sampled columns and
+/// its column pass run only on those columns, divided only at the 64 sampled rows. Every kept
+/// value comes from the same sums in the same order, so the result is bit for bit that of the
+/// full filter (tested); on a 12 MP photo it does about half the work.
+fn jarosz_decimated(
+    buf: &mut [f32],
+    rows: usize,
+    cols: usize,
+    window_along_rows: usize,
+    window_along_cols: usize,
+) -> Vec<f32> {
+    let mut tmp = vec![0f32; buf.len()];
+    box_rows(buf, rows, cols, window_along_rows, |r, at, v| {
+        tmp[r * cols + at] = v
+    });
+    box_columns(&tmp, buf, rows, cols, window_along_cols);
+    drop(tmp);
+    let col_at = sample_positions(cols);
+    let row_at = sample_positions(rows);
+    // Second horizontal pass, kept at the sampled columns only: rows x 64.
+    let mut narrow = vec![0f32; rows * 64];
+    let mut next = vec![0usize; rows];
+    box_rows(buf, rows, cols, window_along_rows, |r, at, v| {
+        while next[r] < 64 && col_at[next[r]] == at {
+            narrow[r * 64 + next[r]] = v;
+            next[r] += 1;
+        }
+    });
+    // Second vertical pass on those 64 columns, kept at the sampled rows.
+    let mut column = vec![0f32; rows];
+    let mut sampled = [0f32; 64];
+    let mut out = vec![0f32; 64 * 64];
+    for j in 0..64 {
+        for r in 0..rows {
+            column[r] = narrow[r * 64 + j];
+        }
+        box_1d_at(&column, window_along_cols, &row_at, &mut sampled);
+        for i in 0..64 {
+            out[i * 64 + j] = sampled[i];
+        }
+    }
+    out
+}
+
+/// Rows processed together by [`box_rows`].
+const LANES: usize = 8;
+
+/// [`box_1d`] along every row, `emit(row, column, value)` for each output. A running sum is a
+/// chain of dependent additions (about 8 cycles an element on one row); eight rows advanced
+/// side by side keep eight independent chains in flight and let the compiler use vector
+/// instructions across them. Each row still sees its own additions in the same order, so the
+/// values are those of `box_1d` bit for bit.
+fn box_rows(
+    input: &[f32],
+    rows: usize,
+    cols: usize,
+    window: usize,
+    mut emit: impl FnMut(usize, usize, f32),
+) {
+    let half = (window + 2) / 2;
+    let lead_in = half - 1;
+    let mut r0 = 0;
+    while r0 < rows {
+        let lanes = LANES.min(rows - r0);
+        let at = |lane: usize, i: usize| input[(r0 + lane.min(lanes - 1)) * cols + i];
+        let mut sum = [0f32; LANES];
+        let mut count = 0usize;
+        let (mut add, mut sub) = (0usize, 0usize);
+        for _ in 0..lead_in.min(cols) {
+            for (l, s) in sum.iter_mut().enumerate() {
+                *s += at(l, add);
+            }
+            count += 1;
+            add += 1;
+        }
+        for out in 0..cols {
+            if add < cols {
+                for (l, s) in sum.iter_mut().enumerate() {
+                    *s += at(l, add);
+                }
+                add += 1;
+                if count < window {
+                    count += 1;
+                } else {
+                    for (l, s) in sum.iter_mut().enumerate() {
+                        *s -= at(l, sub);
+                    }
+                    sub += 1;
+                }
+            } else {
+                for (l, s) in sum.iter_mut().enumerate() {
+                    *s -= at(l, sub);
+                }
+                sub += 1;
+                count -= 1;
+            }
+            let n = count as f32;
+            for (l, s) in sum.iter().enumerate().take(lanes) {
+                emit(r0 + l, out, s / n);
+            }
+        }
+        r0 += lanes;
+    }
+}
+
+/// [`box_1d`] with stride 1, keeping the output only at `positions` (ascending, repeats
+/// allowed) into `out`.
+fn box_1d_at(input: &[f32], window: usize, positions: &[usize], out: &mut [f32]) {
+    let len = input.len();
+    let half = (window + 2) / 2;
+    let lead_in = half - 1;
+    let (mut sum, mut count) = (0f32, 0usize);
+    let (mut add, mut sub) = (0usize, 0usize);
+    for _ in 0..lead_in.min(len) {
+        sum += input[add];
+        count += 1;
+        add += 1;
+    }
+    let mut k = 0;
+    for at in 0..len {
+        if k == positions.len() {
+            break;
+        }
+        if add < len {
+            sum += input[add];
+            add += 1;
+            if count < window {
+                count += 1;
+            } else {
+                sum -= input[sub];
+                sub += 1;
+            }
+        } else {
+            sum -= input[sub];
+            sub += 1;
+            count -= 1;
+        }
+        while k < positions.len() && positions[k] == at {
+            out[k] = sum / count as f32;
+            k += 1;
+        }
+    }
+}
+
 /// Samples 64 × 64 at the centres of an even grid over the filtered image.
+#[cfg(test)]
 fn decimate(buf: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(64 * 64);
     for i in 0..64 {
@@ -323,6 +516,55 @@ mod tests {
                     out[k]
                 );
             }
+        }
+    }
+
+    #[test]
+    fn column_pass_equals_the_strided_reference_bit_for_bit() {
+        let (rows, cols) = (37, 23);
+        let mut state = 12345u32;
+        let input: Vec<f32> = (0..rows * cols)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (state >> 8) as f32 / 65_536.0
+            })
+            .collect();
+        for window in [1, 2, 3, 7, 8, 40] {
+            let mut strided = vec![0f32; input.len()];
+            for c in 0..cols {
+                box_1d(&input[c..], &mut strided[c..], rows, cols, window);
+            }
+            let mut by_rows = vec![0f32; input.len()];
+            box_columns(&input, &mut by_rows, rows, cols, window);
+            let same = strided
+                .iter()
+                .zip(&by_rows)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "window {window}");
+        }
+    }
+
+    #[test]
+    fn decimated_filter_equals_full_filter_then_decimation_bit_for_bit() {
+        let mut state = 99u32;
+        for (rows, cols) in [(64, 200), (37, 23), (500, 333), (5, 7), (1000, 64)] {
+            let luma: Vec<f32> = (0..rows * cols)
+                .map(|_| {
+                    state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    ((state >> 8) % 256) as f32
+                })
+                .collect();
+            let (wr, wc) = (window(cols), window(rows));
+            let mut full = luma.clone();
+            jarosz_filter(&mut full, rows, cols, wr, wc);
+            let expected = decimate(&full, rows, cols);
+            let mut fast = luma.clone();
+            let got = jarosz_decimated(&mut fast, rows, cols, wr, wc);
+            let same = expected
+                .iter()
+                .zip(&got)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{rows}x{cols}");
         }
     }
 

@@ -29,14 +29,23 @@ pub fn write(
     if path.exists() {
         return Ok(path);
     }
-    let small = if img.width() > MAX_SIDE || img.height() > MAX_SIDE {
-        // `thumbnail` is image's fast area-averaging reduction; fine at this size, and about
-        // 5x faster than a Lanczos resize of a 12 MP photo.
-        img.thumbnail(MAX_SIDE, MAX_SIDE)
+    let rgb = if img.width() > MAX_SIDE || img.height() > MAX_SIDE {
+        // An integer block average first brings a large photo to 2-4x the target, then
+        // `thumbnail` (image's area-averaging reduction) finishes: both average every pixel,
+        // so nothing aliases, and a 12 MP photo costs about a quarter of `thumbnail` alone
+        // (perf: `thumbnail` was 15% of a scan of phone-size JPEGs).
+        let k = (img.width().min(img.height()) / (2 * MAX_SIDE)).max(1);
+        let rgb = match img {
+            image::DynamicImage::ImageRgb8(rgb) if k > 1 => block_average(rgb, k),
+            _ if k > 1 => block_average(&img.to_rgb8(), k),
+            _ => img.to_rgb8(),
+        };
+        image::DynamicImage::ImageRgb8(rgb)
+            .thumbnail(MAX_SIDE, MAX_SIDE)
+            .to_rgb8()
     } else {
-        img.clone()
+        img.to_rgb8()
     };
-    let rgb = small.to_rgb8();
     let mut jpeg = Vec::with_capacity(32 << 10);
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, QUALITY)
         .encode_image(&rgb)
@@ -52,4 +61,53 @@ pub fn write(
         return Err(format!("thumbnail: {}: {e}", path.display()));
     }
     Ok(path)
+}
+
+/// Averages each k x k block (edge blocks over what exists) into one pixel.
+fn block_average(src: &image::RgbImage, k: u32) -> image::RgbImage {
+    let (w, h) = src.dimensions();
+    let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
+    let raw = src.as_raw();
+    let mut out = Vec::with_capacity((ow * oh * 3) as usize);
+    let mut sums = vec![0u32; (ow * 3) as usize];
+    for oy in 0..oh {
+        sums.iter_mut().for_each(|s| *s = 0);
+        let (y0, y1) = (oy * k, ((oy + 1) * k).min(h));
+        for y in y0..y1 {
+            let row = &raw[(y * w * 3) as usize..((y + 1) * w * 3) as usize];
+            for (block, acc) in row.chunks(k as usize * 3).zip(sums.chunks_exact_mut(3)) {
+                let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
+                for px in block.chunks_exact(3) {
+                    r += px[0] as u32;
+                    g += px[1] as u32;
+                    b += px[2] as u32;
+                }
+                acc[0] += r;
+                acc[1] += g;
+                acc[2] += b;
+            }
+        }
+        for ox in 0..ow {
+            let n = (((ox + 1) * k).min(w) - ox * k) * (y1 - y0);
+            for c in 0..3 {
+                let s = sums[(ox * 3 + c) as usize];
+                out.push(((s + n / 2) / n) as u8);
+            }
+        }
+    }
+    image::RgbImage::from_raw(ow, oh, out).expect("sized to fit")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn block_average_rounds_and_handles_ragged_edges() {
+        // 5 x 3, k = 2: blocks of 2x2, 2x2, 1x2 on the first row, then 2x1, 2x1, 1x1.
+        let src = image::RgbImage::from_fn(5, 3, |x, y| image::Rgb([(x * 10 + y) as u8, 100, 255]));
+        let out = super::block_average(&src, 2);
+        assert_eq!(out.dimensions(), (3, 2));
+        assert_eq!(out.get_pixel(0, 0).0, [6, 100, 255]); // (0+1+10+11)/4 = 5.5 -> 6
+        assert_eq!(out.get_pixel(2, 0).0, [41, 100, 255]); // (40+41)/2 = 40.5 -> 41
+        assert_eq!(out.get_pixel(2, 1).0, [42, 100, 255]);
+    }
 }

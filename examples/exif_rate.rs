@@ -19,6 +19,30 @@ fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// What a metadata reader needs of a file, read the way exiftool reads it: for a JPEG the
+/// segments up to the image data (the EXIF and XMP segments are there), for anything else the
+/// whole file.
+fn metadata_bytes(path: &std::path::Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut bytes = vec![0u8; 64 << 10];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            bytes.resize(bytes.len() * 2, 0);
+        }
+        let n = f.read(&mut bytes[filled..]).ok()?;
+        filled += n;
+        let head = &bytes[..filled];
+        let done = n == 0
+            || (head.starts_with(&[0xFF, 0xD8]) && spoor::media::jpeg_metadata_end(head).is_some());
+        if done {
+            bytes.truncate(filled);
+            return Some(bytes);
+        }
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let root = std::path::PathBuf::from(args.next().expect("DIR"));
@@ -29,7 +53,7 @@ fn main() {
     let mut rows: Vec<String> = paths
         .par_iter()
         .filter_map(|p| {
-            let bytes = std::fs::read(p).ok()?;
+            let bytes = metadata_bytes(p)?;
             let mut facts = spoor::media::exif::read(&bytes).ok().flatten();
             if let Ok(Some(x)) = spoor::media::xmp::read(&bytes) {
                 facts.get_or_insert_with(Default::default).fill_from_xmp(x);

@@ -278,3 +278,87 @@ fn corrupt_exif_structures_are_errors_or_nothing_never_a_hang() {
         assert!(reason.contains(expected), "{f}: {reason}");
     }
 }
+
+#[test]
+fn all_eight_exif_orientations_hash_as_the_same_upright_picture() {
+    // exif-py's orientation set: one photo stored eight ways, each with the Orientation tag
+    // that makes a viewer show it upright.
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    expect_code(&scan(&data("exif/orientation"), &case), 0, "scan");
+    let obs = export(&case, "observations");
+    let hash = |n: u32| {
+        let v = &observation(&obs, &format!("landscape_{n}.jpg"), "image.pdq")["value"];
+        assert_eq!(
+            (v["width"].as_u64(), v["height"].as_u64()),
+            (Some(600), Some(450)),
+            "landscape_{n}"
+        );
+        PdqHash::from_hex(v["hash"].as_str().unwrap()).unwrap()
+    };
+    let upright = hash(1);
+    for n in 2..=8 {
+        let exif = &observation(&obs, &format!("landscape_{n}.jpg"), "image.exif")["value"];
+        assert_eq!(exif["orientation"], n);
+        // Stored rotated or mirrored, the pixels differ by ~128 bits; shown upright they are the
+        // same picture, up to the JPEG re-encoding of each file (measured: 10-16 bits).
+        let d = hash(n).hamming(&upright);
+        assert!(d <= 20, "landscape_{n}: {d} bits from landscape_1");
+    }
+}
+
+#[test]
+fn crash_regressions_keep_what_parses_and_say_what_does_not() {
+    // exif-py's regression files (each crashed a parser once) and a Photoshop XMP sample.
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    let o = scan(&data("exif/regressions"), &case);
+    expect_code(&o, 2, "scan of the regression files");
+    let obs = export(&case, "observations");
+    let errors = export(&case, "errors");
+    let items = export(&case, "items");
+    // exiftool reads a capture time from each; so must we, damaged pointers or not.
+    for (file, when) in [
+        ("11-tests.jpg", "2007-09-03T16:03:45"),
+        ("30-type_error.jpg", "2013-07-05T03:18:27"),
+        ("32-lens_data.jpeg", "2012-07-14T16:30:12.68"),
+        ("33-type_error.jpg", "2008-05-25T19:31:26.0"),
+        ("45-gps_ifd.jpg", "2012-06-23T06:55:49"),
+    ] {
+        let exif = &observation(&obs, file, "image.exif")["value"];
+        assert_eq!(exif["datetime_original"], when, "{file}");
+        assert!(
+            items
+                .iter()
+                .any(|i| i["path"] == file && i["sha256"].is_string())
+        );
+        observation(&obs, file, "image.pdq");
+    }
+    // The two with a bad pointer: the damage is an error record beside the kept fields.
+    for file in ["30-type_error.jpg", "45-gps_ifd.jpg"] {
+        let e = errors
+            .iter()
+            .find(|e| e["path"] == file && e["stage"] == "exif")
+            .unwrap_or_else(|| panic!("{file}: damage not recorded: {errors:?}"));
+        assert!(e["reason"].as_str().unwrap().contains("kept"), "{e}");
+    }
+    // GIMP writes EXIF-style dates into XMP; they are read, not reported as invalid.
+    let lens = &observation(&obs, "32-lens_data.jpeg", "image.exif")["value"];
+    assert_eq!(lens["invalid"].as_array().unwrap().len(), 0, "{lens}");
+}
+
+#[test]
+fn xmp_capture_time_with_its_zone_when_exif_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    std::fs::create_dir_all(&ev).unwrap();
+    std::fs::copy(data("exif/BlueSquare.jpg"), ev.join("BlueSquare.jpg")).unwrap();
+    expect_code(&scan(&ev, &case), 0, "scan");
+    let obs = export(&case, "observations");
+    // exiftool: XMP CreateDate 2005:09:07 15:07:40-07:00; the EXIF block has no capture time.
+    let exif = &observation(&obs, "BlueSquare.jpg", "image.exif")["value"];
+    assert_eq!(exif["datetime_original"], "2005-09-07T15:07:40");
+    assert_eq!(exif["utc_offset"], "-07:00");
+    assert_eq!(exif["from_xmp"], serde_json::json!(["datetime_original"]));
+    assert_eq!(exif["software"], "Adobe Photoshop CS2 Macintosh");
+}

@@ -48,6 +48,15 @@ pub trait Analyzer: Send + Sync {
     fn error_margin(&self) -> &'static str;
     fn accepts(&self, item: &ItemView) -> bool;
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String>;
+    /// Like `analyze`, for input that is damaged but partly usable: the observations of what
+    /// could be read, and the damage, which the engine records as error records of this
+    /// analyzer beside them (nothing read is lost, nothing damaged goes unsaid).
+    fn analyze_partial(
+        &self,
+        item: &ItemView,
+    ) -> Result<(Vec<ObservationDraft>, Vec<String>), String> {
+        self.analyze(item).map(|o| (o, Vec::new()))
+    }
     /// Whether the engine should keep the whole content of a file of this type and size in
     /// memory while hashing it (read once, handed over in `ItemView::content`).
     fn wants_content(&self, _content_type: &ContentType, _size: u64) -> bool {

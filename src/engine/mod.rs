@@ -999,8 +999,11 @@ fn run_analyzers(
         if !a.accepts(view) {
             continue;
         }
-        match std::panic::catch_unwind(AssertUnwindSafe(|| a.analyze(view))) {
-            Ok(Ok(obs)) => observations.extend(obs.into_iter().map(|o| (a.name(), a.version(), o))),
+        match std::panic::catch_unwind(AssertUnwindSafe(|| a.analyze_partial(view))) {
+            Ok(Ok((obs, damage))) => {
+                observations.extend(obs.into_iter().map(|o| (a.name(), a.version(), o)));
+                errors.extend(damage.into_iter().map(|d| (a.name().to_string(), d)));
+            }
             Ok(Err(reason)) => errors.push((a.name().to_string(), reason)),
             Err(_) => errors.push((a.name().to_string(), "analyzer panicked".to_string())),
         }

@@ -73,9 +73,30 @@ impl ExifFacts {
 
 /// Reads the EXIF of a file's bytes. `Ok(None)`: the container holds no EXIF.
 pub fn read(bytes: &[u8]) -> Result<Option<ExifFacts>, String> {
-    let exif = match exif::Reader::new().read_from_container(&mut std::io::Cursor::new(bytes)) {
-        Ok(e) => e,
+    read_partial(bytes).map(|r| r.map(|(facts, _)| facts))
+}
+
+/// [`read`], keeping what parses of a damaged EXIF block (a bad pointer in one IFD leaves the
+/// others readable, as exiftool reads them) together with the damage found. `Err` when
+/// nothing at all could be read.
+pub fn read_partial(bytes: &[u8]) -> Result<Option<(ExifFacts, Vec<String>)>, String> {
+    let mut reader = exif::Reader::new();
+    reader.continue_on_error(true);
+    let (exif, damage) = match reader.read_from_container(&mut std::io::Cursor::new(bytes)) {
+        Ok(e) => (e, Vec::new()),
         Err(exif::Error::NotFound(_)) => return Ok(None),
+        Err(exif::Error::PartialResult(partial)) => {
+            let (e, errors) = partial.into_inner();
+            let damage: Vec<String> = errors
+                .iter()
+                .map(|e| format!("exif: {e} (the fields that parsed are kept)"))
+                .collect();
+            if e.fields().len() == 0 {
+                let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
+                return Err(format!("exif: {first}"));
+            }
+            (e, damage)
+        }
         Err(e) => return Err(format!("exif: {e}")),
     };
     let mut facts = ExifFacts::default();
@@ -177,7 +198,7 @@ pub fn read(bytes: &[u8]) -> Result<Option<ExifFacts>, String> {
             .invalid
             .push("GPS (missing or zero denominator)".into()),
     }
-    Ok(Some(facts))
+    Ok(Some((facts, damage)))
 }
 
 fn valid_offset(o: &str) -> bool {

@@ -137,6 +137,37 @@ impl Analyzer for PdqAnalyzer {
     }
 }
 
+/// Where a JPEG's metadata segments end: the offset of its first start-of-scan marker, after
+/// which only image data follows. `None` when the bytes are not a JPEG or the segment chain is
+/// broken before the scan (then callers search everything).
+pub fn jpeg_metadata_end(bytes: &[u8]) -> Option<usize> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut at = 2;
+    loop {
+        // Fill bytes (0xFF) may pad between segments.
+        while bytes.get(at) == Some(&0xFF) && bytes.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(at + 1)?;
+        match marker {
+            0xDA => return Some(at),
+            0xD0..=0xD7 | 0x01 => at += 2,
+            _ => {
+                let len = u16::from_be_bytes([*bytes.get(at + 2)?, *bytes.get(at + 3)?]) as usize;
+                if len < 2 {
+                    return None;
+                }
+                at += 2 + len;
+            }
+        }
+    }
+}
+
 /// Frames counted in an animated GIF before the count stops; an animation longer than this
 /// is reported as not examined past its first frame.
 pub const MAX_ANIMATION_FRAMES: usize = 1000;
@@ -259,13 +290,26 @@ impl Analyzer for ExifAnalyzer {
         has_exif_container(&content_type.mime) && size <= MAX_IMAGE_BYTES
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
+        self.analyze_partial(item).map(|(o, _)| o)
+    }
+    fn analyze_partial(
+        &self,
+        item: &ItemView,
+    ) -> Result<(Vec<ObservationDraft>, Vec<String>), String> {
         let bytes = item.content.unwrap_or_default();
         // GIF has no EXIF block (only XMP, in an application extension).
         let is_gif = item.content_type.is_some_and(|c| c.mime == "image/gif");
-        let from_exif = if is_gif { None } else { exif::read(bytes)? };
+        let (from_exif, damage) = match if is_gif {
+            None
+        } else {
+            exif::read_partial(bytes)?
+        } {
+            Some((facts, damage)) => (Some(facts), damage),
+            None => (None, Vec::new()),
+        };
         let from_xmp = xmp::read(bytes);
         let facts = match (from_exif, from_xmp) {
-            (None, Ok(None)) => return Ok(Vec::new()),
+            (None, Ok(None)) => return Ok((Vec::new(), damage)),
             (Some(f), Ok(None)) => f,
             (None, Err(e)) => return Err(e),
             (Some(mut f), Err(e)) => {
@@ -297,7 +341,7 @@ impl Analyzer for ExifAnalyzer {
                 },
             });
         }
-        Ok(out)
+        Ok((out, damage))
     }
 }
 

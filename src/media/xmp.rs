@@ -41,17 +41,16 @@ const WANTED: &[(&[u8], &str)] = &[
 /// Largest packet parsed; real ones are a few KB (Lightroom's reach ~100 KB).
 const MAX_PACKET: usize = 4 << 20;
 
-/// The XMP packet of a file's bytes, if it has one.
+/// The XMP packet of a file's bytes, if it has one. In a JPEG only the segments before the
+/// image data are searched (XMP lives in APP1; the scan data could hold the marker by chance,
+/// and searching it cost most of the metadata time on camera-size photos).
 pub fn find_packet(bytes: &[u8]) -> Option<&[u8]> {
-    let start = find(bytes, b"<x:xmpmeta")?;
+    let bytes = &bytes[..super::jpeg_metadata_end(bytes).unwrap_or(bytes.len())];
+    let start = memchr::memmem::find(bytes, b"<x:xmpmeta")?;
     let end_tag = b"</x:xmpmeta>";
     let rest = &bytes[start..bytes.len().min(start + MAX_PACKET)];
-    let end = find(rest, end_tag)?;
+    let end = memchr::memmem::find(rest, end_tag)?;
     Some(&rest[..end + end_tag.len()])
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The wanted properties' raw string values, by local name (first occurrence wins).
@@ -202,7 +201,17 @@ pub fn rational(s: &str) -> Option<f64> {
 /// ISO 8601 as XMP writes it → (local date-time "YYYY-MM-DDTHH:MM:SS[.fff]", offset "+HH:MM"
 /// or `None` when the value has no zone). "Z" is an offset of +00:00, stated by the file.
 pub fn date(s: &str) -> Option<(String, Option<String>)> {
-    let s = s.trim();
+    // Some writers (GIMP) put EXIF's "YYYY:MM:DD HH:MM:SS" into XMP; read it as ISO 8601.
+    let owned;
+    let s = match s.trim().as_bytes() {
+        b if b.len() >= 19 && b[4] == b':' && b[7] == b':' && b[10] == b' ' => {
+            let mut v = b.to_vec();
+            (v[4], v[7], v[10]) = (b'-', b'-', b'T');
+            owned = String::from_utf8(v).ok()?;
+            owned.as_str()
+        }
+        _ => s.trim(),
+    };
     let (body, offset) = if let Some(b) = s.strip_suffix('Z') {
         (b, Some("+00:00".to_string()))
     } else if s.len() > 6 && s.is_char_boundary(s.len() - 6) {
@@ -334,6 +343,10 @@ mod tests {
             Some(("2008-10-20T19:54:00".into(), Some("+00:00".into())))
         );
         assert_eq!(date("2008-10-20"), None);
+        assert_eq!(
+            date("2012:07:14 16:30:12"),
+            Some(("2012-07-14T16:30:12".into(), None))
+        );
     }
 
     #[test]

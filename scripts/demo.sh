@@ -17,7 +17,8 @@ status=0
 "$SPOOR" scan "$EVIDENCE/laptop-bram" "$EVIDENCE/phone-anna" "$EVIDENCE/usb-stick" \
   --case "$CASE" --examiner "Demo Examiner" \
   --hashset "$EVIDENCE/hashsets/demo-known-bad.txt:bad:CAT-DEMO" \
-  --hashset "$EVIDENCE/hashsets/demo-known-good-NSRLFile.txt:good" || status=$?
+  --hashset "$EVIDENCE/hashsets/demo-known-good-NSRLFile.txt:good" \
+  --pdqlist "$EVIDENCE/hashsets/demo-known-bad-pdq.txt:bad:CAT-DEMO" || status=$?
 # 2 means "done, with item errors recorded": still a result to look at.
 [ "$status" -eq 0 ] || [ "$status" -eq 2 ] || exit "$status"
 

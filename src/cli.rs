@@ -424,6 +424,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             }
             println!("hash set (known-bad): {}", set.known_bad.display());
             println!("hash set (known-good): {}", set.known_good.display());
+            println!("PDQ list (known-bad): {}", set.known_bad_pdq.display());
             Ok(exit::OK)
         }
     }

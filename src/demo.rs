@@ -8,6 +8,8 @@
 //! device folders, since they are reference data and not evidence.
 
 use std::os::unix::ffi::OsStrExt;
+
+use image::ImageEncoder;
 use std::path::{Path, PathBuf};
 
 use crate::evidence::digest::TripleHasher;
@@ -17,6 +19,158 @@ pub struct DemoSet {
     pub devices: Vec<PathBuf>,
     pub known_bad: PathBuf,
     pub known_good: PathBuf,
+    /// PDQ hashes of known-bad pictures (the flagged picture's).
+    pub known_bad_pdq: PathBuf,
+}
+
+/// The flagged picture: listed by MD5 in the known-bad set, by PDQ in the PDQ list, and shown
+/// for three seconds in the phone's video. A mosaic of contrasting tiles, so that its PDQ
+/// quality is high enough (>= 50) for PDQ matching; the plain gradients of the other demo
+/// pictures are too flat for it.
+fn flagged_picture() -> Vec<u8> {
+    let (w, h) = (384u32, 256u32);
+    let mut rng = Rng(0x5EED_F1A6);
+    let tiles: Vec<[u8; 3]> = (0..96)
+        .map(|_| {
+            let v = rng.next();
+            [(v >> 56) as u8, (v >> 48) as u8, (v >> 40) as u8]
+        })
+        .collect();
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb(tiles[(y / 32 * 12 + x / 32) as usize])
+    });
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+        .expect("encoding to memory");
+    out
+}
+
+/// A 5 s MJPEG AVI at 5 frames/s, 384 x 256: two seconds of a street-like scene, then the
+/// flagged picture. Its keyframes are the first frame and the cut at
+/// 2 s; the frame at the cut matches the PDQ list though no file of the video is listed.
+fn demo_video() -> Vec<u8> {
+    let (w, h) = (384u32, 256u32);
+    let flagged = image::load_from_memory(&flagged_picture())
+        .expect("the demo picture decodes")
+        .to_rgb8();
+    let street = |t: u32| {
+        image::RgbImage::from_fn(w, h, |x, y| {
+            // Dark road, a lighter pavement band and a "car" that moves a little each frame.
+            let car = x >= 40 + t * 6 && x < 110 + t * 6 && (120..150).contains(&y);
+            let v = if car {
+                200
+            } else if y > 100 {
+                40 + (x % 32) as u8
+            } else {
+                90 + (y / 4) as u8
+            };
+            image::Rgb([v, v, v.saturating_add(20)])
+        })
+    };
+    let frames: Vec<Vec<u8>> = (0..25u32)
+        .map(|i| {
+            let img = if i < 10 { street(i) } else { flagged.clone() };
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+                .encode_image(&img)
+                .expect("encoding to memory");
+            jpeg
+        })
+        .collect();
+    mjpeg_avi(&frames, w, h, 5)
+}
+
+/// An AVI (RIFF) file of JPEG frames, the layout cameras and phones wrote for years: `hdrl`
+/// with the main and stream headers, `movi` with one `00dc` chunk per frame, and `idx1`.
+pub fn mjpeg_avi(frames: &[Vec<u8>], width: u32, height: u32, fps: u32) -> Vec<u8> {
+    fn chunk(id: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut c = id.to_vec();
+        c.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        c.extend_from_slice(body);
+        if body.len() % 2 == 1 {
+            c.push(0);
+        }
+        c
+    }
+    fn list(kind: &[u8; 4], parts: &[Vec<u8>]) -> Vec<u8> {
+        let mut body = kind.to_vec();
+        parts.iter().for_each(|p| body.extend_from_slice(p));
+        chunk(b"LIST", &body)
+    }
+    let le = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_le_bytes());
+    let largest = frames.iter().map(Vec::len).max().unwrap_or(0) as u32;
+    let mut avih = Vec::new();
+    for x in [
+        1_000_000 / fps,
+        largest * fps,
+        0,
+        0x10,
+        frames.len() as u32,
+        0,
+        1,
+        largest,
+        width,
+        height,
+        0,
+        0,
+        0,
+        0,
+    ] {
+        le(&mut avih, x);
+    }
+    let mut strh = b"vidsMJPG".to_vec();
+    for x in [
+        0,
+        0,
+        0,
+        1,
+        fps,
+        0,
+        frames.len() as u32,
+        largest,
+        u32::MAX,
+        0,
+    ] {
+        le(&mut strh, x);
+    }
+    strh.extend_from_slice(&[0, 0, 0, 0]);
+    strh.extend_from_slice(&(width as u16).to_le_bytes());
+    strh.extend_from_slice(&(height as u16).to_le_bytes());
+    let mut strf = Vec::new();
+    for x in [40, width, height] {
+        le(&mut strf, x);
+    }
+    strf.extend_from_slice(&1u16.to_le_bytes());
+    strf.extend_from_slice(&24u16.to_le_bytes());
+    strf.extend_from_slice(b"MJPG");
+    for x in [width * height * 3, 0, 0, 0, 0] {
+        le(&mut strf, x);
+    }
+    let hdrl = list(
+        b"hdrl",
+        &[
+            chunk(b"avih", &avih),
+            list(b"strl", &[chunk(b"strh", &strh), chunk(b"strf", &strf)]),
+        ],
+    );
+    let mut movi_parts = Vec::new();
+    let mut idx1 = Vec::new();
+    let mut offset = 4u32; // from the 'movi' fourcc
+    for f in frames {
+        let c = chunk(b"00dc", f);
+        idx1.extend_from_slice(b"00dc");
+        for x in [0x10, offset, f.len() as u32] {
+            le(&mut idx1, x);
+        }
+        offset += c.len() as u32;
+        movi_parts.push(c);
+    }
+    let mut body = b"AVI ".to_vec();
+    body.extend_from_slice(&hdrl);
+    body.extend_from_slice(&list(b"movi", &movi_parts));
+    body.extend_from_slice(&chunk(b"idx1", &idx1));
+    chunk(b"RIFF", &body)
 }
 
 struct Rng(u64);
@@ -175,7 +329,7 @@ fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
         (
             "laptop-bram",
             b"Pictures/flagged-0001.png".to_vec(),
-            png(96, 64, 200),
+            flagged_picture(),
             'b',
         ),
         (
@@ -205,7 +359,7 @@ fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
         (
             "phone-anna",
             b"WhatsApp/Media/Images/IMG-20240303-WA0001.png".to_vec(),
-            png(96, 64, 200),
+            flagged_picture(),
             'b',
         ),
         (
@@ -213,6 +367,12 @@ fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
             b"WhatsApp/Media/Documents/contacts.txt".to_vec(),
             png(32, 32, 150),
             'b',
+        ),
+        (
+            "phone-anna",
+            b"DCIM/Camera/VID_20240305_101500.avi".to_vec(),
+            demo_video(),
+            '-',
         ),
         (
             "phone-anna",
@@ -303,8 +463,19 @@ pub fn write(dir: &Path) -> Result<DemoSet, String> {
     std::fs::create_dir_all(&sets).map_err(|e| io(&sets, e))?;
     let known_bad = sets.join("demo-known-bad.txt");
     let known_good = sets.join("demo-known-good-NSRLFile.txt");
+    let known_bad_pdq = sets.join("demo-known-bad-pdq.txt");
     std::fs::write(&known_bad, bad).map_err(|e| io(&known_bad, e))?;
     std::fs::write(&known_good, good).map_err(|e| io(&known_good, e))?;
+    let flagged = crate::media::pdq::dihedral_of_image_bytes(&flagged_picture())?
+        .ok_or("the demo picture is too small to hash")?;
+    std::fs::write(
+        &known_bad_pdq,
+        format!(
+            "# spoor demo PDQ list (hex hash, category). Synthetic: the flagged demo picture.\n{} CAT-DEMO\n",
+            flagged.original.to_hex()
+        ),
+    )
+    .map_err(|e| io(&known_bad_pdq, e))?;
     for device in &devices {
         set_mtimes(device)?;
     }
@@ -312,6 +483,7 @@ pub fn write(dir: &Path) -> Result<DemoSet, String> {
         devices,
         known_bad,
         known_good,
+        known_bad_pdq,
     })
 }
 

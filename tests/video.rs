@@ -259,3 +259,43 @@ fn bad_videos_become_error_records_and_the_run_goes_on() {
         |e: &[serde_json::Value]| e.iter().map(|x| x["reason"].clone()).collect::<Vec<_>>();
     assert_eq!(reasons(&errors), reasons(&again));
 }
+
+#[test]
+fn the_demo_video_hides_the_flagged_picture_and_the_pdq_list_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, case) = (dir.path().join("demo"), dir.path().join("case"));
+    expect_code(&run(&["demo-data", demo.to_str().unwrap()]), 0, "demo-data");
+    let list = format!(
+        "{}:bad:CAT-DEMO",
+        demo.join("hashsets/demo-known-bad-pdq.txt").display()
+    );
+    let o = scan(&demo.join("phone-anna"), &case, &["--pdqlist", &list]);
+    expect_code(&o, 0, "scan of the demo phone");
+    let obs = export(&case, "observations");
+    let video = "DCIM/Camera/VID_20240305_101500.avi";
+    let keyframes = obs
+        .iter()
+        .find(|o| o["path"] == video && o["kind"] == "video.keyframes")
+        .unwrap();
+    // The first frame and the cut at 2 s; nothing else changes in 5 s.
+    assert_eq!(keyframes["value"]["frames_kept"], 2, "{keyframes}");
+    let at_cut = format!("{video}//frame-0001@2.000s");
+    let hit = obs
+        .iter()
+        .find(|o| o["path"] == at_cut.as_str() && o["kind"] == "image.pdq_match")
+        .expect("the frame at the cut matches the PDQ list");
+    assert_eq!(hit["value"]["category"], "CAT-DEMO");
+    assert!(hit["value"]["distance"].as_u64().unwrap() <= 8, "{hit}");
+    // ...and becomes a lead of its own, on the frame, pointing back to the video.
+    let leads = export(&case, "leads");
+    let lead = leads
+        .iter()
+        .find(|l| l["path"] == at_cut.as_str())
+        .expect("a lead on the frame");
+    assert_eq!(lead["state"], "proposed");
+    // The street scene before the cut matches nothing.
+    assert!(!obs.iter().any(
+        |o| o["path"] == format!("{video}//frame-0000@0.000s").as_str()
+            && o["kind"] == "image.pdq_match"
+    ));
+}

@@ -94,6 +94,18 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Show the unblurred thumbnail of a lead's picture: prints its path, and the audit log
+    /// records who looked, when and why (reports show thumbnails blurred).
+    Reveal {
+        case: PathBuf,
+        lead: String,
+        /// Who is looking.
+        #[arg(long)]
+        by: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
     /// Case report: findings (confirmed leads) and, apart, leads awaiting review.
     Report {
         case: PathBuf,
@@ -303,6 +315,41 @@ fn run(cli: Cli) -> Result<i32, String> {
                 sanitize(&row.reviewer),
                 row.audit_seq
             );
+            Ok(exit::OK)
+        }
+        Command::Reveal {
+            case,
+            lead,
+            by,
+            reason,
+        } => {
+            if by.trim().is_empty() || reason.trim().is_empty() {
+                return Err("--by and --reason must say who looks and why".into());
+            }
+            let conn = open(&case)?;
+            let id = leads::resolve_id(&conn, &lead)?;
+            let row = leads::list(&conn)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .find(|l| l.id == id)
+                .ok_or_else(|| format!("lead {id} not found"))?;
+            let key = row
+                .thumbnail_key
+                .ok_or_else(|| format!("lead {id} is not on a picture"))?;
+            let path = crate::media::thumbs::path_for(&case.join("thumbs"), &key);
+            if !path.exists() {
+                return Err(format!(
+                    "lead {id}: no thumbnail (the picture could not be decoded)"
+                ));
+            }
+            audit::append(
+                &conn,
+                by.trim(),
+                "reveal",
+                &serde_json::json!({"lead": id, "path": row.path, "source": row.source, "thumbnail": key, "reason": reason.trim()}),
+            )
+            .map_err(|e| e.to_string())?;
+            println!("{}", path.display());
             Ok(exit::OK)
         }
         Command::Report { case, format, out } => {

@@ -282,15 +282,69 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
         "an unconfirmed lead appears among the findings"
     );
     assert!(!html.contains('\x1b'), "raw terminal escape in the report");
-    // The leads on pictures carry their thumbnail, embedded (the report is one file).
+    // The leads on pictures carry their thumbnail, embedded (the report is one file) and
+    // blurred; `spoor reveal` shows the real one and the audit log records who looked.
     let flagged = html
         .find("Pictures/flagged-0001.png")
         .expect("the flagged picture's lead");
     let row_end = flagged + html[flagged..].find("</tr>").unwrap();
+    let row = &html[flagged..row_end];
+    let marker = "src=\"data:image/jpeg;base64,";
+    let at = row
+        .find(marker)
+        .expect("no embedded thumbnail in the flagged picture's row");
+    let b64 = &row[at + marker.len()..];
+    let b64 = &b64[..b64.find('"').unwrap()];
+    use base64::Engine;
+    let embedded = image::load_from_memory(
+        &base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+    )
+    .unwrap()
+    .to_rgb8();
+    let lead_id = export(&case, "leads")
+        .into_iter()
+        .find(|l| l["path"] == "Pictures/flagged-0001.png")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = run(&[
+        "reveal",
+        c,
+        &lead_id,
+        "--by",
+        "B. Reviewer",
+        "--reason",
+        "check the match",
+    ]);
+    expect_code(&o, 0, "reveal");
+    let real = image::open(stdout(&o).trim()).unwrap().to_rgb8();
+    assert_eq!(embedded.dimensions(), real.dimensions());
+    // The mosaic (12 cells across) loses the picture's detail: far from it pixel by pixel.
+    let diff: u64 = embedded
+        .as_raw()
+        .iter()
+        .zip(real.as_raw())
+        .map(|(a, b)| a.abs_diff(*b) as u64)
+        .sum();
+    let mean = diff as f64 / real.as_raw().len() as f64;
     assert!(
-        html[flagged..row_end]
-            .contains("<img class=thumb alt=\"thumbnail\" src=\"data:image/jpeg;base64,/9j/"),
-        "no embedded JPEG thumbnail in the flagged picture's row"
+        mean > 8.0,
+        "the embedded thumbnail is hardly blurred (mean difference {mean:.1})"
+    );
+    let log = stdout(&run(&["audit", "log", c]));
+    assert!(
+        log.lines().any(|l| l.contains("\"reveal\"")
+            && l.contains("B. Reviewer")
+            && l.contains("check the match")),
+        "the reveal is not in the audit log"
+    );
+    expect_code(
+        &run(&["reveal", c, &lead_id, "--by", " ", "--reason", "x"]),
+        1,
+        "reveal without a name",
     );
 
     let o = run(&["audit", "verify", c]);

@@ -63,6 +63,27 @@ pub fn write(
     Ok(path)
 }
 
+/// A thumbnail too coarse to show what it depicts (a mosaic of about 12 cells across), for
+/// reports: DESIGN's privacy rule keeps sensitive pictures blurred until a reviewer reveals
+/// them (`spoor reveal`, which the audit log records).
+pub fn blurred(thumbnail_jpeg: &[u8]) -> Result<Vec<u8>, String> {
+    let img = image::load_from_memory(thumbnail_jpeg).map_err(|e| format!("thumbnail: {e}"))?;
+    let (w, h) = (img.width().max(1), img.height().max(1));
+    let cell = (w.max(h) / 12).max(1);
+    let small = image::imageops::resize(
+        &img.to_rgb8(),
+        w.div_ceil(cell),
+        h.div_ceil(cell),
+        image::imageops::FilterType::Triangle,
+    );
+    let mosaic = image::imageops::resize(&small, w, h, image::imageops::FilterType::Nearest);
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 70)
+        .encode_image(&mosaic)
+        .map_err(|e| format!("thumbnail: {e}"))?;
+    Ok(out)
+}
+
 /// Averages each k x k block (edge blocks over what exists) into one pixel.
 fn block_average(src: &image::RgbImage, k: u32) -> image::RgbImage {
     let (w, h) = src.dimensions();

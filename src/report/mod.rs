@@ -328,7 +328,10 @@ fn text(v: &Value) -> String {
 /// spoor wrote).
 const MAX_EMBEDDED_THUMBNAIL: u64 = 256 << 10;
 
-/// The lead's thumbnail as a data URI, so that the report is one self-contained file.
+/// The lead's thumbnail, blurred to a coarse mosaic, as a data URI, so that the report is one
+/// self-contained file that shows where a picture is without showing the picture (DESIGN:
+/// sensitive thumbnails stay blurred until a reviewer reveals them, and reveals are logged:
+/// `spoor reveal`).
 fn thumbnail_uri(thumbs_dir: Option<&std::path::Path>, lead: &Value) -> Option<String> {
     use base64::Engine;
     let key = lead["thumbnail_key"].as_str()?;
@@ -339,7 +342,7 @@ fn thumbnail_uri(thumbs_dir: Option<&std::path::Path>, lead: &Value) -> Option<S
     if std::fs::metadata(&path).ok()?.len() > MAX_EMBEDDED_THUMBNAIL {
         return None;
     }
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = crate::media::thumbs::blurred(&std::fs::read(path).ok()?).ok()?;
     Some(format!(
         "data:image/jpeg;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -362,7 +365,7 @@ fn lead_rows(
             "<tr><td><code>{}</code></td><td>{}</td><td>{:.1}</td><td>{}</td><td><code>{}</code>{}</td><td>",
             text(&l["id"]), text(&l["rank"]), l["score"].as_f64().unwrap_or(0.0), text(&l["source"]), text(&l["path"]),
             thumbnail_uri(thumbs_dir, l)
-                .map(|uri| format!("<br><img class=thumb alt=\"thumbnail\" src=\"{uri}\">"))
+                .map(|uri| format!("<br><img class=thumb alt=\"thumbnail, blurred\" src=\"{uri}\"><br><small>blurred; <code>spoor reveal CASE {} --by NAME --reason TEXT</code> shows it and logs who looked</small>", text(&l["id"])))
                 .unwrap_or_default()
         ));
         for hit in l["hits"]["hits"].as_array().into_iter().flatten() {

@@ -362,3 +362,48 @@ fn xmp_capture_time_with_its_zone_when_exif_has_none() {
     assert_eq!(exif["from_xmp"], serde_json::json!(["datetime_original"]));
     assert_eq!(exif["software"], "Adobe Photoshop CS2 Macintosh");
 }
+
+#[test]
+fn every_image_format_decodes_to_the_same_pixels() {
+    // The bridge photo's pixels written as PNG, BMP, TIFF and lossless WebP must hash alike
+    // bit for bit (same pixels), GIF (256 colours) within the reference tolerance.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    std::fs::create_dir_all(&ev).unwrap();
+    let rgb = image::open(data("pdq/bridge-1-original.jpg"))
+        .unwrap()
+        .to_rgb8();
+    for (name, format) in [
+        ("bridge.png", image::ImageFormat::Png),
+        ("bridge.bmp", image::ImageFormat::Bmp),
+        ("bridge.tiff", image::ImageFormat::Tiff),
+        ("bridge.webp", image::ImageFormat::WebP),
+    ] {
+        rgb.save_with_format(ev.join(name), format).unwrap();
+    }
+    image::DynamicImage::ImageRgb8(rgb.clone())
+        .to_rgba8()
+        .save_with_format(ev.join("bridge.gif"), image::ImageFormat::Gif)
+        .unwrap();
+    expect_code(&scan(&ev, &case), 0, "scan");
+    let obs = export(&case, "observations");
+    let hash = |f: &str| {
+        PdqHash::from_hex(
+            observation(&obs, f, "image.pdq")["value"]["hash"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let png = hash("bridge.png");
+    for f in ["bridge.bmp", "bridge.tiff", "bridge.webp"] {
+        assert_eq!(hash(f), png, "{f}");
+    }
+    let d = hash("bridge.gif").hamming(&png);
+    assert!(d <= 16, "GIF: {d} bits");
+    let items = export(&case, "items");
+    let mime = |f: &str| items.iter().find(|i| i["path"] == f).unwrap()["mime"].clone();
+    assert_eq!(mime("bridge.webp"), "image/webp");
+    assert_eq!(mime("bridge.bmp"), "image/bmp");
+    assert_eq!(mime("bridge.tiff"), "image/tiff");
+}

@@ -5,19 +5,11 @@ mod common;
 
 use std::path::Path;
 
-use common::{data, expect_code, export, run};
+use common::{data, expect_code, export};
 use spoor::media::pdq::PdqHash;
 
 fn scan(evidence: &Path, case: &Path) -> std::process::Output {
-    run(&[
-        "scan",
-        evidence.to_str().unwrap(),
-        "--case",
-        case.to_str().unwrap(),
-        "--examiner",
-        "Test Examiner",
-        "--quiet",
-    ])
+    common::scan(evidence, case, "Test Examiner", &["--quiet"])
 }
 
 fn observation<'a>(obs: &'a [serde_json::Value], path: &str, kind: &str) -> &'a serde_json::Value {

@@ -13,17 +13,9 @@ use common::{data, expect_code, export, run};
 use spoor::media::pdq::PdqHash;
 
 fn scan(evidence: &Path, case: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "scan",
-        evidence.to_str().unwrap(),
-        "--case",
-        case.to_str().unwrap(),
-        "--examiner",
-        "Test Examiner",
-        "--quiet",
-    ];
+    let mut args = vec!["--quiet"];
     args.extend_from_slice(extra);
-    run(&args)
+    common::scan(evidence, case, "Test Examiner", &args)
 }
 
 fn copy(name: &str, to: &Path) {

@@ -911,14 +911,7 @@ fn process_item(
     };
     let decoder = content_type
         .as_ref()
-        .map(|ct| {
-            if ct.mime.starts_with("image/hei") || ct.mime == "image/avif" {
-                "libheif"
-            } else {
-                "image 0.25"
-            }
-        })
-        .unwrap_or("");
+        .map_or("", |ct| crate::media::decoder_name(&ct.mime));
     let view = ItemView {
         source_label: ctx.label,
         entry: &result.entry,
@@ -1020,6 +1013,8 @@ const VIDEO_MARGIN: &str = "keyframes chosen by ffmpeg's scene score and a fixed
 /// Keyframes of a video as child items, each through the image analyzers and the thumbnailer.
 fn process_video(ctx: &SourceContext, root_fd: &OwnedFd, result: &mut ItemResult) {
     use crate::media::video;
+    // Opened a second time: hashing streamed the file without keeping it (videos are large),
+    // and ffmpeg reads only what it decodes, seeking through the open descriptor.
     let file = match walk::open_regular_file(root_fd, &result.entry.rel_path) {
         Ok(f) => f,
         Err(e) => {

@@ -41,6 +41,15 @@ fn is_heif(mime: &str) -> bool {
     matches!(mime, "image/heif" | "image/heic" | "image/avif")
 }
 
+/// What [`decode`] uses for a type, as provenance of what is computed from the pixels.
+pub fn decoder_name(mime: &str) -> &'static str {
+    if is_heif(mime) {
+        "libheif"
+    } else {
+        "image 0.25"
+    }
+}
+
 /// Decodes an image of the given type, with limits checked from the header and the
 /// orientation applied (EXIF for the `image` formats, the container's for HEIF), so the pixels
 /// are the picture as a viewer shows it; errors (not panics) on anything malformed.

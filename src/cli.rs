@@ -62,6 +62,10 @@ enum Command {
         /// Video keyframes kept per video at most (the rest is reported as not examined).
         #[arg(long, default_value_t = 500)]
         max_frames: usize,
+        /// Models to run on every picture and keyframe, comma-separated: nsfw (open_nsfw).
+        /// Needs scripts/fetch-models.sh first.
+        #[arg(long, value_delimiter = ',')]
+        models: Vec<String>,
         /// No progress bar and no summary.
         #[arg(long, short)]
         quiet: bool,
@@ -218,6 +222,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             frame_interval,
             scene_threshold,
             max_frames,
+            models,
             quiet,
         } => {
             if !(frame_interval > 0.0 && frame_interval.is_finite()) {
@@ -243,6 +248,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                     max_frames,
                     ..Default::default()
                 },
+                models,
             };
             scan(&request, quiet)
         }

@@ -15,6 +15,7 @@ pub mod leads;
 pub mod media;
 pub mod report;
 pub mod review;
+pub mod vision;
 
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 

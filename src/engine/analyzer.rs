@@ -64,6 +64,34 @@ pub trait Analyzer: Send + Sync {
     }
 }
 
+/// A shared analyzer (a loaded model, whose sessions are made once per scan) is an analyzer.
+impl<T: Analyzer + ?Sized> Analyzer for Arc<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn version(&self) -> &'static str {
+        (**self).version()
+    }
+    fn error_margin(&self) -> &'static str {
+        (**self).error_margin()
+    }
+    fn accepts(&self, item: &ItemView) -> bool {
+        (**self).accepts(item)
+    }
+    fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
+        (**self).analyze(item)
+    }
+    fn analyze_partial(
+        &self,
+        item: &ItemView,
+    ) -> Result<(Vec<ObservationDraft>, Vec<String>), String> {
+        (**self).analyze_partial(item)
+    }
+    fn wants_content(&self, content_type: &ContentType, size: u64) -> bool {
+        (**self).wants_content(content_type, size)
+    }
+}
+
 /// Looks each file's digests up in the loaded hash sets.
 pub struct HashSetAnalyzer {
     pub index: Arc<HashSetIndex>,

@@ -64,6 +64,8 @@ pub struct ScanRequest {
     pub rules_file: Option<PathBuf>,
     /// How video keyframes are chosen.
     pub video: crate::media::video::VideoOptions,
+    /// Models to run (`--models`): `nsfw` (open_nsfw). None by default yet.
+    pub models: Vec<String>,
 }
 
 pub struct SourcePlan {
@@ -82,6 +84,8 @@ pub struct ScanPlan {
     pub pdqlists: Vec<crate::media::pdqlist::PdqList>,
     pub rules: RuleSet,
     pub video: crate::media::video::VideoOptions,
+    /// Loaded models, checked before any evidence is read.
+    pub models: Vec<Arc<dyn Analyzer>>,
 }
 
 impl ScanPlan {
@@ -147,6 +151,8 @@ impl ScanPlan {
                 ));
             }
         }
+        // Models load before the case is touched: a missing library or model is fatal here.
+        let models = load_models(&req.models)?;
         let case = case::prepare_for_writing(&req.case_dir)?;
         let loaded = req
             .hashsets
@@ -179,6 +185,7 @@ impl ScanPlan {
             pdqlists,
             rules,
             video: req.video.clone(),
+            models,
         })
     }
 
@@ -189,10 +196,27 @@ impl ScanPlan {
             "hashsets": self.hashsets.iter().map(|h| json!({"name": h.name, "sha256": h.file_sha256.to_hex(), "status": h.spec.status.as_str(), "category": h.spec.category})).collect::<Vec<_>>(),
             "pdqlists": self.pdqlists.iter().map(|l| json!({"name": l.name, "sha256": l.file_sha256.to_hex(), "status": l.spec.status.as_str(), "category": l.spec.category})).collect::<Vec<_>>(),
             "rules_digest": self.rules.digest,
+            "models": self.models.iter().map(|m| json!({"name": m.name(), "version": m.version()})).collect::<Vec<_>>(),
             "video": {"interval": self.video.interval, "scene_threshold": self.video.scene_threshold, "min_gap": self.video.min_gap, "max_frames": self.video.max_frames},
         });
         audit::digest_hex(cfg.to_string().as_bytes())
     }
+}
+
+/// The analyzers of the models asked for, each loaded once (its sessions shared by the workers).
+fn load_models(names: &[String]) -> Result<Vec<Arc<dyn Analyzer>>, String> {
+    let workers = rayon::current_num_threads();
+    let dir = crate::vision::models_dir();
+    let mut out: Vec<Arc<dyn Analyzer>> = Vec::new();
+    for name in names {
+        match name.as_str() {
+            "nsfw" => out.push(Arc::new(crate::vision::nsfw::OpenNsfw::load(
+                &dir, workers,
+            )?)),
+            other => return Err(format!("--models: unknown model {other:?} (known: nsfw)")),
+        }
+    }
+    Ok(out)
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -337,6 +361,11 @@ pub fn run_scan_with(
         Box::new(crate::media::PdqAnalyzer),
         Box::new(crate::media::AnimationAnalyzer),
     ];
+    analyzers.extend(
+        plan.models
+            .iter()
+            .map(|m| Box::new(m.clone()) as Box<dyn Analyzer>),
+    );
     analyzers.extend(hooks.extra_analyzers);
     for a in &analyzers {
         case::record_error_margin(&conn, a.name(), a.version(), a.error_margin()).map_err(db)?;

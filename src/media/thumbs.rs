@@ -84,8 +84,8 @@ pub fn blurred(thumbnail_jpeg: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Averages each k x k block (edge blocks over what exists) into one pixel.
-fn block_average(src: &image::RgbImage, k: u32) -> image::RgbImage {
+/// Averages each k x k block (edge blocks over what exists) into one pixel, rounding to nearest.
+pub fn block_average(src: &image::RgbImage, k: u32) -> image::RgbImage {
     let (w, h) = src.dimensions();
     let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
     let raw = src.as_raw();

@@ -1,0 +1,77 @@
+//! Pre-processing shared by the models, written so that a numpy script can repeat it exactly
+//! (scripts/vision_reference.py does, for the correctness tests): a k x k integer block average
+//! brings a large photo down to at most twice the target side (so nothing aliases), then
+//! bilinear sampling at pixel centres gives the exact size.
+
+use crate::media::thumbs::block_average;
+
+/// RGB, `width x height`, as f32 in 0..=255, row-major, interleaved.
+pub struct RgbF32 {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+/// The integer factor of the block average before resizing to `target` (0 or 1: none).
+pub fn reduction(width: u32, height: u32, target: u32) -> u32 {
+    (width.min(height) / (2 * target)).max(1)
+}
+
+/// Resizes to exactly `out_w x out_h` (aspect not kept; the models were trained that way).
+pub fn resize(img: &image::RgbImage, out_w: usize, out_h: usize) -> RgbF32 {
+    let k = reduction(img.width(), img.height(), out_w.min(out_h) as u32);
+    let reduced;
+    let src = if k > 1 {
+        reduced = block_average(img, k);
+        &reduced
+    } else {
+        img
+    };
+    let (in_w, in_h) = (src.width() as usize, src.height() as usize);
+    let raw = src.as_raw();
+    let (sx, sy) = (in_w as f32 / out_w as f32, in_h as f32 / out_h as f32);
+    // Source coordinate, neighbours and weight along one axis, for every output position.
+    let axis = |out: usize, scale: f32, len: usize| -> Vec<(usize, usize, f32)> {
+        (0..out)
+            .map(|o| {
+                let p = ((o as f32 + 0.5) * scale - 0.5).clamp(0.0, (len - 1) as f32);
+                let i0 = p.floor() as usize;
+                let i1 = (i0 + 1).min(len - 1);
+                (i0, i1, p - i0 as f32)
+            })
+            .collect()
+    };
+    let xs = axis(out_w, sx, in_w);
+    let ys = axis(out_h, sy, in_h);
+    let mut data = Vec::with_capacity(out_w * out_h * 3);
+    for &(y0, y1, fy) in &ys {
+        for &(x0, x1, fx) in &xs {
+            for c in 0..3 {
+                let at = |x: usize, y: usize| raw[(y * in_w + x) * 3 + c] as f32;
+                let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
+                let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
+                data.push(top * (1.0 - fy) + bottom * fy);
+            }
+        }
+    }
+    RgbF32 {
+        width: out_w,
+        height: out_h,
+        data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn resize_keeps_a_flat_image_flat_and_interpolates_between_pixels() {
+        let flat = image::RgbImage::from_pixel(640, 480, image::Rgb([10, 20, 30]));
+        let out = super::resize(&flat, 224, 224);
+        assert!(out.data.chunks(3).all(|p| p == [10.0, 20.0, 30.0]));
+        // 2 x 1 -> 4 x 1: centres at -0.25 (clamped), 0.25, 0.75, 1.25 (clamped).
+        let two = image::RgbImage::from_fn(2, 1, |x, _| image::Rgb([(x * 100) as u8, 0, 0]));
+        let out = super::resize(&two, 4, 1);
+        let reds: Vec<f32> = out.data.chunks(3).map(|p| p[0]).collect();
+        assert_eq!(reds, vec![0.0, 25.0, 75.0, 100.0]);
+    }
+}

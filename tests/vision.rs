@@ -1,0 +1,140 @@
+//! Models through ONNX Runtime: outputs equal to Python onnxruntime on the same pre-processing
+//! (scripts/vision_reference.py, its outputs in tests/data/vision), and the model problems that
+//! must stop a scan before it starts. Needs `scripts/fetch-models.sh` (run by scripts/test.sh).
+
+mod common;
+
+use common::{data, expect_code, stderr};
+use spoor::vision::nsfw::OpenNsfw;
+
+/// The picture vision_reference.py draws as `pattern` (1500 x 1100: takes the block-average path).
+fn pattern() -> image::RgbImage {
+    image::RgbImage::from_fn(1500, 1100, |x, y| {
+        image::Rgb([
+            ((x * 7 + y * 3) % 256) as u8,
+            ((x * y / 97) % 256) as u8,
+            (((x / 50 + y / 50) % 2) * 200 + 20) as u8,
+        ])
+    })
+}
+
+#[test]
+fn open_nsfw_equals_python_onnxruntime_on_the_same_preprocessing() {
+    let model = OpenNsfw::load(&spoor::vision::models_dir(), 1).expect("open_nsfw loads");
+    let expected = std::fs::read_to_string(data("vision/open_nsfw.tsv")).unwrap();
+    let mut checked = 0;
+    for line in expected.lines().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        let img = if c[0] == "pattern" {
+            pattern()
+        } else {
+            image::open(data(&format!("vision/{}", c[0])))
+                .unwrap()
+                .to_rgb8()
+        };
+        let (sfw, nsfw) = model.score(&img).unwrap();
+        let (want_sfw, want_nsfw): (f32, f32) = (c[1].parse().unwrap(), c[2].parse().unwrap());
+        assert!(
+            (sfw - want_sfw).abs() < 1e-3,
+            "{}: sfw {sfw} vs {want_sfw}",
+            c[0]
+        );
+        assert!(
+            (nsfw - want_nsfw).abs() < 1e-3,
+            "{}: nsfw {nsfw} vs {want_nsfw}",
+            c[0]
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+}
+
+#[test]
+fn a_scan_with_the_model_records_its_score_with_the_model_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    std::fs::create_dir_all(&ev).unwrap();
+    std::fs::copy(data("vision/q0746.png"), ev.join("q0746.png")).unwrap();
+    let o = common::scan(&ev, &case, "T", &["--quiet", "--models", "nsfw"]);
+    expect_code(&o, 0, "scan with --models nsfw");
+    let obs = common::export(&case, "observations");
+    let nsfw = obs
+        .iter()
+        .find(|o| o["kind"] == "image.nsfw")
+        .expect("an image.nsfw observation");
+    assert_eq!(nsfw["analyzer"], "open_nsfw");
+    assert_eq!(
+        nsfw["provenance"]["model_sha256"],
+        spoor::vision::nsfw::MODEL_SHA256
+    );
+    assert!((nsfw["value"]["nsfw"].as_f64().unwrap() - 0.020267).abs() < 1e-3);
+}
+
+#[test]
+fn model_problems_stop_the_scan_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev");
+    common::write(&ev.join("a.txt"), b"a");
+    let scan = |envs: &[(&str, &str)], case: &str| {
+        let mut c = common::spoor();
+        c.args(["scan", ev.to_str().unwrap(), "--case"])
+            .arg(dir.path().join(case))
+            .args(["--examiner", "T", "--models", "nsfw"]);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    // The library missing.
+    let o = scan(
+        &[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")],
+        "c1",
+    );
+    expect_code(&o, 1, "no library");
+    assert!(
+        stderr(&o).contains("ONNX Runtime library not found"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("c1").exists(), "a case was left behind");
+    // A models folder without the model, and one with a changed model file.
+    let lib = spoor::vision::library_path();
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    let o = scan(
+        &[
+            ("ORT_DYLIB_PATH", lib.to_str().unwrap()),
+            ("SPOOR_MODELS", models.to_str().unwrap()),
+        ],
+        "c2",
+    );
+    expect_code(&o, 1, "no model file");
+    assert!(
+        stderr(&o).contains("open-nsfw.onnx not found"),
+        "{}",
+        stderr(&o)
+    );
+    let mut bytes = std::fs::read(spoor::vision::models_dir().join("open-nsfw.onnx")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(models.join("open-nsfw.onnx"), bytes).unwrap();
+    let o = scan(
+        &[
+            ("ORT_DYLIB_PATH", lib.to_str().unwrap()),
+            ("SPOOR_MODELS", models.to_str().unwrap()),
+        ],
+        "c3",
+    );
+    expect_code(&o, 1, "changed model file");
+    assert!(stderr(&o).contains("not the pinned"), "{}", stderr(&o));
+    // An unknown model name.
+    let mut c = common::spoor();
+    let o = c
+        .args(["scan", ev.to_str().unwrap(), "--case"])
+        .arg(dir.path().join("c5"))
+        .args(["--examiner", "T", "--models", "places365"])
+        .output()
+        .unwrap();
+    expect_code(&o, 1, "unknown model");
+    assert!(stderr(&o).contains("unknown model"), "{}", stderr(&o));
+}

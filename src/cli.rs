@@ -62,8 +62,8 @@ enum Command {
         /// Video keyframes kept per video at most (the rest is reported as not examined).
         #[arg(long, default_value_t = 500)]
         max_frames: usize,
-        /// Models to run on every picture and keyframe, comma-separated: nsfw (open_nsfw).
-        /// Needs scripts/fetch-models.sh first.
+        /// Models to run on every picture and keyframe, comma-separated names from
+        /// models/manifest.toml (`spoor models list`), e.g. open_nsfw. Needs scripts/fetch-models.sh.
         #[arg(long, value_delimiter = ',')]
         models: Vec<String>,
         /// No progress bar and no summary.
@@ -145,6 +145,20 @@ enum Command {
     },
     /// Write the built-in synthetic demo evidence.
     DemoData { dir: PathBuf },
+    /// The models spoor knows (models/manifest.toml).
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// Each model: task, head, file (present or not), licence, source, error margin.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -468,6 +482,46 @@ fn run(cli: Cli) -> Result<i32, String> {
                 "# origin: {}\n# sha256: {}\n{}",
                 set.origin, set.digest, set.source_text
             );
+            Ok(exit::OK)
+        }
+        Command::Models {
+            action: ModelsAction::List { json },
+        } => {
+            let dir = crate::vision::models_dir();
+            let manifest = crate::vision::manifest::Manifest::load(&dir)?;
+            for m in &manifest.models {
+                let present = m.path(&dir).is_file();
+                let runs = m.head == "softmax-classifier";
+                if json {
+                    let mut v = serde_json::to_value(m).map_err(|e| e.to_string())?;
+                    v["present"] = present.into();
+                    v["head_implemented"] = runs.into();
+                    println!("{v}");
+                    continue;
+                }
+                let source = m
+                    .source
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>();
+                println!(
+                    "{:<12} {:<8} head {:<19} {} {}\n             file {} ({})\n             source {}\n             licence {}\n             error margin: {}",
+                    m.name,
+                    m.task,
+                    m.head,
+                    if runs { "runs" } else { "not implemented yet" },
+                    m.labels.join("/"),
+                    m.file,
+                    if present {
+                        "present"
+                    } else {
+                        "missing: scripts/fetch-models.sh"
+                    },
+                    source.join(", "),
+                    m.license,
+                    m.error_margin
+                );
+            }
             Ok(exit::OK)
         }
         Command::DemoData { dir } => {

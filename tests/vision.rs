@@ -5,7 +5,14 @@
 mod common;
 
 use common::{data, expect_code, stderr};
-use spoor::vision::nsfw::OpenNsfw;
+use spoor::vision::classifier::Classifier;
+use spoor::vision::manifest::Manifest;
+
+fn open_nsfw() -> Classifier {
+    let dir = spoor::vision::models_dir();
+    let manifest = Manifest::load(&dir).expect("the manifest parses");
+    Classifier::load(manifest.get("open_nsfw").unwrap(), &dir, 1).expect("open_nsfw loads")
+}
 
 /// The picture vision_reference.py draws as `pattern` (1500 x 1100: takes the block-average path).
 fn pattern() -> image::RgbImage {
@@ -20,7 +27,7 @@ fn pattern() -> image::RgbImage {
 
 #[test]
 fn open_nsfw_equals_python_onnxruntime_on_the_same_preprocessing() {
-    let model = OpenNsfw::load(&spoor::vision::models_dir(), 1).expect("open_nsfw loads");
+    let model = open_nsfw();
     let expected = std::fs::read_to_string(data("vision/open_nsfw.tsv")).unwrap();
     let mut checked = 0;
     for line in expected.lines().skip(1) {
@@ -32,7 +39,8 @@ fn open_nsfw_equals_python_onnxruntime_on_the_same_preprocessing() {
                 .unwrap()
                 .to_rgb8()
         };
-        let (sfw, nsfw) = model.score(&img).unwrap();
+        let scores = model.scores(&img).unwrap();
+        let (sfw, nsfw) = (scores[0], scores[1]);
         let (want_sfw, want_nsfw): (f32, f32) = (c[1].parse().unwrap(), c[2].parse().unwrap());
         assert!(
             (sfw - want_sfw).abs() < 1e-3,
@@ -55,19 +63,23 @@ fn a_scan_with_the_model_records_its_score_with_the_model_digest() {
     let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
     std::fs::create_dir_all(&ev).unwrap();
     std::fs::copy(data("vision/q0746.png"), ev.join("q0746.png")).unwrap();
-    let o = common::scan(&ev, &case, "T", &["--quiet", "--models", "nsfw"]);
-    expect_code(&o, 0, "scan with --models nsfw");
+    let o = common::scan(&ev, &case, "T", &["--quiet", "--models", "open_nsfw"]);
+    expect_code(&o, 0, "scan with --models open_nsfw");
     let obs = common::export(&case, "observations");
-    let nsfw = obs
+    let c = obs
         .iter()
-        .find(|o| o["kind"] == "image.nsfw")
-        .expect("an image.nsfw observation");
-    assert_eq!(nsfw["analyzer"], "open_nsfw");
+        .find(|o| o["kind"] == "image.classification")
+        .expect("an image.classification observation");
+    assert_eq!(c["analyzer"], "open_nsfw");
+    let pinned = Manifest::load(&spoor::vision::models_dir()).unwrap();
     assert_eq!(
-        nsfw["provenance"]["model_sha256"],
-        spoor::vision::nsfw::MODEL_SHA256
+        c["provenance"]["model_sha256"].as_str(),
+        pinned.get("open_nsfw").unwrap().sha256.as_deref()
     );
-    assert!((nsfw["value"]["nsfw"].as_f64().unwrap() - 0.020267).abs() < 1e-3);
+    assert_eq!(c["value"]["label"], "nsfw");
+    assert!((c["value"]["score"].as_f64().unwrap() - 0.020267).abs() < 1e-3);
+    assert!((c["value"]["scores"]["sfw"].as_f64().unwrap() - 0.979733).abs() < 1e-3);
+    assert_eq!(c["value"]["above_threshold"], false);
 }
 
 #[test]
@@ -79,7 +91,7 @@ fn model_problems_stop_the_scan_before_it_starts() {
         let mut c = common::spoor();
         c.args(["scan", ev.to_str().unwrap(), "--case"])
             .arg(dir.path().join(case))
-            .args(["--examiner", "T", "--models", "nsfw"]);
+            .args(["--examiner", "T", "--models", "open_nsfw"]);
         for (k, v) in envs {
             c.env(k, v);
         }
@@ -101,6 +113,12 @@ fn model_problems_stop_the_scan_before_it_starts() {
     let lib = spoor::vision::library_path();
     let models = dir.path().join("models");
     std::fs::create_dir_all(&models).unwrap();
+    let repo_models = spoor::vision::models_dir();
+    std::fs::copy(
+        repo_models.join("manifest.toml"),
+        models.join("manifest.toml"),
+    )
+    .unwrap();
     let o = scan(
         &[
             ("ORT_DYLIB_PATH", lib.to_str().unwrap()),
@@ -114,7 +132,7 @@ fn model_problems_stop_the_scan_before_it_starts() {
         "{}",
         stderr(&o)
     );
-    let mut bytes = std::fs::read(spoor::vision::models_dir().join("open-nsfw.onnx")).unwrap();
+    let mut bytes = std::fs::read(repo_models.join("open-nsfw.onnx")).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(models.join("open-nsfw.onnx"), bytes).unwrap();
@@ -137,4 +155,67 @@ fn model_problems_stop_the_scan_before_it_starts() {
         .unwrap();
     expect_code(&o, 1, "unknown model");
     assert!(stderr(&o).contains("unknown model"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_model_added_by_its_manifest_entry_alone_runs_and_a_wrong_entry_is_refused() {
+    // A user's own classifier: here the same file under another name, without a pinned digest,
+    // described only by a manifest entry.
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(models.join("mine")).unwrap();
+    let repo_models = spoor::vision::models_dir();
+    std::fs::copy(
+        repo_models.join("open-nsfw.onnx"),
+        models.join("mine/classifier.onnx"),
+    )
+    .unwrap();
+    let entry = |name: &str, width: u32| {
+        format!(
+            "[[model]]\nname = \"{name}\"\ntask = \"scene\"\nfile = \"mine/classifier.onnx\"\n\
+             head = \"softmax-classifier\"\nlabels = [\"indoor\", \"outdoor\"]\n\
+             license = \"the lab's own\"\nsource = {{ registry = \"local\" }}\n\
+             input = {{ layout = \"NHWC\", width = {width}, height = {width}, resize = 256, \
+             channels = \"BGR\", scale = 1.0, mean = [104.0, 117.0, 123.0], std = [1.0, 1.0, 1.0] }}\n\
+             error_margin = \"the lab's own figures\"\n"
+        )
+    };
+    std::fs::write(
+        models.join("manifest.toml"),
+        entry("lab_scene", 224) + &entry("lab_scene_wrong", 128),
+    )
+    .unwrap();
+    let ev = dir.path().join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    std::fs::copy(data("vision/q0003.png"), ev.join("q0003.png")).unwrap();
+    let lib = spoor::vision::library_path();
+    let scan = |model: &str, case: &str| {
+        common::spoor()
+            .args(["scan", ev.to_str().unwrap(), "--case"])
+            .arg(dir.path().join(case))
+            .args(["--examiner", "T", "--quiet", "--models", model])
+            .env("ORT_DYLIB_PATH", &lib)
+            .env("SPOOR_MODELS", &models)
+            .output()
+            .unwrap()
+    };
+    let o = scan("lab_scene", "c1");
+    expect_code(&o, 0, "scan with the lab's model");
+    let obs = common::export(&dir.path().join("c1"), "observations");
+    let c = obs
+        .iter()
+        .find(|o| o["kind"] == "image.classification")
+        .unwrap();
+    assert_eq!(c["analyzer"], "lab_scene");
+    assert_eq!(c["value"]["task"], "scene");
+    assert!(c["value"]["scores"]["indoor"].is_number());
+    assert!(c["value"]["scores"]["outdoor"].is_number());
+    // The same file described with a 128 px input: its tensors do not fit; fatal at start.
+    let o = scan("lab_scene_wrong", "c2");
+    expect_code(&o, 1, "a manifest entry that does not fit the file");
+    assert!(
+        stderr(&o).contains("do not match the manifest"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -205,16 +205,24 @@ impl ScanPlan {
 
 /// The analyzers of the models asked for, each loaded once (its sessions shared by the workers).
 fn load_models(names: &[String]) -> Result<Vec<Arc<dyn Analyzer>>, String> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
     let workers = rayon::current_num_threads();
     let dir = crate::vision::models_dir();
+    let manifest = crate::vision::manifest::Manifest::load(&dir)?;
     let mut out: Vec<Arc<dyn Analyzer>> = Vec::new();
     for name in names {
-        match name.as_str() {
-            "nsfw" => out.push(Arc::new(crate::vision::nsfw::OpenNsfw::load(
-                &dir, workers,
-            )?)),
-            other => return Err(format!("--models: unknown model {other:?} (known: nsfw)")),
-        }
+        let Some(entry) = manifest.get(name) else {
+            let known: Vec<&str> = manifest.models.iter().map(|m| m.name.as_str()).collect();
+            return Err(format!(
+                "--models: unknown model {name:?} (the manifest has: {})",
+                known.join(", ")
+            ));
+        };
+        out.push(Arc::new(crate::vision::classifier::Classifier::load(
+            entry, &dir, workers,
+        )?));
     }
     Ok(out)
 }

@@ -5,7 +5,8 @@
 //! A missing or wrong library, model file or tensor layout is a clear error at the start of a
 //! scan, never a panic in the middle of one.
 
-pub mod nsfw;
+pub mod classifier;
+pub mod manifest;
 pub mod preprocess;
 
 use std::path::PathBuf;

@@ -1,0 +1,114 @@
+//! `models/manifest.toml`: per model its name, task, file and pinned digest, source package,
+//! licence, input spec, labels, threshold and error margin. A model with a supported `head`
+//! runs from its entry alone: adding one is editing this file, not the code.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const FILE: &str = "manifest.toml";
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Manifest {
+    #[serde(rename = "model")]
+    pub models: Vec<ModelEntry>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ModelEntry {
+    pub name: String,
+    pub task: String,
+    /// Relative to the models folder.
+    pub file: String,
+    /// The file's SHA-256; loading refuses any other file. Absent for converted models, whose
+    /// bytes differ from run to run (MODELS.md): those are checked by their outputs instead.
+    pub sha256: Option<String>,
+    pub head: String,
+    /// `probabilities` (softmax inside the model) or `logits`.
+    #[serde(default = "probabilities")]
+    pub output: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// The label whose score the threshold applies to.
+    pub positive: Option<String>,
+    pub threshold: Option<f64>,
+    pub license: String,
+    pub source: toml::Table,
+    pub input: InputSpec,
+    pub error_margin: String,
+}
+
+fn probabilities() -> String {
+    "probabilities".into()
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct InputSpec {
+    /// `NHWC` or `NCHW`.
+    pub layout: String,
+    pub width: usize,
+    pub height: usize,
+    /// Resize to `resize` x `resize` first, then centre-crop `width` x `height`.
+    pub resize: Option<usize>,
+    /// `RGB` or `BGR`.
+    pub channels: String,
+    pub scale: f32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl Manifest {
+    pub fn load(models_dir: &Path) -> Result<Manifest, String> {
+        let path = models_dir.join(FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("model manifest {}: {e}", path.display()))?;
+        let m: Manifest =
+            toml::from_str(&text).map_err(|e| format!("model manifest {}: {e}", path.display()))?;
+        for e in &m.models {
+            e.check()
+                .map_err(|why| format!("model manifest {}: {}: {why}", path.display(), e.name))?;
+        }
+        Ok(m)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ModelEntry> {
+        self.models.iter().find(|m| m.name == name)
+    }
+}
+
+impl ModelEntry {
+    fn check(&self) -> Result<(), String> {
+        if !matches!(self.input.layout.as_str(), "NHWC" | "NCHW") {
+            return Err(format!(
+                "input.layout {:?} is not NHWC or NCHW",
+                self.input.layout
+            ));
+        }
+        if !matches!(self.input.channels.as_str(), "RGB" | "BGR") {
+            return Err(format!(
+                "input.channels {:?} is not RGB or BGR",
+                self.input.channels
+            ));
+        }
+        if self.input.std.contains(&0.0) || self.input.width == 0 || self.input.height == 0 {
+            return Err("input: zero size or zero std".into());
+        }
+        if self
+            .input
+            .resize
+            .is_some_and(|r| r < self.input.width.max(self.input.height))
+        {
+            return Err("input.resize is smaller than the crop".into());
+        }
+        if let Some(p) = &self.positive
+            && !self.labels.contains(p)
+        {
+            return Err(format!("positive label {p:?} is not among the labels"));
+        }
+        Ok(())
+    }
+
+    pub fn path(&self, models_dir: &Path) -> PathBuf {
+        models_dir.join(&self.file)
+    }
+}

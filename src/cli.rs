@@ -159,6 +159,16 @@ enum ModelsAction {
         #[arg(long)]
         json: bool,
     },
+    /// Write the ONNX Runtime library, the model files and the manifest into one archive,
+    /// for a machine with no network.
+    Pack { file: PathBuf },
+    /// Install an archive made by `models pack`, checking every file's digest.
+    Install {
+        file: PathBuf,
+        /// Where to install (default: the models folder spoor uses, see `models list`).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -522,6 +532,30 @@ fn run(cli: Cli) -> Result<i32, String> {
                     m.error_margin
                 );
             }
+            Ok(exit::OK)
+        }
+        Command::Models {
+            action: ModelsAction::Pack { file },
+        } => {
+            let dir = crate::vision::models_dir();
+            let (files, bytes) = crate::vision::pack::pack(&dir, &file)?;
+            println!(
+                "{}: {files} files, {:.1} MB (from {})",
+                file.display(),
+                bytes as f64 / 1e6,
+                dir.display()
+            );
+            Ok(exit::OK)
+        }
+        Command::Models {
+            action: ModelsAction::Install { file, dir },
+        } => {
+            let dir = dir.unwrap_or_else(crate::vision::models_dir);
+            let files = crate::vision::pack::install(&file, &dir)?;
+            println!(
+                "installed {files} files into {}, every digest checked",
+                dir.display()
+            );
             Ok(exit::OK)
         }
         Command::DemoData { dir } => {

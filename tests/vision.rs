@@ -219,3 +219,73 @@ fn a_model_added_by_its_manifest_entry_alone_runs_and_a_wrong_entry_is_refused()
         stderr(&o)
     );
 }
+
+#[test]
+fn a_model_pack_installs_on_a_machine_without_network_and_a_damaged_one_installs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("models.zip");
+    let o = common::run(&["models", "pack", pack.to_str().unwrap()]);
+    expect_code(&o, 0, "models pack");
+    // Installed into an empty folder, it is all a scan needs: the library is found there too.
+    let target = dir.path().join("lab-models");
+    let o = common::run(&[
+        "models",
+        "install",
+        pack.to_str().unwrap(),
+        "--dir",
+        target.to_str().unwrap(),
+    ]);
+    expect_code(&o, 0, "models install");
+    assert!(
+        target
+            .join("lib")
+            .join(spoor::vision::LIBRARY_FILE)
+            .is_file()
+    );
+    let ev = dir.path().join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    std::fs::copy(data("vision/q0746.png"), ev.join("q0746.png")).unwrap();
+    let o = common::spoor()
+        .args(["scan", ev.to_str().unwrap(), "--case"])
+        .arg(dir.path().join("case"))
+        .args(["--examiner", "T", "--quiet", "--models", "open_nsfw"])
+        .env_remove("ORT_DYLIB_PATH")
+        .env("SPOOR_MODELS", &target)
+        .output()
+        .unwrap();
+    expect_code(&o, 0, "scan with the installed models");
+    // One byte changed inside the packed model: refused, and nothing of the pack installed.
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let model = std::fs::read(spoor::vision::models_dir().join("open-nsfw.onnx")).unwrap();
+    let at = bytes
+        .windows(64)
+        .position(|w| w == &model[1_000_000..1_000_064])
+        .expect("the model is stored in the pack");
+    bytes[at] ^= 0xFF;
+    let damaged = dir.path().join("damaged.zip");
+    std::fs::write(&damaged, bytes).unwrap();
+    let fresh = dir.path().join("fresh");
+    let o = common::run(&[
+        "models",
+        "install",
+        damaged.to_str().unwrap(),
+        "--dir",
+        fresh.to_str().unwrap(),
+    ]);
+    expect_code(&o, 1, "damaged pack");
+    assert!(stderr(&o).contains("nothing installed"), "{}", stderr(&o));
+    let left: Vec<_> = walk(&fresh);
+    assert!(left.is_empty(), "files left behind: {left:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}

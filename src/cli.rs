@@ -66,6 +66,13 @@ enum Command {
         /// models/manifest.toml (`spoor models list`), e.g. open_nsfw. Needs scripts/fetch-models.sh.
         #[arg(long, value_delimiter = ',')]
         models: Vec<String>,
+        /// Cluster the GPS positions of the case into places and name each after the nearest
+        /// GeoNames town, offline (needs scripts/fetch-models.sh).
+        #[arg(long)]
+        geocode: bool,
+        /// Positions closer than METRES join one place (with --geocode).
+        #[arg(long, value_name = "METRES", default_value_t = crate::places::DEFAULT_RADIUS_M)]
+        place_radius: f64,
         /// No progress bar and no summary.
         #[arg(long, short)]
         quiet: bool,
@@ -247,8 +254,13 @@ fn run(cli: Cli) -> Result<i32, String> {
             scene_threshold,
             max_frames,
             models,
+            geocode,
+            place_radius,
             quiet,
         } => {
+            if !(place_radius > 0.0 && place_radius.is_finite()) {
+                return Err("--place-radius must be a positive number of metres".into());
+            }
             if !(frame_interval > 0.0 && frame_interval.is_finite()) {
                 return Err("--frame-interval must be a positive number of seconds".into());
             }
@@ -273,6 +285,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                     ..Default::default()
                 },
                 models,
+                geocode_radius_m: geocode.then_some(place_radius),
             };
             scan(&request, quiet)
         }

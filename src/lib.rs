@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod hashsets;
 pub mod leads;
 pub mod media;
+pub mod places;
 pub mod report;
 pub mod review;
 pub mod vision;

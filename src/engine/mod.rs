@@ -64,8 +64,11 @@ pub struct ScanRequest {
     pub rules_file: Option<PathBuf>,
     /// How video keyframes are chosen.
     pub video: crate::media::video::VideoOptions,
-    /// Models to run (`--models`): `nsfw` (open_nsfw). None by default yet.
+    /// Models to run (`--models`): names from models/manifest.toml. None by default yet.
     pub models: Vec<String>,
+    /// Cluster GPS positions into places within this radius (metres) and name each offline
+    /// (`--geocode`); `None`: not asked for.
+    pub geocode_radius_m: Option<f64>,
 }
 
 pub struct SourcePlan {
@@ -86,6 +89,8 @@ pub struct ScanPlan {
     pub video: crate::media::video::VideoOptions,
     /// Loaded models, checked before any evidence is read.
     pub models: Vec<Arc<dyn Analyzer>>,
+    /// The gazetteer and radius for `--geocode`.
+    pub geocode: Option<(crate::places::Gazetteer, f64)>,
 }
 
 impl ScanPlan {
@@ -153,6 +158,13 @@ impl ScanPlan {
         }
         // Models load before the case is touched: a missing library or model is fatal here.
         let models = load_models(&req.models)?;
+        let geocode = match req.geocode_radius_m {
+            Some(r) => Some((
+                crate::places::Gazetteer::load(&crate::vision::models_dir())?,
+                r,
+            )),
+            None => None,
+        };
         let case = case::prepare_for_writing(&req.case_dir)?;
         let loaded = req
             .hashsets
@@ -186,6 +198,7 @@ impl ScanPlan {
             rules,
             video: req.video.clone(),
             models,
+            geocode,
         })
     }
 
@@ -441,6 +454,9 @@ pub fn run_scan_with(
         let radius = crate::media::neardup::DEFAULT_MAX_DISTANCE;
         crate::media::near_duplicates(&mut conn, radius).map_err(db)?;
         crate::media::match_pdq_lists(&mut conn, &plan.pdqlists, radius).map_err(db)?;
+        if let Some((gazetteer, radius_m)) = &plan.geocode {
+            crate::places::places(&mut conn, gazetteer, *radius_m).map_err(db)?;
+        }
     }
     let finished = Timestamp::now().to_rfc3339();
     let mut sources = Vec::new();

@@ -288,8 +288,16 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
             json!({"intact": false, "first_bad_entry": seq, "reason": reason})
         }
     };
+    let places: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM observations WHERE kind = 'location.place'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
     Ok(json!({
         "tool": {"name": "spoor", "version": crate::TOOL_VERSION},
+        "place_attribution": (places > 0).then_some(crate::places::ATTRIBUTION),
         "rules_digest": crate::case::meta_get(conn, "rules_digest").map_err(db)?,
         "audit": audit_verdict,
         "sources": sources,
@@ -498,6 +506,10 @@ pub fn render_html(data: &Value, thumbs_dir: Option<&std::path::Path>) -> String
             text(&e["reason"])
         ));
     }
-    h.push_str("</table></body></html>\n");
+    h.push_str("</table>\n");
+    if let Some(a) = data["place_attribution"].as_str() {
+        h.push_str(&format!("<p><small>{}</small></p>\n", escape(a)));
+    }
+    h.push_str("</body></html>\n");
     h
 }

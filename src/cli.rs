@@ -169,6 +169,15 @@ enum ModelsAction {
     /// Write the ONNX Runtime library, the model files and the manifest into one archive,
     /// for a machine with no network.
     Pack { file: PathBuf },
+    /// Measure a classifier on a labelled set (FILE<TAB>LABEL per line, paths under --images):
+    /// confusion matrix, precision and recall at its threshold; written as its model card.
+    Eval {
+        model: String,
+        #[arg(long)]
+        images: PathBuf,
+        #[arg(long)]
+        labels: PathBuf,
+    },
     /// Install an archive made by `models pack`, checking every file's digest.
     Install {
         file: PathBuf,
@@ -514,11 +523,16 @@ fn run(cli: Cli) -> Result<i32, String> {
             let manifest = crate::vision::manifest::Manifest::load(&dir)?;
             for m in &manifest.models {
                 let present = m.path(&dir).is_file();
+                let card: Option<serde_json::Value> =
+                    std::fs::read(dir.join("cards").join(format!("{}.json", m.name)))
+                        .ok()
+                        .and_then(|b| serde_json::from_slice(&b).ok());
                 let runs = m.head == "softmax-classifier";
                 if json {
                     let mut v = serde_json::to_value(m).map_err(|e| e.to_string())?;
                     v["present"] = present.into();
                     v["head_implemented"] = runs.into();
+                    v["card"] = card.clone().unwrap_or_default();
                     println!("{v}");
                     continue;
                 }
@@ -544,6 +558,17 @@ fn run(cli: Cli) -> Result<i32, String> {
                     m.license,
                     m.error_margin
                 );
+                if let Some(c) = card {
+                    println!(
+                        "             measured: {} images ({}), precision {}, recall {}, false positive rate {} at {}",
+                        c["images"],
+                        c["labels_file"],
+                        c["precision"],
+                        c["recall"],
+                        c["false_positive_rate"],
+                        c["threshold"]
+                    );
+                }
             }
             Ok(exit::OK)
         }
@@ -569,6 +594,23 @@ fn run(cli: Cli) -> Result<i32, String> {
                 "installed {files} files into {}, every digest checked",
                 dir.display()
             );
+            Ok(exit::OK)
+        }
+        Command::Models {
+            action:
+                ModelsAction::Eval {
+                    model,
+                    images,
+                    labels,
+                },
+        } => {
+            let dir = crate::vision::models_dir();
+            let (card, path) = crate::vision::eval::evaluate(&dir, &model, &images, &labels)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&card).map_err(|e| e.to_string())?
+            );
+            println!("model card: {}", path.display());
             Ok(exit::OK)
         }
         Command::DemoData { dir } => {

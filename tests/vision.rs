@@ -289,3 +289,62 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn models_eval_writes_a_card_with_the_confusion_matrix_and_the_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    // A models folder of its own (the card is written there, not into the checkout).
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    let repo_models = spoor::vision::models_dir();
+    for f in ["manifest.toml", "open-nsfw.onnx"] {
+        std::fs::copy(repo_models.join(f), models.join(f)).unwrap();
+    }
+    let labels = dir.path().join("labels.tsv");
+    std::fs::write(
+        &labels,
+        "# file\tlabel\nq0003.png\tsfw\nq0746.png\tsfw\nq2821.png\tsfw\nDSCN0010.png\tsfw\n",
+    )
+    .unwrap();
+    let eval = |labels: &std::path::Path| {
+        common::spoor()
+            .args(["models", "eval", "open_nsfw", "--images"])
+            .arg(data("vision"))
+            .arg("--labels")
+            .arg(labels)
+            .env("SPOOR_MODELS", &models)
+            .env("ORT_DYLIB_PATH", spoor::vision::library_path())
+            .output()
+            .unwrap()
+    };
+    let o = eval(&labels);
+    expect_code(&o, 0, "models eval");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(models.join("cards/open_nsfw.json")).unwrap())
+            .unwrap();
+    assert_eq!(card["images"], 4);
+    assert_eq!(card["confusion"]["sfw"]["sfw"], 4);
+    // Four safe photos, none scored over the 0.8 threshold: no false positive; precision and
+    // recall of "nsfw" are undefined on this set and say so (null), not 0 or 1.
+    assert_eq!(card["false_positive_rate"], 0.0);
+    assert!(card["precision"].is_null() && card["recall"].is_null());
+    assert_eq!(card["per_class_recall"]["sfw"], 1.0);
+    assert!(card["per_class_recall"]["nsfw"].is_null());
+    // `models list` shows the measured figures.
+    let o = common::spoor()
+        .args(["models", "list"])
+        .env("SPOOR_MODELS", &models)
+        .output()
+        .unwrap();
+    assert!(
+        common::stdout(&o).contains("measured: 4 images"),
+        "{}",
+        common::stdout(&o)
+    );
+    // A label the model does not have is refused with its line.
+    let bad = dir.path().join("bad.tsv");
+    std::fs::write(&bad, "q0003.png\tcat\n").unwrap();
+    let o = eval(&bad);
+    expect_code(&o, 1, "unknown label");
+    assert!(stderr(&o).contains("line 1"), "{}", stderr(&o));
+}

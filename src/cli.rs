@@ -73,6 +73,14 @@ enum Command {
         /// Positions closer than METRES join one place (with --geocode).
         #[arg(long, value_name = "METRES", default_value_t = crate::places::DEFAULT_RADIUS_M)]
         place_radius: f64,
+        /// A reference gallery of known places: one subfolder per place ("suspect's home",
+        /// "hotel X room 12") holding its photos; pictures close to one get a "possibly taken
+        /// at PLACE" observation. Needs a model with an embedding in --models (nsfwjs).
+        #[arg(long, value_name = "DIR")]
+        places: Option<PathBuf>,
+        /// Least embedding cosine similarity for "similar picture" and gallery observations.
+        #[arg(long, default_value_t = crate::vision::embedding::DEFAULT_THRESHOLD)]
+        similar_threshold: f32,
         /// No progress bar and no summary.
         #[arg(long, short)]
         quiet: bool,
@@ -265,8 +273,13 @@ fn run(cli: Cli) -> Result<i32, String> {
             models,
             geocode,
             place_radius,
+            places,
+            similar_threshold,
             quiet,
         } => {
+            if !(-1.0..=1.0).contains(&similar_threshold) {
+                return Err("--similar-threshold must be a cosine similarity, -1 to 1".into());
+            }
             if !(place_radius > 0.0 && place_radius.is_finite()) {
                 return Err("--place-radius must be a positive number of metres".into());
             }
@@ -295,6 +308,8 @@ fn run(cli: Cli) -> Result<i32, String> {
                 },
                 models,
                 geocode_radius_m: geocode.then_some(place_radius),
+                places_gallery: places,
+                similar_threshold,
             };
             scan(&request, quiet)
         }

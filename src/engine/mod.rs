@@ -69,6 +69,10 @@ pub struct ScanRequest {
     /// Cluster GPS positions into places within this radius (metres) and name each offline
     /// (`--geocode`); `None`: not asked for.
     pub geocode_radius_m: Option<f64>,
+    /// A reference gallery of known places (`--places`).
+    pub places_gallery: Option<PathBuf>,
+    /// Least cosine similarity of embeddings for similar-picture and gallery observations.
+    pub similar_threshold: f32,
 }
 
 pub struct SourcePlan {
@@ -91,6 +95,8 @@ pub struct ScanPlan {
     pub models: Vec<Arc<dyn Analyzer>>,
     /// The gazetteer and radius for `--geocode`.
     pub geocode: Option<(crate::places::Gazetteer, f64)>,
+    /// Embedding comparison after the scan, when a model gives embeddings.
+    pub similarity: Option<crate::vision::embedding::Similarity>,
 }
 
 impl ScanPlan {
@@ -157,7 +163,36 @@ impl ScanPlan {
             }
         }
         // Models load before the case is touched: a missing library or model is fatal here.
-        let models = load_models(&req.models)?;
+        let (models, embedder) = load_models(&req.models)?;
+        let similarity = match (embedder, &req.places_gallery) {
+            (None, Some(dir)) => {
+                return Err(format!(
+                    "--places {}: needs a model with an embedding in --models (e.g. nsfwjs)",
+                    dir.display()
+                ));
+            }
+            (None, None) => None,
+            (Some(model), gallery) => {
+                let gallery = match gallery {
+                    Some(dir) => Some((
+                        crate::vision::embedding::Gallery::load(dir, &|img| {
+                            model
+                                .run(img)?
+                                .embedding
+                                .ok_or_else(|| "no embedding".to_string())
+                        })?,
+                        req.similar_threshold,
+                    )),
+                    None => None,
+                };
+                Some(crate::vision::embedding::Similarity {
+                    model: model.entry.name.clone(),
+                    threshold: req.similar_threshold,
+                    k: crate::vision::embedding::NEIGHBOURS,
+                    gallery,
+                })
+            }
+        };
         let geocode = match req.geocode_radius_m {
             Some(r) => Some((
                 crate::places::Gazetteer::load(&crate::vision::models_dir())?,
@@ -199,6 +234,7 @@ impl ScanPlan {
             video: req.video.clone(),
             models,
             geocode,
+            similarity,
         })
     }
 
@@ -217,9 +253,20 @@ impl ScanPlan {
 }
 
 /// The analyzers of the models asked for, each loaded once (its sessions shared by the workers).
-fn load_models(names: &[String]) -> Result<Vec<Arc<dyn Analyzer>>, String> {
+/// Also the first model with an embedding output, for the similarity pass and `--places`.
+#[allow(clippy::type_complexity)]
+fn load_models(
+    names: &[String],
+) -> Result<
+    (
+        Vec<Arc<dyn Analyzer>>,
+        Option<Arc<crate::vision::classifier::Classifier>>,
+    ),
+    String,
+> {
+    let mut embedder = None;
     if names.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), embedder));
     }
     let workers = rayon::current_num_threads();
     let dir = crate::vision::models_dir();
@@ -233,11 +280,19 @@ fn load_models(names: &[String]) -> Result<Vec<Arc<dyn Analyzer>>, String> {
                 known.join(", ")
             ));
         };
-        out.push(Arc::new(crate::vision::classifier::Classifier::load(
-            entry, &dir, workers,
-        )?));
+        if entry.embedding.is_some() || entry.head == "embedding" {
+            let model = Arc::new(crate::vision::classifier::Classifier::load(
+                entry, &dir, workers,
+            )?);
+            if embedder.is_none() {
+                embedder = Some(model.clone());
+            }
+            out.push(model);
+        } else {
+            out.push(crate::vision::load_analyzer(entry, &dir, workers)?);
+        }
     }
-    Ok(out)
+    Ok((out, embedder))
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -456,6 +511,9 @@ pub fn run_scan_with(
         crate::media::match_pdq_lists(&mut conn, &plan.pdqlists, radius).map_err(db)?;
         if let Some((gazetteer, radius_m)) = &plan.geocode {
             crate::places::places(&mut conn, gazetteer, *radius_m).map_err(db)?;
+        }
+        if let Some(similarity) = &plan.similarity {
+            crate::vision::embedding::similarity_pass(&mut conn, similarity).map_err(db)?;
         }
     }
     let finished = Timestamp::now().to_rfc3339();

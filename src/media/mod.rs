@@ -61,6 +61,14 @@ pub fn decode(bytes: &[u8], mime: &str) -> Result<image::DynamicImage, String> {
     decode_with_image_crate(bytes)
 }
 
+/// Reads and decodes a picture file outside the evidence (a reference gallery, a labelled
+/// evaluation set), its type found from its content.
+pub fn decode_file(path: &std::path::Path) -> Result<image::DynamicImage, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mime = crate::evidence::typing::detect(&bytes[..bytes.len().min(8192)]).mime;
+    decode(&bytes, &mime)
+}
+
 fn decode_with_image_crate(bytes: &[u8]) -> Result<image::DynamicImage, String> {
     use image::ImageDecoder;
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))

@@ -3,22 +3,28 @@
 //! Places365 scene model a user adds).
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use serde_json::json;
 
 use super::manifest::ModelEntry;
+use super::session::{ModelFile, fits};
 use crate::engine::analyzer::{Analyzer, ItemView, ObservationDraft};
 
 pub struct Classifier {
     pub entry: ModelEntry,
-    /// `Session::run` needs `&mut`: one session per worker, each on one intra-op thread (two
-    /// such sessions on two cores were 1.5x one session used in turn, MODELS.md).
-    sessions: Vec<Mutex<ort::session::Session>>,
+    model: ModelFile,
     pub model_sha256: String,
     /// Leaked once per loaded model: `Analyzer::name` returns `&'static str`.
     name: &'static str,
     error_margin: &'static str,
+}
+
+/// What a classifier says of one picture.
+pub struct Scores {
+    /// The probability of each label, in the manifest's order (empty for an `embedding` head).
+    pub probabilities: Vec<f32>,
+    /// The embedding, when the entry names an embedding output.
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl Classifier {
@@ -27,45 +33,18 @@ impl Classifier {
     /// or tensors other than the entry describes.
     pub fn load(entry: &ModelEntry, dir: &Path, workers: usize) -> Result<Classifier, String> {
         let name = &entry.name;
-        if entry.head != "softmax-classifier" {
+        if !matches!(entry.head.as_str(), "softmax-classifier" | "embedding") {
             return Err(format!(
-                "model {name}: head {:?} is not implemented yet",
+                "model {name}: head {:?} is not a classifier",
                 entry.head
             ));
         }
-        let env = super::environment()?;
-        let path = entry.path(dir);
-        if !path.is_file() {
-            return Err(format!(
-                "model {name}: {} not found (run scripts/fetch-models.sh)",
-                path.display()
-            ));
-        }
-        let model_sha256 = super::file_sha256(&path)?;
-        if let Some(pinned) = &entry.sha256
-            && &model_sha256 != pinned
-        {
-            return Err(format!(
-                "model {name}: {} has sha256 {model_sha256}, not the pinned {pinned}",
-                path.display()
-            ));
-        }
-        let mut sessions = Vec::new();
-        for _ in 0..workers.max(1) {
-            let session = ort::session::Session::builder(env)
-                .and_then(|b| Ok(b.with_intra_threads(1)?))
-                .and_then(|mut b| b.commit_from_file(&path))
-                .map_err(|e| format!("model {name}: {e}"))?;
-            sessions.push(Mutex::new(session));
-        }
-        check_layout(
-            entry,
-            &sessions[0].lock().unwrap_or_else(|p| p.into_inner()),
-        )?;
+        let model = ModelFile::load(name, &entry.path(dir), entry.sha256.as_deref(), workers)?;
+        check_layout(entry, &model)?;
         Ok(Classifier {
             entry: entry.clone(),
-            sessions,
-            model_sha256,
+            model_sha256: model.sha256.clone(),
+            model,
             name: Box::leak(entry.name.clone().into_boxed_str()),
             error_margin: Box::leak(entry.error_margin.clone().into_boxed_str()),
         })
@@ -73,61 +52,41 @@ impl Classifier {
 
     /// The input tensor for a picture, as the entry's input spec says.
     pub fn tensor(entry: &ModelEntry, img: &image::RgbImage) -> ndarray::Array4<f32> {
-        let spec = &entry.input;
-        let (w, h) = (spec.width, spec.height);
-        let (rw, rh) = spec.resize.map_or((w, h), |r| (r, r));
-        let r = super::preprocess::resize(img, rw, rh);
-        let (ox, oy) = ((rw - w) / 2, (rh - h) / 2);
-        let order: [usize; 3] = if spec.channels == "BGR" {
-            [2, 1, 0]
-        } else {
-            [0, 1, 2]
-        };
-        let nchw = spec.layout == "NCHW";
-        let mut t = if nchw {
-            ndarray::Array4::<f32>::zeros((1, 3, h, w))
-        } else {
-            ndarray::Array4::<f32>::zeros((1, h, w, 3))
-        };
-        for y in 0..h {
-            for x in 0..w {
-                let p = ((y + oy) * rw + x + ox) * 3;
-                for (c, &from) in order.iter().enumerate() {
-                    let v = (r.data[p + from] * spec.scale - spec.mean[c]) / spec.std[c];
-                    if nchw {
-                        t[[0, c, y, x]] = v;
-                    } else {
-                        t[[0, y, x, c]] = v;
-                    }
-                }
-            }
-        }
-        t
+        super::preprocess::tensor(&entry.input, img).0
     }
 
     /// The probability of each label for a picture.
     pub fn scores(&self, img: &image::RgbImage) -> Result<Vec<f32>, String> {
-        let input = Self::tensor(&self.entry, img);
-        // A free session if there is one, else wait for the first.
-        let mut session = self
-            .sessions
-            .iter()
-            .find_map(|s| s.try_lock().ok())
-            .unwrap_or_else(|| self.sessions[0].lock().unwrap_or_else(|p| p.into_inner()));
-        let name = &self.entry.name;
-        let value = ort::value::TensorRef::from_array_view(&input)
-            .map_err(|e| format!("{name} input: {e}"))?;
-        let outputs = session
-            .run(ort::inputs![value])
-            .map_err(|e| format!("{name}: {e}"))?;
-        let out = outputs[0]
-            .try_extract_array::<f32>()
-            .map_err(|e| format!("{name} output: {e}"))?;
-        let raw: Vec<f32> = out.iter().copied().take(self.entry.labels.len()).collect();
-        Ok(if self.entry.output == "logits" {
-            softmax(&raw)
+        Ok(self.run(img)?.probabilities)
+    }
+
+    /// The probabilities and, when the entry names one, the embedding.
+    pub fn run(&self, img: &image::RgbImage) -> Result<Scores, String> {
+        let outputs = self.model.run(&Self::tensor(&self.entry, img))?;
+        let embedding_name = self.entry.embedding.as_deref();
+        let embedding = embedding_name.and_then(|n| outputs.iter().find(|o| o.name == n));
+        let probabilities = if self.entry.head == "embedding" {
+            Vec::new()
         } else {
-            raw
+            let first = outputs
+                .iter()
+                .find(|o| Some(o.name.as_str()) != embedding_name)
+                .ok_or_else(|| format!("{}: no probability output", self.entry.name))?;
+            let raw: Vec<f32> = first
+                .data
+                .iter()
+                .copied()
+                .take(self.entry.labels.len())
+                .collect();
+            if self.entry.output == "logits" {
+                softmax(&raw)
+            } else {
+                raw
+            }
+        };
+        Ok(Scores {
+            probabilities,
+            embedding: embedding.map(|o| o.data.clone()),
         })
     }
 }
@@ -139,30 +98,28 @@ fn softmax(x: &[f32]) -> Vec<f32> {
     e.iter().map(|v| v / sum).collect()
 }
 
-fn check_layout(entry: &ModelEntry, session: &ort::session::Session) -> Result<(), String> {
-    let shape_of = |t: &ort::value::ValueType| t.tensor_shape().map(|s| s.to_vec());
-    let (inputs, outputs) = (session.inputs(), session.outputs());
-    let input = inputs.first().and_then(|i| shape_of(i.dtype()));
-    let output = outputs.first().and_then(|o| shape_of(o.dtype()));
+fn check_layout(entry: &ModelEntry, model: &ModelFile) -> Result<(), String> {
+    let (inputs, outputs) = model.signature();
     let spec = &entry.input;
     let (h, w) = (spec.height as i64, spec.width as i64);
-    let want_in: [i64; 3] = if spec.layout == "NCHW" {
-        [3, h, w]
+    let want_in: [i64; 4] = if spec.layout == "NCHW" {
+        [-1, 3, h, w]
     } else {
-        [h, w, 3]
-    };
-    // A dimension the file leaves open (-1) accepts what the manifest says.
-    let fits = |shape: &Option<Vec<i64>>, tail: &[i64]| {
-        shape.as_ref().is_some_and(|s| {
-            s.len() == tail.len() + 1 && s[1..].iter().zip(tail).all(|(a, b)| *a == *b || *a < 0)
-        })
+        [-1, h, w, 3]
     };
     let classes = entry.labels.len() as i64;
-    if inputs.len() != 1 || !fits(&input, &want_in) || !fits(&output, &[classes]) {
+    let embedding = entry.embedding.as_deref();
+    let probs = outputs.iter().find(|o| Some(o.0.as_str()) != embedding);
+    let probs_fit = entry.head == "embedding" || probs.is_some_and(|o| fits(&o.1, &[-1, classes]));
+    let embedding_fit =
+        embedding.is_none_or(|n| outputs.iter().any(|o| o.0 == n && o.1.len() == 2));
+    if inputs.len() != 1 || !fits(&inputs[0], &want_in) || !probs_fit || !embedding_fit {
         return Err(format!(
-            "model {}: tensors {input:?} -> {output:?} do not match the manifest's {:?} -> [N, {classes}]",
+            "model {}: tensors {inputs:?} -> {outputs:?} do not match the manifest's {want_in:?} -> [N, {classes}]{}",
             entry.name,
-            [&[-1i64][..], &want_in[..]].concat()
+            embedding
+                .map(|n| format!(" and {n} [N, D]"))
+                .unwrap_or_default()
         ));
     }
     Ok(())
@@ -185,10 +142,29 @@ impl Analyzer for Classifier {
         let Some(img) = item.image else {
             return Ok(Vec::new());
         };
-        let scores = match img {
-            image::DynamicImage::ImageRgb8(rgb) => self.scores(rgb)?,
-            other => self.scores(&other.to_rgb8())?,
+        let Scores {
+            probabilities: scores,
+            embedding,
+        } = match img {
+            image::DynamicImage::ImageRgb8(rgb) => self.run(rgb)?,
+            other => self.run(&other.to_rgb8())?,
         };
+        let provenance = json!({
+            "model_sha256": self.model_sha256,
+            "file": self.entry.file,
+            "input": self.entry.input,
+        });
+        let mut out = Vec::new();
+        if let Some(vector) = embedding {
+            out.push(super::embedding::observation(
+                &self.entry.name,
+                &vector,
+                provenance.clone(),
+            ));
+        }
+        if self.entry.head == "embedding" {
+            return Ok(out);
+        }
         let labels = &self.entry.labels;
         let (top, top_score) = scores
             .iter()
@@ -209,7 +185,7 @@ impl Analyzer for Classifier {
             }
             None => (top.clone(), top_score),
         };
-        Ok(vec![ObservationDraft {
+        out.push(ObservationDraft {
             kind: "image.classification".into(),
             value: json!({
                 "model": self.entry.name, "task": self.entry.task, "scores": by_label,
@@ -217,11 +193,8 @@ impl Analyzer for Classifier {
                 "above_threshold": self.entry.threshold.map(|t| confidence as f64 >= t),
             }),
             confidence: confidence as f64,
-            provenance: json!({
-                "model_sha256": self.model_sha256,
-                "file": self.entry.file,
-                "input": self.entry.input,
-            }),
-        }])
+            provenance,
+        });
+        Ok(out)
     }
 }

@@ -36,7 +36,34 @@ pub struct ModelEntry {
     pub source: toml::Table,
     pub input: InputSpec,
     pub error_margin: String,
+    /// Classifier: the name of a second output holding an image embedding (nsfwjs's
+    /// `embedding`), stored for similarity search.
+    pub embedding: Option<String>,
+    /// Detectors: the IoU above which a lower-scored box of the same class is suppressed.
+    pub iou: Option<f64>,
+    /// BlazeFace: `[grid, anchors per cell]` per anchor layer, in output order.
+    #[serde(default)]
+    pub anchors: Vec<[usize; 2]>,
+    /// Further files of a multi-model head (PP-OCR: `cls`, `rec`), each with its digest.
+    #[serde(default)]
+    pub parts: std::collections::BTreeMap<String, Part>,
 }
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Part {
+    pub file: String,
+    pub sha256: Option<String>,
+}
+
+/// The heads spoor implements; a manifest entry names one.
+pub const HEADS: [&str; 6] = [
+    "softmax-classifier",
+    "embedding",
+    "nanodet",
+    "yolov8",
+    "blazeface",
+    "ppocr",
+];
 
 fn probabilities() -> String {
     "probabilities".into()
@@ -55,6 +82,14 @@ pub struct InputSpec {
     pub scale: f32,
     pub mean: [f32; 3],
     pub std: [f32; 3],
+    /// `stretch` (default): resize to the input size, aspect not kept. `pad`: scale the long
+    /// side to the input size, keep the aspect, fill the rest (right and bottom) with black.
+    #[serde(default = "stretch")]
+    pub fit: String,
+}
+
+fn stretch() -> String {
+    "stretch".into()
 }
 
 impl Manifest {
@@ -78,6 +113,25 @@ impl Manifest {
 
 impl ModelEntry {
     fn check(&self) -> Result<(), String> {
+        if !HEADS.contains(&self.head.as_str()) {
+            return Err(format!(
+                "head {:?} is not one of {}",
+                self.head,
+                HEADS.join(", ")
+            ));
+        }
+        if !matches!(self.input.fit.as_str(), "stretch" | "pad") {
+            return Err(format!(
+                "input.fit {:?} is not stretch or pad",
+                self.input.fit
+            ));
+        }
+        if self.head == "blazeface" && self.anchors.is_empty() {
+            return Err("a blazeface head needs `anchors`".into());
+        }
+        if self.head == "ppocr" && !self.parts.contains_key("rec") {
+            return Err("a ppocr head needs `parts.rec` (and may have `parts.cls`)".into());
+        }
         if !matches!(self.input.layout.as_str(), "NHWC" | "NCHW") {
             return Err(format!(
                 "input.layout {:?} is not NHWC or NCHW",

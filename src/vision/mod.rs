@@ -6,10 +6,14 @@
 //! scan, never a panic in the middle of one.
 
 pub mod classifier;
+pub mod detect;
+pub mod embedding;
 pub mod eval;
 pub mod manifest;
+pub mod ocr;
 pub mod pack;
 pub mod preprocess;
+pub mod session;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -80,4 +84,27 @@ pub fn file_sha256(path: &std::path::Path) -> Result<String, String> {
         h.update(&buf[..n]);
     }
     Ok(crate::evidence::digest::to_hex(&h.finalize()))
+}
+
+/// The analyzer of a manifest entry, by its head, with `workers` sessions per model file.
+pub fn load_analyzer(
+    entry: &manifest::ModelEntry,
+    dir: &std::path::Path,
+    workers: usize,
+) -> Result<std::sync::Arc<dyn crate::engine::analyzer::Analyzer>, String> {
+    Ok(match entry.head.as_str() {
+        "softmax-classifier" | "embedding" => {
+            std::sync::Arc::new(classifier::Classifier::load(entry, dir, workers)?)
+        }
+        "nanodet" | "yolov8" | "blazeface" => {
+            std::sync::Arc::new(detect::Detector::load(entry, dir, workers)?)
+        }
+        "ppocr" => std::sync::Arc::new(ocr::Ocr::load(entry, dir, workers)?),
+        other => {
+            return Err(format!(
+                "model {}: head {other:?} is not implemented",
+                entry.name
+            ));
+        }
+    })
 }

@@ -34,12 +34,24 @@ pub fn pack(models_dir: &Path, out: &Path) -> Result<(usize, u64), String> {
         manifest::FILE.to_string(),
         format!("lib/{}", super::LIBRARY_FILE),
     ];
-    paths.extend(
-        m.models
-            .iter()
-            .filter(|e| e.path(models_dir).is_file())
-            .map(|e| e.file.clone()),
-    );
+    // Every model file there is (with the further files of multi-file heads), the gazetteer,
+    // and the licences that came with them.
+    for e in &m.models {
+        let files = std::iter::once(e.file.clone()).chain(e.parts.values().map(|p| p.file.clone()));
+        paths.extend(files.filter(|f| models_dir.join(f).is_file()));
+    }
+    if models_dir.join(crate::places::GAZETTEER_FILE).is_file() {
+        paths.push(crate::places::GAZETTEER_FILE.to_string());
+    }
+    if let Ok(dir) = std::fs::read_dir(models_dir.join("licenses")) {
+        let mut licences: Vec<String> = dir
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
+            .map(|e| format!("licenses/{}", e.file_name().to_string_lossy()))
+            .collect();
+        licences.sort();
+        paths.extend(licences);
+    }
     if !models_dir.join(&paths[1]).is_file() {
         return Err(format!(
             "{}: no ONNX Runtime library to pack (run scripts/fetch-models.sh)",

@@ -3,6 +3,7 @@
 //! brings a large photo down to at most twice the target side (so nothing aliases), then
 //! bilinear sampling at pixel centres gives the exact size.
 
+use super::manifest::InputSpec;
 use crate::media::thumbs::block_average;
 
 /// RGB, `width x height`, as f32 in 0..=255, row-major, interleaved.
@@ -59,6 +60,59 @@ pub fn resize(img: &image::RgbImage, out_w: usize, out_h: usize) -> RgbF32 {
         height: out_h,
         data,
     }
+}
+
+/// The input tensor for a picture, as a manifest input spec says, and the factors that take a
+/// point of the model's input back to the picture's pixels (x, y).
+pub fn tensor(spec: &InputSpec, img: &image::RgbImage) -> (ndarray::Array4<f32>, [f32; 2]) {
+    let (w, h) = (spec.width, spec.height);
+    let (iw, ih) = (img.width().max(1) as f32, img.height().max(1) as f32);
+    // The size the picture is resized to, and where the model's window lies in it.
+    let (rw, rh, ox, oy, back) = match (spec.resize, spec.fit.as_str()) {
+        (Some(r), _) => (
+            r,
+            r,
+            (r - w) / 2,
+            (r - h) / 2,
+            [iw / r as f32, ih / r as f32],
+        ),
+        (None, "pad") => {
+            let s = (w as f32 / iw).min(h as f32 / ih);
+            let rw = ((iw * s).round() as usize).clamp(1, w);
+            let rh = ((ih * s).round() as usize).clamp(1, h);
+            (rw, rh, 0, 0, [iw / rw as f32, ih / rh as f32])
+        }
+        _ => (w, h, 0, 0, [iw / w as f32, ih / h as f32]),
+    };
+    let r = resize(img, rw, rh);
+    let order: [usize; 3] = if spec.channels == "BGR" {
+        [2, 1, 0]
+    } else {
+        [0, 1, 2]
+    };
+    let nchw = spec.layout == "NCHW";
+    let mut t = if nchw {
+        ndarray::Array4::<f32>::zeros((1, 3, h, w))
+    } else {
+        ndarray::Array4::<f32>::zeros((1, h, w, 3))
+    };
+    for y in 0..h {
+        for x in 0..w {
+            // Outside the resized picture (the `pad` fit): a black pixel.
+            let inside = x + ox < rw && y + oy < rh;
+            let p = ((y + oy) * rw + x + ox) * 3;
+            for (c, &from) in order.iter().enumerate() {
+                let px = if inside { r.data[p + from] } else { 0.0 };
+                let v = (px * spec.scale - spec.mean[c]) / spec.std[c];
+                if nchw {
+                    t[[0, c, y, x]] = v;
+                } else {
+                    t[[0, y, x, c]] = v;
+                }
+            }
+        }
+    }
+    (t, back)
 }
 
 #[cfg(test)]

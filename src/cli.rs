@@ -542,7 +542,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                     std::fs::read(dir.join("cards").join(format!("{}.json", m.name)))
                         .ok()
                         .and_then(|b| serde_json::from_slice(&b).ok());
-                let runs = m.head == "softmax-classifier";
+                let runs = crate::vision::manifest::HEADS.contains(&m.head.as_str());
                 if json {
                     let mut v = serde_json::to_value(m).map_err(|e| e.to_string())?;
                     v["present"] = present.into();
@@ -574,14 +574,26 @@ fn run(cli: Cli) -> Result<i32, String> {
                     m.error_margin
                 );
                 if let Some(c) = card {
+                    // Whatever figures the card of this kind of model holds.
+                    let figures: Vec<String> = [
+                        "map50",
+                        "precision",
+                        "recall",
+                        "false_positive_rate",
+                        "threshold",
+                        "character_error_rate",
+                        "word_precision",
+                        "word_recall",
+                    ]
+                    .iter()
+                    .filter(|k| c.get(**k).is_some())
+                    .map(|k| format!("{k} {}", c[*k]))
+                    .collect();
                     println!(
-                        "             measured: {} images ({}), precision {}, recall {}, false positive rate {} at {}",
+                        "             measured: {} images ({}): {}",
                         c["images"],
                         c["labels_file"],
-                        c["precision"],
-                        c["recall"],
-                        c["false_positive_rate"],
-                        c["threshold"]
+                        figures.join(", ")
                     );
                 }
             }

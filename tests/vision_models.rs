@@ -436,3 +436,105 @@ fn pictures_of_1x1_and_20000x20_pass_through_every_head_without_harm() {
         }
     }
 }
+
+#[test]
+fn models_eval_measures_a_detector_with_average_precision_and_ocr_with_character_errors() {
+    if !available("nanodet") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    // A copy of the models folder's manifest, with links to the files, so that the card is
+    // written into the temporary folder and not into the checkout.
+    let repo = spoor::vision::models_dir();
+    std::fs::copy(repo.join("manifest.toml"), models.join("manifest.toml")).unwrap();
+    for f in ["nanodet-g-416.onnx", "ocr", "lib"] {
+        std::os::unix::fs::symlink(repo.join(f).canonicalize().unwrap(), models.join(f)).unwrap();
+    }
+    // The darknet labels of the two photos that are in tests/data/vision.
+    let labels = dir.path().join("labels.tsv");
+    let all = std::fs::read_to_string(data("detection/darknet-objects.tsv")).unwrap();
+    let two: String = all
+        .lines()
+        .filter(|l| l.starts_with("dog.jpg") || l.starts_with("person.jpg"))
+        .map(|l| l.replace(".jpg", ".png") + "\n")
+        .collect();
+    std::fs::write(&labels, two).unwrap();
+    let eval = |model: &str, labels: &std::path::Path| {
+        common::spoor()
+            .args(["models", "eval", model, "--images"])
+            .arg(data("vision"))
+            .arg("--labels")
+            .arg(labels)
+            .env("SPOOR_MODELS", &models)
+            .output()
+            .unwrap()
+    };
+    let o = eval("nanodet", &labels);
+    expect_code(&o, 0, "models eval nanodet");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(models.join("cards/nanodet.json")).unwrap()).unwrap();
+    assert_eq!(card["images"], 2);
+    assert_eq!(card["objects"], 7);
+    // Dog, bicycle, truck and horse are found with their boxes; the small motorcycle is not.
+    assert_eq!(card["ap50"]["dog"], 1.0);
+    assert_eq!(card["ap50"]["bicycle"], 1.0);
+    assert_eq!(card["per_class_recall"]["motorcycle"], 0.0);
+    assert!(card["map50"].as_f64().unwrap() > 0.5);
+    assert!(card["precision"].as_f64().unwrap() > 0.0);
+    // OCR: every word of the pictures read, few character errors.
+    let o = eval("ocr", &data("detection/ocr-labels.tsv"));
+    expect_code(&o, 0, "models eval ocr");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(models.join("cards/ocr.json")).unwrap()).unwrap();
+    assert_eq!(card["images"], 4);
+    assert_eq!(card["word_recall"], 1.0);
+    assert!(card["character_error_rate"].as_f64().unwrap() < 0.05);
+}
+
+#[test]
+fn a_gallery_match_becomes_a_lead_that_carries_its_error_margin() {
+    if !available("nsfwjs") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case, gallery) = (
+        dir.path().join("ev"),
+        dir.path().join("case"),
+        dir.path().join("places"),
+    );
+    let person = picture("person.png");
+    std::fs::create_dir_all(gallery.join("farm")).unwrap();
+    image::imageops::crop_imm(&person, 20, 10, 560, 380)
+        .to_image()
+        .save(gallery.join("farm/ref.png"))
+        .unwrap();
+    common::write(
+        &ev.join("person.png"),
+        &std::fs::read(data("vision/person.png")).unwrap(),
+    );
+    let o = common::scan(
+        &ev,
+        &case,
+        "T",
+        &[
+            "--quiet",
+            "--models",
+            "nsfwjs",
+            "--places",
+            gallery.to_str().unwrap(),
+        ],
+    );
+    expect_code(&o, 0, "scan with a gallery");
+    let o = common::run(&["leads", case.to_str().unwrap(), "--json"]);
+    expect_code(&o, 0, "leads");
+    let leads: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+    let text = leads.to_string();
+    assert!(text.contains("possible-known-place"), "{text}");
+    assert!(text.contains("not proof of place"), "{text}");
+    assert!(
+        text.contains("trained for nudity classes, not for places"),
+        "{text}"
+    );
+}

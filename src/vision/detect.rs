@@ -126,10 +126,19 @@ impl Detector {
 
     /// The detections in a picture, best first.
     pub fn detect(&self, img: &image::RgbImage) -> Result<Vec<Detection>, String> {
+        self.detect_at(img, self.entry.threshold.unwrap_or(0.5) as f32)
+    }
+
+    /// The detections scored at least `threshold` (below the operating point: for measuring
+    /// average precision).
+    pub fn detect_at(
+        &self,
+        img: &image::RgbImage,
+        threshold: f32,
+    ) -> Result<Vec<Detection>, String> {
         let (input, back) = super::preprocess::tensor(&self.entry.input, img);
         let outputs = self.model.run(&input)?;
         let spec = &self.entry.input;
-        let threshold = self.entry.threshold.unwrap_or(0.5) as f32;
         let mut found = match self.entry.head.as_str() {
             "nanodet" => nanodet(
                 &outputs,

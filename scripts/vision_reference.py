@@ -203,6 +203,18 @@ def write_detections(path, rows):
 def main():
     models, folder = sys.argv[1], sys.argv[2]
     which = sys.argv[3] if len(sys.argv) > 3 else "open_nsfw"
+    if "--check" in sys.argv:
+        # Recompute into a scratch folder and compare with the stored outputs (fetch_models.py
+        # checks a freshly converted model this way).
+        import shutil, tempfile
+        with tempfile.TemporaryDirectory() as scratch:
+            for f in os.listdir(folder):
+                if f.endswith(".png"):
+                    os.symlink(os.path.abspath(os.path.join(folder, f)), os.path.join(scratch, f))
+            sys.argv[2] = scratch
+            sys.argv.remove("--check")
+            main()
+            sys.exit(compare(os.path.join(folder, which + ".tsv"), os.path.join(scratch, which + ".tsv")))
     opts = ort.SessionOptions(); opts.intra_op_num_threads = 1
     images = {f: np.asarray(Image.open(os.path.join(folder, f)).convert("RGB"))
               for f in sorted(os.listdir(folder)) if f.endswith(".png")}
@@ -240,6 +252,33 @@ def main():
                          f"{','.join(f'{v:.6f}' for v in emb[0][:8])}\t{np.linalg.norm(emb[0]):.6f}\n")
     elif which == "ocr":
         ocr_reference(models, folder, opts)
+
+
+def compare(want_path, got_path):
+    want = open(want_path).read().splitlines()
+    got = open(got_path).read().splitlines()
+    if len(want) != len(got):
+        print(f"{len(got)} lines, expected {len(want)}", file=sys.stderr)
+        return 1
+    worst = 0.0
+    for w, g in zip(want, got):
+        for a, b in zip(w.split("\t"), g.split("\t")):
+            try:
+                xs = [float(v) for v in a.split(",")]
+                ys = [float(v) for v in b.split(",")]
+            except ValueError:
+                if a != b:
+                    print(f"{a!r} vs {b!r}", file=sys.stderr)
+                    return 1
+                continue
+            for x, y in zip(xs, ys):
+                d = abs(x - y) / max(1.0, abs(x))
+                worst = max(worst, d)
+                if d > 1e-3:
+                    print(f"{w} vs {g}", file=sys.stderr)
+                    return 1
+    print(f"{len(want) - 1} rows, largest relative difference {worst:.2e}")
+    return 0
 
 
 def ocr_reference(models, folder, opts):

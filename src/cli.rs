@@ -63,7 +63,8 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         max_frames: usize,
         /// Models to run on every picture and keyframe, comma-separated names from
-        /// models/manifest.toml (`spoor models list`), e.g. open_nsfw. Needs scripts/fetch-models.sh.
+        /// models/manifest.toml (`spoor models list`), e.g. open_nsfw; `default` for the default
+        /// set (open_nsfw, nsfwjs, nanodet, blazeface). Needs scripts/fetch-models.sh.
         #[arg(long, value_delimiter = ',')]
         models: Vec<String>,
         /// Cluster the GPS positions of the case into places and name each after the nearest
@@ -562,7 +563,15 @@ fn run(cli: Cli) -> Result<i32, String> {
                     m.task,
                     m.head,
                     if runs { "runs" } else { "not implemented yet" },
-                    m.labels.join("/"),
+                    if m.labels.len() > 8 {
+                        format!(
+                            "{} labels ({}, ...)",
+                            m.labels.len(),
+                            m.labels[..5].join(", ")
+                        )
+                    } else {
+                        m.labels.join("/")
+                    },
                     m.file,
                     if present {
                         "present"

@@ -272,7 +272,23 @@ fn load_models(
     let dir = crate::vision::models_dir();
     let manifest = crate::vision::manifest::Manifest::load(&dir)?;
     let mut out: Vec<Arc<dyn Analyzer>> = Vec::new();
+    // `default` stands for the entries marked `default = true`.
+    let mut expanded: Vec<String> = Vec::new();
     for name in names {
+        if name == "default" {
+            expanded.extend(
+                manifest
+                    .models
+                    .iter()
+                    .filter(|m| m.default)
+                    .map(|m| m.name.clone()),
+            );
+        } else {
+            expanded.push(name.clone());
+        }
+    }
+    expanded.dedup();
+    for name in &expanded {
         let Some(entry) = manifest.get(name) else {
             let known: Vec<&str> = manifest.models.iter().map(|m| m.name.as_str()).collect();
             return Err(format!(

@@ -44,6 +44,9 @@ pub struct ModelEntry {
     /// BlazeFace: `[grid, anchors per cell]` per anchor layer, in output order.
     #[serde(default)]
     pub anchors: Vec<[usize; 2]>,
+    /// Part of the default set (`--models default`).
+    #[serde(default)]
+    pub default: bool,
     /// Further files of a multi-model head (PP-OCR: `cls`, `rec`), each with its digest.
     #[serde(default)]
     pub parts: std::collections::BTreeMap<String, Part>,

@@ -4,7 +4,8 @@
 # same JPEGs and model file, plus the model-only floor (examples/vision_floor), in one go.
 #
 #   scripts/bench-vision.sh                  open_nsfw on 504 JPEGs (12 photos x 6 sizes x 7 qualities)
-#   BENCH_MODEL=nsfwjs scripts/bench-vision.sh
+#   BENCH_MODEL=nanodet scripts/bench-vision.sh
+#   BENCH_MODEL=default scripts/bench-vision.sh   open_nsfw, nsfwjs, nanodet and blazeface together
 #
 # Prints images/s for each, the ratio, pipeline time per image over the floor, spoor's peak
 # RSS, and how many scores agree with Python's to 1e-3.
@@ -44,15 +45,18 @@ fi
 N=$(find "$IMAGES" -type f | wc -l)
 cat > "$WORK/vision_ref.py" <<'PY'
 # The Python pipeline: Pillow decode, the same pre-processing in numpy (Pillow's box `reduce`
-# for the block average), onnxruntime with one session per process, one process per core.
+# for the block average), onnxruntime with one session per model per process, one process per
+# core, and the same post-processing as spoor's heads (softmax classifier, NanoDet, BlazeFace).
 import os, sys, time, tomllib
 import numpy as np, onnxruntime as ort
 from PIL import Image
 from multiprocessing import Pool
-models, root, name, procs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-entry = next(m for m in tomllib.load(open(os.path.join(models, "manifest.toml"), "rb"))["model"] if m["name"] == name)
-spec = entry["input"]
-session = None
+models, root, names, procs = sys.argv[1], sys.argv[2], sys.argv[3].split(","), int(sys.argv[4])
+manifest = tomllib.load(open(os.path.join(models, "manifest.toml"), "rb"))["model"]
+if names == ["default"]:
+    names = [m["name"] for m in manifest if m.get("default")]
+entries = [next(m for m in manifest if m["name"] == n) for n in names]
+sessions = None
 def bilinear(img, out_w, out_h):
     h, w, _ = img.shape
     def axis(out, scale, length):
@@ -66,13 +70,10 @@ def bilinear(img, out_w, out_h):
     top = s[y0][:, x0] * (1 - fx) + s[y0][:, x1] * fx
     bottom = s[y1][:, x0] * (1 - fx) + s[y1][:, x1] * fx
     return top * (1 - fy) + bottom * fy
-def one(path):
-    global session
-    if session is None:
-        o = ort.SessionOptions(); o.intra_op_num_threads = 1
-        session = ort.InferenceSession(os.path.join(models, entry["file"]), o)
-    im = Image.open(path).convert("RGB")
+def tensor(im, spec):
     rw = rh = spec.get("resize") or spec["width"]
+    if not spec.get("resize"):
+        rw, rh = spec["width"], spec["height"]
     k = max(min(im.size) // (2 * min(rw, rh)), 1)
     if k > 1:
         im = im.reduce(k)
@@ -82,17 +83,71 @@ def one(path):
     if spec["channels"] == "BGR":
         r = r[:, :, ::-1]
     t = (r * np.float32(spec["scale"]) - np.array(spec["mean"], np.float32)) / np.array(spec["std"], np.float32)
-    t = t[None] if spec["layout"] == "NHWC" else t.transpose(2, 0, 1)[None]
-    out = session.run(None, {session.get_inputs()[0].name: t.astype(np.float32)})[0][0]
-    return os.path.relpath(path, root), [float(v) for v in out[:len(entry["labels"])]]
+    return (t[None] if spec["layout"] == "NHWC" else t.transpose(2, 0, 1)[None]).astype(np.float32)
+def iou(a, b):
+    iw = max(min(a[2], b[2]) - max(a[0], b[0]), 0); ih = max(min(a[3], b[3]) - max(a[1], b[1]), 0)
+    u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih
+    return 0 if u <= 0 else iw * ih / u
+def nanodet(outs, e):
+    by_shape = {o.shape: o[0] for o in outs}
+    dets = []
+    for stride in (8, 16, 32):
+        g = e["input"]["width"] // stride; n = g * g
+        scores, dist = by_shape[(1, n, len(e["labels"]))], by_shape[(1, n, 44)]
+        for i in np.nonzero(scores.max(axis=1) >= e["threshold"])[0]:
+            cx, cy = (i % g + 0.5) * stride, (i // g + 0.5) * stride
+            d = dist[i].reshape(4, 11); x = np.exp(d - d.max(axis=1, keepdims=True))
+            side = (x * np.arange(11)).sum(axis=1) / x.sum(axis=1) * stride
+            box = [cx - side[0], cy - side[1], cx + side[2], cy + side[3]]
+            for c in np.nonzero(scores[i] >= e["threshold"])[0]:
+                dets.append((e["labels"][c], float(scores[i][c]), box))
+    dets.sort(key=lambda d: -d[1]); kept = []
+    for d in dets:
+        if not any(k[0] == d[0] and iou(k[2], d[2]) > e["iou"] for k in kept):
+            kept.append(d)
+    return sorted((l, s) for l, s, _ in kept)
+def blazeface(outs, e):
+    size = e["input"]["width"]; anchors = []
+    for grid, per in e["anchors"]:
+        for y in range(grid):
+            for x in range(grid):
+                anchors += [((x + 0.5) / grid, (y + 0.5) / grid)] * per
+    cat = lambda last: np.concatenate(sorted([o[0] for o in outs if o.shape[-1] == last], key=lambda o: -o.shape[0]))
+    reg, logit = cat(16), cat(1)[:, 0]
+    score = 1 / (1 + np.exp(-np.clip(logit, -100, 100)))
+    dets = sorted(((float(score[i]), [reg[i][0] + anchors[i][0] * size - reg[i][2] / 2, reg[i][1] + anchors[i][1] * size - reg[i][3] / 2,
+                    reg[i][0] + anchors[i][0] * size + reg[i][2] / 2, reg[i][1] + anchors[i][1] * size + reg[i][3] / 2])
+                   for i in np.nonzero(score >= e["threshold"])[0]), key=lambda d: -d[0])
+    kept = []
+    while dets:
+        top = dets[0]; kept.append(("face", top[0]))
+        dets = [d for d in dets if not iou(top[1], d[1]) > e["iou"]]
+    return sorted(kept)
+def one(path):
+    global sessions
+    if sessions is None:
+        o = ort.SessionOptions(); o.intra_op_num_threads = 1
+        sessions = [ort.InferenceSession(os.path.join(models, e["file"]), o) for e in entries]
+    im = Image.open(path).convert("RGB")
+    result = []
+    for e, s in zip(entries, sessions):
+        outs = s.run(None, {s.get_inputs()[0].name: tensor(im, e["input"])})
+        if e["head"] == "softmax-classifier":
+            result.append((e["name"], [(l, float(v)) for l, v in zip(e["labels"], outs[0][0])]))
+        elif e["head"] == "nanodet":
+            result.append((e["name"], nanodet(outs, e)))
+        else:
+            result.append((e["name"], blazeface(outs, e)))
+    return os.path.relpath(path, root), result
 paths = sorted(os.path.join(r, f) for r, _, fs in os.walk(root) for f in fs)
 t = time.time()
 with Pool(procs) as pool:
     res = pool.map(one, paths, chunksize=4)
 print(f"{time.time() - t:.3f}")
+import json
 with open(sys.argv[5], "w") as f:
-    for p, s in res:
-        f.write(p + "\t" + "\t".join(f"{v:.6f}" for v in s) + "\n")
+    for p, r in res:
+        f.write(json.dumps([p, r]) + "\n")
 PY
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$@"; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$@"; }
@@ -116,17 +171,29 @@ BASE_S=$(secs "$t0" "$t1")
 warm
 PY_S=$("$VENV/bin/python" "$WORK/vision_ref.py" models "$IMAGES" "$MODEL" "$CORES" "$WORK/vision-python.tsv")
 AGREE=$(target/release/spoor export "$WORK/vision-case" --kind observations | python3 -c "
-import json, sys, tomllib
-labels = next(m for m in tomllib.load(open('models/manifest.toml', 'rb'))['model'] if m['name'] == sys.argv[2])['labels']
+import json, sys
 ours = {}
 for l in sys.stdin:
     o = json.loads(l)
+    per = ours.setdefault(o['path'], {})
+    v = o['value']
     if o['kind'] == 'image.classification':
-        ours[o['path']] = [o['value']['scores'][k] for k in labels]
-theirs = {l.split('\t')[0]: [float(v) for v in l.split('\t')[1:]] for l in open(sys.argv[1]) if l.strip()}
-diffs = sorted(max(abs(a - b) for a, b in zip(ours[p], theirs[p])) for p in theirs if p in ours)
-same = sum(1 for d in diffs if d <= 1e-3)
-print(f'{same} of {len(theirs)} pictures: every score equal to Python within 1e-3; largest difference {diffs[-1]:.4f}, median {diffs[len(diffs) // 2]:.5f}')" "$WORK/vision-python.tsv" "$MODEL")
+        per[o['analyzer']] = sorted(v['scores'].items())
+    elif o['kind'] == 'image.object':
+        per.setdefault(o['analyzer'], []).extend((v['label'], b['score']) for b in v['boxes'])
+    elif o['kind'] == 'image.faces':
+        per[o['analyzer']] = [('face', f['score']) for f in v['faces']]
+same = total = 0
+for line in open(sys.argv[1]):
+    path, results = json.loads(line)
+    total += 1
+    ok = True
+    for model, want in results:
+        got = sorted(ours.get(path, {}).get(model, []))
+        want = sorted(map(tuple, want))
+        ok &= len(got) == len(want) and all(a[0] == b[0] and abs(a[1] - b[1]) <= 1e-3 for a, b in zip(got, want))
+    same += ok
+print(f'{same} of {total} pictures: every score, label and detection count equal to Python within 1e-3')" "$WORK/vision-python.tsv")
 echo "$N JPEGs, model $MODEL, $CORES cores"
 echo "  model-only floor: $FLOOR"
 echo "  spoor scan --models $MODEL: $SPOOR_S s, $(ratio "$N" "$SPOOR_S") images/s, peak RSS $(( $(cat "$WORK/vision-rss") / 1024 )) MB"

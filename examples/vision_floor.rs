@@ -12,7 +12,12 @@ fn main() {
     let dir = spoor::vision::models_dir();
     let manifest = Manifest::load(&dir).expect("manifest");
     let entries: Vec<_> = if names == "default" {
-        manifest.models.iter().filter(|m| m.default).cloned().collect()
+        manifest
+            .models
+            .iter()
+            .filter(|m| m.default)
+            .cloned()
+            .collect()
     } else {
         names
             .split(',')

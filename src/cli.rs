@@ -79,6 +79,13 @@ enum Command {
         /// at PLACE" observation. Needs a model with an embedding in --models (nsfwjs).
         #[arg(long, value_name = "DIR")]
         places: Option<PathBuf>,
+        /// ONNX Runtime sessions per model (default: one per worker thread); each handles one
+        /// picture at a time.
+        #[arg(long, value_name = "N")]
+        model_sessions: Option<usize>,
+        /// Intra-op threads of each session (default 1).
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        model_threads: usize,
         /// Least embedding cosine similarity for "similar picture" and gallery observations.
         #[arg(long, default_value_t = crate::vision::embedding::DEFAULT_THRESHOLD)]
         similar_threshold: f32,
@@ -276,8 +283,14 @@ fn run(cli: Cli) -> Result<i32, String> {
             place_radius,
             places,
             similar_threshold,
+            model_sessions,
+            model_threads,
             quiet,
         } => {
+            if model_sessions == Some(0) || model_threads == 0 {
+                return Err("--model-sessions and --model-threads must be at least 1".into());
+            }
+            crate::vision::session::set_intra_threads(model_threads);
             if !(-1.0..=1.0).contains(&similar_threshold) {
                 return Err("--similar-threshold must be a cosine similarity, -1 to 1".into());
             }
@@ -310,6 +323,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                 models,
                 geocode_radius_m: geocode.then_some(place_radius),
                 places_gallery: places,
+                model_sessions,
                 similar_threshold,
             };
             scan(&request, quiet)

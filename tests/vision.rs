@@ -63,7 +63,22 @@ fn a_scan_with_the_model_records_its_score_with_the_model_digest() {
     let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
     std::fs::create_dir_all(&ev).unwrap();
     std::fs::copy(data("vision/q0746.png"), ev.join("q0746.png")).unwrap();
-    let o = common::scan(&ev, &case, "T", &["--quiet", "--models", "open_nsfw"]);
+    // One session with two intra-op threads instead of one single-threaded session per worker:
+    // the same score.
+    let o = common::scan(
+        &ev,
+        &case,
+        "T",
+        &[
+            "--quiet",
+            "--models",
+            "open_nsfw",
+            "--model-sessions",
+            "1",
+            "--model-threads",
+            "2",
+        ],
+    );
     expect_code(&o, 0, "scan with --models open_nsfw");
     let obs = common::export(&case, "observations");
     let c = obs

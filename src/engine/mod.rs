@@ -73,6 +73,8 @@ pub struct ScanRequest {
     pub places_gallery: Option<PathBuf>,
     /// Least cosine similarity of embeddings for similar-picture and gallery observations.
     pub similar_threshold: f32,
+    /// Sessions per model (`--model-sessions`); default one per worker thread.
+    pub model_sessions: Option<usize>,
 }
 
 pub struct SourcePlan {
@@ -163,7 +165,7 @@ impl ScanPlan {
             }
         }
         // Models load before the case is touched: a missing library or model is fatal here.
-        let (models, embedder) = load_models(&req.models)?;
+        let (models, embedder) = load_models(&req.models, req.model_sessions)?;
         let similarity = match (embedder, &req.places_gallery) {
             (None, Some(dir)) => {
                 return Err(format!(
@@ -257,6 +259,7 @@ impl ScanPlan {
 #[allow(clippy::type_complexity)]
 fn load_models(
     names: &[String],
+    sessions: Option<usize>,
 ) -> Result<
     (
         Vec<Arc<dyn Analyzer>>,
@@ -268,7 +271,7 @@ fn load_models(
     if names.is_empty() {
         return Ok((Vec::new(), embedder));
     }
-    let workers = rayon::current_num_threads();
+    let workers = sessions.unwrap_or_else(rayon::current_num_threads);
     let dir = crate::vision::models_dir();
     let manifest = crate::vision::manifest::Manifest::load(&dir)?;
     let mut out: Vec<Arc<dyn Analyzer>> = Vec::new();

@@ -11,6 +11,15 @@ pub struct Output {
     pub data: Vec<f32>,
 }
 
+/// Intra-op threads of each session (`--model-threads`); 1 by default, because a scan runs
+/// one session per worker and two single-threaded sessions on two cores were 1.5x one
+/// two-threaded session (MODELS.md).
+static INTRA_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+pub fn set_intra_threads(n: usize) {
+    INTRA_THREADS.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
 pub struct ModelFile {
     /// `Session::run` needs `&mut`: one session per worker, each on one intra-op thread (two
     /// such sessions on two cores were 1.5x one session used in turn, MODELS.md).
@@ -51,7 +60,11 @@ impl ModelFile {
         let mut sessions = Vec::new();
         for _ in 0..workers.max(1) {
             let session = ort::session::Session::builder(env)
-                .and_then(|b| Ok(b.with_intra_threads(1)?))
+                .and_then(|b| {
+                    Ok(b.with_intra_threads(
+                        INTRA_THREADS.load(std::sync::atomic::Ordering::Relaxed),
+                    )?)
+                })
                 .and_then(|mut b| b.commit_from_file(path))
                 .map_err(|e| format!("model {model}: {e}"))?;
             sessions.push(Mutex::new(session));

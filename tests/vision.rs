@@ -14,17 +14,6 @@ fn open_nsfw() -> Classifier {
     Classifier::load(manifest.get("open_nsfw").unwrap(), &dir, 1).expect("open_nsfw loads")
 }
 
-/// The picture vision_reference.py draws as `pattern` (1500 x 1100: takes the block-average path).
-fn pattern() -> image::RgbImage {
-    image::RgbImage::from_fn(1500, 1100, |x, y| {
-        image::Rgb([
-            ((x * 7 + y * 3) % 256) as u8,
-            ((x * y / 97) % 256) as u8,
-            (((x / 50 + y / 50) % 2) * 200 + 20) as u8,
-        ])
-    })
-}
-
 #[test]
 fn open_nsfw_equals_python_onnxruntime_on_the_same_preprocessing() {
     let model = open_nsfw();
@@ -33,7 +22,7 @@ fn open_nsfw_equals_python_onnxruntime_on_the_same_preprocessing() {
     for line in expected.lines().skip(1) {
         let c: Vec<&str> = line.split('\t').collect();
         let img = if c[0] == "pattern" {
-            pattern()
+            common::pattern()
         } else {
             image::open(data(&format!("vision/{}", c[0])))
                 .unwrap()

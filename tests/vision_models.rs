@@ -50,20 +50,9 @@ fn detector(name: &str) -> Detector {
     Detector::load(m.get(name).unwrap(), &dir, 1).expect("the detector loads")
 }
 
-/// The picture vision_reference.py draws as `pattern`.
-fn pattern() -> image::RgbImage {
-    image::RgbImage::from_fn(1500, 1100, |x, y| {
-        image::Rgb([
-            ((x * 7 + y * 3) % 256) as u8,
-            ((x * y / 97) % 256) as u8,
-            (((x / 50 + y / 50) % 2) * 200 + 20) as u8,
-        ])
-    })
-}
-
 fn picture(file: &str) -> image::RgbImage {
     if file == "pattern" {
-        pattern()
+        common::pattern()
     } else {
         image::open(data(&format!("vision/{file}")))
             .unwrap()
@@ -352,7 +341,7 @@ fn a_scan_with_objects_faces_text_and_embeddings_records_each_with_its_model() {
 }
 
 #[test]
-fn a_reference_gallery_names_the_place_a_picture_was_possibly_taken() {
+fn a_reference_gallery_names_the_place_a_picture_was_possibly_taken_as_a_lead() {
     if !available("nsfwjs") {
         return;
     }
@@ -406,6 +395,16 @@ fn a_reference_gallery_names_the_place_a_picture_was_possibly_taken() {
     assert_eq!(places[0]["path"], "person.png");
     assert_eq!(places[0]["value"]["place"], "farm near the dunes");
     assert_eq!(places[0]["value"]["rank"], 1);
+    // It becomes a lead that carries the similarity pass's error margin.
+    let o = common::run(&["leads", case.to_str().unwrap(), "--json"]);
+    expect_code(&o, 0, "leads");
+    let leads = common::stdout(&o);
+    assert!(leads.contains("possible-known-place"), "{leads}");
+    assert!(leads.contains("not proof of place"), "{leads}");
+    assert!(
+        leads.contains("trained for nudity classes, not for places"),
+        "{leads}"
+    );
     // Without an embedding model the gallery cannot be used: fatal before the case exists.
     let o = common::scan(
         &ev,
@@ -491,50 +490,4 @@ fn models_eval_measures_a_detector_with_average_precision_and_ocr_with_character
     assert_eq!(card["images"], 4);
     assert_eq!(card["word_recall"], 1.0);
     assert!(card["character_error_rate"].as_f64().unwrap() < 0.05);
-}
-
-#[test]
-fn a_gallery_match_becomes_a_lead_that_carries_its_error_margin() {
-    if !available("nsfwjs") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (ev, case, gallery) = (
-        dir.path().join("ev"),
-        dir.path().join("case"),
-        dir.path().join("places"),
-    );
-    let person = picture("person.png");
-    std::fs::create_dir_all(gallery.join("farm")).unwrap();
-    image::imageops::crop_imm(&person, 20, 10, 560, 380)
-        .to_image()
-        .save(gallery.join("farm/ref.png"))
-        .unwrap();
-    common::write(
-        &ev.join("person.png"),
-        &std::fs::read(data("vision/person.png")).unwrap(),
-    );
-    let o = common::scan(
-        &ev,
-        &case,
-        "T",
-        &[
-            "--quiet",
-            "--models",
-            "nsfwjs",
-            "--places",
-            gallery.to_str().unwrap(),
-        ],
-    );
-    expect_code(&o, 0, "scan with a gallery");
-    let o = common::run(&["leads", case.to_str().unwrap(), "--json"]);
-    expect_code(&o, 0, "leads");
-    let leads: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
-    let text = leads.to_string();
-    assert!(text.contains("possible-known-place"), "{text}");
-    assert!(text.contains("not proof of place"), "{text}");
-    assert!(
-        text.contains("trained for nudity classes, not for places"),
-        "{text}"
-    );
 }

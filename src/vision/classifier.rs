@@ -139,16 +139,13 @@ impl Analyzer for Classifier {
         item.image.is_some()
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
-        let Some(img) = item.image else {
+        let Some(img) = super::rgb(item) else {
             return Ok(Vec::new());
         };
         let Scores {
             probabilities: scores,
             embedding,
-        } = match img {
-            image::DynamicImage::ImageRgb8(rgb) => self.run(rgb)?,
-            other => self.run(&other.to_rgb8())?,
-        };
+        } = self.run(&img)?;
         let provenance = json!({
             "model_sha256": self.model_sha256,
             "file": self.entry.file,

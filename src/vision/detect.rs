@@ -488,13 +488,10 @@ impl Analyzer for Detector {
         item.image.is_some()
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
-        let Some(img) = item.image else {
+        let Some(img) = super::rgb(item) else {
             return Ok(Vec::new());
         };
-        let found = match img {
-            image::DynamicImage::ImageRgb8(rgb) => self.detect(rgb)?,
-            other => self.detect(&other.to_rgb8())?,
-        };
+        let found = self.detect(&img)?;
         let provenance = json!({
             "model_sha256": self.model.sha256, "file": self.entry.file, "input": self.entry.input,
             "threshold": self.entry.threshold, "iou": self.entry.iou,

@@ -108,3 +108,13 @@ pub fn load_analyzer(
         }
     })
 }
+
+/// The item's decoded picture as RGB: borrowed when it already is, converted once otherwise.
+pub fn rgb<'a>(
+    item: &'a crate::engine::analyzer::ItemView,
+) -> Option<std::borrow::Cow<'a, image::RgbImage>> {
+    item.image.map(|img| match img {
+        image::DynamicImage::ImageRgb8(rgb) => std::borrow::Cow::Borrowed(rgb),
+        other => std::borrow::Cow::Owned(other.to_rgb8()),
+    })
+}

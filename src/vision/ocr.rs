@@ -576,13 +576,10 @@ impl Analyzer for Ocr {
         item.image.is_some()
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
-        let Some(img) = item.image else {
+        let Some(img) = super::rgb(item) else {
             return Ok(Vec::new());
         };
-        let lines = match img {
-            image::DynamicImage::ImageRgb8(rgb) => self.read(rgb)?,
-            other => self.read(&other.to_rgb8())?,
-        };
+        let lines = self.read(&img)?;
         if lines.is_empty() {
             return Ok(Vec::new());
         }

@@ -256,3 +256,14 @@ pub fn scan(evidence: &Path, case: &Path, examiner: &str, extra: &[&str]) -> Out
     args.extend_from_slice(extra);
     run(&args)
 }
+
+/// The picture vision_reference.py draws as `pattern` (1500 x 1100: takes the block-average path).
+pub fn pattern() -> image::RgbImage {
+    image::RgbImage::from_fn(1500, 1100, |x, y| {
+        image::Rgb([
+            ((x * 7 + y * 3) % 256) as u8,
+            ((x * y / 97) % 256) as u8,
+            (((x / 50 + y / 50) % 2) * 200 + 20) as u8,
+        ])
+    })
+}

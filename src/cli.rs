@@ -29,6 +29,9 @@ pub struct Cli {
 }
 
 #[derive(Subcommand)]
+// The scan variant carries every flag of a scan; parsed once per process, so its size is
+// of no consequence.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Walk evidence sources, hash and type every file, match hash sets, and write leads.
     Scan {
@@ -79,6 +82,14 @@ enum Command {
         /// at PLACE" observation. Needs a model with an embedding in --models (nsfwjs).
         #[arg(long, value_name = "DIR")]
         places: Option<PathBuf>,
+        /// Default country for phone numbers written without a country code (ISO 3166,
+        /// e.g. NL): they become E.164 identifiers. Without it such numbers stay as written.
+        #[arg(long, value_name = "CODE")]
+        region: Option<String>,
+        /// An identifier of the device owner (a phone number, e-mail address or chat name),
+        /// once per identifier: messages from it are outgoing, to it incoming.
+        #[arg(long, value_name = "IDENTIFIER")]
+        owner: Vec<String>,
         /// ONNX Runtime sessions per model (default: one per worker thread); each handles one
         /// picture at a time.
         #[arg(long, value_name = "N")]
@@ -147,7 +158,7 @@ enum Command {
         case: PathBuf,
         #[arg(long, value_enum, default_value = "jsonl")]
         format: ExportFormat,
-        /// Only these kinds: items, observations, errors, leads, reviews (default: all).
+        /// Only these kinds: items, observations, records, errors, leads, reviews (default: all).
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(report::EXPORT_KINDS))]
         kind: Vec<String>,
         /// Output file (default: standard output).
@@ -285,8 +296,13 @@ fn run(cli: Cli) -> Result<i32, String> {
             similar_threshold,
             model_sessions,
             model_threads,
+            region,
+            owner,
             quiet,
         } => {
+            if let Some(r) = &region {
+                crate::comms::identifiers::parse_region(r)?;
+            }
             if model_sessions == Some(0) || model_threads == 0 {
                 return Err("--model-sessions and --model-threads must be at least 1".into());
             }
@@ -324,6 +340,8 @@ fn run(cli: Cli) -> Result<i32, String> {
                 geocode_radius_m: geocode.then_some(place_radius),
                 places_gallery: places,
                 model_sessions,
+                region: region.map(|r| r.trim().to_ascii_uppercase()),
+                owners: owner,
                 similar_threshold,
             };
             scan(&request, quiet)

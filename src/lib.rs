@@ -7,6 +7,7 @@
 
 pub mod case;
 pub mod cli;
+pub mod comms;
 pub mod demo;
 pub mod engine;
 pub mod evidence;

@@ -139,6 +139,33 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE items ADD COLUMN derivation TEXT;
     CREATE INDEX items_parent ON items (parent_id);
     "#,
+    // 3: communication records parsed from exports (messages, calls, contacts, accounts), each
+    // pointing back to its item and its place in it (`locator`, JSON). Times: `time_utc` only
+    // when the source's zone is known; `time_local` as the source wrote it; `time_assumption`
+    // says what was assumed to read it. `participants`: JSON [{role, identifier, raw, name}].
+    r#"
+    CREATE TABLE records (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        analyzer TEXT NOT NULL,
+        analyzer_version TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        format TEXT NOT NULL,
+        locator TEXT NOT NULL,
+        time_utc TEXT,
+        time_local TEXT,
+        time_offset TEXT,
+        zone_known INTEGER NOT NULL,
+        time_assumption TEXT,
+        direction TEXT NOT NULL,
+        participants TEXT NOT NULL,
+        body TEXT,
+        thread TEXT,
+        extra TEXT NOT NULL,
+        UNIQUE (item_id, analyzer, locator)
+    );
+    CREATE INDEX records_time ON records (time_utc);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

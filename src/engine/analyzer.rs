@@ -41,6 +41,15 @@ pub struct ObservationDraft {
     pub provenance: serde_json::Value,
 }
 
+/// Everything an analyzer made of one item: observations, communication records (comms
+/// parsers), and damage found on the way (error records beside what could be read).
+#[derive(Default)]
+pub struct Analysis {
+    pub observations: Vec<ObservationDraft>,
+    pub records: Vec<crate::comms::CommRecord>,
+    pub damage: Vec<String>,
+}
+
 pub trait Analyzer: Send + Sync {
     fn name(&self) -> &'static str;
     fn version(&self) -> &'static str;
@@ -56,6 +65,15 @@ pub trait Analyzer: Send + Sync {
         item: &ItemView,
     ) -> Result<(Vec<ObservationDraft>, Vec<String>), String> {
         self.analyze(item).map(|o| (o, Vec::new()))
+    }
+    /// Everything at once; the engine calls this. Parsers that make records override it.
+    fn analyze_full(&self, item: &ItemView) -> Result<Analysis, String> {
+        self.analyze_partial(item)
+            .map(|(observations, damage)| Analysis {
+                observations,
+                records: Vec::new(),
+                damage,
+            })
     }
     /// Whether the engine should keep the whole content of a file of this type and size in
     /// memory while hashing it (read once, handed over in `ItemView::content`).
@@ -86,6 +104,9 @@ impl<T: Analyzer + ?Sized> Analyzer for Arc<T> {
         item: &ItemView,
     ) -> Result<(Vec<ObservationDraft>, Vec<String>), String> {
         (**self).analyze_partial(item)
+    }
+    fn analyze_full(&self, item: &ItemView) -> Result<Analysis, String> {
+        (**self).analyze_full(item)
     }
     fn wants_content(&self, content_type: &ContentType, size: u64) -> bool {
         (**self).wants_content(content_type, size)

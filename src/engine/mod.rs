@@ -75,6 +75,10 @@ pub struct ScanRequest {
     pub similar_threshold: f32,
     /// Sessions per model (`--model-sessions`); default one per worker thread.
     pub model_sessions: Option<usize>,
+    /// Default region for phone numbers without a country code (`--region NL`).
+    pub region: Option<String>,
+    /// The device owners' own identifiers (`--owner`).
+    pub owners: Vec<String>,
 }
 
 pub struct SourcePlan {
@@ -99,6 +103,8 @@ pub struct ScanPlan {
     pub geocode: Option<(crate::places::Gazetteer, f64)>,
     /// Embedding comparison after the scan, when a model gives embeddings.
     pub similarity: Option<crate::vision::embedding::Similarity>,
+    /// Default phone region and device owners for the comms parsers.
+    pub comms: crate::comms::CommsOptions,
 }
 
 impl ScanPlan {
@@ -237,6 +243,10 @@ impl ScanPlan {
             models,
             geocode,
             similarity,
+            comms: crate::comms::CommsOptions {
+                region: req.region.clone(),
+                owners: req.owners.clone(),
+            },
         })
     }
 
@@ -455,6 +465,9 @@ pub fn run_scan_with(
         Box::new(crate::media::ExifAnalyzer),
         Box::new(crate::media::PdqAnalyzer),
         Box::new(crate::media::AnimationAnalyzer),
+        Box::new(crate::comms::CommsAnalyzer {
+            options: plan.comms.clone(),
+        }),
     ];
     analyzers.extend(
         plan.models
@@ -946,6 +959,7 @@ fn process_guarded(
                     observations: Vec::new(),
                     errors: vec![("engine".into(), format!("panic while processing: {msg}"))],
                     children: Vec::new(),
+                    records: Vec::new(),
                 })
             });
     ctx.journal.end(ctx.source_id, &path);
@@ -968,6 +982,7 @@ fn process_item(
         observations: Vec::new(),
         errors: Vec::new(),
         children: Vec::new(),
+        records: Vec::new(),
     };
     if let Some(&crashes) = ctx.suspects.get(&result.entry.rel_path)
         && crashes >= POISON_CRASHES
@@ -1052,9 +1067,10 @@ fn process_item(
         image: decoded.as_ref(),
         decoder,
     };
-    let (observations, errors) = run_analyzers(ctx.analyzers, &view);
+    let (observations, errors, records) = run_analyzers(ctx.analyzers, &view);
     result.observations = observations;
     result.errors.extend(errors);
+    result.records = records;
     if let (Some(img), Some(d)) = (&decoded, &result.digests)
         && let Err(e) = crate::media::thumbs::write(ctx.thumbs, &d.sha256.to_hex(), img)
     {
@@ -1110,28 +1126,37 @@ fn decode_image(
 }
 
 type Observed = Vec<(&'static str, &'static str, analyzer::ObservationDraft)>;
+type Recorded = Vec<(&'static str, &'static str, crate::comms::CommRecord)>;
 
 /// Every analyzer that accepts the view, each behind its own panic guard.
 fn run_analyzers(
     analyzers: &[Box<dyn Analyzer>],
     view: &ItemView,
-) -> (Observed, Vec<(String, String)>) {
+) -> (Observed, Vec<(String, String)>, Recorded) {
     let mut observations = Vec::new();
     let mut errors = Vec::new();
+    let mut records = Vec::new();
     for a in analyzers {
         if !a.accepts(view) {
             continue;
         }
-        match std::panic::catch_unwind(AssertUnwindSafe(|| a.analyze_partial(view))) {
-            Ok(Ok((obs, damage))) => {
-                observations.extend(obs.into_iter().map(|o| (a.name(), a.version(), o)));
-                errors.extend(damage.into_iter().map(|d| (a.name().to_string(), d)));
+        match std::panic::catch_unwind(AssertUnwindSafe(|| a.analyze_full(view))) {
+            Ok(Ok(analysis)) => {
+                let (name, version) = (a.name(), a.version());
+                observations.extend(
+                    analysis
+                        .observations
+                        .into_iter()
+                        .map(|o| (name, version, o)),
+                );
+                records.extend(analysis.records.into_iter().map(|r| (name, version, r)));
+                errors.extend(analysis.damage.into_iter().map(|d| (name.to_string(), d)));
             }
             Ok(Err(reason)) => errors.push((a.name().to_string(), reason)),
             Err(_) => errors.push((a.name().to_string(), "analyzer panicked".to_string())),
         }
     }
-    (observations, errors)
+    (observations, errors, records)
 }
 
 const VIDEO_STAGE: &str = "video";
@@ -1239,7 +1264,7 @@ fn frame_child(
         image: Some(&img),
         decoder: extractor,
     };
-    let (observations, mut errors) = run_analyzers(ctx.analyzers, &view);
+    let (observations, mut errors, _records) = run_analyzers(ctx.analyzers, &view);
     if let Err(e) = crate::media::thumbs::write(ctx.thumbs, &pixels_sha256, &img) {
         errors.push(("thumbnail".into(), e));
     }

@@ -26,6 +26,8 @@ pub struct ItemResult {
     pub errors: Vec<(String, String)>,
     /// Items found inside this one (a video's keyframes), stored with it or not at all.
     pub children: Vec<ChildResult>,
+    /// Communication records parsed from it (analyzer, version, record).
+    pub records: Vec<(&'static str, &'static str, crate::comms::CommRecord)>,
 }
 
 /// An item made from another: no file of its own in the evidence, so no walk metadata and no
@@ -92,6 +94,9 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
     for (stage, reason) in &r.errors {
         insert_error(tx, run_id, r.source_id, &r.entry.rel_path, stage, reason)?;
     }
+    for (analyzer, version, record) in &r.records {
+        insert_record(tx, item_id, analyzer, version, record)?;
+    }
     for child in &r.children {
         let inserted = tx.prepare_cached(
             "INSERT INTO items(source_id, path, kind, size, mode, uid, gid, inode, nlink, mime, parent_id, derivation)
@@ -117,6 +122,40 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
             insert_error(tx, run_id, r.source_id, &child.rel_path, stage, reason)?;
         }
     }
+    Ok(())
+}
+
+/// Inserts a communication record of a stored item, keyed by its place in the item.
+pub fn insert_record(
+    tx: &Connection,
+    item_id: i64,
+    analyzer: &str,
+    version: &str,
+    r: &crate::comms::CommRecord,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO records(item_id, analyzer, analyzer_version, kind, format, locator, time_utc, time_local, time_offset,
+                             zone_known, time_assumption, direction, participants, body, thread, extra)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![
+        item_id,
+        analyzer,
+        version,
+        r.kind.as_str(),
+        r.format,
+        r.locator.to_string(),
+        r.time.utc,
+        r.time.local,
+        r.time.offset,
+        r.time.zone_known,
+        r.time.assumption,
+        r.direction,
+        serde_json::to_string(&r.participants).unwrap_or_default(),
+        r.body,
+        r.thread,
+        r.extra.to_string(),
+    ])?;
     Ok(())
 }
 

@@ -14,7 +14,14 @@ use crate::evidence::digest::to_hex;
 use crate::leads::{self, LeadRow};
 use crate::review;
 
-pub const EXPORT_KINDS: &[&str] = &["items", "observations", "errors", "leads", "reviews"];
+pub const EXPORT_KINDS: &[&str] = &[
+    "items",
+    "observations",
+    "records",
+    "errors",
+    "leads",
+    "reviews",
+];
 
 fn path_fields(obj: &mut serde_json::Map<String, Value>, path: &[u8]) {
     match std::str::from_utf8(path) {
@@ -180,6 +187,47 @@ fn export_all(
                 "provenance".into(),
                 serde_json::from_str(&r.get::<_, String>(8).map_err(db)?).unwrap_or(Value::Null),
             );
+            emit(out, Value::Object(o))?;
+        }
+    }
+    if wanted("records") {
+        // Ordered by source, item, then the record's place in the item (line / element order).
+        let mut stmt = conn
+            .prepare(
+                "SELECT s.label, i.path, r.kind, r.format, r.locator, r.time_utc, r.time_local, r.time_offset, r.zone_known,
+                        r.time_assumption, r.direction, r.participants, r.body, r.thread, r.extra, r.analyzer, r.analyzer_version
+                 FROM records r JOIN items i ON i.id = r.item_id JOIN sources s ON s.id = i.source_id
+                 ORDER BY s.label, i.path, r.id",
+            )
+            .map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            let text = |i: usize| r.get::<_, Option<String>>(i).map_err(db);
+            let parse = |v: Option<String>| {
+                v.and_then(|v| serde_json::from_str::<Value>(&v).ok())
+                    .unwrap_or(Value::Null)
+            };
+            let mut o = serde_json::Map::new();
+            o.insert("record".into(), json!("comm"));
+            o.insert("source".into(), json!(text(0)?));
+            path_fields(&mut o, &r.get::<_, Vec<u8>>(1).map_err(db)?);
+            o.insert("kind".into(), json!(text(2)?));
+            o.insert("format".into(), json!(text(3)?));
+            o.insert("locator".into(), parse(text(4)?));
+            o.insert(
+                "time".into(),
+                json!({
+                    "utc": text(5)?, "local": text(6)?, "offset": text(7)?,
+                    "zone_known": r.get::<_, bool>(8).map_err(db)?, "assumption": text(9)?,
+                }),
+            );
+            o.insert("direction".into(), json!(text(10)?));
+            o.insert("participants".into(), parse(text(11)?));
+            o.insert("body".into(), json!(text(12)?));
+            o.insert("thread".into(), json!(text(13)?));
+            o.insert("extra".into(), parse(text(14)?));
+            o.insert("analyzer".into(), json!(text(15)?));
+            o.insert("analyzer_version".into(), json!(text(16)?));
             emit(out, Value::Object(o))?;
         }
     }

@@ -1,0 +1,180 @@
+//! Communication exports parsed into records (message, call, contact, account), each with its
+//! participants as normalised identifiers, its direction, its time (in UTC with the offset the
+//! source gave, or marked "zone unknown" with the assumption used), its body and the exact place
+//! in the source it came from, so that every later edge of the network graph points back to
+//! evidence. Formats are recognised by content, not by name.
+
+pub mod identifiers;
+pub mod smsbackup;
+pub mod whatsapp;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::engine::analyzer::{Analysis, Analyzer, ItemView, ObservationDraft};
+use crate::evidence::typing::ContentType;
+
+/// The largest export parsed in memory (a 2 GB file becomes an error record saying so).
+pub const MAX_IN_MEMORY: u64 = 512 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    Message,
+    Call,
+    Contact,
+    Account,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Message => "message",
+            RecordKind::Call => "call",
+            RecordKind::Contact => "contact",
+            RecordKind::Account => "account",
+        }
+    }
+}
+
+/// When, as the source says it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RecordTime {
+    /// RFC 3339 in UTC, when the source's zone or offset is known.
+    pub utc: Option<String>,
+    /// The source's own wall-clock time, `YYYY-MM-DDTHH:MM:SS`, when it gave one.
+    pub local: Option<String>,
+    /// The offset the source gave (`+01:00`), when it gave one.
+    pub offset: Option<String>,
+    pub zone_known: bool,
+    /// What was assumed to read the time (date order, clock), said, never silent.
+    pub assumption: Option<String>,
+}
+
+/// One side of a record: its role (`from`, `to`, `cc`, `bcc`, `party`, `member`), the
+/// normalised identifier (`tel:+31612345678`, `email:a@b.nl`, `whatsapp-name:Alice`), the text
+/// as the source wrote it, and a display name when the source gave one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Participant {
+    pub role: &'static str,
+    pub identifier: String,
+    pub raw: String,
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommRecord {
+    pub kind: RecordKind,
+    /// `whatsapp-txt`, `sms-backup-restore`, …
+    pub format: &'static str,
+    /// Where in the source: `{"line": 12, "byte": 345}`, `{"element": "sms", "index": 3, "byte": 1200}`.
+    pub locator: serde_json::Value,
+    pub time: RecordTime,
+    /// `incoming`, `outgoing`, `missed`, `system`, or `unknown`.
+    pub direction: &'static str,
+    pub participants: Vec<Participant>,
+    pub body: Option<String>,
+    /// The conversation: a chat's name, an SMS thread's address.
+    pub thread: Option<String>,
+    /// Format-specific facts (call duration, attachment names, MMS subject, SMS status …).
+    pub extra: serde_json::Value,
+}
+
+/// What a parser made of one file: its records, and the damage it found (each with its
+/// location), everything parseable kept.
+#[derive(Default)]
+pub struct Parsed {
+    pub records: Vec<CommRecord>,
+    pub damage: Vec<String>,
+    /// Facts about the export as a whole (date order found, owner named in it …).
+    pub summary: serde_json::Value,
+}
+
+/// Settings every parser shares.
+#[derive(Clone, Debug, Default)]
+pub struct CommsOptions {
+    /// Default region for phone numbers written without a country code (`NL`).
+    pub region: Option<String>,
+    /// The device owner's own identifiers, given by the investigator.
+    pub owners: Vec<String>,
+}
+
+/// The comms parsers as one analyzer: recognises the format by content and parses it.
+pub struct CommsAnalyzer {
+    pub options: CommsOptions,
+}
+
+/// A format recognised from the first bytes (and, for text, the first lines).
+fn recognise(head: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    let text = text.trim_start_matches('\u{feff}');
+    if smsbackup::recognise(text) {
+        return Some(smsbackup::FORMAT);
+    }
+    if whatsapp::recognise(text) {
+        return Some(whatsapp::FORMAT);
+    }
+    None
+}
+
+impl Analyzer for CommsAnalyzer {
+    fn name(&self) -> &'static str {
+        "comms"
+    }
+    fn version(&self) -> &'static str {
+        "1"
+    }
+    fn error_margin(&self) -> &'static str {
+        "records are what the export says, parsed exactly; the export itself can be edited. WhatsApp text \
+         exports carry local time without a zone and an ambiguous date order when no day exceeds 12: both \
+         assumptions are written on every record. Display names are not identities"
+    }
+    fn accepts(&self, item: &ItemView) -> bool {
+        item.entry.meta.kind == crate::evidence::walk::EntryKind::File
+            && recognise(item.head).is_some()
+    }
+    fn wants_content(&self, content_type: &ContentType, size: u64) -> bool {
+        size <= MAX_IN_MEMORY
+            && (content_type.mime.starts_with("text/")
+                || content_type.mime.contains("xml")
+                || content_type.mime == "application/octet-stream")
+    }
+    fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
+        self.analyze_full(item).map(|a| a.observations)
+    }
+    fn analyze_full(&self, item: &ItemView) -> Result<Analysis, String> {
+        let Some(format) = recognise(item.head) else {
+            return Ok(Analysis::default());
+        };
+        let Some(content) = item.content else {
+            return Err(format!(
+                "{format}: {} bytes is more than the {} MiB parsed in memory; not parsed",
+                item.entry.meta.size,
+                MAX_IN_MEMORY >> 20
+            ));
+        };
+        let name = String::from_utf8_lossy(&item.entry.rel_path).into_owned();
+        let parsed = match format {
+            smsbackup::FORMAT => smsbackup::parse(content, &self.options),
+            _ => whatsapp::parse(content, &name, &self.options),
+        };
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for r in &parsed.records {
+            *counts.entry(r.kind.as_str()).or_default() += 1;
+        }
+        let observation = ObservationDraft {
+            kind: "comms.export".into(),
+            value: json!({
+                "format": format, "records": parsed.records.len(), "by_kind": counts,
+                "damaged": parsed.damage.len(), "summary": parsed.summary,
+            }),
+            confidence: 1.0,
+            provenance: json!({"region": self.options.region, "owners": self.options.owners}),
+        };
+        Ok(Analysis {
+            observations: vec![observation],
+            records: parsed.records,
+            damage: parsed.damage,
+        })
+    }
+}

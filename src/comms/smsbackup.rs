@@ -1,0 +1,381 @@
+//! "SMS Backup & Restore" (SyncTech) XML: `<smses>` with `<sms>` and `<mms>` (its `<parts>`
+//! and `<addrs>`), and `<calls>` with `<call>`. Times are the `date` attribute, milliseconds
+//! since 1970 in UTC, so the zone is known; `readable_date` (the phone's local rendering) is
+//! kept in `extra`. A damaged file keeps every element read before the damage, and the damage is
+//! reported with its byte offset.
+
+use quick_xml::events::{BytesStart, Event};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+use super::{CommRecord, CommsOptions, Parsed, Participant, RecordKind, RecordTime, identifiers};
+
+pub const FORMAT: &str = "sms-backup-restore";
+
+pub fn recognise(text: &str) -> bool {
+    // The declaration, processing instructions (`<?xml-stylesheet …?>`), comments and
+    // whitespace before the root element.
+    let mut rest = text.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("<?") {
+            rest = after.split_once("?>").map_or("", |(_, r)| r).trim_start();
+        } else if let Some(after) = rest.strip_prefix("<!--") {
+            rest = after.split_once("-->").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    rest.starts_with("<smses") || rest.starts_with("<calls")
+}
+
+fn attributes(e: &BytesStart) -> BTreeMap<String, String> {
+    e.attributes()
+        .flatten()
+        .filter_map(|a| {
+            let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+            a.unescape_value().ok().map(|v| (key, v.into_owned()))
+        })
+        .collect()
+}
+
+/// "null", empty and absent are all absent.
+fn value<'a>(a: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
+    a.get(key)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty() && *v != "null")
+}
+
+fn time(a: &BTreeMap<String, String>) -> Result<RecordTime, String> {
+    let raw = value(a, "date").ok_or("no date attribute")?;
+    let ms: i64 = raw
+        .parse()
+        .map_err(|_| format!("date {raw:?} is not milliseconds since 1970"))?;
+    let whole = crate::evidence::walk::Timestamp {
+        secs: ms.div_euclid(1000),
+        nanos: 0,
+    }
+    .to_rfc3339();
+    // Milliseconds as the source has them, and no fraction when there is none.
+    let utc = match ms.rem_euclid(1000) {
+        0 => whole.replace(".000000000", ""),
+        frac => whole.replace(".000000000", &format!(".{frac:03}")),
+    };
+    Ok(RecordTime {
+        utc: Some(utc),
+        local: None,
+        offset: None,
+        zone_known: true,
+        assumption: None,
+    })
+}
+
+fn sms_direction(kind: Option<&str>) -> &'static str {
+    // Android's Telephony.TextBasedSmsColumns.TYPE.
+    match kind {
+        Some("1") => "incoming",
+        Some("2") | Some("4") | Some("5") | Some("6") => "outgoing",
+        Some("3") => "draft",
+        _ => "unknown",
+    }
+}
+
+fn call_direction(kind: Option<&str>) -> &'static str {
+    // Android's CallLog.Calls.TYPE.
+    match kind {
+        Some("1") => "incoming",
+        Some("2") => "outgoing",
+        Some("3") => "missed",
+        Some("4") => "voicemail",
+        Some("5") => "rejected",
+        Some("6") => "blocked",
+        _ => "unknown",
+    }
+}
+
+/// An MMS being read: its attributes, parts and addresses until `</mms>`.
+struct Mms {
+    at: usize,
+    index: usize,
+    attrs: BTreeMap<String, String>,
+    parts: Vec<BTreeMap<String, String>>,
+    addrs: Vec<BTreeMap<String, String>>,
+}
+
+pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
+    let mut parsed = Parsed::default();
+    let region = options.region.as_deref();
+    let mut reader = quick_xml::Reader::from_reader(content);
+    reader.config_mut().check_end_names = true;
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut declared: Option<String> = None;
+    let mut mms: Option<Mms> = None;
+    let owners: Vec<String> = options
+        .owners
+        .iter()
+        .map(|o| identifiers::identify(o, "sms", region))
+        .collect();
+    let owner = |role: &'static str| -> Vec<Participant> {
+        owners
+            .iter()
+            .zip(&options.owners)
+            .map(|(id, raw)| Participant {
+                role,
+                identifier: id.clone(),
+                raw: raw.clone(),
+                name: None,
+            })
+            .collect()
+    };
+    loop {
+        let at = reader.buffer_position() as usize;
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(e) => {
+                parsed.damage.push(format!(
+                    "byte {}: XML broken ({e}); the {} records before it are kept",
+                    reader.error_position(),
+                    parsed.records.len()
+                ));
+                break;
+            }
+        };
+        let is_empty = matches!(event, Event::Empty(_));
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let name = e.name();
+                let tag = String::from_utf8_lossy(name.as_ref()).into_owned();
+                let a = attributes(e);
+                match tag.as_str() {
+                    "smses" | "calls" => declared = a.get("count").cloned(),
+                    "sms" => {
+                        let index = *counts.entry("sms").and_modify(|c| *c += 1).or_insert(1);
+                        match time(&a) {
+                            Ok(t) => {
+                                let direction = sms_direction(value(&a, "type"));
+                                let raw = value(&a, "address").unwrap_or("").to_string();
+                                let other = Participant {
+                                    role: if direction == "incoming" {
+                                        "from"
+                                    } else {
+                                        "to"
+                                    },
+                                    identifier: identifiers::identify(&raw, "sms", region),
+                                    raw: raw.clone(),
+                                    name: value(&a, "contact_name")
+                                        .filter(|n| *n != "(Unknown)")
+                                        .map(str::to_string),
+                                };
+                                let mut participants = vec![other];
+                                participants.extend(owner(if direction == "incoming" {
+                                    "to"
+                                } else {
+                                    "from"
+                                }));
+                                parsed.records.push(CommRecord {
+                                    kind: RecordKind::Message,
+                                    format: FORMAT,
+                                    locator: json!({"element": "sms", "index": index, "byte": at}),
+                                    time: t,
+                                    direction,
+                                    participants,
+                                    body: a.get("body").cloned(),
+                                    thread: Some(raw),
+                                    extra: json!({
+                                        "protocol": "sms", "type": value(&a, "type"), "read": value(&a, "read"),
+                                        "readable_date": value(&a, "readable_date"),
+                                        "status": value(&a, "status"), "date_sent": value(&a, "date_sent"),
+                                        "service_center": value(&a, "service_center"),
+                                    }),
+                                });
+                            }
+                            Err(e) => parsed.damage.push(format!("byte {at}: sms {index}: {e}")),
+                        }
+                    }
+                    "mms" => {
+                        let index = *counts.entry("mms").and_modify(|c| *c += 1).or_insert(1);
+                        mms = Some(Mms {
+                            at,
+                            index,
+                            attrs: a,
+                            parts: Vec::new(),
+                            addrs: Vec::new(),
+                        });
+                        if is_empty {
+                            finish_mms(mms.take(), &mut parsed, region, &owners, &options.owners);
+                        }
+                    }
+                    "part" => {
+                        if let Some(m) = mms.as_mut() {
+                            m.parts.push(a);
+                        }
+                    }
+                    "addr" => {
+                        if let Some(m) = mms.as_mut() {
+                            m.addrs.push(a);
+                        }
+                    }
+                    "call" => {
+                        let index = *counts.entry("call").and_modify(|c| *c += 1).or_insert(1);
+                        match time(&a) {
+                            Ok(t) => {
+                                let direction = call_direction(value(&a, "type"));
+                                let raw = value(&a, "number").unwrap_or("").to_string();
+                                let mut participants = vec![Participant {
+                                    role: if direction == "outgoing" {
+                                        "to"
+                                    } else {
+                                        "from"
+                                    },
+                                    identifier: identifiers::identify(&raw, "tel-raw", region),
+                                    raw: raw.clone(),
+                                    name: value(&a, "contact_name")
+                                        .filter(|n| *n != "(Unknown)")
+                                        .map(str::to_string),
+                                }];
+                                participants.extend(owner(if direction == "outgoing" {
+                                    "from"
+                                } else {
+                                    "to"
+                                }));
+                                parsed.records.push(CommRecord {
+                                    kind: RecordKind::Call,
+                                    format: FORMAT,
+                                    locator: json!({"element": "call", "index": index, "byte": at}),
+                                    time: t,
+                                    direction,
+                                    participants,
+                                    body: None,
+                                    thread: Some(raw),
+                                    extra: json!({
+                                        "duration_s": value(&a, "duration").and_then(|d| d.parse::<i64>().ok()),
+                                        "type": value(&a, "type"), "presentation": value(&a, "presentation"),
+                                        "readable_date": value(&a, "readable_date"),
+                                    }),
+                                });
+                            }
+                            Err(e) => parsed.damage.push(format!("byte {at}: call {index}: {e}")),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::End(ref e) if e.name().as_ref() == b"mms" => {
+                finish_mms(mms.take(), &mut parsed, region, &owners, &options.owners);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if let Some(m) = mms.take() {
+        let at = m.at;
+        finish_mms(Some(m), &mut parsed, region, &owners, &options.owners);
+        parsed.damage.push(format!(
+            "byte {at}: mms not closed; kept with the parts read"
+        ));
+    }
+    let read: usize = counts.values().sum();
+    if let Some(n) = declared.as_deref().and_then(|d| d.parse::<usize>().ok())
+        && n != read
+    {
+        parsed.damage.push(format!(
+            "the file declares {n} records and holds {read}: some are missing or damaged"
+        ));
+    }
+    parsed.summary = json!({"declared_count": declared, "elements": counts});
+    parsed
+}
+
+fn finish_mms(
+    m: Option<Mms>,
+    parsed: &mut Parsed,
+    region: Option<&str>,
+    owners: &[String],
+    owner_raw: &[String],
+) {
+    let Some(m) = m else { return };
+    let t = match time(&m.attrs) {
+        Ok(t) => t,
+        Err(e) => {
+            parsed
+                .damage
+                .push(format!("byte {}: mms {}: {e}", m.at, m.index));
+            return;
+        }
+    };
+    // msg_box: 1 inbox, 2 sent, 3 drafts, 4 outbox.
+    let direction = match value(&m.attrs, "msg_box") {
+        Some("1") => "incoming",
+        Some("2") | Some("4") => "outgoing",
+        Some("3") => "draft",
+        _ => "unknown",
+    };
+    // addr type (PduHeaders): 137 from, 151 to, 130 cc, 129 bcc.
+    let mut participants: Vec<Participant> = m
+        .addrs
+        .iter()
+        .filter_map(|a| {
+            let raw = value(a, "address")?.to_string();
+            let role = match value(a, "type") {
+                Some("137") => "from",
+                Some("151") => "to",
+                Some("130") => "cc",
+                Some("129") => "bcc",
+                _ => "party",
+            };
+            Some(Participant {
+                role,
+                identifier: identifiers::identify(&raw, "sms", region),
+                raw,
+                name: None,
+            })
+        })
+        .collect();
+    for (id, raw) in owners.iter().zip(owner_raw) {
+        if let Some(p) = participants.iter_mut().find(|p| &p.identifier == id) {
+            p.name = Some("owner".into());
+        } else {
+            participants.push(Participant {
+                role: "owner",
+                identifier: id.clone(),
+                raw: raw.clone(),
+                name: None,
+            });
+        }
+    }
+    let text: Vec<&str> = m
+        .parts
+        .iter()
+        .filter(|p| value(p, "ct") == Some("text/plain"))
+        .filter_map(|p| value(p, "text"))
+        .collect();
+    let attachments: Vec<serde_json::Value> = m
+        .parts
+        .iter()
+        .filter(|p| {
+            !matches!(
+                value(p, "ct"),
+                Some("text/plain") | Some("application/smil")
+            )
+        })
+        .map(|p| {
+            json!({
+                "content_type": value(p, "ct"), "name": value(p, "name").or(value(p, "cl")),
+                "bytes_base64": p.get("data").map(String::len),
+            })
+        })
+        .collect();
+    parsed.records.push(CommRecord {
+        kind: RecordKind::Message,
+        format: FORMAT,
+        locator: json!({"element": "mms", "index": m.index, "byte": m.at}),
+        time: t,
+        direction,
+        participants,
+        body: (!text.is_empty()).then(|| text.join("\n")),
+        thread: value(&m.attrs, "address").map(str::to_string),
+        extra: json!({
+            "protocol": "mms", "subject": value(&m.attrs, "sub"), "readable_date": value(&m.attrs, "readable_date"), "message_id": value(&m.attrs, "m_id"),
+            "parts": m.parts.len(), "attachments": attachments,
+        }),
+    });
+}

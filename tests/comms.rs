@@ -219,6 +219,18 @@ fn a_scan_recognises_exports_by_content_and_exports_their_records() {
         &read("comms/smsbackup/malformed.xml"),
     );
     common::write(&ev.join("notes.txt"), b"just a note, not an export\n");
+    common::write(
+        &ev.join("phone/result.json"),
+        &read("comms/json/telegram_batch.json"),
+    );
+    common::write(
+        &ev.join("phone/other.json"),
+        b"{\"settings\": {\"dark\": true}}",
+    );
+    common::write(
+        &ev.join("phone/contacts.vcf"),
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anna\r\nTEL:+1 650 253 0000\r\nEND:VCARD\r\n",
+    );
     let o = common::scan(
         &ev,
         &case,
@@ -232,6 +244,14 @@ fn a_scan_recognises_exports_by_content_and_exports_their_records() {
     // 15 lines: 10 messages, 6 continuation lines of two multi-line ones.
     assert_eq!(from("backup/chat.txt"), 10);
     assert_eq!(from("notes.txt"), 0);
+    assert_eq!(from("phone/result.json"), 2);
+    assert_eq!(from("phone/other.json"), 0);
+    let contact = records
+        .iter()
+        .find(|r| r["path"] == "phone/contacts.vcf")
+        .unwrap();
+    assert_eq!(contact["kind"], "contact");
+    assert_eq!(contact["participants"][0]["identifier"], "tel:+16502530000");
     let first = records
         .iter()
         .find(|r| r["path"] == "backup/chat.txt")
@@ -255,4 +275,105 @@ fn a_scan_recognises_exports_by_content_and_exports_their_records() {
     // A bad region is refused before anything is read.
     let o = common::scan(&ev, &dir.path().join("c2"), "T", &["--region", "XX"]);
     expect_code(&o, 1, "bad region");
+}
+
+/// (UTC time without the zone letter, author, text) of a parse, sorted.
+fn triples(p: &spoor::comms::Parsed) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = p
+        .records
+        .iter()
+        .map(|r| {
+            (
+                r.time
+                    .utc
+                    .clone()
+                    .unwrap()
+                    .trim_end_matches('Z')
+                    .to_string(),
+                r.participants[0].raw.clone(),
+                r.body.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn target(rel: &str) -> Vec<(String, String, String)> {
+    let t: Vec<serde_json::Value> = serde_json::from_slice(&read(rel)).unwrap();
+    let mut out: Vec<_> = t
+        .iter()
+        .map(|t| {
+            (
+                t["timestamp"].as_str().unwrap().to_string(),
+                t["author"].as_str().unwrap().to_string(),
+                t["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn telegram_instagram_and_messenger_json_equal_the_targets() {
+    use spoor::comms::jsonchats;
+    let none = CommsOptions::default();
+    // Telegram's text arrays are concatenated as Telegram writes them (its real exports carry
+    // the spaces in the plain-text pieces); chat-miner puts a space between the pieces.
+    let mut want = target("comms/json/telegram_target.json");
+    for w in &mut want {
+        w.2 = w.2.replace("Link: https", "Link:https");
+    }
+    for file in ["telegram_single.json", "telegram_batch.json"] {
+        let (format, p) = jsonchats::parse(&read(&format!("comms/json/{file}")), &none);
+        assert_eq!(format, Some(jsonchats::TELEGRAM), "{file}");
+        assert_eq!(triples(&p), want, "{file}");
+        assert!(p.records.iter().all(|r| r.time.zone_known));
+    }
+    let (_, batch) = jsonchats::parse(&read("comms/json/telegram_batch.json"), &none);
+    assert_eq!(batch.records[0].thread.as_deref(), Some("Chatname"));
+    assert_eq!(
+        batch.records[1].locator["json_pointer"],
+        "/chats/list/0/messages/1"
+    );
+
+    let (format, p) = jsonchats::parse(&read("comms/json/instagram.json"), &none);
+    assert_eq!(format, Some(jsonchats::META));
+    assert_eq!(triples(&p), target("comms/json/instagram_target.json"));
+
+    // Messenger's target gives epoch milliseconds.
+    let (_, p) = jsonchats::parse(&read("comms/json/messenger.json"), &none);
+    let t: Vec<serde_json::Value> =
+        serde_json::from_slice(&read("comms/json/messenger_target.json")).unwrap();
+    let mut want: Vec<(String, String)> = t
+        .iter()
+        .map(|t| {
+            (
+                t["author"].as_str().unwrap().into(),
+                t["message"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    want.sort();
+    let mut got: Vec<(String, String)> = p
+        .records
+        .iter()
+        .map(|r| (r.participants[0].raw.clone(), r.body.clone().unwrap()))
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(
+        p.records[0].time.utc.as_deref(),
+        Some("2022-11-16T19:50:03.612Z")
+    );
+
+    // Broken JSON: a clear error with its place, nothing invented.
+    let (format, p) = jsonchats::parse(b"{\"messages\": [{\"sender_name\": \"A\",", &none);
+    assert_eq!(format, None);
+    assert!(
+        p.records.is_empty() && p.damage[0].starts_with("line 1 column"),
+        "{:?}",
+        p.damage
+    );
 }

@@ -5,7 +5,9 @@
 //! evidence. Formats are recognised by content, not by name.
 
 pub mod identifiers;
+pub mod jsonchats;
 pub mod smsbackup;
+pub mod vcard;
 pub mod whatsapp;
 
 use serde::Serialize;
@@ -111,6 +113,12 @@ fn recognise(head: &[u8]) -> Option<&'static str> {
     if smsbackup::recognise(text) {
         return Some(smsbackup::FORMAT);
     }
+    if vcard::recognise(text) {
+        return Some(vcard::FORMAT);
+    }
+    if jsonchats::recognise(text) {
+        return Some("json-chat");
+    }
     if whatsapp::recognise(text) {
         return Some(whatsapp::FORMAT);
     }
@@ -137,6 +145,8 @@ impl Analyzer for CommsAnalyzer {
         size <= MAX_IN_MEMORY
             && (content_type.mime.starts_with("text/")
                 || content_type.mime.contains("xml")
+                || content_type.mime.contains("json")
+                || content_type.mime.contains("vcard")
                 || content_type.mime == "application/octet-stream")
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
@@ -154,9 +164,16 @@ impl Analyzer for CommsAnalyzer {
             ));
         };
         let name = String::from_utf8_lossy(&item.entry.rel_path).into_owned();
-        let parsed = match format {
-            smsbackup::FORMAT => smsbackup::parse(content, &self.options),
-            _ => whatsapp::parse(content, &name, &self.options),
+        let (format, parsed) = match format {
+            smsbackup::FORMAT => (format, smsbackup::parse(content, &self.options)),
+            vcard::FORMAT => (format, vcard::parse(content, &self.options)),
+            "json-chat" => match jsonchats::parse(content, &self.options) {
+                (Some(f), parsed) => (f, parsed),
+                // JSON of another kind: not an export; nothing to say unless it is broken.
+                (None, parsed) if parsed.damage.is_empty() => return Ok(Analysis::default()),
+                (None, parsed) => ("json-chat", parsed),
+            },
+            _ => (format, whatsapp::parse(content, &name, &self.options)),
         };
         let mut counts = std::collections::BTreeMap::<&str, usize>::new();
         for r in &parsed.records {

@@ -19,15 +19,14 @@ fn quoted_printable(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() + 1 {
-            if let Some(h) = s
+        if bytes[i] == b'='
+            && let Some(h) = s
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(h);
-                i += 3;
-                continue;
-            }
+        {
+            out.push(h);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -67,7 +66,9 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
         }
         offset += raw.len();
     }
-    let mut card: Option<(usize, usize, Vec<(String, String, String)>)> = None;
+    // (line, byte offset, properties as (name, parameters, value)) of the card being read.
+    type Card = (usize, usize, Vec<(String, String, String)>);
+    let mut card: Option<Card> = None;
     let mut index = 0;
     for (number, byte, line) in lines {
         let upper = line.to_ascii_uppercase();

@@ -90,6 +90,10 @@ enum Command {
         /// once per identifier: messages from it are outgoing, to it incoming.
         #[arg(long, value_name = "IDENTIFIER")]
         owner: Vec<String>,
+        /// A call-detail-record CSV layout (TOML: columns and values; see docs/cdr-mapping.md);
+        /// bandicoot's layout is built in.
+        #[arg(long, value_name = "FILE")]
+        cdr_mapping: Vec<PathBuf>,
         /// ONNX Runtime sessions per model (default: one per worker thread); each handles one
         /// picture at a time.
         #[arg(long, value_name = "N")]
@@ -298,8 +302,13 @@ fn run(cli: Cli) -> Result<i32, String> {
             model_threads,
             region,
             owner,
+            cdr_mapping,
             quiet,
         } => {
+            let cdr_mappings = cdr_mapping
+                .iter()
+                .map(|p| crate::comms::cdr::Mapping::load(p))
+                .collect::<Result<Vec<_>, _>>()?;
             if let Some(r) = &region {
                 crate::comms::identifiers::parse_region(r)?;
             }
@@ -342,6 +351,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                 model_sessions,
                 region: region.map(|r| r.trim().to_ascii_uppercase()),
                 owners: owner,
+                cdr_mappings,
                 similar_threshold,
             };
             scan(&request, quiet)

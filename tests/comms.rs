@@ -377,3 +377,118 @@ fn telegram_instagram_and_messenger_json_equal_the_targets() {
         p.damage
     );
 }
+
+#[test]
+fn bandicoot_cdrs_equal_bandicoots_own_report_and_bad_rows_are_reported_by_line() {
+    use spoor::comms::cdr::{self, Mapping};
+    let none = CommsOptions::default();
+    let p = cdr::parse(
+        &read("comms/cdr/A.csv"),
+        "A.csv",
+        &Mapping::bandicoot(),
+        &none,
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&read("comms/cdr/manual_a.json")).unwrap();
+    let a = &report["A"];
+    assert!(p.damage.is_empty(), "{:?}", p.damage);
+    assert_eq!(
+        p.records.len() as u64,
+        a["reporting__number_of_records"].as_u64().unwrap()
+    );
+    let mut times: Vec<String> = p
+        .records
+        .iter()
+        .map(|r| r.time.local.clone().unwrap().replace('T', " "))
+        .collect();
+    times.sort();
+    assert_eq!(times[0], a["reporting__start_time"].as_str().unwrap());
+    assert_eq!(
+        times.last().unwrap(),
+        a["reporting__end_time"].as_str().unwrap()
+    );
+    assert!(
+        p.records
+            .iter()
+            .any(|r| r.kind == spoor::comms::RecordKind::Call)
+    );
+    assert!(
+        p.records
+            .iter()
+            .any(|r| r.kind == spoor::comms::RecordKind::Message)
+    );
+    let first = &p.records[0];
+    assert_eq!(
+        (first.direction, first.extra["duration_s"].as_i64()),
+        ("incoming", Some(137))
+    );
+    assert_eq!(first.participants[1].identifier, "cdr-subscriber:A");
+    assert!(!first.time.zone_known);
+    // Inconsistent columns and a bad time: reported with their line, the rest kept.
+    let mut bad = read("comms/cdr/A.csv");
+    if bad.last() != Some(&b'\n') {
+        bad.push(b'\n');
+    }
+    bad.extend_from_slice(b"call,out,B,2014-08-22 10:00:00\ncall,out,B,2014-02-30 10:00:00,5,1\n");
+    let p = cdr::parse(&bad, "A.csv", &Mapping::bandicoot(), &none);
+    assert_eq!(p.records.len(), 7);
+    assert_eq!(p.damage.len(), 2, "{:?}", p.damage);
+    assert!(
+        p.damage[0].starts_with("line 9: 4 columns where the header has 6"),
+        "{:?}",
+        p.damage
+    );
+}
+
+#[test]
+fn an_operators_own_cdr_layout_is_read_through_a_mapping_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    common::write(
+        &ev.join("operator.csv"),
+        b"type;dir;other_number;start;seconds\nVOICE;MO;0612345678;1700000000;61\nSMS;MT;+31 20 123 4567;1700000100;\n",
+    );
+    let mapping = dir.path().join("op.toml");
+    std::fs::write(
+        &mapping,
+        "name = \"operator-x\"\ndelimiter = \";\"\nkind = \"type\"\ndirection = \"dir\"\nparty = \"other_number\"\n\
+         time = \"start\"\nduration = \"seconds\"\ncall_values = [\"VOICE\"]\ntext_values = [\"SMS\"]\n\
+         incoming_values = [\"MT\"]\noutgoing_values = [\"MO\"]\ntime_format = \"epoch\"\nzone = \"UTC\"\n",
+    )
+    .unwrap();
+    let o = common::scan(
+        &ev,
+        &case,
+        "T",
+        &[
+            "--quiet",
+            "--region",
+            "NL",
+            "--cdr-mapping",
+            mapping.to_str().unwrap(),
+        ],
+    );
+    expect_code(&o, 0, "scan with a CDR mapping");
+    let records = common::export(&case, "records");
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0]["kind"], "call");
+    assert_eq!(records[0]["direction"], "outgoing");
+    assert_eq!(
+        records[0]["participants"][0]["identifier"],
+        "tel:+31612345678"
+    );
+    assert_eq!(records[0]["time"]["utc"], "2023-11-14T22:13:20Z");
+    assert_eq!(
+        records[1]["participants"][0]["identifier"],
+        "tel:+31201234567"
+    );
+    // A mapping with a field spoor does not know is refused before anything is read.
+    std::fs::write(&mapping, "name = \"x\"\ncolour = \"red\"\n").unwrap();
+    let o = common::scan(
+        &ev,
+        &dir.path().join("c2"),
+        "T",
+        &["--cdr-mapping", mapping.to_str().unwrap()],
+    );
+    expect_code(&o, 1, "bad mapping");
+}

@@ -4,6 +4,7 @@
 //! in the source it came from, so that every later edge of the network graph points back to
 //! evidence. Formats are recognised by content, not by name.
 
+pub mod cdr;
 pub mod identifiers;
 pub mod jsonchats;
 pub mod smsbackup;
@@ -99,6 +100,17 @@ pub struct CommsOptions {
     pub region: Option<String>,
     /// The device owner's own identifiers, given by the investigator.
     pub owners: Vec<String>,
+    /// CDR layouts from `--cdr-mapping` files; bandicoot's is always known.
+    pub cdr_mappings: Vec<cdr::Mapping>,
+}
+
+impl CommsOptions {
+    /// Every CDR layout known: the given ones first, then bandicoot's.
+    fn mappings(&self) -> Vec<cdr::Mapping> {
+        let mut all = self.cdr_mappings.clone();
+        all.push(cdr::Mapping::bandicoot());
+        all
+    }
 }
 
 /// The comms parsers as one analyzer: recognises the format by content and parses it.
@@ -107,9 +119,13 @@ pub struct CommsAnalyzer {
 }
 
 /// A format recognised from the first bytes (and, for text, the first lines).
-fn recognise(head: &[u8]) -> Option<&'static str> {
+fn recognise(head: &[u8], options: &CommsOptions) -> Option<&'static str> {
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     let text = text.trim_start_matches('\u{feff}');
+    let first_line = text.lines().next().unwrap_or("");
+    if options.mappings().iter().any(|m| m.fits(first_line)) {
+        return Some(cdr::FORMAT);
+    }
     if smsbackup::recognise(text) {
         return Some(smsbackup::FORMAT);
     }
@@ -139,7 +155,7 @@ impl Analyzer for CommsAnalyzer {
     }
     fn accepts(&self, item: &ItemView) -> bool {
         item.entry.meta.kind == crate::evidence::walk::EntryKind::File
-            && recognise(item.head).is_some()
+            && recognise(item.head, &self.options).is_some()
     }
     fn wants_content(&self, content_type: &ContentType, size: u64) -> bool {
         size <= MAX_IN_MEMORY
@@ -147,13 +163,14 @@ impl Analyzer for CommsAnalyzer {
                 || content_type.mime.contains("xml")
                 || content_type.mime.contains("json")
                 || content_type.mime.contains("vcard")
+                || content_type.mime.contains("csv")
                 || content_type.mime == "application/octet-stream")
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
         self.analyze_full(item).map(|a| a.observations)
     }
     fn analyze_full(&self, item: &ItemView) -> Result<Analysis, String> {
-        let Some(format) = recognise(item.head) else {
+        let Some(format) = recognise(item.head, &self.options) else {
             return Ok(Analysis::default());
         };
         let Some(content) = item.content else {
@@ -167,6 +184,16 @@ impl Analyzer for CommsAnalyzer {
         let (format, parsed) = match format {
             smsbackup::FORMAT => (format, smsbackup::parse(content, &self.options)),
             vcard::FORMAT => (format, vcard::parse(content, &self.options)),
+            cdr::FORMAT => {
+                let header = content.split(|b| *b == b'\n').next().unwrap_or(b"");
+                let header = String::from_utf8_lossy(header);
+                let mappings = self.options.mappings();
+                let mapping = mappings
+                    .iter()
+                    .find(|m| m.fits(header.trim_start_matches('\u{feff}')))
+                    .unwrap_or(&mappings[0]);
+                (format, cdr::parse(content, &name, mapping, &self.options))
+            }
             "json-chat" => match jsonchats::parse(content, &self.options) {
                 (Some(f), parsed) => (f, parsed),
                 // JSON of another kind: not an export; nothing to say unless it is broken.

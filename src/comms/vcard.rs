@@ -200,7 +200,7 @@ mod tests {
                    TEL;CELL:+33 6 12 34 56 78\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:Cut short\r\n";
         let options = CommsOptions {
             region: Some("NL".into()),
-            owners: vec![],
+            ..Default::default()
         };
         let p = parse(vcf.as_bytes(), &options);
         assert_eq!(p.records.len(), 3);

@@ -333,6 +333,7 @@ mod tests {
         let options = CommsOptions {
             region: Some("NL".into()),
             owners: vec!["06 1234 5678".into()],
+            ..Default::default()
         };
         let p = parse(
             "24/12/19, 11:23 - +31 6 12345678: IMG-20191224-WA0001.jpg (file attached)\n24/12/19, 11:24 - Bob: ok\n".as_bytes(),

@@ -79,6 +79,8 @@ pub struct ScanRequest {
     pub region: Option<String>,
     /// The device owners' own identifiers (`--owner`).
     pub owners: Vec<String>,
+    /// CDR CSV layouts (`--cdr-mapping`).
+    pub cdr_mappings: Vec<crate::comms::cdr::Mapping>,
 }
 
 pub struct SourcePlan {
@@ -246,6 +248,7 @@ impl ScanPlan {
             comms: crate::comms::CommsOptions {
                 region: req.region.clone(),
                 owners: req.owners.clone(),
+                cdr_mappings: req.cdr_mappings.clone(),
             },
         })
     }

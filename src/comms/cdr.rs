@@ -1,0 +1,351 @@
+//! Call detail records as CSV, read through a column mapping: bandicoot's layout
+//! (`interaction,direction,correspondent_id,datetime,call_duration,antenna_id`, one file per
+//! subscriber) is built in; an operator's own layout is described in a TOML mapping file
+//! (`--cdr-mapping FILE`, same fields as [`Mapping`]). A row that does not fit (too few
+//! columns, a bad time) is an error with its line number; the other rows are kept.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{CommRecord, CommsOptions, Parsed, Participant, RecordKind, RecordTime, identifiers};
+
+pub const FORMAT: &str = "cdr-csv";
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// A name for the layout, written on every record.
+    pub name: String,
+    pub delimiter: char,
+    /// Column names.
+    pub kind: String,
+    pub direction: String,
+    pub party: String,
+    pub time: String,
+    pub duration: Option<String>,
+    pub cell: Option<String>,
+    /// Values of the kind column that mean a call, and a text message.
+    pub call_values: Vec<String>,
+    pub text_values: Vec<String>,
+    pub incoming_values: Vec<String>,
+    pub outgoing_values: Vec<String>,
+    /// `YYYY-MM-DD HH:MM:SS` (or with `T`), or `epoch` (seconds).
+    pub time_format: String,
+    /// `unknown` (local time, zone not known), `UTC`, or a fixed offset such as `+01:00`.
+    pub zone: String,
+}
+
+impl Mapping {
+    pub fn bandicoot() -> Mapping {
+        Mapping {
+            name: "bandicoot".into(),
+            delimiter: ',',
+            kind: "interaction".into(),
+            direction: "direction".into(),
+            party: "correspondent_id".into(),
+            time: "datetime".into(),
+            duration: Some("call_duration".into()),
+            cell: Some("antenna_id".into()),
+            call_values: vec!["call".into()],
+            text_values: vec!["text".into(), "sms".into()],
+            incoming_values: vec!["in".into()],
+            outgoing_values: vec!["out".into()],
+            time_format: "YYYY-MM-DD HH:MM:SS".into(),
+            zone: "unknown".into(),
+        }
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Mapping, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--cdr-mapping {}: {e}", path.display()))?;
+        let m: Mapping =
+            toml::from_str(&text).map_err(|e| format!("--cdr-mapping {}: {e}", path.display()))?;
+        if !matches!(m.time_format.as_str(), "YYYY-MM-DD HH:MM:SS" | "epoch") {
+            return Err(format!(
+                "--cdr-mapping {}: time_format must be \"YYYY-MM-DD HH:MM:SS\" or \"epoch\"",
+                path.display()
+            ));
+        }
+        if m.zone != "unknown" && m.zone != "UTC" && parse_offset(&m.zone).is_none() {
+            return Err(format!(
+                "--cdr-mapping {}: zone must be unknown, UTC or an offset like +01:00",
+                path.display()
+            ));
+        }
+        Ok(m)
+    }
+
+    /// Whether a header line has the columns this mapping needs.
+    pub fn fits(&self, header: &str) -> bool {
+        let cols = split(header, self.delimiter);
+        [&self.kind, &self.direction, &self.party, &self.time]
+            .iter()
+            .all(|c| cols.iter().any(|h| h.trim() == c.as_str()))
+    }
+}
+
+fn parse_offset(s: &str) -> Option<i64> {
+    let sign = match s.chars().next()? {
+        '+' => 1,
+        '-' => -1,
+        _ => return None,
+    };
+    let (h, m) = s[1..].split_once(':')?;
+    Some(sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60))
+}
+
+/// One CSV line into fields (double quotes, `""` inside quotes).
+fn split(line: &str, delimiter: char) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == delimiter && !quoted => out.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    out.push(field);
+    out
+}
+
+/// Seconds since 1970 of a `YYYY-MM-DD HH:MM:SS` wall-clock time taken as UTC.
+fn civil_seconds(s: &str) -> Option<i64> {
+    let p = |a: usize, b: usize| s.get(a..b)?.parse::<i64>().ok();
+    let (y, mo, d) = (p(0, 4)?, p(5, 7)?, p(8, 10)?);
+    let (h, mi, se) = (p(11, 13)?, p(14, 16)?, p(17, 19)?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo)
+        || d < 1
+        || d > month_days[(mo - 1) as usize]
+        || h > 23
+        || mi > 59
+        || se > 60
+    {
+        return None;
+    }
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + se)
+}
+
+fn rfc3339(secs: i64) -> String {
+    crate::evidence::walk::Timestamp { secs, nanos: 0 }
+        .to_rfc3339()
+        .replace(".000000000", "")
+}
+
+fn time(raw: &str, m: &Mapping) -> Option<RecordTime> {
+    let raw = raw.trim();
+    if m.time_format == "epoch" {
+        let secs: i64 = raw.parse().ok()?;
+        return Some(RecordTime {
+            utc: Some(rfc3339(secs)),
+            zone_known: true,
+            ..Default::default()
+        });
+    }
+    let wall = civil_seconds(raw)?;
+    let local = rfc3339(wall).trim_end_matches('Z').to_string();
+    Some(match m.zone.as_str() {
+        "unknown" => RecordTime {
+            local: Some(local),
+            assumption: Some(format!(
+                "{} layout: the operator's local time, zone unknown",
+                m.name
+            )),
+            ..Default::default()
+        },
+        "UTC" => RecordTime {
+            utc: Some(rfc3339(wall)),
+            local: Some(local),
+            offset: Some("+00:00".into()),
+            zone_known: true,
+            assumption: None,
+        },
+        offset => RecordTime {
+            utc: Some(rfc3339(wall - parse_offset(offset)?)),
+            local: Some(local),
+            offset: Some(offset.to_string()),
+            zone_known: true,
+            assumption: Some(format!(
+                "offset {offset} from the mapping file, not from the data"
+            )),
+        },
+    })
+}
+
+pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptions) -> Parsed {
+    let mut parsed = Parsed::default();
+    let text = String::from_utf8_lossy(content);
+    let region = options.region.as_deref();
+    let mut lines = text.split_inclusive('\n');
+    let Some(header) = lines.next() else {
+        return parsed;
+    };
+    let cols: Vec<String> = split(
+        header
+            .trim_end_matches(['\r', '\n'])
+            .trim_start_matches('\u{feff}'),
+        mapping.delimiter,
+    )
+    .into_iter()
+    .map(|c| c.trim().to_string())
+    .collect();
+    let at = |c: &str| cols.iter().position(|h| h == c);
+    let (Some(ki), Some(di), Some(pi), Some(ti)) = (
+        at(&mapping.kind),
+        at(&mapping.direction),
+        at(&mapping.party),
+        at(&mapping.time),
+    ) else {
+        parsed.damage.push(format!(
+            "line 1: the header lacks a column of the {} mapping",
+            mapping.name
+        ));
+        return parsed;
+    };
+    let dur = mapping.duration.as_deref().and_then(at);
+    let cell = mapping.cell.as_deref().and_then(at);
+    // One file per subscriber (bandicoot): the file's name is the subscriber, unless --owner.
+    let stem = std::path::Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let owner: Vec<Participant> = if options.owners.is_empty() {
+        vec![Participant {
+            role: "owner",
+            identifier: format!("cdr-subscriber:{stem}"),
+            raw: stem.clone(),
+            name: None,
+        }]
+    } else {
+        options
+            .owners
+            .iter()
+            .map(|o| Participant {
+                role: "owner",
+                identifier: identifiers::identify(o, "cdr", region),
+                raw: o.clone(),
+                name: None,
+            })
+            .collect()
+    };
+    let mut offset = header.len();
+    for (n, raw) in lines.enumerate() {
+        let number = n + 2;
+        let byte = offset;
+        offset += raw.len();
+        let line = raw.trim_end_matches(['\r', '\n']);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f = split(line, mapping.delimiter);
+        if f.len() != cols.len() {
+            parsed.damage.push(format!(
+                "line {number}: {} columns where the header has {}; row skipped",
+                f.len(),
+                cols.len()
+            ));
+            continue;
+        }
+        let kind_raw = f[ki].trim();
+        let kind = if mapping.call_values.iter().any(|v| v == kind_raw) {
+            RecordKind::Call
+        } else if mapping.text_values.iter().any(|v| v == kind_raw) {
+            RecordKind::Message
+        } else {
+            parsed.damage.push(format!("line {number}: interaction {kind_raw:?} is neither a call nor a text in the {} mapping", mapping.name));
+            continue;
+        };
+        let Some(t) = time(&f[ti], mapping) else {
+            parsed.damage.push(format!(
+                "line {number}: time {:?} does not fit {}",
+                f[ti], mapping.time_format
+            ));
+            continue;
+        };
+        let d = f[di].trim();
+        let direction = if mapping.incoming_values.iter().any(|v| v == d) {
+            "incoming"
+        } else if mapping.outgoing_values.iter().any(|v| v == d) {
+            "outgoing"
+        } else {
+            "unknown"
+        };
+        let party_raw = f[pi].trim().to_string();
+        let mut participants = vec![Participant {
+            role: if direction == "outgoing" {
+                "to"
+            } else {
+                "from"
+            },
+            identifier: identifiers::identify(&party_raw, "cdr", region),
+            raw: party_raw.clone(),
+            name: None,
+        }];
+        participants.extend(owner.iter().cloned());
+        parsed.records.push(CommRecord {
+            kind,
+            format: FORMAT,
+            locator: json!({"line": number, "byte": byte}),
+            time: t,
+            direction,
+            participants,
+            body: None,
+            thread: Some(party_raw),
+            extra: json!({
+                "mapping": mapping.name,
+                "duration_s": dur.and_then(|i| f[i].trim().parse::<i64>().ok()),
+                "cell": cell.map(|i| f[i].trim().to_string()).filter(|c| !c.is_empty()),
+            }),
+        });
+    }
+    parsed.summary = json!({"mapping": mapping.name, "subscriber": owner[0].identifier});
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_fields_and_fixed_offsets() {
+        assert_eq!(
+            split("a,\"b, c\",\"d \"\"e\"\"\"", ','),
+            ["a", "b, c", "d \"e\""]
+        );
+        let m = Mapping {
+            zone: "+02:00".into(),
+            ..Mapping::bandicoot()
+        };
+        let t = time("2014-08-20 20:30:37", &m).unwrap();
+        assert_eq!(t.utc.as_deref(), Some("2014-08-20T18:30:37Z"));
+        assert!(time("2014-13-20 20:30:37", &m).is_none());
+        assert!(time("2014-02-29 20:30:37", &m).is_none());
+        assert!(time("2016-02-29 20:30:37", &m).is_some());
+    }
+}

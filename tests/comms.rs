@@ -492,3 +492,111 @@ fn an_operators_own_cdr_layout_is_read_through_a_mapping_file() {
     );
     expect_code(&o, 1, "bad mapping");
 }
+
+#[test]
+fn a_maildir_reads_as_pythons_email_package_reads_it_and_broken_mime_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    let o = common::scan(&data("comms/email/maildir"), &case, "T", &["--quiet"]);
+    expect_code(&o, 0, "scan of a maildir");
+    let records = common::export(&case, "records");
+    let reference = std::fs::read_to_string(data("comms/email/maildir.tsv")).unwrap();
+    let mut compared = 0;
+    for line in reference.lines().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        let r = records
+            .iter()
+            .find(|r| r["path"] == c[0])
+            .unwrap_or_else(|| panic!("no record for {}", c[0]));
+        let ids = |roles: &[&str]| -> String {
+            let mut v: Vec<String> = r["participants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| roles.contains(&p["role"].as_str().unwrap()))
+                .map(|p| {
+                    p["identifier"]
+                        .as_str()
+                        .unwrap()
+                        .trim_start_matches("email:")
+                        .to_string()
+                })
+                .collect();
+            v.sort();
+            v.join(",")
+        };
+        assert_eq!(ids(&["from"]), c[1], "{}: from", c[0]);
+        assert_eq!(ids(&["to", "cc"]), c[2], "{}: to/cc", c[0]);
+        assert_eq!(
+            r["time"]["utc"].as_str().unwrap_or(""),
+            c[3],
+            "{}: date",
+            c[0]
+        );
+        assert_eq!(
+            r["extra"]["message_id"].as_str().unwrap_or(""),
+            c[4],
+            "{}: message-id",
+            c[0]
+        );
+        assert_eq!(r["format"], "email-rfc5322");
+        compared += 1;
+    }
+    assert_eq!(compared, 53);
+    // Threads: replies carry their thread's root message id.
+    assert!(records.iter().any(|r| {
+        r["extra"]["in_reply_to"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    }));
+
+    // Real spam with broken MIME and notmuch's broken corpus: each read, nothing lost.
+    let ev = dir.path().join("broken");
+    for f in ["mail_malformed_2", "mail_malformed_3", "mail_test_3"] {
+        common::write(&ev.join(f), &read(&format!("comms/email/{f}")));
+    }
+    for (i, f) in walk_files(&data("comms/email/broken")).iter().enumerate() {
+        common::write(&ev.join(format!("broken-{i}")), &std::fs::read(f).unwrap());
+    }
+    let case2 = dir.path().join("case2");
+    let o = common::scan(&ev, &case2, "T", &["--quiet"]);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(2)),
+        "{}",
+        common::stderr(&o)
+    );
+    let records = common::export(&case2, "records");
+    assert_eq!(records.len(), 7, "{records:?}");
+    // Both `Cc:` and `cc:` headers count.
+    let cc = records
+        .iter()
+        .find(|r| r["extra"]["subject"] == "wowsers!")
+        .unwrap();
+    let ccs: Vec<&str> = cc["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["role"] == "cc")
+        .map(|p| p["identifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(ccs, ["email:bob@example.org", "email:charles@example.org"]);
+    let spam = records
+        .iter()
+        .find(|r| r["path"] == "mail_malformed_3")
+        .unwrap();
+    assert!(!spam["participants"].as_array().unwrap().is_empty());
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}

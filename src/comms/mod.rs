@@ -5,6 +5,7 @@
 //! evidence. Formats are recognised by content, not by name.
 
 pub mod cdr;
+pub mod email;
 pub mod identifiers;
 pub mod jsonchats;
 pub mod smsbackup;
@@ -132,6 +133,12 @@ fn recognise(head: &[u8], options: &CommsOptions) -> Option<&'static str> {
     if vcard::recognise(text) {
         return Some(vcard::FORMAT);
     }
+    if email::recognise_mbox(text) {
+        return Some(email::MBOX);
+    }
+    if email::recognise_eml(text) {
+        return Some(email::EML);
+    }
     if jsonchats::recognise(text) {
         return Some("json-chat");
     }
@@ -164,6 +171,8 @@ impl Analyzer for CommsAnalyzer {
                 || content_type.mime.contains("json")
                 || content_type.mime.contains("vcard")
                 || content_type.mime.contains("csv")
+                || content_type.mime.starts_with("message/")
+                || content_type.mime.contains("mbox")
                 || content_type.mime == "application/octet-stream")
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
@@ -184,6 +193,8 @@ impl Analyzer for CommsAnalyzer {
         let (format, parsed) = match format {
             smsbackup::FORMAT => (format, smsbackup::parse(content, &self.options)),
             vcard::FORMAT => (format, vcard::parse(content, &self.options)),
+            email::EML => (format, email::parse_eml(content, &self.options)),
+            email::MBOX => (format, email::parse_mbox(content, &self.options)),
             cdr::FORMAT => {
                 let header = content.split(|b| *b == b'\n').next().unwrap_or(b"");
                 let header = String::from_utf8_lossy(header);

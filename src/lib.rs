@@ -17,6 +17,7 @@ pub mod media;
 pub mod places;
 pub mod report;
 pub mod review;
+pub mod text;
 pub mod vision;
 
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

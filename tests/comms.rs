@@ -600,3 +600,55 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+#[test]
+fn entities_are_found_in_message_bodies_documents_and_measured_on_a_generated_corpus() {
+    // Precision and recall on a generated chat corpus with planted entities and decoys.
+    let (text, truth) = spoor::text::corpus::generate(3000, 11);
+    let found: Vec<(&'static str, String)> = spoor::text::entities::extract(&text, Some("NL"))
+        .into_iter()
+        .map(|e| (e.kind, e.value))
+        .collect();
+    for (kind, (tp, fp, fn_)) in spoor::text::corpus::score(&found, &truth) {
+        let precision = tp as f64 / (tp + fp).max(1) as f64;
+        let recall = tp as f64 / (tp + fn_).max(1) as f64;
+        assert!(
+            precision >= 0.99 && recall >= 0.99,
+            "{kind}: precision {precision}, recall {recall}"
+        );
+    }
+    // In a scan: from a WhatsApp export (pointing at the record) and from a plain document.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    common::write(
+        &ev.join("chat.txt"),
+        "24/12/19, 11:23 - Bob: pay NL91 ABNA 0417 1643 00 today\n24/12/19, 11:25 - Bob: or call 06-12345678\n".as_bytes(),
+    );
+    common::write(
+        &ev.join("letter.txt"),
+        b"Wallet: 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2\nNot an IBAN: NL91ABNA0417164301\n",
+    );
+    let o = common::scan(&ev, &case, "T", &["--quiet", "--region", "NL"]);
+    expect_code(&o, 0, "scan with entities");
+    let obs = common::export(&case, "observations");
+    let entity = |path: &str, kind: &str| -> Vec<&serde_json::Value> {
+        obs.iter()
+            .filter(|o| {
+                o["kind"] == "text.entity" && o["path"] == path && o["value"]["entity"] == kind
+            })
+            .collect()
+    };
+    let iban = entity("chat.txt", "iban");
+    assert_eq!(iban.len(), 1);
+    assert_eq!(iban[0]["value"]["value"], "NL91ABNA0417164300");
+    assert_eq!(iban[0]["value"]["occurrences"][0]["in"]["line"], 1);
+    assert_eq!(
+        entity("chat.txt", "phone")[0]["value"]["value"],
+        "+31612345678"
+    );
+    assert_eq!(entity("letter.txt", "bitcoin").len(), 1);
+    assert!(
+        entity("letter.txt", "iban").is_empty(),
+        "a failing mod-97 is not an IBAN"
+    );
+}

@@ -119,6 +119,11 @@ pub struct CommsAnalyzer {
     pub options: CommsOptions,
 }
 
+/// Whether the comms parsers take this item (its entities are then found per record).
+pub fn is_export(head: &[u8], options: &CommsOptions) -> bool {
+    recognise(head, options).is_some()
+}
+
 /// A format recognised from the first bytes (and, for text, the first lines).
 fn recognise(head: &[u8], options: &CommsOptions) -> Option<&'static str> {
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
@@ -226,8 +231,17 @@ impl Analyzer for CommsAnalyzer {
             confidence: 1.0,
             provenance: json!({"region": self.options.region, "owners": self.options.owners}),
         };
+        // Entities in the message bodies, each pointing at its record.
+        let mut observations = vec![observation];
+        observations.extend(crate::text::entities::observations(
+            parsed
+                .records
+                .iter()
+                .filter_map(|r| r.body.as_deref().map(|b| (r.locator.clone(), b))),
+            self.options.region.as_deref(),
+        ));
         Ok(Analysis {
-            observations: vec![observation],
+            observations,
             records: parsed.records,
             damage: parsed.damage,
         })

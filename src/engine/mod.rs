@@ -471,6 +471,9 @@ pub fn run_scan_with(
         Box::new(crate::comms::CommsAnalyzer {
             options: plan.comms.clone(),
         }),
+        Box::new(crate::text::entities::TextEntityAnalyzer {
+            comms: plan.comms.clone(),
+        }),
     ];
     analyzers.extend(
         plan.models

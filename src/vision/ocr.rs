@@ -585,7 +585,12 @@ impl Analyzer for Ocr {
         }
         let text: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
         let mean = lines.iter().map(|l| l.score).sum::<f32>() / lines.len() as f32;
-        Ok(vec![ObservationDraft {
+        let joined = text.join("\n");
+        let mut out = crate::text::entities::observations(
+            std::iter::once((json!({"ocr": self.entry.name}), joined.as_str())),
+            None,
+        );
+        out.push(ObservationDraft {
             kind: "image.text".into(),
             value: json!({
                 "model": self.entry.name, "text": text.join("\n"), "lines": lines.iter().map(|l| json!({
@@ -601,7 +606,8 @@ impl Analyzer for Ocr {
                 "cls_sha256": self.cls.as_ref().map(|c| c.sha256.clone()),
                 "dictionary_size": self.characters.len() - 2,
             }),
-        }])
+        });
+        Ok(out)
     }
 }
 

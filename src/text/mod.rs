@@ -1,0 +1,4 @@
+//! Text: entities found in message bodies, OCR text and documents.
+
+pub mod corpus;
+pub mod entities;

@@ -652,3 +652,69 @@ fn entities_are_found_in_message_bodies_documents_and_measured_on_a_generated_co
         "a failing mod-97 is not an IBAN"
     );
 }
+
+#[test]
+fn phone_databases_are_read_from_their_bytes_and_never_touched() {
+    use spoor::comms::sqlite;
+    let nl = CommsOptions {
+        region: Some("NL".into()),
+        ..Default::default()
+    };
+    let (format, p) = sqlite::parse(&read("comms/sqlite/mmssms.db"), &nl);
+    assert_eq!(format, Some(sqlite::ANDROID_SMS));
+    assert_eq!(p.records.len(), 4);
+    let r = &p.records[1];
+    assert_eq!(
+        (r.direction, r.body.as_deref()),
+        ("outgoing", Some("ok, Parking P3"))
+    );
+    assert_eq!(r.locator, serde_json::json!({"table": "sms", "rowid": 2}));
+    assert_eq!(r.time.utc.as_deref(), Some("2023-11-14T22:15:00Z"));
+    // A national number becomes E.164 with the region.
+    assert_eq!(p.records[3].participants[0].identifier, "tel:+31687654321");
+
+    let (format, p) = sqlite::parse(&read("comms/sqlite/calllog.db"), &nl);
+    assert_eq!(format, Some(sqlite::ANDROID_CALLS));
+    let dirs: Vec<&str> = p.records.iter().map(|r| r.direction).collect();
+    assert_eq!(dirs, ["incoming", "missed", "outgoing"]);
+    assert_eq!(p.records[2].extra["duration_s"], 305);
+
+    let (format, p) = sqlite::parse(&read("comms/sqlite/sms.db"), &nl);
+    assert_eq!(format, Some(sqlite::IOS_SMS));
+    assert_eq!(
+        p.records[0].time.utc.as_deref(),
+        Some("2023-11-14T22:13:20Z")
+    );
+    assert_eq!(p.records[1].direction, "outgoing");
+    assert_eq!(
+        p.records[2].participants[0].identifier,
+        "email:anna@example.nl"
+    );
+    assert_eq!(p.records[2].thread.as_deref(), Some("anna@example.nl"));
+
+    // A scan: records from all three; the evidence folder byte for byte as before, no journal
+    // or WAL left beside the databases; a damaged database is an error record.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    for f in ["mmssms.db", "calllog.db", "sms.db"] {
+        common::write(&ev.join(f), &read(&format!("comms/sqlite/{f}")));
+    }
+    let mut damaged = read("comms/sqlite/mmssms.db");
+    for b in damaged.iter_mut().skip(100).take(4000) {
+        *b = 0xA5;
+    }
+    common::write(&ev.join("damaged.db"), &damaged);
+    let before = common::snapshot(&ev);
+    let o = common::scan(&ev, &case, "T", &["--quiet", "--region", "NL"]);
+    expect_code(&o, 2, "scan with a damaged database");
+    common::assert_same_tree(&before, &common::snapshot(&ev));
+    let records = common::export(&case, "records");
+    assert_eq!(records.len(), 4 + 3 + 3);
+    let errors = common::export(&case, "errors");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["path"] == "damaged.db" && e["stage"] == "comms"),
+        "{errors:?}"
+    );
+}

@@ -9,6 +9,7 @@ pub mod email;
 pub mod identifiers;
 pub mod jsonchats;
 pub mod smsbackup;
+pub mod sqlite;
 pub mod vcard;
 pub mod whatsapp;
 
@@ -126,6 +127,9 @@ pub fn is_export(head: &[u8], options: &CommsOptions) -> bool {
 
 /// A format recognised from the first bytes (and, for text, the first lines).
 fn recognise(head: &[u8], options: &CommsOptions) -> Option<&'static str> {
+    if sqlite::recognise(head) {
+        return Some("sqlite");
+    }
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     let text = text.trim_start_matches('\u{feff}');
     let first_line = text.lines().next().unwrap_or("");
@@ -178,6 +182,7 @@ impl Analyzer for CommsAnalyzer {
                 || content_type.mime.contains("csv")
                 || content_type.mime.starts_with("message/")
                 || content_type.mime.contains("mbox")
+                || content_type.mime.contains("sqlite")
                 || content_type.mime == "application/octet-stream")
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
@@ -199,6 +204,11 @@ impl Analyzer for CommsAnalyzer {
             smsbackup::FORMAT => (format, smsbackup::parse(content, &self.options)),
             vcard::FORMAT => (format, vcard::parse(content, &self.options)),
             email::EML => (format, email::parse_eml(content, &self.options)),
+            "sqlite" => match sqlite::parse(content, &self.options) {
+                (Some(f), parsed) => (f, parsed),
+                // A database of another app: not a communication store known here.
+                (None, _) => return Ok(Analysis::default()),
+            },
             email::MBOX => (format, email::parse_mbox(content, &self.options)),
             cdr::FORMAT => {
                 let header = content.split(|b| *b == b'\n').next().unwrap_or(b"");

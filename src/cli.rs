@@ -94,6 +94,10 @@ enum Command {
         /// bandicoot's layout is built in.
         #[arg(long, value_name = "FILE")]
         cdr_mapping: Vec<PathBuf>,
+        /// A watch list: one term or phrase per line, optionally TAB and a category; hits in
+        /// message bodies and OCR text become observations (and leads).
+        #[arg(long, value_name = "FILE")]
+        keywords: Option<PathBuf>,
         /// ONNX Runtime sessions per model (default: one per worker thread); each handles one
         /// picture at a time.
         #[arg(long, value_name = "N")]
@@ -107,6 +111,19 @@ enum Command {
         /// No progress bar and no summary.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Search the case's word index (message bodies, OCR text): words, "phrases", AND, OR, -not.
+    Search {
+        /// Case directory.
+        case: PathBuf,
+        /// The query.
+        query: String,
+        /// At most N hits.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Ranked leads, or one lead explained.
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -303,6 +320,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             region,
             owner,
             cdr_mapping,
+            keywords,
             quiet,
         } => {
             let cdr_mappings = cdr_mapping
@@ -352,6 +370,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                 region: region.map(|r| r.trim().to_ascii_uppercase()),
                 owners: owner,
                 cdr_mappings,
+                keywords,
                 similar_threshold,
             };
             scan(&request, quiet)
@@ -558,6 +577,28 @@ fn run(cli: Cli) -> Result<i32, String> {
             let conn = open(&case)?;
             for e in audit::entries(&conn).map_err(|e| e.to_string())? {
                 println!("{}", serde_json::to_string(&e).map_err(|e| e.to_string())?);
+            }
+            Ok(exit::OK)
+        }
+        Command::Search {
+            case,
+            query,
+            limit,
+            json,
+        } => {
+            let hits = crate::text::index::search(&case, &query, limit)?;
+            for h in &hits {
+                if json {
+                    println!("{}", serde_json::to_string(h).map_err(|e| e.to_string())?);
+                } else {
+                    println!(
+                        "{:>6.2}  {}:{}  {}  {}\n        {}",
+                        h.score, h.source, h.path, h.kind, h.locator, h.snippet
+                    );
+                }
+            }
+            if !json {
+                println!("{} hit(s)", hits.len());
             }
             Ok(exit::OK)
         }

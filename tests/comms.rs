@@ -718,3 +718,63 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn the_word_index_finds_messages_and_watch_lists_make_hits_and_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    common::write(
+        &ev.join("backup.xml"),
+        &read("comms/smsbackup/sms_and_mms.xml"),
+    );
+    common::write(
+        &ev.join("chat.txt"),
+        "24/12/19, 11:23 - Bob: the package is at the Parking garage\n24/12/19, 11:25 - Eve: bring the   parking ticket\n".as_bytes(),
+    );
+    let list = dir.path().join("watch.txt");
+    std::fs::write(&list, "# terms\nparking ticket\tlogistics\npackage\n").unwrap();
+    let o = common::scan(
+        &ev,
+        &case,
+        "T",
+        &["--quiet", "--keywords", list.to_str().unwrap()],
+    );
+    expect_code(&o, 2, "scan (the truncated backup is an item error)");
+    assert!(case.join("index").is_dir());
+    let o = common::run(&[
+        "search",
+        case.to_str().unwrap(),
+        "\"body text 42\"",
+        "--json",
+    ]);
+    expect_code(&o, 0, "search");
+    let hits: Vec<serde_json::Value> = common::stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["path"], "backup.xml");
+    assert_eq!(hits[0]["locator"]["element"], "sms");
+    assert!(
+        hits[0]["snippet"].as_str().unwrap().contains("[Body]"),
+        "{hits:?}"
+    );
+    // Keyword hits: whole words, any case, a phrase across spaces; with their category.
+    let obs = common::export(&case, "observations");
+    let hits: Vec<&serde_json::Value> = obs
+        .iter()
+        .filter(|o| o["kind"] == "text.keyword_hit")
+        .collect();
+    let ticket = hits
+        .iter()
+        .find(|h| h["value"]["term"] == "parking ticket")
+        .unwrap();
+    assert_eq!(ticket["value"]["category"], "logistics");
+    assert_eq!(ticket["value"]["occurrences"][0]["in"]["line"], 2);
+    assert!(hits.iter().any(|h| h["value"]["term"] == "package"));
+    let o = common::run(&["leads", case.to_str().unwrap(), "--json"]);
+    assert!(common::stdout(&o).contains("keyword-hit"));
+    // A query that does not parse is a clear error.
+    let o = common::run(&["search", case.to_str().unwrap(), "body AND ("]);
+    expect_code(&o, 1, "bad query");
+}

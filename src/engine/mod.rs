@@ -81,6 +81,8 @@ pub struct ScanRequest {
     pub owners: Vec<String>,
     /// CDR CSV layouts (`--cdr-mapping`).
     pub cdr_mappings: Vec<crate::comms::cdr::Mapping>,
+    /// A watch list of terms (`--keywords`).
+    pub keywords: Option<PathBuf>,
 }
 
 pub struct SourcePlan {
@@ -107,6 +109,8 @@ pub struct ScanPlan {
     pub similarity: Option<crate::vision::embedding::Similarity>,
     /// Default phone region and device owners for the comms parsers.
     pub comms: crate::comms::CommsOptions,
+    /// The watch list, loaded.
+    pub keywords: Option<crate::text::index::Keywords>,
 }
 
 impl ScanPlan {
@@ -173,6 +177,11 @@ impl ScanPlan {
             }
         }
         // Models load before the case is touched: a missing library or model is fatal here.
+        let keywords = req
+            .keywords
+            .as_deref()
+            .map(crate::text::index::Keywords::load)
+            .transpose()?;
         let (models, embedder) = load_models(&req.models, req.model_sessions)?;
         let similarity = match (embedder, &req.places_gallery) {
             (None, Some(dir)) => {
@@ -250,6 +259,7 @@ impl ScanPlan {
                 owners: req.owners.clone(),
                 cdr_mappings: req.cdr_mappings.clone(),
             },
+            keywords,
         })
     }
 
@@ -553,6 +563,10 @@ pub fn run_scan_with(
         if let Some(similarity) = &plan.similarity {
             crate::vision::embedding::similarity_pass(&mut conn, similarity).map_err(db)?;
         }
+        if let Some(keywords) = &plan.keywords {
+            crate::text::index::keyword_hits(&mut conn, keywords)?;
+        }
+        crate::text::index::rebuild(&conn, &plan.case.root)?;
     }
     let finished = Timestamp::now().to_rfc3339();
     let mut sources = Vec::new();

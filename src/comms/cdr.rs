@@ -115,47 +115,8 @@ fn split(line: &str, delimiter: char) -> Vec<String> {
     out
 }
 
-/// Seconds since 1970 of a `YYYY-MM-DD HH:MM:SS` wall-clock time taken as UTC.
-fn civil_seconds(s: &str) -> Option<i64> {
-    let p = |a: usize, b: usize| s.get(a..b)?.parse::<i64>().ok();
-    let (y, mo, d) = (p(0, 4)?, p(5, 7)?, p(8, 10)?);
-    let (h, mi, se) = (p(11, 13)?, p(14, 16)?, p(17, 19)?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&mo)
-        || d < 1
-        || d > month_days[(mo - 1) as usize]
-        || h > 23
-        || mi > 59
-        || se > 60
-    {
-        return None;
-    }
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se)
-}
-
 fn rfc3339(secs: i64) -> String {
-    crate::evidence::walk::Timestamp { secs, nanos: 0 }
-        .to_rfc3339()
-        .replace(".000000000", "")
+    super::utc_of_millis(secs * 1000)
 }
 
 fn time(raw: &str, m: &Mapping) -> Option<RecordTime> {
@@ -168,7 +129,7 @@ fn time(raw: &str, m: &Mapping) -> Option<RecordTime> {
             ..Default::default()
         });
     }
-    let wall = civil_seconds(raw)?;
+    let wall = super::civil_seconds(raw)?;
     let local = rfc3339(wall).trim_end_matches('Z').to_string();
     Some(match m.zone.as_str() {
         "unknown" => RecordTime {

@@ -59,12 +59,7 @@ pub fn recognise_mbox(text: &str) -> bool {
 fn date(m: &mail_parser::Message) -> RecordTime {
     match m.date().filter(|d| d.is_valid()) {
         Some(d) => {
-            let utc = crate::evidence::walk::Timestamp {
-                secs: d.to_timestamp(),
-                nanos: 0,
-            }
-            .to_rfc3339()
-            .replace(".000000000", "");
+            let utc = super::utc_of_millis(d.to_timestamp() * 1000);
             let sign = if d.tz_before_gmt { '-' } else { '+' };
             RecordTime {
                 utc: Some(utc),

@@ -36,33 +36,9 @@ fn unmojibake(s: &str) -> (String, bool) {
     (s.to_string(), false)
 }
 
-fn utc_of_seconds(secs: i64, millis: i64) -> String {
-    let whole = crate::evidence::walk::Timestamp { secs, nanos: 0 }.to_rfc3339();
-    match millis {
-        0 => whole.replace(".000000000", ""),
-        m => whole.replace(".000000000", &format!(".{m:03}")),
-    }
-}
-
 /// `+HH:MM` between a local wall-clock time and the same instant in UTC (both `YYYY-MM-DDTHH:MM:SS`).
 fn offset_between(local: &str, utc_secs: i64) -> Option<String> {
-    let p = |a: usize, b: usize| local.get(a..b)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, s) = (
-        p(0, 4)?,
-        p(5, 7)?,
-        p(8, 10)?,
-        p(11, 13)?,
-        p(14, 16)?,
-        p(17, 19)?,
-    );
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let local_secs = days * 86_400 + h * 3600 + mi * 60 + s;
+    let local_secs = super::civil_seconds(local)?;
     let diff = local_secs - utc_secs;
     if diff.abs() > 14 * 3600 || diff % 900 != 0 {
         return None;
@@ -171,7 +147,7 @@ fn telegram(root: &Value, options: &CommsOptions, region: Option<&str>, parsed: 
             let local = m.get("date").and_then(Value::as_str).map(str::to_string);
             let time = match (unix, &local) {
                 (Some(u), _) => RecordTime {
-                    utc: Some(utc_of_seconds(u, 0)),
+                    utc: Some(super::utc_of_millis(u * 1000)),
                     offset: local.as_deref().and_then(|l| offset_between(l, u)),
                     local: local.clone(),
                     zone_known: true,
@@ -320,7 +296,7 @@ fn meta(root: &Value, options: &CommsOptions, region: Option<&str>, parsed: &mut
             format: META,
             locator: json!({"json_pointer": at}),
             time: RecordTime {
-                utc: Some(utc_of_seconds(ms.div_euclid(1000), ms.rem_euclid(1000))),
+                utc: Some(super::utc_of_millis(ms)),
                 local: None,
                 offset: None,
                 zone_known: true,

@@ -85,6 +85,82 @@ pub struct CommRecord {
     pub extra: serde_json::Value,
 }
 
+/// RFC 3339 in UTC of milliseconds since 1970, with the milliseconds only when there are any.
+pub fn utc_of_millis(ms: i64) -> String {
+    let whole = crate::evidence::walk::Timestamp {
+        secs: ms.div_euclid(1000),
+        nanos: 0,
+    }
+    .to_rfc3339();
+    match ms.rem_euclid(1000) {
+        0 => whole.replace(".000000000", ""),
+        f => whole.replace(".000000000", &format!(".{f:03}")),
+    }
+}
+
+/// Seconds since 1970 of a `YYYY-MM-DD?HH:MM:SS` wall-clock time read as UTC; None for a date
+/// or time that does not exist (30 February, hour 24).
+pub fn civil_seconds(s: &str) -> Option<i64> {
+    let p = |a: usize, b: usize| s.get(a..b)?.parse::<i64>().ok();
+    let (y, mo, d) = (p(0, 4)?, p(5, 7)?, p(8, 10)?);
+    let (h, mi, se) = (p(11, 13)?, p(14, 16)?, p(17, 19)?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo)
+        || d < 1
+        || d > month_days[(mo - 1) as usize]
+        || h > 23
+        || mi > 59
+        || se > 60
+    {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + se)
+}
+
+/// Direction of Android's `Telephony.TextBasedSmsColumns.TYPE` (SMS Backup & Restore and
+/// `mmssms.db` alike).
+pub fn android_sms_direction(kind: Option<i64>) -> &'static str {
+    match kind {
+        Some(1) => "incoming",
+        Some(2) | Some(4) | Some(5) | Some(6) => "outgoing",
+        Some(3) => "draft",
+        _ => "unknown",
+    }
+}
+
+/// Direction of Android's `CallLog.Calls.TYPE`.
+pub fn android_call_direction(kind: Option<i64>) -> &'static str {
+    match kind {
+        Some(1) => "incoming",
+        Some(2) => "outgoing",
+        Some(3) => "missed",
+        Some(4) => "voicemail",
+        Some(5) => "rejected",
+        Some(6) => "blocked",
+        _ => "unknown",
+    }
+}
+
 /// What a parser made of one file: its records, and the damage it found (each with its
 /// location), everything parseable kept.
 #[derive(Default)]

@@ -50,16 +50,7 @@ fn time(a: &BTreeMap<String, String>) -> Result<RecordTime, String> {
     let ms: i64 = raw
         .parse()
         .map_err(|_| format!("date {raw:?} is not milliseconds since 1970"))?;
-    let whole = crate::evidence::walk::Timestamp {
-        secs: ms.div_euclid(1000),
-        nanos: 0,
-    }
-    .to_rfc3339();
-    // Milliseconds as the source has them, and no fraction when there is none.
-    let utc = match ms.rem_euclid(1000) {
-        0 => whole.replace(".000000000", ""),
-        frac => whole.replace(".000000000", &format!(".{frac:03}")),
-    };
+    let utc = super::utc_of_millis(ms);
     Ok(RecordTime {
         utc: Some(utc),
         local: None,
@@ -67,29 +58,6 @@ fn time(a: &BTreeMap<String, String>) -> Result<RecordTime, String> {
         zone_known: true,
         assumption: None,
     })
-}
-
-fn sms_direction(kind: Option<&str>) -> &'static str {
-    // Android's Telephony.TextBasedSmsColumns.TYPE.
-    match kind {
-        Some("1") => "incoming",
-        Some("2") | Some("4") | Some("5") | Some("6") => "outgoing",
-        Some("3") => "draft",
-        _ => "unknown",
-    }
-}
-
-fn call_direction(kind: Option<&str>) -> &'static str {
-    // Android's CallLog.Calls.TYPE.
-    match kind {
-        Some("1") => "incoming",
-        Some("2") => "outgoing",
-        Some("3") => "missed",
-        Some("4") => "voicemail",
-        Some("5") => "rejected",
-        Some("6") => "blocked",
-        _ => "unknown",
-    }
 }
 
 /// An MMS being read: its attributes, parts and addresses until `</mms>`.
@@ -151,7 +119,9 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
                         let index = *counts.entry("sms").and_modify(|c| *c += 1).or_insert(1);
                         match time(&a) {
                             Ok(t) => {
-                                let direction = sms_direction(value(&a, "type"));
+                                let direction = super::android_sms_direction(
+                                    value(&a, "type").and_then(|t| t.parse().ok()),
+                                );
                                 let raw = value(&a, "address").unwrap_or("").to_string();
                                 let other = Participant {
                                     role: if direction == "incoming" {
@@ -218,7 +188,9 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
                         let index = *counts.entry("call").and_modify(|c| *c += 1).or_insert(1);
                         match time(&a) {
                             Ok(t) => {
-                                let direction = call_direction(value(&a, "type"));
+                                let direction = super::android_call_direction(
+                                    value(&a, "type").and_then(|t| t.parse().ok()),
+                                );
                                 let raw = value(&a, "number").unwrap_or("").to_string();
                                 let mut participants = vec![Participant {
                                     role: if direction == "outgoing" {

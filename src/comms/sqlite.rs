@@ -45,18 +45,6 @@ fn has_table(conn: &Connection, name: &str) -> bool {
     .is_ok()
 }
 
-fn utc_ms(ms: i64) -> String {
-    let whole = crate::evidence::walk::Timestamp {
-        secs: ms.div_euclid(1000),
-        nanos: 0,
-    }
-    .to_rfc3339();
-    match ms.rem_euclid(1000) {
-        0 => whole.replace(".000000000", ""),
-        f => whole.replace(".000000000", &format!(".{f:03}")),
-    }
-}
-
 fn known_time(utc: String) -> RecordTime {
     RecordTime {
         utc: Some(utc),
@@ -119,12 +107,7 @@ fn android_sms(
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         let kind: Option<i64> = r.get(5)?;
-        let direction = match kind {
-            Some(1) => "incoming",
-            Some(2) | Some(4) | Some(5) | Some(6) => "outgoing",
-            Some(3) => "draft",
-            _ => "unknown",
-        };
+        let direction = super::android_sms_direction(kind);
         let address: Option<String> = r.get(2)?;
         let raw = address.unwrap_or_default();
         let mut participants = vec![Participant {
@@ -146,14 +129,14 @@ fn android_sms(
             kind: RecordKind::Message,
             format: ANDROID_SMS,
             locator: json!({"table": "sms", "rowid": id}),
-            time: known_time(utc_ms(date)),
+            time: known_time(super::utc_of_millis(date)),
             direction,
             participants,
             body: r.get(6)?,
             thread: r.get::<_, Option<i64>>(1)?.map(|t| format!("android-thread:{t}")),
             extra: json!({
                 "type": kind, "read": r.get::<_, Option<i64>>(7)?, "status": r.get::<_, Option<i64>>(8)?,
-                "date_sent": r.get::<_, Option<i64>>(4)?.filter(|d| *d > 0).map(utc_ms),
+                "date_sent": r.get::<_, Option<i64>>(4)?.filter(|d| *d > 0).map(super::utc_of_millis),
                 "service_center": r.get::<_, Option<String>>(9)?,
             }),
         });
@@ -172,15 +155,7 @@ fn android_calls(
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
-        let direction = match r.get::<_, Option<i64>>(4)? {
-            Some(1) => "incoming",
-            Some(2) => "outgoing",
-            Some(3) => "missed",
-            Some(4) => "voicemail",
-            Some(5) => "rejected",
-            Some(6) => "blocked",
-            _ => "unknown",
-        };
+        let direction = super::android_call_direction(r.get::<_, Option<i64>>(4)?);
         let raw: String = r.get::<_, Option<String>>(1)?.unwrap_or_default();
         let Some(date) = r.get::<_, Option<i64>>(2)? else {
             parsed.damage.push(format!("calls row {id}: no date"));
@@ -201,7 +176,7 @@ fn android_calls(
             kind: RecordKind::Call,
             format: ANDROID_CALLS,
             locator: json!({"table": "calls", "rowid": id}),
-            time: known_time(utc_ms(date)),
+            time: known_time(super::utc_of_millis(date)),
             direction,
             participants,
             body: None,
@@ -268,7 +243,7 @@ fn ios_sms(
             kind: RecordKind::Message,
             format: IOS_SMS,
             locator: json!({"table": "message", "rowid": id}),
-            time: known_time(utc_ms(apple_time(date))),
+            time: known_time(super::utc_of_millis(apple_time(date))),
             direction,
             participants,
             body: r.get(1)?,

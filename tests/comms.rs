@@ -114,6 +114,54 @@ fn whatsapp_android_ios_12h_and_year_first_layouts_equal_the_json_target() {
 }
 
 #[test]
+fn a_signal_text_export_is_told_from_whatsapp_by_its_layout_and_equals_the_target() {
+    let content = read("comms/signal/test_export.txt");
+    let text = String::from_utf8_lossy(&content);
+    assert!(whatsapp::recognise_signal(&text));
+    // WhatsApp's layouts, bracketed year-first ones included, are not Signal.
+    for f in [
+        "test_yyyymmdd_24hrs.txt",
+        "test_ios_mmddyy_24hrs.txt",
+        "test_dateformat1.txt",
+    ] {
+        let other = read(&format!("comms/whatsapp/{f}"));
+        assert!(
+            !whatsapp::recognise_signal(&String::from_utf8_lossy(&other)),
+            "{f}"
+        );
+    }
+    assert!(!whatsapp::recognise_signal(
+        "[2019-12-24, 12:23:05] Jane: hi\n"
+    ));
+    let p = whatsapp::parse_app(
+        &content,
+        "Jane Doe.txt",
+        &CommsOptions::default(),
+        &whatsapp::SIGNAL,
+    );
+    assert!(p.damage.is_empty(), "{:?}", p.damage);
+    let mut got: Vec<(String, String, String)> = p
+        .records
+        .iter()
+        .map(|r| {
+            assert_eq!(r.format, "signal-txt");
+            assert!(r.participants[0].identifier.starts_with("signal-name:"));
+            assert!(!r.time.zone_known && r.time.assumption.is_some());
+            (
+                r.time.local.clone().unwrap(),
+                r.participants[0].raw.clone(),
+                r.body.clone().unwrap().replace('\n', " "),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, target("comms/signal/target.json"));
+    // The multi-line message keeps its line break, and its place is its first line.
+    assert_eq!(p.records[1].body.as_deref(), Some("Hello\nJane!"));
+    assert_eq!(p.records[1].locator["line"], 2);
+}
+
+#[test]
 fn sms_backup_restore_sms_mms_and_calls_equal_the_parsers_expectations() {
     let region = CommsOptions::default();
     let sms = smsbackup::parse(&read("comms/smsbackup/minimal_sms.xml"), &region);

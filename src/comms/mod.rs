@@ -227,6 +227,9 @@ fn recognise(head: &[u8], options: &CommsOptions) -> Option<&'static str> {
     if jsonchats::recognise(text) {
         return Some("json-chat");
     }
+    if whatsapp::recognise_signal(text) {
+        return Some(whatsapp::SIGNAL.format);
+    }
     if whatsapp::recognise(text) {
         return Some(whatsapp::FORMAT);
     }
@@ -302,6 +305,10 @@ impl Analyzer for CommsAnalyzer {
                 (None, parsed) if parsed.damage.is_empty() => return Ok(Analysis::default()),
                 (None, parsed) => ("json-chat", parsed),
             },
+            f if f == whatsapp::SIGNAL.format => (
+                format,
+                whatsapp::parse_app(content, &name, &self.options, &whatsapp::SIGNAL),
+            ),
             _ => (format, whatsapp::parse(content, &name, &self.options)),
         };
         let mut counts = std::collections::BTreeMap::<&str, usize>::new();

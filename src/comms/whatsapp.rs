@@ -25,19 +25,62 @@ fn header() -> &'static Regex {
     })
 }
 
-/// Whether the text starts like a WhatsApp export: its first non-empty lines are headers.
-pub fn recognise(text: &str) -> bool {
-    let mut lines = text
+/// The chat apps whose text exports share this line layout.
+pub struct App {
+    pub format: &'static str,
+    /// Namespace of a display name (`whatsapp-name:Bob`).
+    pub names: &'static str,
+    pub clock: &'static str,
+}
+
+pub const WHATSAPP: App = App {
+    format: FORMAT,
+    names: "whatsapp-name",
+    clock: "local time of the exporting phone, zone unknown",
+};
+
+/// Signal Desktop conversations as the export tools write them (`[2019-12-24, 12:23] Name:
+/// text`, the layout of chat-miner's Signal fixture; signal-export's markdown is the same with
+/// seconds and without the comma). Signal's own store is an encrypted database; these text
+/// exports are what an investigator is handed.
+pub const SIGNAL: App = App {
+    format: "signal-txt",
+    names: "signal-name",
+    clock: "local time of the exporting computer, zone unknown",
+};
+
+/// The headers among the first ten non-empty lines, when the first of those lines is one and
+/// so is at least one more (a multi-line message puts continuation lines between headers; one
+/// dated line alone is too little to call a file a chat).
+fn first_headers(text: &str) -> Option<Vec<Header<'_>>> {
+    let lines: Vec<&str> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .take(3)
-        .peekable();
-    lines.peek().is_some()
-        && lines.all(|l| {
-            header()
-                .captures(l)
-                .is_some_and(|c| c.get(8).is_some_and(|m| !m.as_str().is_empty()))
-        })
+        .take(10)
+        .collect();
+    let parsed: Vec<Option<Header>> = lines
+        .iter()
+        .map(|l| parse_header(l).filter(|h| !h.rest.is_empty()))
+        .collect();
+    if !parsed.first().is_some_and(Option::is_some) {
+        return None;
+    }
+    let headers: Vec<Header> = parsed.into_iter().flatten().collect();
+    (headers.len() >= 2 || lines.len() == 1).then_some(headers)
+}
+
+/// Whether the text starts like a WhatsApp export: its first non-empty lines are headers.
+pub fn recognise(text: &str) -> bool {
+    first_headers(text).is_some()
+}
+
+/// Signal's layout: bracketed, year first with `-`, and either no seconds (WhatsApp's bracketed
+/// iOS layout always has them) or no comma after the date (WhatsApp always writes one).
+pub fn recognise_signal(text: &str) -> bool {
+    first_headers(text).is_some_and(|hs| {
+        hs.iter()
+            .all(|h| h.bracketed && h.parts[0] >= 1000 && h.dashes && (!h.seconds || !h.comma))
+    })
 }
 
 /// The date order of a file, from all its header dates.
@@ -49,6 +92,10 @@ enum Order {
 }
 
 struct Header<'a> {
+    bracketed: bool,
+    dashes: bool,
+    comma: bool,
+    seconds: bool,
     parts: [u32; 3],
     hour: u32,
     minute: u32,
@@ -60,7 +107,15 @@ struct Header<'a> {
 fn parse_header(line: &str) -> Option<Header<'_>> {
     let c = header().captures(line)?;
     let n = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    let whole = c.get(0).map_or("", |m| m.as_str());
+    let date_end = c.get(3).map_or(0, |m| m.end());
     Some(Header {
+        bracketed: whole
+            .trim_start_matches(['\u{200e}', '\u{200f}'])
+            .starts_with('['),
+        dashes: whole[..date_end].contains('-'),
+        comma: whole[date_end..].starts_with(','),
+        seconds: c.get(6).is_some(),
         parts: [n(1)?, n(2)?, n(3)?],
         hour: n(4)?,
         minute: n(5)?,
@@ -138,6 +193,10 @@ fn attachment(body: &str) -> Option<serde_json::Value> {
 }
 
 pub fn parse(content: &[u8], name: &str, options: &CommsOptions) -> Parsed {
+    parse_app(content, name, options, &WHATSAPP)
+}
+
+pub fn parse_app(content: &[u8], name: &str, options: &CommsOptions, app: &App) -> Parsed {
     let mut parsed = Parsed::default();
     let text = match std::str::from_utf8(content) {
         Ok(t) => std::borrow::Cow::Borrowed(t),
@@ -172,10 +231,10 @@ pub fn parse(content: &[u8], name: &str, options: &CommsOptions) -> Parsed {
     let owners: Vec<String> = options
         .owners
         .iter()
-        .map(|o| identifiers::identify(o, "whatsapp-name", region))
+        .map(|o| identifiers::identify(o, app.names, region))
         .collect();
     let assumption = {
-        let mut a = vec!["local time of the exporting phone, zone unknown"];
+        let mut a = vec![app.clock];
         a.extend(assumed);
         a.join("; ")
     };
@@ -213,7 +272,7 @@ pub fn parse(content: &[u8], name: &str, options: &CommsOptions) -> Parsed {
         let mut participants = Vec::new();
         let mut direction = "system";
         if let Some(a) = author {
-            let id = identifiers::identify(a, "whatsapp-name", region);
+            let id = identifiers::identify(a, app.names, region);
             direction = if owners.is_empty() {
                 "unknown"
             } else if owners.contains(&id) {
@@ -230,7 +289,7 @@ pub fn parse(content: &[u8], name: &str, options: &CommsOptions) -> Parsed {
         }
         current = Some(CommRecord {
             kind: RecordKind::Message,
-            format: FORMAT,
+            format: app.format,
             locator: json!({"line": number, "byte": byte}),
             time: RecordTime {
                 utc: None,

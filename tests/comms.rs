@@ -114,6 +114,68 @@ fn whatsapp_android_ios_12h_and_year_first_layouts_equal_the_json_target() {
 }
 
 #[test]
+fn utf16_and_windows_1252_exports_are_read_as_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    let chat = String::from_utf8(read("comms/whatsapp/test_dateformat1.txt")).unwrap();
+    let utf16 = |text: &str, bom: bool| -> Vec<u8> {
+        let mut out = if bom { vec![0xff, 0xfe] } else { vec![] };
+        out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        out
+    };
+    // A Windows tool's UTF-16 (with and without a byte-order mark), an SMS backup re-saved as
+    // UTF-16, and a chat in Windows-1252 with accented names and a euro sign.
+    common::write(&ev.join("chat-utf16.txt"), &utf16(&chat, true));
+    common::write(&ev.join("chat-utf16-nobom.txt"), &utf16(&chat, false));
+    let xml = String::from_utf8(read("comms/smsbackup/minimal_sms.xml")).unwrap();
+    common::write(&ev.join("sms-utf16.xml"), &utf16(&xml, true));
+    common::write(
+        &ev.join("chat-1252.txt"),
+        b"24/12/19, 11:23 - Zo\xeb: caf\xe9 om 8 uur, \x805\n25/12/19, 09:00 - Ren\xe9: ok\n",
+    );
+    let o = common::scan(&ev, &case, "T", &["--quiet"]);
+    expect_code(&o, 0, "scan of re-encoded exports");
+    let records = common::export(&case, "records");
+    let from = |path: &str| -> Vec<&serde_json::Value> {
+        records.iter().filter(|r| r["path"] == path).collect()
+    };
+    let reference = whatsapp::parse(chat.as_bytes(), "chat.txt", &CommsOptions::default());
+    for path in ["chat-utf16.txt", "chat-utf16-nobom.txt"] {
+        let got = from(path);
+        assert_eq!(got.len(), reference.records.len(), "{path}");
+        for (g, r) in got.iter().zip(&reference.records) {
+            assert_eq!(g["body"].as_str(), r.body.as_deref(), "{path}");
+            assert_eq!(g["locator"]["line"], r.locator["line"], "{path}");
+        }
+    }
+    let sms = from("sms-utf16.xml");
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0]["body"], "Happy New Year! This is a test message.");
+    let latin = from("chat-1252.txt");
+    assert_eq!(latin.len(), 2);
+    assert_eq!(latin[0]["participants"][0]["raw"], "Zoë");
+    assert_eq!(latin[0]["body"], "café om 8 uur, €5");
+    assert_eq!(latin[1]["participants"][0]["raw"], "René");
+    // The export observation says which encoding was read and what the offsets mean.
+    let observations = common::export(&case, "observations");
+    let export_of = |path: &str| {
+        observations
+            .iter()
+            .find(|o| o["path"] == path && o["kind"] == "comms.export")
+            .unwrap_or_else(|| panic!("{path}: no comms.export"))["value"]
+            .clone()
+    };
+    assert_eq!(export_of("chat-utf16.txt")["encoding"], "utf-16le");
+    assert_eq!(export_of("chat-1252.txt")["encoding"], "windows-1252");
+    assert!(
+        export_of("chat-1252.txt")["offsets"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8 decoding")
+    );
+}
+
+#[test]
 fn a_signal_text_export_is_told_from_whatsapp_by_its_layout_and_equals_the_target() {
     let content = read("comms/signal/test_export.txt");
     let text = String::from_utf8_lossy(&content);

@@ -6,6 +6,7 @@
 
 pub mod cdr;
 pub mod email;
+pub mod encoding;
 pub mod identifiers;
 pub mod jsonchats;
 pub mod smsbackup;
@@ -206,7 +207,9 @@ fn recognise(head: &[u8], options: &CommsOptions) -> Option<&'static str> {
     if sqlite::recognise(head) {
         return Some("sqlite");
     }
-    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    let sample = &head[..head.len().min(4096)];
+    let decoded = encoding::to_utf8(sample, encoding::detect(sample));
+    let text = String::from_utf8_lossy(&decoded);
     let text = text.trim_start_matches('\u{feff}');
     let first_line = text.lines().next().unwrap_or("");
     if options.mappings().iter().any(|m| m.fits(first_line)) {
@@ -279,6 +282,26 @@ impl Analyzer for CommsAnalyzer {
             ));
         };
         let name = String::from_utf8_lossy(&item.entry.rel_path).into_owned();
+        // Text exports in UTF-16 or Windows-1252 are parsed from their UTF-8 decoding. Not a
+        // database (binary), and not e-mail in a single-byte code: MIME declares its own
+        // charsets, and mail-parser decodes them from the original bytes.
+        let found_encoding = encoding::detect(content);
+        let transcode = match format {
+            "sqlite" => false,
+            email::EML | email::MBOX => found_encoding != encoding::Encoding::Windows1252,
+            _ => true,
+        };
+        let decoded = if transcode {
+            encoding::to_utf8(content, found_encoding)
+        } else {
+            std::borrow::Cow::Borrowed(content)
+        };
+        let used_encoding = if transcode {
+            found_encoding
+        } else {
+            encoding::Encoding::Utf8
+        };
+        let content: &[u8] = &decoded;
         let (format, parsed) = match format {
             smsbackup::FORMAT => (format, smsbackup::parse(content, &self.options)),
             vcard::FORMAT => (format, vcard::parse(content, &self.options)),
@@ -320,6 +343,12 @@ impl Analyzer for CommsAnalyzer {
             value: json!({
                 "format": format, "records": parsed.records.len(), "by_kind": counts,
                 "damaged": parsed.damage.len(), "summary": parsed.summary,
+                "encoding": found_encoding.name(),
+                "offsets": if used_encoding == encoding::Encoding::Utf8 {
+                    "bytes of the file"
+                } else {
+                    "line numbers are the file's; byte offsets are in its UTF-8 decoding"
+                },
             }),
             confidence: 1.0,
             provenance: json!({"region": self.options.region, "owners": self.options.owners}),

@@ -776,9 +776,15 @@ impl crate::engine::analyzer::Analyzer for TextEntityAnalyzer {
         let Some(content) = item.content else {
             return Ok(Vec::new());
         };
-        let text = String::from_utf8_lossy(content);
+        use crate::comms::encoding;
+        let found = encoding::detect(content);
+        let decoded = encoding::to_utf8(content, found);
+        let text = String::from_utf8_lossy(&decoded);
         Ok(observations(
-            std::iter::once((serde_json::json!({"document": true}), text.as_ref())),
+            std::iter::once((
+                serde_json::json!({"document": true, "encoding": found.name()}),
+                text.as_ref(),
+            )),
             self.comms.region.as_deref(),
         ))
     }

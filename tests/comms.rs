@@ -113,6 +113,104 @@ fn whatsapp_android_ios_12h_and_year_first_layouts_equal_the_json_target() {
     assert_eq!(p.records[1].locator["line"], 2);
 }
 
+/// Base64 in 76-column lines, as MIME writes it.
+fn mime_base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let b = base64::engine::general_purpose::STANDARD.encode(bytes);
+    b.as_bytes()
+        .chunks(76)
+        .map(|c| format!("{}\r\n", String::from_utf8_lossy(c)))
+        .collect()
+}
+
+#[test]
+fn email_attachments_become_child_items_that_go_through_every_stage() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    let photo = read("exif/DSCN0010.jpg");
+    let known_bad = read("hashsets/testfiles/copying.txt");
+    // A forwarded message (message/rfc822) that carries a file of its own: a known-bad one.
+    let forwarded = format!(
+        "From: Piet <piet@example.nl>\r\nTo: Anna <anna@example.nl>\r\nDate: Tue, 3 Mar 2020 10:00:00 +0100\r\n\
+         Subject: the list\r\nMessage-ID: <inner@example.nl>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"in\"\r\n\r\n--in\r\nContent-Type: text/plain\r\n\r\n\
+         see attached\r\n--in\r\nContent-Type: text/plain; name=\"copying.txt\"\r\n\
+         Content-Disposition: attachment; filename=\"copying.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--in--\r\n",
+        mime_base64(&known_bad)
+    );
+    let mbox = format!(
+        "From anna@example.nl Wed Mar  4 09:00:00 2020\r\nFrom: Anna <anna@example.nl>\r\nTo: Bob <bob@example.nl>\r\n\
+         Date: Wed, 4 Mar 2020 09:00:00 +0100\r\nSubject: pictures\r\nMessage-ID: <outer@example.nl>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"out\"\r\n\r\n--out\r\n\
+         Content-Type: text/plain\r\n\r\nthree files\r\n--out\r\nContent-Type: image/jpeg; name=\"IMG 1/2.jpg\"\r\n\
+         Content-Disposition: attachment; filename=\"IMG 1/2.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\
+         --out\r\nContent-Type: text/plain; name=\"pay.txt\"\r\nContent-Disposition: attachment; filename=\"pay.txt\"\r\n\r\n\
+         pay to NL91 ABNA 0417 1643 00 today\r\n--out\r\nContent-Type: message/rfc822\r\n\
+         Content-Disposition: attachment; filename=\"fwd.eml\"\r\n\r\n{}\r\n--out--\r\n",
+        mime_base64(&photo),
+        forwarded
+    );
+    common::write(&ev.join("mail/inbox.mbox"), mbox.as_bytes());
+    let o = common::scan(
+        &ev,
+        &case,
+        "T",
+        &[
+            "--quiet",
+            "--hashset",
+            &format!("{}:bad:CAT-X", data("hashsets/bsd-hashes.txt").display()),
+        ],
+    );
+    expect_code(&o, 0, "scan of a mailbox with attachments");
+    let items = common::export(&case, "items");
+    let item = |path: &str| {
+        items
+            .iter()
+            .find(|i| i["path"] == path)
+            .unwrap_or_else(|| panic!("no item {path}: {:?}", items.iter().map(|i| &i["path"]).collect::<Vec<_>>()))
+            .clone()
+    };
+    let picture = item("mail/inbox.mbox//message-1/attachment-1/IMG 1_2.jpg");
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    assert_eq!(picture["sha256"], hex(&sha2::Sha256::digest(&photo)));
+    assert_eq!(picture["mime"], "image/jpeg");
+    assert_eq!(picture["parent_path"], "mail/inbox.mbox");
+    assert_eq!(picture["derivation"]["what"], "e-mail attachment");
+    assert_eq!(picture["derivation"]["message_id"], "outer@example.nl");
+    assert_eq!(picture["derivation"]["declared_name"], "IMG 1/2.jpg");
+    let fwd = "mail/inbox.mbox//message-1/attachment-3/fwd.eml";
+    item(fwd);
+    let nested = format!("{fwd}//message/attachment-1/copying.txt");
+    assert_eq!(item(&nested)["sha256"], hex(&sha2::Sha256::digest(&known_bad)));
+    assert_eq!(item(&nested)["derivation"]["within"], fwd);
+    let observations = common::export(&case, "observations");
+    let has = |path: &str, kind: &str| {
+        observations
+            .iter()
+            .any(|o| o["path"] == path && o["kind"] == kind)
+    };
+    // The picture went through the image stages, the text file through entity extraction,
+    // the forwarded message through the e-mail parser, its attachment through the hash sets.
+    assert!(has("mail/inbox.mbox//message-1/attachment-1/IMG 1_2.jpg", "image.pdq"));
+    assert!(has("mail/inbox.mbox//message-1/attachment-1/IMG 1_2.jpg", "image.exif"));
+    assert!(observations.iter().any(|o| o["path"]
+        == "mail/inbox.mbox//message-1/attachment-2/pay.txt"
+        && o["kind"] == "text.entity"
+        && o["value"]["value"] == "NL91ABNA0417164300"));
+    assert!(has(&nested, "hashset.match"), "the known-bad file inside the forward");
+    let records = common::export(&case, "records");
+    let inner = records.iter().find(|r| r["path"] == fwd).expect("the forwarded message's record");
+    assert_eq!(inner["extra"]["message_id"], "inner@example.nl");
+    let outer = records
+        .iter()
+        .find(|r| r["path"] == "mail/inbox.mbox")
+        .unwrap();
+    let listed = outer["extra"]["attachments"].as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[0]["child"], "message-1/attachment-1/IMG 1_2.jpg");
+}
+
 #[test]
 fn utf16_and_windows_1252_exports_are_read_as_what_they_are() {
     let dir = tempfile::tempdir().unwrap();

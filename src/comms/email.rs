@@ -5,8 +5,10 @@
 //! In-Reply-To and References for threading, the body as text (HTML converted when there is no
 //! text part), and the attachments listed with name, type, size and SHA-256.
 //!
-//! Not yet: attachments as child items through the other stages (they are listed, with their
-//! digests, so they can be found and matched).
+//! Each attachment is also handed to the engine as an embedded file, which becomes a child item
+//! of the mailbox (`inbox.mbox//message-3/attachment-1/invoice.pdf`) and goes through every
+//! stage: digests and hash sets, typing, pictures through the vision models, a forwarded message
+//! through this parser again.
 
 use serde_json::json;
 use sha2::Digest;
@@ -102,13 +104,28 @@ fn ids(v: &mail_parser::HeaderValue) -> Vec<String> {
     }
 }
 
-/// One message as a record, or None when nothing in it is a message.
+/// A file name for a child item's path: no separators, no control characters, not empty.
+fn safe_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c })
+        .take(120)
+        .collect();
+    match cleaned.trim() {
+        "" | "." | ".." => "unnamed".to_string(),
+        t => t.to_string(),
+    }
+}
+
+/// One message as a record and its attachments as embedded files (named under `place`), or
+/// None when nothing in it is a message.
 fn record(
     raw: &[u8],
     format: &'static str,
     locator: serde_json::Value,
+    place: &str,
     options: &CommsOptions,
-) -> Option<CommRecord> {
+) -> Option<(CommRecord, Vec<super::Embedded>)> {
     let m = mail_parser::MessageParser::default().parse(raw)?;
     // Every occurrence of each header: a message with both `Cc:` and `cc:` (seen in the wild)
     // keeps the recipients of both.
@@ -138,22 +155,51 @@ fn record(
     };
     let references = ids(m.references());
     let in_reply_to = ids(m.in_reply_to());
+    let mut embedded = Vec::new();
     let attachments: Vec<serde_json::Value> = m
         .attachments()
-        .map(|a| {
+        .enumerate()
+        .map(|(k, a)| {
             use mail_parser::MimeHeaders;
-            json!({
-                "name": a.attachment_name(),
-                "content_type": a.content_type().map(|c| match c.subtype() {
-                    Some(s) => format!("{}/{s}", c.ctype()),
-                    None => c.ctype().to_string(),
+            let content_type = a.content_type().map(|c| match c.subtype() {
+                Some(s) => format!("{}/{s}", c.ctype()),
+                None => c.ctype().to_string(),
+            });
+            // A forwarded message (message/rfc822) is carried whole, as its own bytes.
+            let bytes = match &a.body {
+                mail_parser::PartType::Message(inner) => inner.raw_message().to_vec(),
+                _ => a.contents().to_vec(),
+            };
+            let name = a.attachment_name().map(str::to_string);
+            let child = format!(
+                "{place}/attachment-{}/{}",
+                k + 1,
+                safe_name(name.as_deref().unwrap_or("unnamed"))
+            );
+            let description = json!({
+                "name": name,
+                "content_type": content_type,
+                "size": bytes.len(),
+                "sha256": crate::evidence::digest::to_hex(&sha2::Sha256::digest(&bytes)),
+                "child": child,
+            });
+            embedded.push(super::Embedded {
+                name: child,
+                derivation: json!({
+                    "what": "e-mail attachment",
+                    "message": locator,
+                    "message_id": m.message_id(),
+                    "attachment": k + 1,
+                    "declared_name": name,
+                    "declared_type": content_type,
+                    "transfer_decoded": true,
                 }),
-                "size": a.len(),
-                "sha256": crate::evidence::digest::to_hex(&sha2::Sha256::digest(a.contents())),
-            })
+                bytes,
+            });
+            description
         })
         .collect();
-    Some(CommRecord {
+    let record = CommRecord {
         kind: RecordKind::Message,
         format,
         locator,
@@ -171,13 +217,17 @@ fn record(
             "subject": m.subject(), "message_id": m.message_id(), "in_reply_to": in_reply_to,
             "references": references, "attachments": attachments,
         }),
-    })
+    };
+    Some((record, embedded))
 }
 
 pub fn parse_eml(content: &[u8], options: &CommsOptions) -> Parsed {
     let mut parsed = Parsed::default();
-    match record(content, EML, json!({"byte": 0}), options) {
-        Some(r) => parsed.records.push(r),
+    match record(content, EML, json!({"byte": 0}), "message", options) {
+        Some((r, embedded)) => {
+            parsed.records.push(r);
+            parsed.embedded.extend(embedded);
+        }
         None => parsed
             .damage
             .push("byte 0: no message could be read".into()),
@@ -219,9 +269,13 @@ pub fn parse_mbox(content: &[u8], options: &CommsOptions) -> Parsed {
             &message,
             MBOX,
             json!({"message": n + 1, "byte": w[0]}),
+            &format!("message-{}", n + 1),
             options,
         ) {
-            Some(r) => parsed.records.push(r),
+            Some((r, embedded)) => {
+                parsed.records.push(r);
+                parsed.embedded.extend(embedded);
+            }
             None => parsed.damage.push(format!(
                 "byte {}: message {} could not be read",
                 w[0],

@@ -170,6 +170,21 @@ pub struct Parsed {
     pub damage: Vec<String>,
     /// Facts about the export as a whole (date order found, owner named in it …).
     pub summary: serde_json::Value,
+    /// Files carried inside the export (e-mail attachments), for the engine to make child items.
+    pub embedded: Vec<Embedded>,
+}
+
+/// A file inside an item: its bytes, a name for its child item (unique within the parent) and
+/// where it came from.
+#[derive(Debug)]
+pub struct Embedded {
+    /// `message-3/attachment-1/invoice.pdf`: the place in the parent, then the file name as
+    /// the source gave it (path separators replaced).
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// What it is and where it was in the parent (message locator, Message-ID, part, declared
+    /// type and name).
+    pub derivation: serde_json::Value,
 }
 
 /// Settings every parser shares.
@@ -366,6 +381,7 @@ impl Analyzer for CommsAnalyzer {
             observations,
             records: parsed.records,
             damage: parsed.damage,
+            embedded: parsed.embedded,
         })
     }
 }

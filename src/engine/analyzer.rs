@@ -48,6 +48,9 @@ pub struct Analysis {
     pub observations: Vec<ObservationDraft>,
     pub records: Vec<crate::comms::CommRecord>,
     pub damage: Vec<String>,
+    /// Files carried inside the item (e-mail attachments): the engine makes each a child item
+    /// that goes through every stage, digests and hash sets included.
+    pub embedded: Vec<crate::comms::Embedded>,
 }
 
 pub trait Analyzer: Send + Sync {
@@ -71,8 +74,8 @@ pub trait Analyzer: Send + Sync {
         self.analyze_partial(item)
             .map(|(observations, damage)| Analysis {
                 observations,
-                records: Vec::new(),
                 damage,
+                ..Default::default()
             })
     }
     /// Whether the engine should keep the whole content of a file of this type and size in

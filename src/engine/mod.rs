@@ -1087,10 +1087,21 @@ fn process_item(
         image: decoded.as_ref(),
         decoder,
     };
-    let (observations, errors, records) = run_analyzers(ctx.analyzers, &view);
-    result.observations = observations;
-    result.errors.extend(errors);
-    result.records = records;
+    let analysed = run_analyzers(ctx.analyzers, &view);
+    result.observations = analysed.observations;
+    result.errors.extend(analysed.errors);
+    result.records = analysed.records;
+    if !analysed.embedded.is_empty() {
+        let parent_path = result.entry.rel_path.clone();
+        embedded_children(
+            ctx,
+            &parent_path,
+            analysed.embedded,
+            1,
+            &mut result.children,
+            &mut result.errors,
+        );
+    }
     if let (Some(img), Some(d)) = (&decoded, &result.digests)
         && let Err(e) = crate::media::thumbs::write(ctx.thumbs, &d.sha256.to_hex(), img)
     {
@@ -1148,14 +1159,20 @@ fn decode_image(
 type Observed = Vec<(&'static str, &'static str, analyzer::ObservationDraft)>;
 type Recorded = Vec<(&'static str, &'static str, crate::comms::CommRecord)>;
 
+/// What the analyzers made of one item.
+struct Analysed {
+    observations: Observed,
+    errors: Vec<(String, String)>,
+    records: Recorded,
+    embedded: Vec<crate::comms::Embedded>,
+}
+
 /// Every analyzer that accepts the view, each behind its own panic guard.
-fn run_analyzers(
-    analyzers: &[Box<dyn Analyzer>],
-    view: &ItemView,
-) -> (Observed, Vec<(String, String)>, Recorded) {
+fn run_analyzers(analyzers: &[Box<dyn Analyzer>], view: &ItemView) -> Analysed {
     let mut observations = Vec::new();
     let mut errors = Vec::new();
     let mut records = Vec::new();
+    let mut embedded = Vec::new();
     for a in analyzers {
         if !a.accepts(view) {
             continue;
@@ -1171,12 +1188,114 @@ fn run_analyzers(
                 );
                 records.extend(analysis.records.into_iter().map(|r| (name, version, r)));
                 errors.extend(analysis.damage.into_iter().map(|d| (name.to_string(), d)));
+                embedded.extend(analysis.embedded);
             }
             Ok(Err(reason)) => errors.push((a.name().to_string(), reason)),
             Err(_) => errors.push((a.name().to_string(), "analyzer panicked".to_string())),
         }
     }
-    (observations, errors, records)
+    Analysed {
+        observations,
+        errors,
+        records,
+        embedded,
+    }
+}
+
+/// How deep files inside files are followed (a message forwarded inside a message inside a
+/// mailbox is depth 2); deeper ones are an error record, not a silent stop.
+const MAX_EMBED_DEPTH: usize = 4;
+
+/// Files carried inside an item (e-mail attachments) as child items through every stage:
+/// digests (so hash sets match them), typing, image decoding and the vision models, the text
+/// and comms parsers, thumbnails; and what they carry in turn, under their own path.
+fn embedded_children(
+    ctx: &SourceContext,
+    parent_path: &[u8],
+    embedded: Vec<crate::comms::Embedded>,
+    depth: usize,
+    out: &mut Vec<writer::ChildResult>,
+    parent_errors: &mut Vec<(String, String)>,
+) {
+    for e in embedded {
+        if depth > MAX_EMBED_DEPTH {
+            parent_errors.push((
+                "embedded".into(),
+                format!(
+                    "{}: nested more than {MAX_EMBED_DEPTH} levels deep; not extracted",
+                    e.name
+                ),
+            ));
+            continue;
+        }
+        let rel_path = [parent_path, b"//", e.name.as_bytes()].concat();
+        let mut hasher = digest::TripleHasher::default();
+        hasher.update(&e.bytes);
+        let digests = hasher.finish();
+        let head = &e.bytes[..e.bytes.len().min(digest::HEAD_LEN)];
+        let content_type = typing::detect(head);
+        let size = e.bytes.len() as u64;
+        let mut errors = Vec::new();
+        let decoded = if crate::media::decodable(&content_type.mime) {
+            let within = (size <= crate::media::MAX_IMAGE_BYTES).then_some(e.bytes.as_slice());
+            decode_image(within, &content_type.mime, size, &mut errors)
+        } else {
+            None
+        };
+        let entry = WalkEntry {
+            rel_path: rel_path.clone(),
+            meta: walk::EntryMeta {
+                kind: EntryKind::File,
+                size,
+                mode: 0,
+                uid: 0,
+                gid: 0,
+                inode: 0,
+                device: 0,
+                nlink: 0,
+                mtime: None,
+                atime: None,
+                ctime: None,
+                btime: None,
+            },
+            link_target: None,
+        };
+        let view = ItemView {
+            source_label: ctx.label,
+            entry: &entry,
+            digests: Some(&digests),
+            content_type: Some(&content_type),
+            head,
+            content: Some(&e.bytes),
+            image: decoded.as_ref(),
+            decoder: crate::media::decoder_name(&content_type.mime),
+        };
+        let analysed = run_analyzers(ctx.analyzers, &view);
+        errors.extend(analysed.errors);
+        if let Some(img) = &decoded
+            && let Err(err) = crate::media::thumbs::write(ctx.thumbs, &digests.sha256.to_hex(), img)
+        {
+            errors.push(("thumbnail".into(), err));
+        }
+        drop(decoded);
+        let mut derivation = e.derivation;
+        derivation["within"] = json!(String::from_utf8_lossy(parent_path));
+        out.push(writer::ChildResult {
+            rel_path: rel_path.clone(),
+            kind: "embedded-file",
+            size,
+            mime: Some(content_type.mime.clone()),
+            derivation,
+            digests: Some(digests),
+            observations: analysed.observations,
+            errors,
+            records: analysed.records,
+        });
+        let at = out.len() - 1;
+        let mut nested_errors = Vec::new();
+        embedded_children(ctx, &rel_path, analysed.embedded, depth + 1, out, &mut nested_errors);
+        out[at].errors.extend(nested_errors);
+    }
 }
 
 const VIDEO_STAGE: &str = "video";
@@ -1230,7 +1349,7 @@ fn process_video(ctx: &SourceContext, root_fd: &OwnedFd, result: &mut ItemResult
         }
         Err(e) => result.errors.push((VIDEO_STAGE.into(), e)),
     }
-    result.children = children;
+    result.children.extend(children);
 }
 
 /// One keyframe as a child item: named after its parent and time, analysed like a photo.
@@ -1284,7 +1403,8 @@ fn frame_child(
         image: Some(&img),
         decoder: extractor,
     };
-    let (observations, mut errors, _records) = run_analyzers(ctx.analyzers, &view);
+    let analysed = run_analyzers(ctx.analyzers, &view);
+    let (observations, mut errors) = (analysed.observations, analysed.errors);
     if let Err(e) = crate::media::thumbs::write(ctx.thumbs, &pixels_sha256, &img) {
         errors.push(("thumbnail".into(), e));
     }
@@ -1303,8 +1423,10 @@ fn frame_child(
             "extractor": extractor,
             "selection": {"interval_s": opts.interval, "scene_threshold": opts.scene_threshold, "min_gap_s": opts.min_gap},
         }),
+        digests: None,
         observations,
         errors,
+        records: Vec::new(),
     }
 }
 

@@ -39,8 +39,12 @@ pub struct ChildResult {
     pub size: u64,
     pub mime: Option<String>,
     pub derivation: serde_json::Value,
+    /// Digests of its bytes, where it has bytes of its own (an attachment; not a video frame).
+    pub digests: Option<FileDigests>,
     pub observations: Vec<(&'static str, &'static str, ObservationDraft)>,
     pub errors: Vec<(String, String)>,
+    /// Communication records parsed from it (a forwarded message, an attached contact card).
+    pub records: Vec<(&'static str, &'static str, crate::comms::CommRecord)>,
 }
 
 pub struct ErrorRecord {
@@ -99,8 +103,8 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
     }
     for child in &r.children {
         let inserted = tx.prepare_cached(
-            "INSERT INTO items(source_id, path, kind, size, mode, uid, gid, inode, nlink, mime, parent_id, derivation)
-             VALUES (?1,?2,?3,?4,0,0,0,0,0,?5,?6,?7) ON CONFLICT(source_id, path) DO NOTHING",
+            "INSERT INTO items(source_id, path, kind, size, mode, uid, gid, inode, nlink, mime, parent_id, derivation, md5, sha1, sha256)
+             VALUES (?1,?2,?3,?4,0,0,0,0,0,?5,?6,?7,?8,?9,?10) ON CONFLICT(source_id, path) DO NOTHING",
         )?
         .execute(params![
             r.source_id,
@@ -109,7 +113,10 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
             child.size as i64,
             child.mime,
             item_id,
-            child.derivation.to_string()
+            child.derivation.to_string(),
+            child.digests.map(|d| d.md5.0.to_vec()),
+            child.digests.map(|d| d.sha1.0.to_vec()),
+            child.digests.map(|d| d.sha256.0.to_vec()),
         ])?;
         if inserted == 0 {
             continue;
@@ -120,6 +127,9 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
         }
         for (stage, reason) in &child.errors {
             insert_error(tx, run_id, r.source_id, &child.rel_path, stage, reason)?;
+        }
+        for (analyzer, version, record) in &child.records {
+            insert_record(tx, child_id, analyzer, version, record)?;
         }
     }
     Ok(())

@@ -132,7 +132,8 @@ fn export_all(
                 "known".into(),
                 json!(r.get::<_, Option<String>>(18).map_err(db)?),
             );
-            // Items made from another item (a video's keyframes): the parent's path and how.
+            // Items made from another item (a video's keyframes, an e-mail's attachments): the
+            // parent's path and how.
             if let Some(parent) = r.get::<_, Option<Vec<u8>>>(19).map_err(db)? {
                 o.insert(
                     "parent_path".into(),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes the phone-database fixtures of tests/data/comms/sqlite: no real mmssms.db, calllog.db
 or sms.db with a usable licence was found (tests/data/comms/SOURCES.md), so these follow the
-real schemas (AOSP TelephonyProvider's sms/threads/canonical_addresses and CallLogProvider's
+real schemas (AOSP TelephonyProvider's sms/threads/canonical_addresses/pdu/addr/part and CallLogProvider's
 calls tables; iOS sms.db's message/handle/chat/chat_message_join, columns as forensic
 references document them) with invented content.
 
@@ -33,6 +33,15 @@ CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, pers
   date_sent INTEGER DEFAULT 0, protocol INTEGER, read INTEGER DEFAULT 0, status INTEGER DEFAULT -1, type INTEGER,
   reply_path_present INTEGER, subject TEXT, body TEXT, service_center TEXT, locked INTEGER DEFAULT 0,
   sub_id INTEGER DEFAULT -1, error_code INTEGER DEFAULT -1, creator TEXT, seen INTEGER DEFAULT 0);
+CREATE TABLE pdu (_id INTEGER PRIMARY KEY AUTOINCREMENT, thread_id INTEGER, date INTEGER, date_sent INTEGER DEFAULT 0,
+  msg_box INTEGER, read INTEGER DEFAULT 0, m_id TEXT, sub TEXT, sub_cs INTEGER, ct_t TEXT, ct_l TEXT, exp INTEGER,
+  m_cls TEXT, m_type INTEGER, v INTEGER, m_size INTEGER, pri INTEGER, rr INTEGER, rpt_a INTEGER, resp_st INTEGER,
+  st INTEGER, tr_id TEXT, retr_st INTEGER, retr_txt TEXT, retr_txt_cs INTEGER, read_status INTEGER, ct_cls INTEGER,
+  resp_txt TEXT, d_tm INTEGER, d_rpt INTEGER, locked INTEGER DEFAULT 0, sub_id INTEGER DEFAULT -1, seen INTEGER DEFAULT 0,
+  creator TEXT, text_only INTEGER DEFAULT 0);
+CREATE TABLE addr (_id INTEGER PRIMARY KEY, msg_id INTEGER, contact_id INTEGER, address TEXT, type INTEGER, charset INTEGER);
+CREATE TABLE part (_id INTEGER PRIMARY KEY AUTOINCREMENT, mid INTEGER, seq INTEGER DEFAULT 0, ct TEXT, name TEXT,
+  chset INTEGER, cd TEXT, fn TEXT, cid TEXT, cl TEXT, ctt_s INTEGER, ctt_t TEXT, _data TEXT, text TEXT);
 """, [
     ("INSERT INTO canonical_addresses(address) VALUES (?)", [("+31612345678",), ("0687654321",)]),
     ("INSERT INTO threads(date, message_count, recipient_ids, snippet) VALUES (?,?,?,?)",
@@ -42,6 +51,18 @@ CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, pers
       (1, "+31612345678", 1700000100000, 0, None, 1, 2, "ok, Parking P3", None, "com.google.android.apps.messaging"),
       (1, "+31612345678", 1700000300000, 1700000299000, 0, 1, 1, "Bring 2 bags", "+31653131313", None),
       (2, "0687654321", 1700000400000, 1700000399000, 0, 0, 1, "where are you?", "+31653131313", None)]),
+    # MMS: a received picture with text, and a sent group message (dates in seconds).
+    ("INSERT INTO pdu(thread_id, date, date_sent, msg_box, read, m_id, sub, sub_cs, ct_t, m_cls, m_type, v, pri, tr_id, d_rpt, rr, seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+     [(1, 1700000700, 1700000695, 1, 1, "mid-1", None, None, "application/vnd.wap.multipart.related", "personal", 132, 18, 129, "T1", 129, 129, 1),
+      (2, 1700000800, 0, 2, 1, None, "plan", 106, "application/vnd.wap.multipart.related", "personal", 128, 18, 129, "T2", 129, 129, 1)]),
+    ("INSERT INTO addr(msg_id, contact_id, address, type, charset) VALUES (?,?,?,?,?)",
+     [(1, None, "+31612345678", 137, 106), (1, None, "insert-address-token", 151, 106),
+      (2, None, "insert-address-token", 137, 106), (2, None, "0687654321", 151, 106), (2, None, "+31 6 11122233", 151, 106)]),
+    ("INSERT INTO part(mid, seq, ct, name, chset, cd, fn, cid, cl, ctt_s, ctt_t, _data, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+     [(1, -1, "application/smil", None, None, None, None, "<smil>", "smil.xml", None, None, None, "<smil><body><par><img src=\"IMG_0042.jpg\"/></par></body></smil>"),
+      (1, 0, "image/jpeg", "IMG_0042.jpg", None, None, None, "<img>", "IMG_0042.jpg", None, None, "/data/user_de/0/com.android.providers.telephony/app_parts/PART_1700000700000_IMG_0042.jpg", None),
+      (1, 1, "text/plain", None, 106, None, None, "<text>", "text_0.txt", None, None, None, "the car, see picture"),
+      (2, 0, "text/plain", None, 106, None, None, "<text>", "text_0.txt", None, None, None, "all three at the gate at 9")]),
 ])
 
 make("calllog.db", """
@@ -85,4 +106,46 @@ CREATE TABLE chat_handle_join (chat_id INTEGER REFERENCES chat (ROWID) ON DELETE
       ("A3", "see you at the hotel", 2, "iMessage", 721693000 * 10**9, 0)]),
     ("INSERT INTO chat_message_join(chat_id, message_id) VALUES (?,?)", [(1, 1), (1, 2), (2, 3)]),
     ("INSERT INTO chat_handle_join(chat_id, handle_id) VALUES (?,?)", [(1, 1), (2, 2)]),
+])
+
+# contacts2.db as Android 7+ writes it (AOSP ContactsDatabaseHelper: accounts, raw_contacts,
+# mimetypes, data; the person's rows of each account are one raw contact).
+make("contacts2.db", """
+CREATE TABLE accounts (_id INTEGER PRIMARY KEY AUTOINCREMENT, account_name TEXT, account_type TEXT, data_set TEXT);
+CREATE TABLE mimetypes (_id INTEGER PRIMARY KEY AUTOINCREMENT, mimetype TEXT NOT NULL);
+CREATE TABLE raw_contacts (_id INTEGER PRIMARY KEY AUTOINCREMENT, account_id INTEGER REFERENCES accounts(_id),
+  sourceid TEXT, backup_id TEXT, raw_contact_is_read_only INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 1,
+  dirty INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0, metadata_dirty INTEGER NOT NULL DEFAULT 0,
+  contact_id INTEGER REFERENCES contacts(_id), aggregation_mode INTEGER NOT NULL DEFAULT 0,
+  aggregation_needed INTEGER NOT NULL DEFAULT 1, custom_ringtone TEXT, send_to_voicemail INTEGER NOT NULL DEFAULT 0,
+  times_contacted INTEGER NOT NULL DEFAULT 0, last_time_contacted INTEGER, starred INTEGER NOT NULL DEFAULT 0,
+  pinned INTEGER NOT NULL DEFAULT 0, display_name TEXT, display_name_alt TEXT, display_name_source INTEGER NOT NULL DEFAULT 0,
+  phonetic_name TEXT, phonetic_name_style TEXT, sort_key TEXT, phonebook_label TEXT, phonebook_bucket INTEGER,
+  sort_key_alt TEXT, phonebook_label_alt TEXT, phonebook_bucket_alt INTEGER, name_verified INTEGER NOT NULL DEFAULT 0,
+  sync1 TEXT, sync2 TEXT, sync3 TEXT, sync4 TEXT);
+CREATE TABLE data (_id INTEGER PRIMARY KEY AUTOINCREMENT, package_id INTEGER, mimetype_id INTEGER REFERENCES mimetype(_id) NOT NULL,
+  raw_contact_id INTEGER REFERENCES raw_contacts(_id) NOT NULL, hash_id TEXT, is_read_only INTEGER NOT NULL DEFAULT 0,
+  is_primary INTEGER NOT NULL DEFAULT 0, is_super_primary INTEGER NOT NULL DEFAULT 0, data_version INTEGER NOT NULL DEFAULT 0,
+  data1 TEXT, data2 TEXT, data3 TEXT, data4 TEXT, data5 TEXT, data6 TEXT, data7 TEXT, data8 TEXT, data9 TEXT, data10 TEXT,
+  data11 TEXT, data12 TEXT, data13 TEXT, data14 TEXT, data15 TEXT, data_sync1 TEXT, data_sync2 TEXT, data_sync3 TEXT, data_sync4 TEXT,
+  carrier_presence INTEGER NOT NULL DEFAULT 0, preferred_phone_account_component_name TEXT, preferred_phone_account_id TEXT);
+""", [
+    ("INSERT INTO accounts(account_name, account_type) VALUES (?,?)",
+     [(None, None), ("bram.example@gmail.com", "com.google"), ("WhatsApp", "com.whatsapp")]),
+    ("INSERT INTO mimetypes(mimetype) VALUES (?)",
+     [("vnd.android.cursor.item/name",), ("vnd.android.cursor.item/phone_v2",), ("vnd.android.cursor.item/email_v2",),
+      ("vnd.android.cursor.item/organization",), ("vnd.android.cursor.item/vnd.com.whatsapp.profile",),
+      ("vnd.android.cursor.item/im",)]),
+    # 1: the phone's own contact, two numbers and an address; 2: the same person from Google;
+    # 3: WhatsApp's raw contact for the number; 4: deleted, still waiting for a sync.
+    ("INSERT INTO raw_contacts(account_id, display_name, deleted, times_contacted, last_time_contacted, starred) VALUES (?,?,?,?,?,?)",
+     [(1, "Bram", 0, 7, 1700000600000, 1), (2, "Bram de Vries", 0, 0, None, 0),
+      (3, "Bram", 0, 0, None, 0), (1, "Kees", 1, 2, 1690000000000, 0)]),
+    ("INSERT INTO data(mimetype_id, raw_contact_id, data1, data2, data3, data5) VALUES (?,?,?,?,?,?)",
+     [(1, 1, "Bram", "Bram", None, None), (2, 1, "06 1234 5678", "2", None, None), (2, 1, "+31 20 123 4567", "1", None, None),
+      (3, 1, "Bram@Example.nl", "1", None, None), (4, 1, "Transport BV", "1", None, None),
+      (1, 2, "Bram de Vries", "Bram", "de Vries", None), (2, 2, "+31612345678", "2", None, None),
+      (1, 3, "Bram", None, None, None), (2, 3, "+31 6 12345678", "2", None, None),
+      (5, 3, "31612345678@s.whatsapp.net", "WhatsApp", "Message +31 6 12345678", None),
+      (1, 4, "Kees", None, None, None), (2, 4, "0687654321", "2", None, None), (6, 4, "kees_77", None, None, "7")]),
 ])

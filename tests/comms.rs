@@ -168,7 +168,12 @@ fn email_attachments_become_child_items_that_go_through_every_stage() {
         items
             .iter()
             .find(|i| i["path"] == path)
-            .unwrap_or_else(|| panic!("no item {path}: {:?}", items.iter().map(|i| &i["path"]).collect::<Vec<_>>()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no item {path}: {:?}",
+                    items.iter().map(|i| &i["path"]).collect::<Vec<_>>()
+                )
+            })
             .clone()
     };
     let picture = item("mail/inbox.mbox//message-1/attachment-1/IMG 1_2.jpg");
@@ -182,7 +187,10 @@ fn email_attachments_become_child_items_that_go_through_every_stage() {
     let fwd = "mail/inbox.mbox//message-1/attachment-3/fwd.eml";
     item(fwd);
     let nested = format!("{fwd}//message/attachment-1/copying.txt");
-    assert_eq!(item(&nested)["sha256"], hex(&sha2::Sha256::digest(&known_bad)));
+    assert_eq!(
+        item(&nested)["sha256"],
+        hex(&sha2::Sha256::digest(&known_bad))
+    );
     assert_eq!(item(&nested)["derivation"]["within"], fwd);
     let observations = common::export(&case, "observations");
     let has = |path: &str, kind: &str| {
@@ -192,15 +200,27 @@ fn email_attachments_become_child_items_that_go_through_every_stage() {
     };
     // The picture went through the image stages, the text file through entity extraction,
     // the forwarded message through the e-mail parser, its attachment through the hash sets.
-    assert!(has("mail/inbox.mbox//message-1/attachment-1/IMG 1_2.jpg", "image.pdq"));
-    assert!(has("mail/inbox.mbox//message-1/attachment-1/IMG 1_2.jpg", "image.exif"));
+    assert!(has(
+        "mail/inbox.mbox//message-1/attachment-1/IMG 1_2.jpg",
+        "image.pdq"
+    ));
+    assert!(has(
+        "mail/inbox.mbox//message-1/attachment-1/IMG 1_2.jpg",
+        "image.exif"
+    ));
     assert!(observations.iter().any(|o| o["path"]
         == "mail/inbox.mbox//message-1/attachment-2/pay.txt"
         && o["kind"] == "text.entity"
         && o["value"]["value"] == "NL91ABNA0417164300"));
-    assert!(has(&nested, "hashset.match"), "the known-bad file inside the forward");
+    assert!(
+        has(&nested, "hashset.match"),
+        "the known-bad file inside the forward"
+    );
     let records = common::export(&case, "records");
-    let inner = records.iter().find(|r| r["path"] == fwd).expect("the forwarded message's record");
+    let inner = records
+        .iter()
+        .find(|r| r["path"] == fwd)
+        .expect("the forwarded message's record");
     assert_eq!(inner["extra"]["message_id"], "inner@example.nl");
     let outer = records
         .iter()
@@ -774,7 +794,14 @@ fn a_maildir_reads_as_pythons_email_package_reads_it_and_broken_mime_is_kept() {
         common::stderr(&o)
     );
     let records = common::export(&case2, "records");
-    assert_eq!(records.len(), 7, "{records:?}");
+    assert_eq!(records.len(), 8, "{records:?}");
+    // The eighth: the bounced message's headers (message/rfc822-headers) attached to a delivery
+    // failure, read as the message they are, from its child item.
+    let bounced = records
+        .iter()
+        .find(|r| r["path"] == "mail_malformed_2//message/attachment-2/unnamed")
+        .unwrap();
+    assert_eq!(bounced["extra"]["subject"], "Trabajo perfecto a distancia");
     // Both `Cc:` and `cc:` headers count.
     let cc = records
         .iter()
@@ -870,7 +897,7 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
     };
     let (format, p) = sqlite::parse(&read("comms/sqlite/mmssms.db"), &nl);
     assert_eq!(format, Some(sqlite::ANDROID_SMS));
-    assert_eq!(p.records.len(), 4);
+    assert_eq!(p.records.len(), 4 + 2);
     let r = &p.records[1];
     assert_eq!(
         (r.direction, r.body.as_deref()),
@@ -880,6 +907,33 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
     assert_eq!(r.time.utc.as_deref(), Some("2023-11-14T22:15:00Z"));
     // A national number becomes E.164 with the region.
     assert_eq!(p.records[3].participants[0].identifier, "tel:+31687654321");
+    // MMS: the received picture message, its text part as body and its picture named with the
+    // file's path on the phone; the sent group message to two numbers, the owner's own token
+    // left out. Dates are seconds in `pdu`.
+    let mms = &p.records[4];
+    assert_eq!(mms.locator, serde_json::json!({"table": "pdu", "rowid": 1}));
+    assert_eq!(mms.direction, "incoming");
+    assert_eq!(mms.body.as_deref(), Some("the car, see picture"));
+    assert_eq!(mms.time.utc.as_deref(), Some("2023-11-14T22:25:00Z"));
+    assert_eq!(mms.participants[0].role, "from");
+    assert_eq!(mms.participants[0].identifier, "tel:+31612345678");
+    assert_eq!(mms.extra["attachments"][0]["content_type"], "image/jpeg");
+    assert!(
+        mms.extra["attachments"][0]["device_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("PART_1700000700000_IMG_0042.jpg")
+    );
+    let group = &p.records[5];
+    assert_eq!(group.direction, "outgoing");
+    assert_eq!(group.extra["subject"], "plan");
+    let to: Vec<&str> = group
+        .participants
+        .iter()
+        .filter(|p| p.role == "to")
+        .map(|p| p.identifier.as_str())
+        .collect();
+    assert_eq!(to, ["tel:+31687654321", "tel:+31611122233"]);
 
     let (format, p) = sqlite::parse(&read("comms/sqlite/calllog.db"), &nl);
     assert_eq!(format, Some(sqlite::ANDROID_CALLS));
@@ -900,11 +954,61 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
     );
     assert_eq!(p.records[2].thread.as_deref(), Some("anna@example.nl"));
 
+    let (format, p) = sqlite::parse(&read("comms/sqlite/contacts2.db"), &nl);
+    assert_eq!(format, Some(sqlite::ANDROID_CONTACTS));
+    assert_eq!(p.records.len(), 4, "{:?}", p.damage);
+    let ids = |r: &spoor::comms::CommRecord| -> Vec<String> {
+        r.participants
+            .iter()
+            .map(|p| p.identifier.clone())
+            .collect()
+    };
+    // The phone's own contact: both numbers in E.164, the address lower-cased, the name on each.
+    let own = &p.records[0];
+    assert_eq!(own.kind.as_str(), "contact");
+    assert_eq!(
+        ids(own),
+        [
+            "tel:+31612345678",
+            "tel:+31201234567",
+            "email:bram@example.nl"
+        ]
+    );
+    assert_eq!(own.participants[0].name.as_deref(), Some("Bram"));
+    assert_eq!(own.extra["starred"], true);
+    assert_eq!(own.extra["last_time_contacted"], "2023-11-14T22:23:20Z");
+    assert_eq!(own.extra["organization"][0], "Transport BV");
+    assert_eq!(
+        own.locator,
+        serde_json::json!({"table": "raw_contacts", "rowid": 1})
+    );
+    // Google's and WhatsApp's views of the same number meet it as the same identifier.
+    assert_eq!(p.records[1].extra["account_type"], "com.google");
+    assert_eq!(ids(&p.records[1]), ["tel:+31612345678"]);
+    assert_eq!(p.records[2].extra["account_type"], "com.whatsapp");
+    assert_eq!(ids(&p.records[2]), ["tel:+31612345678"]);
+    assert_eq!(
+        p.records[2].extra["app_rows"][0]["data1"],
+        "31612345678@s.whatsapp.net"
+    );
+    // A deleted contact still in the table is kept, and said to be deleted.
+    assert_eq!(p.records[3].extra["deleted"], true);
+    assert_eq!(ids(&p.records[3]), ["tel:+31687654321", "im-7:kees_77"]);
+
+    // A database left in WAL mode is read, and said to be in it (its -wal is not read).
+    let mut wal = read("comms/sqlite/calllog.db");
+    wal[18] = 2;
+    wal[19] = 2;
+    let (format, p) = sqlite::parse(&wal, &nl);
+    assert_eq!(format, Some(sqlite::ANDROID_CALLS), "{:?}", p.damage);
+    assert_eq!(p.records.len(), 3);
+    assert_eq!(p.summary["journal_mode"], "wal");
+
     // A scan: records from all three; the evidence folder byte for byte as before, no journal
     // or WAL left beside the databases; a damaged database is an error record.
     let dir = tempfile::tempdir().unwrap();
     let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
-    for f in ["mmssms.db", "calllog.db", "sms.db"] {
+    for f in ["mmssms.db", "calllog.db", "sms.db", "contacts2.db"] {
         common::write(&ev.join(f), &read(&format!("comms/sqlite/{f}")));
     }
     let mut damaged = read("comms/sqlite/mmssms.db");
@@ -917,7 +1021,7 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
     expect_code(&o, 2, "scan with a damaged database");
     common::assert_same_tree(&before, &common::snapshot(&ev));
     let records = common::export(&case, "records");
-    assert_eq!(records.len(), 4 + 3 + 3);
+    assert_eq!(records.len(), 6 + 3 + 3 + 4);
     let errors = common::export(&case, "errors");
     assert!(
         errors

@@ -108,7 +108,13 @@ fn ids(v: &mail_parser::HeaderValue) -> Vec<String> {
 fn safe_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c })
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
         .take(120)
         .collect();
     match cleaned.trim() {

@@ -1,11 +1,14 @@
-//! Phone databases: Android's `mmssms.db` (`sms`, `threads`, `canonical_addresses`) and
-//! `calllog.db` / `contacts2.db` (`calls`), and iOS's `sms.db` (`message`, `handle`, `chat`).
+//! Phone databases: Android's `mmssms.db` (`sms`, `threads`, `canonical_addresses`),
+//! `calllog.db` (`calls`) and `contacts2.db` (`raw_contacts`, `data`, `mimetypes`, `accounts`;
+//! the `calls` table it held before Android 7 too), and iOS's `sms.db` (`message`, `handle`,
+//! `chat`).
 //!
 //! The evidence file is never opened as a database: its bytes (already read and hashed) are
 //! handed to SQLite's deserialize interface as a read-only in-memory image, so SQLite cannot
 //! write a journal, a WAL or anything else next to it. Records point back by table and row id.
-//! Not yet: the `-wal` file beside a database (recent messages not yet checkpointed into it),
-//! Android MMS (`pdu`, `addr`, `part`) and iOS attachments.
+//! Not yet: the `-wal` file beside a database (recent messages not yet checkpointed into it;
+//! a database in WAL mode is said to be one, so that the investigator looks for it) and iOS
+//! attachments.
 
 use rusqlite::{Connection, OpenFlags};
 use serde_json::json;
@@ -14,6 +17,7 @@ use super::{CommRecord, CommsOptions, Parsed, Participant, RecordKind, RecordTim
 
 pub const ANDROID_SMS: &str = "android-mmssms-db";
 pub const ANDROID_CALLS: &str = "android-calllog-db";
+pub const ANDROID_CONTACTS: &str = "android-contacts2-db";
 pub const IOS_SMS: &str = "ios-sms-db";
 
 pub fn recognise(head: &[u8]) -> bool {
@@ -26,6 +30,18 @@ fn open(content: &[u8]) -> Result<Connection, String> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| e.to_string())?;
+    // A database in WAL mode (header bytes 18 and 19 are 2; every recent Android database)
+    // cannot be opened from memory: SQLite wants a -shm file for it. Our in-memory copy is
+    // marked as a rollback-journal database instead; the pages are the same.
+    let mut patched;
+    let content = if content.get(18..20) == Some(&[2, 2]) {
+        patched = content.to_vec();
+        patched[18] = 1;
+        patched[19] = 1;
+        patched.as_slice()
+    } else {
+        content
+    };
     conn.deserialize_read_exact("main", content, content.len(), true)
         .map_err(|e| format!("not a readable SQLite database: {e}"))?;
     // Encrypted or damaged files fail here, on the first read of the schema.
@@ -63,6 +79,14 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> (Option<&'static str>, P
             return (Some("sqlite"), parsed);
         }
     };
+    // Header bytes 18 and 19 (write and read format) are 2 in WAL mode: recent changes may sit
+    // in a `-wal` file beside the database, which is not read here. Said, not silently missed.
+    if content.get(18..20) == Some(&[2, 2]) {
+        parsed.summary = json!({
+            "journal_mode": "wal",
+            "note": "the database is in WAL mode: rows still in its -wal file (if one was seized beside it) are not in these records",
+        });
+    }
     let region = options.region.as_deref();
     let owners: Vec<Participant> = options
         .owners
@@ -74,7 +98,17 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> (Option<&'static str>, P
             name: None,
         })
         .collect();
-    let result = if has_table(&conn, "sms") && has_table(&conn, "threads") {
+    let result = if has_table(&conn, "raw_contacts")
+        && has_table(&conn, "data")
+        && has_table(&conn, "mimetypes")
+    {
+        android_contacts(&conn, region, &mut parsed).and_then(|_| {
+            if has_table(&conn, "calls") {
+                android_calls(&conn, region, &owners, &mut parsed)?;
+            }
+            Ok(ANDROID_CONTACTS)
+        })
+    } else if has_table(&conn, "sms") && has_table(&conn, "threads") {
         android_sms(&conn, region, &owners, &mut parsed).map(|_| ANDROID_SMS)
     } else if has_table(&conn, "calls") {
         android_calls(&conn, region, &owners, &mut parsed).map(|_| ANDROID_CALLS)
@@ -141,6 +175,100 @@ fn android_sms(
             }),
         });
     }
+    if has_table(conn, "pdu") && has_table(conn, "addr") && has_table(conn, "part") {
+        android_mms(conn, region, owners, parsed)?;
+    }
+    Ok(())
+}
+
+/// Android MMS: `pdu` (one row per message; `date` in seconds, `msg_box` 1 received, 2 sent),
+/// `addr` (its addresses; `type` is the PDU header: 137 from, 151 to, 130 cc, 129 bcc) and
+/// `part` (its parts: text parts make the body; pictures and other files are named with their
+/// content type and `_data`, the path of the part's file on the phone, to be found in the image).
+fn android_mms(
+    conn: &Connection,
+    region: Option<&str>,
+    owners: &[Participant],
+    parsed: &mut Parsed,
+) -> rusqlite::Result<()> {
+    let mut addresses =
+        conn.prepare("SELECT address, type FROM addr WHERE msg_id = ?1 ORDER BY _id")?;
+    let mut parts = conn.prepare(
+        "SELECT _id, ct, text, name, cl, _data FROM part WHERE mid = ?1 ORDER BY seq, _id",
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT _id, thread_id, date, date_sent, msg_box, sub, m_type, read FROM pdu ORDER BY _id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let Some(date) = r.get::<_, Option<i64>>(2)? else {
+            parsed.damage.push(format!("pdu row {id}: no date"));
+            continue;
+        };
+        let msg_box: Option<i64> = r.get(4)?;
+        let direction = match msg_box {
+            Some(1) => "incoming",
+            Some(2) | Some(4) => "outgoing",
+            Some(3) => "draft",
+            _ => "unknown",
+        };
+        let mut participants = Vec::new();
+        let mut found = addresses.query([id])?;
+        while let Some(a) = found.next()? {
+            let raw: String = a.get::<_, Option<String>>(0)?.unwrap_or_default();
+            // "insert-address-token" stands for the phone's own number in a sent message.
+            if raw.is_empty() || raw == "insert-address-token" {
+                continue;
+            }
+            let role = match a.get::<_, Option<i64>>(1)? {
+                Some(137) => "from",
+                Some(151) => "to",
+                Some(130) => "cc",
+                Some(129) => "bcc",
+                _ => "party",
+            };
+            participants.push(Participant {
+                role,
+                identifier: identifiers::identify(&raw, "sms", region),
+                raw,
+                name: None,
+            });
+        }
+        participants.extend(owners.iter().cloned());
+        let mut texts = Vec::new();
+        let mut files = Vec::new();
+        let mut found = parts.query([id])?;
+        while let Some(part) = found.next()? {
+            let content_type: Option<String> = part.get(1)?;
+            match (content_type.as_deref(), part.get::<_, Option<String>>(2)?) {
+                (Some("text/plain"), Some(text)) => texts.push(text),
+                // The presentation layout says nothing about the message.
+                (Some("application/smil"), _) => {}
+                (_, _) => files.push(json!({
+                    "part": part.get::<_, i64>(0)?, "content_type": content_type,
+                    "name": part.get::<_, Option<String>>(3)?.or(part.get::<_, Option<String>>(4)?),
+                    "device_path": part.get::<_, Option<String>>(5)?,
+                })),
+            }
+        }
+        parsed.records.push(CommRecord {
+            kind: RecordKind::Message,
+            format: ANDROID_SMS,
+            locator: json!({"table": "pdu", "rowid": id}),
+            time: known_time(super::utc_of_millis(date * 1000)),
+            direction,
+            participants,
+            body: (!texts.is_empty()).then(|| texts.join("\n")),
+            thread: r.get::<_, Option<i64>>(1)?.map(|t| format!("android-thread:{t}")),
+            extra: json!({
+                "mms": true, "msg_box": msg_box, "subject": r.get::<_, Option<String>>(5)?,
+                "m_type": r.get::<_, Option<i64>>(6)?, "read": r.get::<_, Option<i64>>(7)?,
+                "date_sent": r.get::<_, Option<i64>>(3)?.filter(|d| *d > 0).map(|d| super::utc_of_millis(d * 1000)),
+                "attachments": files,
+            }),
+        });
+    }
     Ok(())
 }
 
@@ -182,6 +310,155 @@ fn android_calls(
             body: None,
             thread: Some(raw),
             extra: json!({"duration_s": r.get::<_, Option<i64>>(3)?}),
+        });
+    }
+    Ok(())
+}
+
+fn columns(conn: &Connection, table: &str) -> Vec<String> {
+    let Ok(mut stmt) = conn.prepare(&format!("PRAGMA table_info({table})")) else {
+        return Vec::new();
+    };
+    stmt.query_map([], |r| r.get::<_, String>(1))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
+}
+
+/// Android's contacts provider: one record per raw contact (one account's view of a person:
+/// the phone's own, Google's, WhatsApp's …), with every phone number, e-mail address and chat
+/// handle of its `data` rows as a participant. Deleted raw contacts still in the table (marked
+/// `deleted = 1`, waiting for a sync) are kept and said so.
+fn android_contacts(
+    conn: &Connection,
+    region: Option<&str>,
+    parsed: &mut Parsed,
+) -> rusqlite::Result<()> {
+    let raw_columns = columns(conn, "raw_contacts");
+    let has = |c: &str| raw_columns.iter().any(|x| x == c);
+    // The account: an `accounts` table since Android 7, columns of raw_contacts before.
+    let account = if has("account_id") && has_table(conn, "accounts") {
+        "(SELECT account_type FROM accounts a WHERE a._id = r.account_id), (SELECT account_name FROM accounts a WHERE a._id = r.account_id)"
+    } else if has("account_type") && has("account_name") {
+        "r.account_type, r.account_name"
+    } else {
+        "NULL, NULL"
+    };
+    let optional = |c: &str| {
+        if has(c) {
+            format!("r.{c}")
+        } else {
+            "NULL".to_string()
+        }
+    };
+    let sql = format!(
+        "SELECT r._id, {}, {account}, {}, {}, {}, {} FROM raw_contacts r ORDER BY r._id",
+        optional("display_name"),
+        optional("deleted"),
+        optional("times_contacted"),
+        optional("last_time_contacted"),
+        optional("starred"),
+    );
+    let mut data = conn.prepare(
+        "SELECT d._id, m.mimetype, d.data1, d.data2, d.data3, d.data5 FROM data d
+         JOIN mimetypes m ON m._id = d.mimetype_id WHERE d.raw_contact_id = ?1 ORDER BY d._id",
+    )?;
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let mut name: Option<String> = r.get(1)?;
+        let account_type: Option<String> = r.get(2)?;
+        let account_name: Option<String> = r.get(3)?;
+        let mut participants = Vec::new();
+        let mut extra_fields = serde_json::Map::new();
+        let mut data_rows = data.query([id])?;
+        while let Some(d) = data_rows.next()? {
+            let mimetype: String = d.get(1)?;
+            let value: Option<String> = d.get(2)?;
+            let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+                continue;
+            };
+            let kind = mimetype.rsplit('/').next().unwrap_or("");
+            let identifier = match kind {
+                "phone_v2" => identifiers::identify(&value, "tel-raw", region),
+                "email_v2" => {
+                    identifiers::email(&value).unwrap_or_else(|| format!("email-raw:{value}"))
+                }
+                // Chat handles: data5 is the protocol (Android's codes; -1 with a custom name).
+                "im" => {
+                    let protocol: Option<String> = d
+                        .get::<_, Option<rusqlite::types::Value>>(5)?
+                        .map(|v| match v {
+                            rusqlite::types::Value::Integer(i) => i.to_string(),
+                            rusqlite::types::Value::Text(t) => t,
+                            _ => String::new(),
+                        });
+                    format!(
+                        "im{}:{value}",
+                        protocol.map(|p| format!("-{p}")).unwrap_or_default()
+                    )
+                }
+                "name" => {
+                    name.get_or_insert(value);
+                    continue;
+                }
+                "organization" | "nickname" | "note" | "postal-address_v2" | "website" => {
+                    extra_fields
+                        .entry(kind.to_string())
+                        .or_insert_with(|| json!([]))
+                        .as_array_mut()
+                        .map(|a| a.push(json!(value)));
+                    continue;
+                }
+                // An app's own row (WhatsApp's "profile", Signal's "contact"): the number or
+                // handle is data1.
+                _ if mimetype.starts_with("vnd.android.cursor.item/vnd.") => {
+                    extra_fields
+                        .entry("app_rows".to_string())
+                        .or_insert_with(|| json!([]))
+                        .as_array_mut()
+                        .map(|a| a.push(json!({"mimetype": mimetype, "data1": value})));
+                    continue;
+                }
+                _ => continue,
+            };
+            participants.push(Participant {
+                role: "party",
+                identifier,
+                raw: value,
+                name: None,
+            });
+        }
+        for p in &mut participants {
+            p.name.clone_from(&name);
+        }
+        let deleted = r.get::<_, Option<i64>>(4)?.unwrap_or(0) == 1;
+        let last: Option<i64> = r.get(6)?;
+        let mut extra = json!({
+            "account_type": account_type, "account_name": account_name, "deleted": deleted,
+            "times_contacted": r.get::<_, Option<i64>>(5)?,
+            "last_time_contacted": last.filter(|t| *t > 0).map(super::utc_of_millis),
+            "starred": r.get::<_, Option<i64>>(7)?.map(|s| s == 1),
+        });
+        if let Some(map) = extra.as_object_mut() {
+            map.extend(extra_fields);
+        }
+        if participants.is_empty() && name.is_none() {
+            continue; // an empty shell (a group or a profile stub): nothing to record
+        }
+        parsed.records.push(CommRecord {
+            kind: RecordKind::Contact,
+            format: ANDROID_CONTACTS,
+            locator: json!({"table": "raw_contacts", "rowid": id}),
+            time: RecordTime {
+                assumption: Some("a contact entry has no time of its own".into()),
+                ..Default::default()
+            },
+            direction: "none",
+            participants,
+            body: None,
+            thread: None,
+            extra,
         });
     }
     Ok(())

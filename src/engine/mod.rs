@@ -1293,7 +1293,14 @@ fn embedded_children(
         });
         let at = out.len() - 1;
         let mut nested_errors = Vec::new();
-        embedded_children(ctx, &rel_path, analysed.embedded, depth + 1, out, &mut nested_errors);
+        embedded_children(
+            ctx,
+            &rel_path,
+            analysed.embedded,
+            depth + 1,
+            out,
+            &mut nested_errors,
+        );
         out[at].errors.extend(nested_errors);
     }
 }

@@ -403,21 +403,25 @@ fn android_contacts(
                     continue;
                 }
                 "organization" | "nickname" | "note" | "postal-address_v2" | "website" => {
-                    extra_fields
+                    if let Some(list) = extra_fields
                         .entry(kind.to_string())
                         .or_insert_with(|| json!([]))
                         .as_array_mut()
-                        .map(|a| a.push(json!(value)));
+                    {
+                        list.push(json!(value));
+                    }
                     continue;
                 }
                 // An app's own row (WhatsApp's "profile", Signal's "contact"): the number or
                 // handle is data1.
                 _ if mimetype.starts_with("vnd.android.cursor.item/vnd.") => {
-                    extra_fields
+                    if let Some(list) = extra_fields
                         .entry("app_rows".to_string())
                         .or_insert_with(|| json!([]))
                         .as_array_mut()
-                        .map(|a| a.push(json!({"mimetype": mimetype, "data1": value})));
+                    {
+                        list.push(json!({"mimetype": mimetype, "data1": value}));
+                    }
                     continue;
                 }
                 _ => continue,

@@ -21,7 +21,7 @@ fn scale(format: &str, fixture: &str, mb: usize) -> Vec<u8> {
             let (Some(a), Some(b)) = (open_end, close) else {
                 panic!("{fixture}: no <smses> root");
             };
-            xml[a..b].as_bytes().to_vec()
+            xml.as_bytes()[a..b].to_vec()
         }
         "mbox" => {
             let mut files: Vec<_> = walk(std::path::Path::new(fixture));

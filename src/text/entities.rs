@@ -736,6 +736,9 @@ pub struct TextEntityAnalyzer {
     pub comms: crate::comms::CommsOptions,
 }
 
+/// The most of a document's text kept in the store for the word index.
+pub const MAX_INDEXED_TEXT: usize = 1 << 20;
+
 /// Largest document searched for entities (kept in memory once).
 pub const MAX_DOCUMENT: u64 = 64 << 20;
 
@@ -780,13 +783,29 @@ impl crate::engine::analyzer::Analyzer for TextEntityAnalyzer {
         let found = encoding::detect(content);
         let decoded = encoding::to_utf8(content, found);
         let text = String::from_utf8_lossy(&decoded);
-        Ok(observations(
+        let mut out = observations(
             std::iter::once((
                 serde_json::json!({"document": true, "encoding": found.name()}),
                 text.as_ref(),
             )),
             self.comms.region.as_deref(),
-        ))
+        );
+        // The text itself, for the word index (rebuilt from the store after each scan): up to
+        // MAX_INDEXED_TEXT, and said when cut.
+        let mut cut = text.len().min(MAX_INDEXED_TEXT);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.push(crate::engine::analyzer::ObservationDraft {
+            kind: "text.document".into(),
+            value: serde_json::json!({
+                "text": &text[..cut], "bytes": text.len(), "truncated": cut < text.len(),
+                "encoding": found.name(),
+            }),
+            confidence: 1.0,
+            provenance: serde_json::json!({}),
+        });
+        Ok(out)
     }
 }
 

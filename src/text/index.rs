@@ -1,4 +1,5 @@
-//! The case's word index (tantivy, under `CASE/index`) over message bodies and OCR text, each
+//! The case's word index (tantivy, under `CASE/index`) over message bodies, OCR text and the
+//! text of documents (plain-text files and text attachments, first MiB of each), each
 //! document pointing back to its item and its place in it; and watch lists (`--keywords`),
 //! whose hits become observations. Both are rebuilt from the store after every scan, so the
 //! index always matches the store (written to `index.tmp`, then renamed into place).
@@ -69,6 +70,22 @@ fn texts(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Text>> {
             "ocr",
             json!({"ocr": r.get::<_, String>(3)?}),
             r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+        ));
+    }
+    let mut stmt = conn.prepare(
+        "SELECT o.item_id, s.label, i.path, json_extract(o.value, '$.text'), json_extract(o.value, '$.truncated')
+         FROM observations o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
+         WHERE o.kind = 'text.document' ORDER BY o.id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        out.push((
+            r.get(0)?,
+            r.get(1)?,
+            crate::evidence::display_path(&r.get::<_, Vec<u8>>(2)?),
+            "document",
+            json!({"document": true, "truncated": r.get::<_, Option<bool>>(4)?.unwrap_or(false)}),
+            r.get::<_, Option<String>>(3)?.unwrap_or_default(),
         ));
     }
     Ok(out)

@@ -1043,6 +1043,11 @@ fn the_word_index_finds_messages_and_watch_lists_make_hits_and_leads() {
         &ev.join("chat.txt"),
         "24/12/19, 11:23 - Bob: the package is at the Parking garage\n24/12/19, 11:25 - Eve: bring the   parking ticket\n".as_bytes(),
     );
+    // A document (not an export): its text is indexed and watched too.
+    common::write(
+        &ev.join("notes/plan.txt"),
+        b"Delivery plan\nthe warehouse in Rotterdam opens at six; bring the parking ticket\n",
+    );
     let list = dir.path().join("watch.txt");
     std::fs::write(&list, "# terms\nparking ticket\tlogistics\npackage\n").unwrap();
     let o = common::scan(
@@ -1084,6 +1089,17 @@ fn the_word_index_finds_messages_and_watch_lists_make_hits_and_leads() {
     assert_eq!(ticket["value"]["category"], "logistics");
     assert_eq!(ticket["value"]["occurrences"][0]["in"]["line"], 2);
     assert!(hits.iter().any(|h| h["value"]["term"] == "package"));
+    assert!(hits.iter().any(|h| h["path"] == "notes/plan.txt"
+        && h["value"]["term"] == "parking ticket"));
+    let o = common::run(&["search", case.to_str().unwrap(), "warehouse", "--json"]);
+    expect_code(&o, 0, "search a document");
+    let found: Vec<serde_json::Value> = common::stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["path"], "notes/plan.txt");
+    assert_eq!(found[0]["kind"], "document");
     let o = common::run(&["leads", case.to_str().unwrap(), "--json"]);
     assert!(common::stdout(&o).contains("keyword-hit"));
     // A query that does not parse is a clear error.

@@ -149,3 +149,41 @@ CREATE TABLE data (_id INTEGER PRIMARY KEY AUTOINCREMENT, package_id INTEGER, mi
       (5, 3, "31612345678@s.whatsapp.net", "WhatsApp", "Message +31 6 12345678", None),
       (1, 4, "Kees", None, None, None), (2, 4, "0687654321", "2", None, None), (6, 4, "kees_77", None, None, "7")]),
 ])
+
+# A database in WAL mode with its -wal, as seized from a running phone: two messages
+# checkpointed into the main file; then, only in the -wal, a third message, the first one's
+# body changed and the second deleted. The WAL's salts are random: this pair differs on every
+# run (the other files do not).
+import shutil
+wal_dir = os.path.join(out, "wal")
+os.makedirs(wal_dir, exist_ok=True)
+tmp = os.path.join(wal_dir, "tmp.db")
+for f in (tmp, tmp + "-wal", tmp + "-shm"):
+    if os.path.exists(f):
+        os.remove(f)
+c = sqlite3.connect(tmp)
+c.execute("PRAGMA journal_mode=WAL")
+c.execute("PRAGMA wal_autocheckpoint=0")
+c.executescript("""
+CREATE TABLE threads (_id INTEGER PRIMARY KEY AUTOINCREMENT, date INTEGER DEFAULT 0, message_count INTEGER DEFAULT 0,
+  recipient_ids TEXT, snippet TEXT);
+CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, person INTEGER, date INTEGER,
+  date_sent INTEGER DEFAULT 0, protocol INTEGER, read INTEGER DEFAULT 0, status INTEGER DEFAULT -1, type INTEGER,
+  reply_path_present INTEGER, subject TEXT, body TEXT, service_center TEXT, locked INTEGER DEFAULT 0);
+""")
+c.execute("INSERT INTO threads(date, recipient_ids) VALUES (1700000000000, '1')")
+c.executemany("INSERT INTO sms(thread_id, address, date, type, body) VALUES (?,?,?,?,?)",
+              [(1, "+31612345678", 1700000000000, 1, "meet at the depot"),
+               (1, "+31612345678", 1700000100000, 2, "which gate?")])
+c.commit()
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+c.execute("INSERT INTO sms(thread_id, address, date, type, body) VALUES (1, '+31612345678', 1700000200000, 1, 'gate 4, bring cash')")
+c.execute("UPDATE sms SET body = 'meet at the depot at 9' WHERE _id = 1")
+c.execute("DELETE FROM sms WHERE _id = 2")
+c.commit()
+shutil.copyfile(tmp, os.path.join(wal_dir, "mmssms.db"))
+shutil.copyfile(tmp + "-wal", os.path.join(wal_dir, "mmssms.db-wal"))
+c.close()
+for f in (tmp, tmp + "-wal", tmp + "-shm"):
+    if os.path.exists(f):
+        os.remove(f)

@@ -1004,12 +1004,64 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
     assert_eq!(p.records.len(), 3);
     assert_eq!(p.summary["journal_mode"], "wal");
 
+    // Its -wal seized beside it: applied to a private copy. The main file alone has the two
+    // checkpointed messages; with the WAL, a third message, the first changed, the second
+    // deleted: each said so.
+    let main = read("comms/sqlite/wal/mmssms.db");
+    let wal_bytes = read("comms/sqlite/wal/mmssms.db-wal");
+    let (_, alone) = sqlite::parse(&main, &nl);
+    let bodies = |p: &spoor::comms::Parsed| -> Vec<(String, String)> {
+        p.records
+            .iter()
+            .map(|r| {
+                (
+                    r.body.clone().unwrap_or_default(),
+                    r.extra["wal"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        bodies(&alone),
+        [
+            ("meet at the depot".to_string(), String::new()),
+            ("which gate?".to_string(), String::new())
+        ]
+    );
+    assert_eq!(alone.summary["journal_mode"], "wal");
+    let (format, applied) = sqlite::parse_with_wal(&main, &wal_bytes, &nl);
+    assert_eq!(format, Some(sqlite::ANDROID_SMS), "{:?}", applied.damage);
+    assert_eq!(
+        bodies(&applied),
+        [
+            ("meet at the depot at 9".to_string(), "changed".to_string()),
+            ("gate 4, bring cash".to_string(), "added".to_string()),
+            ("which gate?".to_string(), "deleted".to_string()),
+        ]
+    );
+    assert_eq!(applied.records[0].extra["wal_before"], "meet at the depot");
+    assert_eq!(applied.summary["wal"]["added"], 1);
+    // A damaged -wal: the main file's rows are kept and the damage said.
+    let (_, broken) = sqlite::parse_with_wal(&main, &[0x55; 4096], &nl);
+    assert_eq!(broken.records.len(), 2);
+    assert!(
+        broken.damage[0].contains("not a SQLite WAL"),
+        "{:?}",
+        broken.damage
+    );
+
     // A scan: records from all three; the evidence folder byte for byte as before, no journal
     // or WAL left beside the databases; a damaged database is an error record.
     let dir = tempfile::tempdir().unwrap();
     let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
     for f in ["mmssms.db", "calllog.db", "sms.db", "contacts2.db"] {
         common::write(&ev.join(f), &read(&format!("comms/sqlite/{f}")));
+    }
+    for f in ["mmssms.db", "mmssms.db-wal"] {
+        common::write(
+            &ev.join("live").join(f),
+            &read(&format!("comms/sqlite/wal/{f}")),
+        );
     }
     let mut damaged = read("comms/sqlite/mmssms.db");
     for b in damaged.iter_mut().skip(100).take(4000) {
@@ -1021,7 +1073,12 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
     expect_code(&o, 2, "scan with a damaged database");
     common::assert_same_tree(&before, &common::snapshot(&ev));
     let records = common::export(&case, "records");
-    assert_eq!(records.len(), 6 + 3 + 3 + 4);
+    assert_eq!(records.len(), 6 + 3 + 3 + 4 + 3);
+    assert!(
+        records
+            .iter()
+            .any(|r| r["path"] == "live/mmssms.db" && r["extra"]["wal"] == "added")
+    );
     let errors = common::export(&case, "errors");
     assert!(
         errors
@@ -1089,8 +1146,10 @@ fn the_word_index_finds_messages_and_watch_lists_make_hits_and_leads() {
     assert_eq!(ticket["value"]["category"], "logistics");
     assert_eq!(ticket["value"]["occurrences"][0]["in"]["line"], 2);
     assert!(hits.iter().any(|h| h["value"]["term"] == "package"));
-    assert!(hits.iter().any(|h| h["path"] == "notes/plan.txt"
-        && h["value"]["term"] == "parking ticket"));
+    assert!(
+        hits.iter()
+            .any(|h| h["path"] == "notes/plan.txt" && h["value"]["term"] == "parking ticket")
+    );
     let o = common::run(&["search", case.to_str().unwrap(), "warehouse", "--json"]);
     expect_code(&o, 0, "search a document");
     let found: Vec<serde_json::Value> = common::stdout(&o)

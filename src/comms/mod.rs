@@ -321,7 +321,17 @@ impl Analyzer for CommsAnalyzer {
             smsbackup::FORMAT => (format, smsbackup::parse(content, &self.options)),
             vcard::FORMAT => (format, vcard::parse(content, &self.options)),
             email::EML => (format, email::parse_eml(content, &self.options)),
-            "sqlite" => match sqlite::parse(content, &self.options) {
+            "sqlite" => match match item.companion.and_then(|read| read("-wal")) {
+                Some(Ok(wal)) if !wal.is_empty() => {
+                    sqlite::parse_with_wal(content, &wal, &self.options)
+                }
+                Some(Err(e)) => {
+                    let (f, mut parsed) = sqlite::parse(content, &self.options);
+                    parsed.damage.push(format!("its -wal beside it: {e}"));
+                    (f, parsed)
+                }
+                _ => sqlite::parse(content, &self.options),
+            } {
                 (Some(f), parsed) => (f, parsed),
                 // A database of another app: not a communication store known here.
                 (None, _) => return Ok(Analysis::default()),

@@ -6,8 +6,8 @@
 //! The evidence file is never opened as a database: its bytes (already read and hashed) are
 //! handed to SQLite's deserialize interface as a read-only in-memory image, so SQLite cannot
 //! write a journal, a WAL or anything else next to it. Records point back by table and row id.
-//! Not yet: the `-wal` file beside a database (recent messages not yet checkpointed into it;
-//! a database in WAL mode is said to be one, so that the investigator looks for it) and iOS
+//! A `-wal` file seized beside a database is applied to a private copy ([`parse_with_wal`]):
+//! its rows are marked added, changed or deleted against the main file. Not yet: iOS
 //! attachments.
 
 use rusqlite::{Connection, OpenFlags};
@@ -80,13 +80,23 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> (Option<&'static str>, P
         }
     };
     // Header bytes 18 and 19 (write and read format) are 2 in WAL mode: recent changes may sit
-    // in a `-wal` file beside the database, which is not read here. Said, not silently missed.
+    // in a `-wal` file beside the database ([`parse_with_wal`] reads it when it was seized).
     if content.get(18..20) == Some(&[2, 2]) {
         parsed.summary = json!({
             "journal_mode": "wal",
-            "note": "the database is in WAL mode: rows still in its -wal file (if one was seized beside it) are not in these records",
+            "note": "the database is in WAL mode: rows still in its -wal file are only read when the -wal was seized beside it",
         });
     }
+    let format = parse_connection(&conn, options, &mut parsed);
+    (format, parsed)
+}
+
+/// The records of an open database; None when it is no database known here.
+fn parse_connection(
+    conn: &Connection,
+    options: &CommsOptions,
+    parsed: &mut Parsed,
+) -> Option<&'static str> {
     let region = options.region.as_deref();
     let owners: Vec<Participant> = options
         .owners
@@ -98,34 +108,143 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> (Option<&'static str>, P
             name: None,
         })
         .collect();
-    let result = if has_table(&conn, "raw_contacts")
-        && has_table(&conn, "data")
-        && has_table(&conn, "mimetypes")
+    let result = if has_table(conn, "raw_contacts")
+        && has_table(conn, "data")
+        && has_table(conn, "mimetypes")
     {
-        android_contacts(&conn, region, &mut parsed).and_then(|_| {
-            if has_table(&conn, "calls") {
-                android_calls(&conn, region, &owners, &mut parsed)?;
+        android_contacts(conn, region, parsed).and_then(|_| {
+            if has_table(conn, "calls") {
+                android_calls(conn, region, &owners, parsed)?;
             }
             Ok(ANDROID_CONTACTS)
         })
-    } else if has_table(&conn, "sms") && has_table(&conn, "threads") {
-        android_sms(&conn, region, &owners, &mut parsed).map(|_| ANDROID_SMS)
-    } else if has_table(&conn, "calls") {
-        android_calls(&conn, region, &owners, &mut parsed).map(|_| ANDROID_CALLS)
-    } else if has_table(&conn, "message") && has_table(&conn, "handle") {
-        ios_sms(&conn, region, &owners, &mut parsed).map(|_| IOS_SMS)
+    } else if has_table(conn, "sms") && has_table(conn, "threads") {
+        android_sms(conn, region, &owners, parsed).map(|_| ANDROID_SMS)
+    } else if has_table(conn, "calls") {
+        android_calls(conn, region, &owners, parsed).map(|_| ANDROID_CALLS)
+    } else if has_table(conn, "message") && has_table(conn, "handle") {
+        ios_sms(conn, region, &owners, parsed).map(|_| IOS_SMS)
     } else {
-        return (None, parsed);
+        return None;
     };
     match result {
-        Ok(format) => (Some(format), parsed),
+        Ok(format) => Some(format),
         Err(e) => {
             parsed
                 .damage
                 .push(format!("query failed, the rows before it kept: {e}"));
-            (Some("sqlite"), parsed)
+            Some("sqlite")
         }
     }
+}
+
+/// As [`parse`], with the database's `-wal` file applied: the rows the phone wrote since the
+/// last checkpoint, which the main file alone does not have (on Android the newest messages).
+///
+/// The evidence is not touched: the main file's and the WAL's bytes are copied into a private
+/// temporary folder and SQLite opens that copy, applying the WAL as it would on the phone.
+/// Every record is compared with the main file's own by table and row id: a row only in the
+/// WAL is marked `"wal": "added"`, a row the WAL changed `"changed"` (with the main file's
+/// body as `wal_before`), a row the WAL deleted is kept from the main file, marked `"deleted"`.
+pub fn parse_with_wal(
+    content: &[u8],
+    wal: &[u8],
+    options: &CommsOptions,
+) -> (Option<&'static str>, Parsed) {
+    let (format, mut base) = parse(content, options);
+    // SQLite skips a WAL whose header or frames do not check out, without a word: say it.
+    if wal.len() < 32
+        || !matches!(
+            wal[..4],
+            [0x37, 0x7f, 0x06, 0x82] | [0x37, 0x7f, 0x06, 0x83]
+        )
+    {
+        base.damage.push(
+            "-wal beside it is not a SQLite WAL (bad header); the main file's rows only".into(),
+        );
+        return (format, base);
+    }
+    let dir = match private_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            base.damage.push(format!("-wal not applied: {e}"));
+            return (format, base);
+        }
+    };
+    let applied = (|| -> Result<(Option<&'static str>, Parsed), String> {
+        let db = dir.join("db");
+        std::fs::write(&db, content).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("db-wal"), wal).map_err(|e| e.to_string())?;
+        let conn = Connection::open_with_flags(
+            &db,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| e.to_string())?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| e.to_string())?;
+        let mut parsed = Parsed::default();
+        let format = parse_connection(&conn, options, &mut parsed);
+        Ok((format, parsed))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    let (format_wal, mut with) = match applied {
+        Ok(r) => r,
+        Err(e) => {
+            base.damage.push(format!(
+                "-wal not applied (damaged?): {e}; the main file's rows kept"
+            ));
+            return (format, base);
+        }
+    };
+    let key = |r: &CommRecord| r.locator.to_string();
+    let before: std::collections::HashMap<String, &CommRecord> =
+        base.records.iter().map(|r| (key(r), r)).collect();
+    let after: std::collections::HashSet<String> = with.records.iter().map(key).collect();
+    let (mut added, mut changed, mut deleted) = (0, 0, 0);
+    for r in &mut with.records {
+        let mark = match before.get(&key(r)) {
+            None => {
+                added += 1;
+                json!("added")
+            }
+            Some(old) if old.body != r.body || old.participants != r.participants => {
+                changed += 1;
+                r.extra["wal_before"] = json!(old.body);
+                json!("changed")
+            }
+            Some(_) => continue,
+        };
+        r.extra["wal"] = mark;
+    }
+    for old in &base.records {
+        if !after.contains(&key(old)) {
+            deleted += 1;
+            let mut kept = old.clone();
+            kept.extra["wal"] = json!("deleted");
+            with.records.push(kept);
+        }
+    }
+    with.damage.extend(base.damage);
+    with.summary = json!({
+        "journal_mode": "wal",
+        "wal": {"bytes": wal.len(), "added": added, "changed": changed, "deleted": deleted},
+    });
+    (format_wal.or(format), with)
+}
+
+/// A folder of our own under the system's temporary directory, for copies of evidence.
+fn private_dir() -> Result<std::path::PathBuf, String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "spoor-wal-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
 }
 
 fn android_sms(

@@ -28,7 +28,15 @@ pub struct ItemView<'a> {
     pub image: Option<&'a image::DynamicImage>,
     /// What decoded `image` ("image 0.25", "libheif", "ffmpeg 5.1 …").
     pub decoder: &'a str,
+    /// Reads the file beside this one whose name is this one's plus a suffix (a database's
+    /// `-wal`), read-only, up to a size limit: None when there is none, or for items that are
+    /// not files of the evidence (a video frame, an attachment).
+    pub companion: Option<&'a Companion<'a>>,
 }
+
+/// See [`ItemView::companion`]: `Some(Ok(bytes))`, `Some(Err(reason))` when it exists but
+/// cannot be read, `None` when there is no such file.
+pub type Companion<'a> = dyn Fn(&str) -> Option<Result<Vec<u8>, String>> + 'a;
 
 /// An observation before the engine has attached it to a stored item.
 #[derive(Clone, Debug, PartialEq)]

@@ -1077,6 +1077,22 @@ fn process_item(
     let decoder = content_type
         .as_ref()
         .map_or("", |ct| crate::media::decoder_name(&ct.mime));
+    let companion = |suffix: &str| -> Option<Result<Vec<u8>, String>> {
+        use std::io::Read;
+        let path = [result.entry.rel_path.as_slice(), suffix.as_bytes()].concat();
+        let file = match walk::open_regular_file(root_fd, &path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => return Some(Err(format!("open: {e}"))),
+            Ok(f) => f,
+        };
+        let mut bytes = Vec::new();
+        let limit = crate::comms::MAX_IN_MEMORY;
+        Some(match file.take(limit + 1).read_to_end(&mut bytes) {
+            Err(e) => Err(format!("read: {e}")),
+            Ok(n) if n as u64 > limit => Err(format!("over {} MiB; not read", limit >> 20)),
+            Ok(_) => Ok(bytes),
+        })
+    };
     let view = ItemView {
         source_label: ctx.label,
         entry: &result.entry,
@@ -1086,6 +1102,7 @@ fn process_item(
         content: content.as_deref(),
         image: decoded.as_ref(),
         decoder,
+        companion: Some(&companion),
     };
     let analysed = run_analyzers(ctx.analyzers, &view);
     result.observations = analysed.observations;
@@ -1269,6 +1286,7 @@ fn embedded_children(
             content: Some(&e.bytes),
             image: decoded.as_ref(),
             decoder: crate::media::decoder_name(&content_type.mime),
+            companion: None,
         };
         let analysed = run_analyzers(ctx.analyzers, &view);
         errors.extend(analysed.errors);
@@ -1409,6 +1427,7 @@ fn frame_child(
         content: None,
         image: Some(&img),
         decoder: extractor,
+        companion: None,
     };
     let analysed = run_analyzers(ctx.analyzers, &view);
     let (observations, mut errors) = (analysed.observations, analysed.errors);

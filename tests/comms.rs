@@ -294,6 +294,47 @@ fn utf16_and_windows_1252_exports_are_read_as_what_they_are() {
 }
 
 #[test]
+fn a_2_gib_export_without_a_newline_is_an_error_record_and_the_rest_is_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    // A chat export's first line, then 2 GiB without a line break (sparse: no disk used).
+    let huge = ev.join("chat-huge.txt");
+    common::write(&huge, b"24/12/19, 11:23 - Bob: this line never ends ");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    common::write(
+        &ev.join("chat.txt"),
+        &read("comms/whatsapp/test_dateformat1.txt"),
+    );
+    let o = common::scan(&ev, &case, "T", &["--quiet"]);
+    expect_code(&o, 2, "scan with an export too large to parse");
+    let errors = common::export(&case, "errors");
+    let refused = errors
+        .iter()
+        .find(|e| e["path"] == "chat-huge.txt")
+        .expect("an error record for the huge export");
+    assert_eq!(refused["stage"], "comms");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .contains("MiB parsed in memory"),
+        "{refused:?}"
+    );
+    // It is still an item, hashed whole; the other export is parsed.
+    let items = common::export(&case, "items");
+    let item = items.iter().find(|i| i["path"] == "chat-huge.txt").unwrap();
+    assert_eq!(item["size"], 2u64 << 30);
+    assert!(item["sha256"].is_string());
+    let records = common::export(&case, "records");
+    assert_eq!(records.iter().filter(|r| r["path"] == "chat.txt").count(), 10);
+}
+
+#[test]
 fn a_signal_text_export_is_told_from_whatsapp_by_its_layout_and_equals_the_target() {
     let content = read("comms/signal/test_export.txt");
     let text = String::from_utf8_lossy(&content);

@@ -331,7 +331,10 @@ fn a_2_gib_export_without_a_newline_is_an_error_record_and_the_rest_is_parsed() 
     assert_eq!(item["size"], 2u64 << 30);
     assert!(item["sha256"].is_string());
     let records = common::export(&case, "records");
-    assert_eq!(records.iter().filter(|r| r["path"] == "chat.txt").count(), 10);
+    assert_eq!(
+        records.iter().filter(|r| r["path"] == "chat.txt").count(),
+        10
+    );
 }
 
 #[test]

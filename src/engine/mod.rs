@@ -1219,6 +1219,29 @@ fn run_analyzers(analyzers: &[Box<dyn Analyzer>], view: &ItemView) -> Analysed {
     }
 }
 
+/// The walk entry of an item made from another (a keyframe, an attachment): no inode, owner,
+/// mode or times of its own.
+fn derived_entry(rel_path: Vec<u8>, kind: EntryKind, size: u64) -> WalkEntry {
+    WalkEntry {
+        rel_path,
+        meta: walk::EntryMeta {
+            kind,
+            size,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            inode: 0,
+            device: 0,
+            nlink: 0,
+            mtime: None,
+            atime: None,
+            ctime: None,
+            btime: None,
+        },
+        link_target: None,
+    }
+}
+
 /// How deep files inside files are followed (a message forwarded inside a message inside a
 /// mailbox is depth 2); deeper ones are an error record, not a silent stop.
 const MAX_EMBED_DEPTH: usize = 4;
@@ -1259,24 +1282,8 @@ fn embedded_children(
         } else {
             None
         };
-        let entry = WalkEntry {
-            rel_path: rel_path.clone(),
-            meta: walk::EntryMeta {
-                kind: EntryKind::File,
-                size,
-                mode: 0,
-                uid: 0,
-                gid: 0,
-                inode: 0,
-                device: 0,
-                nlink: 0,
-                mtime: None,
-                atime: None,
-                ctime: None,
-                btime: None,
-            },
-            link_target: None,
-        };
+        // A file's content (analyzers that want files take it), with no walk metadata.
+        let entry = derived_entry(rel_path.clone(), EntryKind::File, size);
         let view = ItemView {
             source_label: ctx.label,
             entry: &entry,
@@ -1395,24 +1402,7 @@ fn frame_child(
     let rel_path = [parent_path, name.as_bytes()].concat();
     let size = frame.image.as_raw().len() as u64;
     let img = image::DynamicImage::ImageRgb8(frame.image);
-    let entry = WalkEntry {
-        rel_path: rel_path.clone(),
-        meta: walk::EntryMeta {
-            kind: EntryKind::Unknown,
-            size,
-            mode: 0,
-            uid: 0,
-            gid: 0,
-            inode: 0,
-            device: 0,
-            nlink: 0,
-            mtime: None,
-            atime: None,
-            ctime: None,
-            btime: None,
-        },
-        link_target: None,
-    };
+    let entry = derived_entry(rel_path.clone(), EntryKind::Unknown, size);
     let content_type = typing::ContentType {
         mime: "image/x-video-frame".into(),
         extension: None,

@@ -56,36 +56,31 @@ fn texts(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Text>> {
             r.get(4)?,
         ));
     }
+    // Text read off pictures (OCR) and the text of documents, both kept as observations.
     let mut stmt = conn.prepare(
-        "SELECT o.item_id, s.label, i.path, o.analyzer, json_extract(o.value, '$.text') FROM observations o
-         JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
-         WHERE o.kind = 'image.text' ORDER BY o.id",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        out.push((
-            r.get(0)?,
-            r.get(1)?,
-            crate::evidence::display_path(&r.get::<_, Vec<u8>>(2)?),
-            "ocr",
-            json!({"ocr": r.get::<_, String>(3)?}),
-            r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-        ));
-    }
-    let mut stmt = conn.prepare(
-        "SELECT o.item_id, s.label, i.path, json_extract(o.value, '$.text'), json_extract(o.value, '$.truncated')
+        "SELECT o.item_id, s.label, i.path, o.kind, o.analyzer, json_extract(o.value, '$.text'),
+                json_extract(o.value, '$.truncated')
          FROM observations o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
-         WHERE o.kind = 'text.document' ORDER BY o.id",
+         WHERE o.kind IN ('image.text', 'text.document') ORDER BY o.id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
+        let (kind, locator) = if r.get::<_, String>(3)? == "image.text" {
+            ("ocr", json!({"ocr": r.get::<_, String>(4)?}))
+        } else {
+            let truncated = r.get::<_, Option<bool>>(6)?.unwrap_or(false);
+            (
+                "document",
+                json!({"document": true, "truncated": truncated}),
+            )
+        };
         out.push((
             r.get(0)?,
             r.get(1)?,
             crate::evidence::display_path(&r.get::<_, Vec<u8>>(2)?),
-            "document",
-            json!({"document": true, "truncated": r.get::<_, Option<bool>>(4)?.unwrap_or(false)}),
-            r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            kind,
+            locator,
+            r.get::<_, Option<String>>(5)?.unwrap_or_default(),
         ));
     }
     Ok(out)

@@ -258,16 +258,13 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
             "unknown"
         };
         let party_raw = f[pi].trim().to_string();
-        let mut participants = vec![Participant {
-            role: if direction == "outgoing" {
-                "to"
-            } else {
-                "from"
-            },
-            identifier: identifiers::identify(&party_raw, "cdr", region),
-            raw: party_raw.clone(),
-            name: None,
-        }];
+        let mut participants = vec![super::counterpart(
+            &party_raw,
+            direction != "outgoing",
+            "cdr",
+            region,
+            None,
+        )];
         participants.extend(owner.iter().cloned());
         parsed.records.push(CommRecord {
             kind,

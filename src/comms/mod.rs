@@ -162,6 +162,23 @@ pub fn android_call_direction(kind: Option<i64>) -> &'static str {
     }
 }
 
+/// The other party of a message or call: `from` when they sent or placed it, else `to`, with
+/// the address as written and its identifier (in the app's namespace when it is no number).
+pub(crate) fn counterpart(
+    raw: &str,
+    they_sent: bool,
+    namespace: &str,
+    region: Option<&str>,
+    name: Option<String>,
+) -> Participant {
+    Participant {
+        role: if they_sent { "from" } else { "to" },
+        identifier: identifiers::identify(raw, namespace, region),
+        raw: raw.to_string(),
+        name,
+    }
+}
+
 /// What a parser made of one file: its records, and the damage it found (each with its
 /// location), everything parseable kept.
 #[derive(Default)]

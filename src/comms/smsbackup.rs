@@ -123,18 +123,15 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
                                     value(&a, "type").and_then(|t| t.parse().ok()),
                                 );
                                 let raw = value(&a, "address").unwrap_or("").to_string();
-                                let other = Participant {
-                                    role: if direction == "incoming" {
-                                        "from"
-                                    } else {
-                                        "to"
-                                    },
-                                    identifier: identifiers::identify(&raw, "sms", region),
-                                    raw: raw.clone(),
-                                    name: value(&a, "contact_name")
+                                let other = super::counterpart(
+                                    &raw,
+                                    direction == "incoming",
+                                    "sms",
+                                    region,
+                                    value(&a, "contact_name")
                                         .filter(|n| *n != "(Unknown)")
                                         .map(str::to_string),
-                                };
+                                );
                                 let mut participants = vec![other];
                                 participants.extend(owner(if direction == "incoming" {
                                     "to"
@@ -192,18 +189,15 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
                                     value(&a, "type").and_then(|t| t.parse().ok()),
                                 );
                                 let raw = value(&a, "number").unwrap_or("").to_string();
-                                let mut participants = vec![Participant {
-                                    role: if direction == "outgoing" {
-                                        "to"
-                                    } else {
-                                        "from"
-                                    },
-                                    identifier: identifiers::identify(&raw, "tel-raw", region),
-                                    raw: raw.clone(),
-                                    name: value(&a, "contact_name")
+                                let mut participants = vec![super::counterpart(
+                                    &raw,
+                                    direction != "outgoing",
+                                    "tel-raw",
+                                    region,
+                                    value(&a, "contact_name")
                                         .filter(|n| *n != "(Unknown)")
                                         .map(str::to_string),
-                                }];
+                                )];
                                 participants.extend(owner(if direction == "outgoing" {
                                     "from"
                                 } else {

@@ -263,16 +263,13 @@ fn android_sms(
         let direction = super::android_sms_direction(kind);
         let address: Option<String> = r.get(2)?;
         let raw = address.unwrap_or_default();
-        let mut participants = vec![Participant {
-            role: if direction == "incoming" {
-                "from"
-            } else {
-                "to"
-            },
-            identifier: identifiers::identify(&raw, "sms", region),
-            raw: raw.clone(),
-            name: None,
-        }];
+        let mut participants = vec![super::counterpart(
+            &raw,
+            direction == "incoming",
+            "sms",
+            region,
+            None,
+        )];
         participants.extend(owners.iter().cloned());
         let Some(date) = r.get::<_, Option<i64>>(3)? else {
             parsed.damage.push(format!("sms row {id}: no date"));
@@ -408,16 +405,13 @@ fn android_calls(
             parsed.damage.push(format!("calls row {id}: no date"));
             continue;
         };
-        let mut participants = vec![Participant {
-            role: if direction == "outgoing" {
-                "to"
-            } else {
-                "from"
-            },
-            identifier: identifiers::identify(&raw, "tel-raw", region),
-            raw: raw.clone(),
-            name: r.get(5)?,
-        }];
+        let mut participants = vec![super::counterpart(
+            &raw,
+            direction != "outgoing",
+            "tel-raw",
+            region,
+            r.get(5)?,
+        )];
         participants.extend(owners.iter().cloned());
         parsed.records.push(CommRecord {
             kind: RecordKind::Call,

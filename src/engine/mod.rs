@@ -1118,6 +1118,11 @@ fn process_item(
             &mut result.children,
             &mut result.errors,
         );
+        if ctx.stop.load(Ordering::Relaxed) {
+            // An attached video's keyframes may have been cut short by Ctrl-C: not stored
+            // half done, a rerun does the whole mailbox again.
+            return None;
+        }
     }
     if let (Some(img), Some(d)) = (&decoded, &result.digests)
         && let Err(e) = crate::media::thumbs::write(ctx.thumbs, &d.sha256.to_hex(), img)
@@ -1303,6 +1308,23 @@ fn embedded_children(
             errors.push(("thumbnail".into(), err));
         }
         drop(decoded);
+        let mut observations = analysed.observations;
+        let mut frames = Vec::new();
+        if crate::media::video::is_video_candidate(
+            &rel_path,
+            head,
+            &content_type.mime,
+            content_type.by_signature,
+        ) {
+            embedded_video(
+                ctx,
+                &e.bytes,
+                &rel_path,
+                &mut observations,
+                &mut errors,
+                &mut frames,
+            );
+        }
         let mut derivation = e.derivation;
         derivation["within"] = json!(String::from_utf8_lossy(parent_path));
         out.push(writer::ChildResult {
@@ -1312,11 +1334,12 @@ fn embedded_children(
             mime: Some(content_type.mime.clone()),
             derivation,
             digests: Some(digests),
-            observations: analysed.observations,
+            observations,
             errors,
             records: analysed.records,
         });
         let at = out.len() - 1;
+        out.extend(frames);
         let mut nested_errors = Vec::new();
         embedded_children(
             ctx,
@@ -1338,24 +1361,67 @@ const VIDEO_MARGIN: &str = "keyframes chosen by ffmpeg's scene score and a fixed
 
 /// Keyframes of a video as child items, each through the image analyzers and the thumbnailer.
 fn process_video(ctx: &SourceContext, root_fd: &OwnedFd, result: &mut ItemResult) {
-    use crate::media::video;
     // Opened a second time: hashing streamed the file without keeping it (videos are large),
     // and ffmpeg reads only what it decodes, seeking through the open descriptor.
-    let file = match walk::open_regular_file(root_fd, &result.entry.rel_path) {
-        Ok(f) => f,
-        Err(e) => {
-            result
-                .errors
-                .push((VIDEO_STAGE.into(), format!("open: {e}")));
-            return;
-        }
-    };
+    match walk::open_regular_file(root_fd, &result.entry.rel_path) {
+        Ok(file) => video_keyframes(
+            ctx,
+            file,
+            &result.entry.rel_path,
+            &mut result.observations,
+            &mut result.errors,
+            &mut result.children,
+        ),
+        Err(e) => result
+            .errors
+            .push((VIDEO_STAGE.into(), format!("open: {e}"))),
+    }
+}
+
+/// Keyframes of a video held in memory (an e-mail attachment): ffmpeg reads a sealed-off
+/// anonymous in-memory file, since it needs a descriptor to seek in, and nothing is written
+/// to disk beside the evidence.
+fn embedded_video(
+    ctx: &SourceContext,
+    bytes: &[u8],
+    path: &[u8],
+    observations: &mut Vec<(&'static str, &'static str, analyzer::ObservationDraft)>,
+    errors: &mut Vec<(String, String)>,
+    children: &mut Vec<writer::ChildResult>,
+) {
+    use std::io::{Seek, Write};
+    let file = rustix::fs::memfd_create("spoor-embedded-video", rustix::fs::MemfdFlags::CLOEXEC)
+        .map(std::fs::File::from)
+        .map_err(std::io::Error::from)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.rewind()?;
+            Ok(f)
+        });
+    match file {
+        Ok(file) => video_keyframes(ctx, file, path, observations, errors, children),
+        Err(e) => errors.push((
+            VIDEO_STAGE.into(),
+            format!("in-memory copy for ffmpeg: {e}"),
+        )),
+    }
+}
+
+/// Runs the keyframe extractor over an open video: its `video.keyframes` observation and
+/// problems go to the video, its frames become children named under `path`.
+fn video_keyframes(
+    ctx: &SourceContext,
+    file: std::fs::File,
+    path: &[u8],
+    observations: &mut Vec<(&'static str, &'static str, analyzer::ObservationDraft)>,
+    errors: &mut Vec<(String, String)>,
+    children: &mut Vec<writer::ChildResult>,
+) {
+    use crate::media::video;
     let extractor = video::ffmpeg_version().unwrap_or("ffmpeg");
-    let parent_path = result.entry.rel_path.clone();
     let opts = ctx.video;
-    let mut children = Vec::new();
     let mut on_frame = |frame: video::Frame| {
-        children.push(frame_child(ctx, &parent_path, extractor, opts, frame));
+        children.push(frame_child(ctx, path, extractor, opts, frame));
     };
     match video::keyframes(
         file,
@@ -1365,7 +1431,7 @@ fn process_video(ctx: &SourceContext, root_fd: &OwnedFd, result: &mut ItemResult
         &mut on_frame,
     ) {
         Ok((info, problems)) => {
-            result.observations.push((
+            observations.push((
                 VIDEO_STAGE,
                 VIDEO_STAGE_VERSION,
                 analyzer::ObservationDraft {
@@ -1376,12 +1442,11 @@ fn process_video(ctx: &SourceContext, root_fd: &OwnedFd, result: &mut ItemResult
                 },
             ));
             for p in problems {
-                result.errors.push((VIDEO_STAGE.into(), p));
+                errors.push((VIDEO_STAGE.into(), p));
             }
         }
-        Err(e) => result.errors.push((VIDEO_STAGE.into(), e)),
+        Err(e) => errors.push((VIDEO_STAGE.into(), e)),
     }
-    result.children.extend(children);
 }
 
 /// One keyframe as a child item: named after its parent and time, analysed like a photo.

@@ -79,6 +79,32 @@ CREATE TABLE calls (_id INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT, presenta
       ("+31612345678", 1700000600000, 305, 2, "Bram", "NL")]),
 ])
 
+def typed_int(n):
+    """A typedstream integer: one signed byte, or 0x81 and an i16 (little-endian)."""
+    return bytes([n]) if n < 0x80 else b"\x81" + n.to_bytes(2, "little")
+
+def attributed_body(text):
+    """`message.attributedBody` as Messages writes it for a plain text message: an NSArchiver
+    typedstream of an NSMutableAttributedString holding an NSMutableString and one attribute run
+    (the layout of real blobs; pytypedstream, an independent reader, is used to check it when
+    it is installed)."""
+    raw = text.encode("utf-8")
+    blob = (b"\x04\x0bstreamtyped\x81\xe8\x03\x84\x01@\x84\x84\x84\x19NSMutableAttributedString\x00"
+            b"\x84\x84\x12NSAttributedString\x00\x84\x84\x08NSObject\x00\x85\x92\x84\x84\x84\x0fNSMutableString"
+            b"\x01\x84\x84\x08NSString\x01\x95\x84\x01+" + typed_int(len(raw)) + raw +
+            b"\x86\x84\x02iI\x01" + typed_int(len(text.encode("utf-16-le")) // 2) +
+            b"\x92\x84\x84\x84\x0cNSDictionary\x00\x95\x84\x01i\x01\x92\x84\x98\x98\x1d__kIMMessagePartAttributeName"
+            b"\x86\x92\x84\x84\x84\x08NSNumber\x00\x84\x84\x07NSValue\x00\x95\x84\x01*\x84\x9b\x9b\x00\x86\x86\x86")
+    try:
+        import typedstream
+        assert typedstream.unarchive_from_data(blob).contents[0].value.value == text
+    except ImportError:
+        pass
+    return blob
+
+GROUP_TEXT = ("Drop at the depot tonight, gate 4 \u2014 bring the keys and the van papers. "
+              "Cash to NL91ABNA0417164300, not to the old account. Delete this after reading.")
+
 make("sms.db", """
 CREATE TABLE handle (ROWID INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, id TEXT NOT NULL, country TEXT,
   service TEXT NOT NULL, uncanonicalized_id TEXT, person_centric_id TEXT, UNIQUE (id, service));
@@ -94,18 +120,35 @@ CREATE TABLE chat_message_join (chat_id INTEGER REFERENCES chat (ROWID) ON DELET
   message_id INTEGER REFERENCES message (ROWID) ON DELETE CASCADE, message_date INTEGER DEFAULT 0, PRIMARY KEY (chat_id, message_id));
 CREATE TABLE chat_handle_join (chat_id INTEGER REFERENCES chat (ROWID) ON DELETE CASCADE,
   handle_id INTEGER REFERENCES handle (ROWID) ON DELETE CASCADE, UNIQUE(chat_id, handle_id));
+CREATE TABLE attachment (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL, created_date INTEGER DEFAULT 0,
+  start_date INTEGER DEFAULT 0, filename TEXT, uti TEXT, mime_type TEXT, transfer_state INTEGER DEFAULT 0,
+  is_outgoing INTEGER DEFAULT 0, user_info BLOB, transfer_name TEXT, total_bytes INTEGER DEFAULT 0);
+CREATE TABLE message_attachment_join (message_id INTEGER REFERENCES message (ROWID) ON DELETE CASCADE,
+  attachment_id INTEGER REFERENCES attachment (ROWID) ON DELETE CASCADE, UNIQUE(message_id, attachment_id));
 """, [
     ("INSERT INTO handle(id, country, service) VALUES (?,?,?)",
-     [("+31612345678", "nl", "SMS"), ("anna@example.nl", "nl", "iMessage")]),
-    ("INSERT INTO chat(guid, style, chat_identifier, service_name) VALUES (?,?,?,?)",
-     [("SMS;-;+31612345678", 45, "+31612345678", "SMS"), ("iMessage;-;anna@example.nl", 45, "anna@example.nl", "iMessage")]),
+     [("+31612345678", "nl", "SMS"), ("anna@example.nl", "nl", "iMessage"), ("+31687654321", "nl", "iMessage")]),
+    # Style 45 one-to-one, 43 a group; account_login is the phone's own account (E: Apple ID).
+    ("INSERT INTO chat(guid, style, chat_identifier, service_name, account_login, display_name) VALUES (?,?,?,?,?,?)",
+     [("SMS;-;+31612345678", 45, "+31612345678", "SMS", "P:+31611111111", ""),
+      ("iMessage;-;anna@example.nl", 45, "anna@example.nl", "iMessage", "E:owner@icloud.example", ""),
+      ("iMessage;+;chat493817236", 43, "chat493817236", "iMessage", "E:owner@icloud.example", "Depot")]),
     # iOS 11+ dates: nanoseconds since 2001-01-01 UTC (721692800 s = 2023-11-14T22:13:20Z).
     ("INSERT INTO message(guid, text, handle_id, service, date, is_from_me) VALUES (?,?,?,?,?,?)",
      [("A1", "Package arrives at 10", 1, "SMS", 721692800 * 10**9, 0),
       ("A2", "ok", 1, "SMS", 721692900 * 10**9, 1),
       ("A3", "see you at the hotel", 2, "iMessage", 721693000 * 10**9, 0)]),
-    ("INSERT INTO chat_message_join(chat_id, message_id) VALUES (?,?)", [(1, 1), (1, 2), (2, 3)]),
-    ("INSERT INTO chat_handle_join(chat_id, handle_id) VALUES (?,?)", [(1, 1), (2, 2)]),
+    # iOS 16+: the owner's message to the group, no handle, its text only in attributedBody
+    # (over 127 bytes, so its length takes the typedstream's two-byte form); a member's reply
+    # with a photo.
+    ("INSERT INTO message(guid, text, attributedBody, handle_id, service, date, is_from_me) VALUES (?,?,?,?,?,?,?)",
+     [("A4", None, attributed_body(GROUP_TEXT), 0, "iMessage", 721694000 * 10**9, 1),
+      ("A5", "on my way \ufffc", None, 3, "iMessage", 721694100 * 10**9, 0)]),
+    ("INSERT INTO attachment(guid, filename, mime_type, transfer_name, total_bytes) VALUES (?,?,?,?,?)",
+     [("AT1", "~/Library/SMS/Attachments/4f/15/AT1/IMG_0042.HEIC", "image/heic", "IMG_0042.HEIC", 1834221)]),
+    ("INSERT INTO message_attachment_join(message_id, attachment_id) VALUES (?,?)", [(5, 1)]),
+    ("INSERT INTO chat_message_join(chat_id, message_id) VALUES (?,?)", [(1, 1), (1, 2), (2, 3), (3, 4), (3, 5)]),
+    ("INSERT INTO chat_handle_join(chat_id, handle_id) VALUES (?,?)", [(1, 1), (2, 2), (3, 1), (3, 3)]),
 ])
 
 # contacts2.db as Android 7+ writes it (AOSP ContactsDatabaseHelper: accounts, raw_contacts,

@@ -147,9 +147,12 @@ fn email_attachments_become_child_items_that_go_through_every_stage() {
          Content-Disposition: attachment; filename=\"IMG 1/2.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\
          --out\r\nContent-Type: text/plain; name=\"pay.txt\"\r\nContent-Disposition: attachment; filename=\"pay.txt\"\r\n\r\n\
          pay to NL91 ABNA 0417 1643 00 today\r\n--out\r\nContent-Type: message/rfc822\r\n\
-         Content-Disposition: attachment; filename=\"fwd.eml\"\r\n\r\n{}\r\n--out--\r\n",
+         Content-Disposition: attachment; filename=\"fwd.eml\"\r\n\r\n{}\r\n--out\r\n\
+         Content-Type: video/3gpp; name=\"clip.3gp\"\r\nContent-Disposition: attachment; filename=\"clip.3gp\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}--out--\r\n",
         mime_base64(&photo),
-        forwarded
+        forwarded,
+        mime_base64(&read("video/padded.3gp"))
     );
     common::write(&ev.join("mail/inbox.mbox"), mbox.as_bytes());
     let o = common::scan(
@@ -216,6 +219,13 @@ fn email_attachments_become_child_items_that_go_through_every_stage() {
         has(&nested, "hashset.match"),
         "the known-bad file inside the forward"
     );
+    // The attached video's keyframes, taken from memory (nothing written beside the
+    // evidence), each an image with its own PDQ.
+    let clip = "mail/inbox.mbox//message-1/attachment-4/clip.3gp";
+    assert!(has(clip, "video.keyframes"));
+    let first_frame = format!("{clip}//frame-0000@0.000s");
+    assert_eq!(item(&first_frame)["derivation"]["what"], "video keyframe");
+    assert!(has(&first_frame, "image.pdq"));
     let records = common::export(&case, "records");
     let inner = records
         .iter()
@@ -227,7 +237,7 @@ fn email_attachments_become_child_items_that_go_through_every_stage() {
         .find(|r| r["path"] == "mail/inbox.mbox")
         .unwrap();
     let listed = outer["extra"]["attachments"].as_array().unwrap();
-    assert_eq!(listed.len(), 3);
+    assert_eq!(listed.len(), 4);
     assert_eq!(listed[0]["child"], "message-1/attachment-1/IMG 1_2.jpg");
 }
 
@@ -609,6 +619,67 @@ fn telegram_instagram_and_messenger_json_equal_the_targets() {
         batch.records[1].locator["json_pointer"],
         "/chats/list/0/messages/1"
     );
+    // A whole-account export names its owner in `personal_information` (Telegram Desktop's
+    // fields): that becomes an account record, and the owner's messages are outgoing.
+    let mut account: serde_json::Value =
+        serde_json::from_slice(&read("comms/json/telegram_batch.json")).unwrap();
+    account["personal_information"] = serde_json::json!({
+        "user_id": 5012345678i64, "first_name": "Author", "last_name": "One",
+        "phone_number": "+31 6 12345678", "username": "@Author_1", "bio": ""
+    });
+    account["chats"]["list"][0]["messages"][0]["from_id"] = "user5012345678".into();
+    account["contacts"] = serde_json::json!({"about": "", "list": [
+        {"user_id": 6000000001i64, "first_name": "Piet", "last_name": "", "phone_number": "0687654321",
+         "date": "2023-11-14T23:13:20", "date_unixtime": "1700000000"}
+    ]});
+    let (_, p) = jsonchats::parse(&serde_json::to_vec(&account).unwrap(), &none);
+    let owner = p
+        .records
+        .iter()
+        .find(|r| r.kind.as_str() == "account")
+        .unwrap();
+    assert_eq!(owner.locator["json_pointer"], "/personal_information");
+    let ids: Vec<&str> = owner
+        .participants
+        .iter()
+        .map(|p| p.identifier.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "telegram:user5012345678",
+            "tel:+31612345678",
+            "telegram-username:author_1"
+        ]
+    );
+    assert_eq!(owner.participants[0].name.as_deref(), Some("Author One"));
+    let first = p
+        .records
+        .iter()
+        .find(|r| r.kind.as_str() == "message")
+        .unwrap();
+    assert_eq!(first.direction, "outgoing");
+    // Its address book: a contact record with the Telegram user and the number (--region NL).
+    let nl = CommsOptions {
+        region: Some("NL".into()),
+        ..Default::default()
+    };
+    let (_, p) = jsonchats::parse(&serde_json::to_vec(&account).unwrap(), &nl);
+    let contact = p
+        .records
+        .iter()
+        .find(|r| r.kind.as_str() == "contact")
+        .unwrap();
+    assert_eq!(contact.locator["json_pointer"], "/contacts/list/0");
+    let ids: Vec<&str> = contact
+        .participants
+        .iter()
+        .map(|p| p.identifier.as_str())
+        .collect();
+    assert_eq!(ids, ["telegram:user6000000001", "tel:+31687654321"]);
+    assert_eq!(contact.participants[1].name.as_deref(), Some("Piet"));
+    assert_eq!(contact.time.utc.as_deref(), Some("2023-11-14T22:13:20Z"));
+    assert_eq!(contact.time.offset.as_deref(), Some("+01:00"));
 
     let (format, p) = jsonchats::parse(&read("comms/json/instagram.json"), &none);
     assert_eq!(format, Some(jsonchats::META));
@@ -997,16 +1068,71 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
         "email:anna@example.nl"
     );
     assert_eq!(p.records[2].thread.as_deref(), Some("anna@example.nl"));
-
-    let (format, p) = sqlite::parse(&read("comms/sqlite/contacts2.db"), &nl);
-    assert_eq!(format, Some(sqlite::ANDROID_CONTACTS));
-    assert_eq!(p.records.len(), 4, "{:?}", p.damage);
+    assert!(p.damage.is_empty(), "{:?}", p.damage);
     let ids = |r: &spoor::comms::CommRecord| -> Vec<String> {
         r.participants
             .iter()
             .map(|p| p.identifier.clone())
             .collect()
     };
+    // iOS 16+: the owner's message to a group has no handle and no `text`; its body is read
+    // from attributedBody (checked against pytypedstream when the fixture was made), and it
+    // goes to every member of the group.
+    let group = &p.records[3];
+    assert_eq!(group.direction, "outgoing");
+    assert!(
+        group
+            .body
+            .as_deref()
+            .unwrap()
+            .starts_with("Drop at the depot tonight, gate 4 — bring")
+    );
+    assert!(
+        group
+            .body
+            .as_deref()
+            .unwrap()
+            .ends_with("Delete this after reading.")
+    );
+    assert_eq!(group.extra["body_from"], "attributedBody");
+    assert_eq!(ids(group), ["tel:+31612345678", "tel:+31687654321"]);
+    assert!(group.participants.iter().all(|p| p.role == "to"));
+    assert_eq!(group.thread.as_deref(), Some("chat493817236"));
+    assert_eq!(group.extra["chat_name"], "Depot");
+    // A member's reply reaches the sender and the group's other member; its photo is listed
+    // with the file's path on the phone.
+    let reply = &p.records[4];
+    assert_eq!(ids(reply), ["tel:+31687654321", "tel:+31612345678"]);
+    assert_eq!(
+        (reply.participants[0].role, reply.participants[1].role),
+        ("from", "to")
+    );
+    let photo = &reply.extra["attachments"][0];
+    assert_eq!(photo["content_type"], "image/heic");
+    assert_eq!(
+        photo["device_path"],
+        "~/Library/SMS/Attachments/4f/15/AT1/IMG_0042.HEIC"
+    );
+    assert_eq!(photo["size"], 1834221);
+    // The phone's own accounts, one record each, from chat.account_login.
+    let accounts: Vec<Vec<String>> = p
+        .records
+        .iter()
+        .filter(|r| r.kind.as_str() == "account")
+        .map(ids)
+        .collect();
+    assert_eq!(
+        accounts,
+        [["tel:+31611111111"], ["email:owner@icloud.example"]]
+    );
+    // A broken attributedBody is said to be broken, the message kept.
+    assert!(
+        spoor::comms::typedstream::attributed_text(b"\x04\x0bstreamtyped\x81\xe8\x03").is_err()
+    );
+
+    let (format, p) = sqlite::parse(&read("comms/sqlite/contacts2.db"), &nl);
+    assert_eq!(format, Some(sqlite::ANDROID_CONTACTS));
+    assert_eq!(p.records.len(), 4 + 2, "{:?}", p.damage);
     // The phone's own contact: both numbers in E.164, the address lower-cased, the name on each.
     let own = &p.records[0];
     assert_eq!(own.kind.as_str(), "contact");
@@ -1038,6 +1164,14 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
     // A deleted contact still in the table is kept, and said to be deleted.
     assert_eq!(p.records[3].extra["deleted"], true);
     assert_eq!(ids(&p.records[3]), ["tel:+31687654321", "im-7:kees_77"]);
+    // The accounts the contacts sync with: Google's, named by its address; WhatsApp's, which has
+    // no identity in its name. The phone's local account (no name, no type) is left out.
+    let google = &p.records[4];
+    assert_eq!(google.kind.as_str(), "account");
+    assert_eq!(ids(google), ["email:bram.example@gmail.com"]);
+    assert_eq!(google.participants[0].role, "owner");
+    assert_eq!(p.records[5].extra["account_type"], "com.whatsapp");
+    assert!(p.records[5].participants.is_empty());
 
     // A database left in WAL mode is read, and said to be in it (its -wal is not read).
     let mut wal = read("comms/sqlite/calllog.db");
@@ -1117,7 +1251,9 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
     expect_code(&o, 2, "scan with a damaged database");
     common::assert_same_tree(&before, &common::snapshot(&ev));
     let records = common::export(&case, "records");
-    assert_eq!(records.len(), 6 + 3 + 3 + 4 + 3);
+    // mmssms.db, calllog.db, sms.db (5 messages, 2 accounts), contacts2.db (4 contacts, 2
+    // accounts), the live database with its WAL.
+    assert_eq!(records.len(), 6 + 3 + (5 + 2) + (4 + 2) + 3);
     assert!(
         records
             .iter()

@@ -98,6 +98,91 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> (Option<&'static str>, P
     }
 }
 
+/// Telegram's time of an entry: `date_unixtime` is UTC, `date` the exporting computer's wall
+/// clock (their difference is the offset); with only `date`, the zone is unknown and said so.
+fn telegram_time(m: &Value) -> Option<RecordTime> {
+    let unix = m.get("date_unixtime").and_then(|d| {
+        d.as_str()
+            .and_then(|s| s.parse::<i64>().ok())
+            .or_else(|| d.as_i64())
+    });
+    let local = m.get("date").and_then(Value::as_str).map(str::to_string);
+    match (unix, local) {
+        (Some(u), local) => Some(RecordTime {
+            utc: Some(super::utc_of_millis(u * 1000)),
+            offset: local.as_deref().and_then(|l| offset_between(l, u)),
+            local,
+            zone_known: true,
+            assumption: None,
+        }),
+        (None, Some(l)) => Some(RecordTime {
+            utc: None,
+            local: Some(l),
+            offset: None,
+            zone_known: false,
+            assumption: Some(
+                "`date` is the exporting computer's local time, zone unknown (no date_unixtime)"
+                    .into(),
+            ),
+        }),
+        (None, None) => None,
+    }
+}
+
+/// The account's address book in a whole-account export (`contacts.list`: names, number, the
+/// date the contact was added): one `contact` record each.
+fn telegram_contacts(root: &Value, region: Option<&str>, parsed: &mut Parsed) {
+    let Some(list) = root.pointer("/contacts/list").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, c) in list.iter().enumerate() {
+        let name = [c.get("first_name"), c.get("last_name")]
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let name = (!name.is_empty()).then_some(name);
+        let mut participants = Vec::new();
+        if let Some(id) = c
+            .get("user_id")
+            .and_then(Value::as_i64)
+            .filter(|id| *id != 0)
+        {
+            participants.push(Participant {
+                role: "party",
+                identifier: format!("telegram:user{id}"),
+                raw: id.to_string(),
+                name: name.clone(),
+            });
+        }
+        if let Some(raw) = c
+            .get("phone_number")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty())
+        {
+            participants.push(Participant {
+                role: "party",
+                identifier: identifiers::identify(raw, "telegram-phone", region),
+                raw: raw.to_string(),
+                name: name.clone(),
+            });
+        }
+        parsed.records.push(CommRecord {
+            kind: RecordKind::Contact,
+            format: TELEGRAM,
+            locator: json!({"json_pointer": format!("/contacts/list/{i}")}),
+            time: telegram_time(c).unwrap_or_default(),
+            direction: "none",
+            participants,
+            body: None,
+            thread: None,
+            extra: json!({"name": name}),
+        });
+    }
+}
+
 fn telegram(root: &Value, options: &CommsOptions, region: Option<&str>, parsed: &mut Parsed) {
     // The account's own identifiers, when the export is the whole account.
     let mut owners: Vec<String> = options
@@ -106,17 +191,61 @@ fn telegram(root: &Value, options: &CommsOptions, region: Option<&str>, parsed: 
         .map(|o| identifiers::identify(o, "telegram-name", region))
         .collect();
     if let Some(me) = root.get("personal_information") {
+        // The account itself is a record too: who the export belongs to.
+        let mut account = Vec::new();
         if let Some(id) = me.get("user_id").and_then(Value::as_i64) {
             owners.push(format!("telegram:user{id}"));
+            account.push((id.to_string(), format!("telegram:user{id}")));
         }
-        if let Some(tel) = me
+        if let Some((raw, tel)) = me
             .get("phone_number")
             .and_then(Value::as_str)
-            .and_then(|p| identifiers::phone(p, region))
+            .and_then(|p| identifiers::phone(p, region).map(|tel| (p, tel)))
         {
-            owners.push(tel);
+            owners.push(tel.clone());
+            account.push((raw.to_string(), tel));
         }
+        let username = me
+            .get("username")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty());
+        if let Some(name) = username {
+            account.push((
+                name.to_string(),
+                format!(
+                    "telegram-username:{}",
+                    name.trim_start_matches('@').to_lowercase()
+                ),
+            ));
+        }
+        let display = [me.get("first_name"), me.get("last_name")]
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        parsed.records.push(CommRecord {
+            kind: RecordKind::Account,
+            format: TELEGRAM,
+            locator: json!({"json_pointer": "/personal_information"}),
+            time: RecordTime::default(),
+            direction: "none",
+            participants: account
+                .into_iter()
+                .map(|(raw, identifier)| Participant {
+                    role: "owner",
+                    identifier,
+                    raw,
+                    name: (!display.is_empty()).then(|| display.clone()),
+                })
+                .collect(),
+            body: None,
+            thread: None,
+            extra: json!({"username": username, "bio": me.get("bio")}),
+        });
     }
+    telegram_contacts(root, region, parsed);
     let chats: Vec<(String, &Value)> = match root.pointer("/chats/list").and_then(Value::as_array) {
         Some(list) => list
             .iter()
@@ -139,29 +268,12 @@ fn telegram(root: &Value, options: &CommsOptions, region: Option<&str>, parsed: 
         };
         for (i, m) in messages.iter().enumerate() {
             let at = format!("{pointer}/messages/{i}");
-            let unix = m.get("date_unixtime").and_then(|d| {
-                d.as_str()
-                    .and_then(|s| s.parse::<i64>().ok())
-                    .or_else(|| d.as_i64())
-            });
-            let local = m.get("date").and_then(Value::as_str).map(str::to_string);
-            let time = match (unix, &local) {
-                (Some(u), _) => RecordTime {
-                    utc: Some(super::utc_of_millis(u * 1000)),
-                    offset: local.as_deref().and_then(|l| offset_between(l, u)),
-                    local: local.clone(),
-                    zone_known: true,
-                    assumption: None,
-                },
-                (None, Some(l)) => RecordTime {
-                    utc: None,
-                    local: Some(l.clone()),
-                    offset: None,
-                    zone_known: false,
-                    assumption: Some("`date` is the exporting computer's local time, zone unknown (no date_unixtime)".into()),
-                },
-                (None, None) => {
-                    parsed.damage.push(format!("{at}: a message without a date"));
+            let time = match telegram_time(m) {
+                Some(time) => time,
+                None => {
+                    parsed
+                        .damage
+                        .push(format!("{at}: a message without a date"));
                     continue;
                 }
             };

@@ -11,6 +11,7 @@ pub mod identifiers;
 pub mod jsonchats;
 pub mod smsbackup;
 pub mod sqlite;
+pub mod typedstream;
 pub mod vcard;
 pub mod whatsapp;
 

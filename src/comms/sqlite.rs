@@ -1,14 +1,13 @@
 //! Phone databases: Android's `mmssms.db` (`sms`, `threads`, `canonical_addresses`),
 //! `calllog.db` (`calls`) and `contacts2.db` (`raw_contacts`, `data`, `mimetypes`, `accounts`;
 //! the `calls` table it held before Android 7 too), and iOS's `sms.db` (`message`, `handle`,
-//! `chat`).
+//! `chat`, `attachment`).
 //!
 //! The evidence file is never opened as a database: its bytes (already read and hashed) are
 //! handed to SQLite's deserialize interface as a read-only in-memory image, so SQLite cannot
 //! write a journal, a WAL or anything else next to it. Records point back by table and row id.
 //! A `-wal` file seized beside a database is applied to a private copy ([`parse_with_wal`]):
-//! its rows are marked added, changed or deleted against the main file. Not yet: iOS
-//! attachments.
+//! its rows are marked added, changed or deleted against the main file.
 
 use rusqlite::{Connection, OpenFlags};
 use serde_json::json;
@@ -113,6 +112,9 @@ fn parse_connection(
         && has_table(conn, "mimetypes")
     {
         android_contacts(conn, region, parsed).and_then(|_| {
+            if has_table(conn, "accounts") {
+                android_accounts(conn, region, parsed)?;
+            }
             if has_table(conn, "calls") {
                 android_calls(conn, region, &owners, parsed)?;
             }
@@ -437,6 +439,53 @@ fn columns(conn: &Connection, table: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The accounts the phone's contacts are synced with (`accounts`, Android 7+): one `account`
+/// record each, the account's name as the owner's identifier when it is an address or a number
+/// (Google's is the Gmail address; WhatsApp's is just "WhatsApp", kept in the extras only). The
+/// phone's local account (no name, no type) is left out.
+fn android_accounts(
+    conn: &Connection,
+    region: Option<&str>,
+    parsed: &mut Parsed,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT _id, account_name, account_type FROM accounts
+         WHERE account_name IS NOT NULL OR account_type IS NOT NULL ORDER BY _id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let name: Option<String> = r.get(1)?;
+        let account_type: Option<String> = r.get(2)?;
+        let participants = name
+            .as_deref()
+            .and_then(|n| {
+                identifiers::phone(n, region)
+                    .or_else(|| identifiers::email(n))
+                    .map(|id| (n, id))
+            })
+            .map(|(n, identifier)| Participant {
+                role: "owner",
+                identifier,
+                raw: n.to_string(),
+                name: None,
+            })
+            .into_iter()
+            .collect();
+        parsed.records.push(CommRecord {
+            kind: RecordKind::Account,
+            format: ANDROID_CONTACTS,
+            locator: json!({"table": "accounts", "rowid": r.get::<_, i64>(0)?}),
+            time: RecordTime::default(),
+            direction: "none",
+            participants,
+            body: None,
+            thread: None,
+            extra: json!({"account_name": name, "account_type": account_type}),
+        });
+    }
+    Ok(())
+}
+
 /// Android's contacts provider: one record per raw contact (one account's view of a person:
 /// the phone's own, Google's, WhatsApp's …), with every phone number, e-mail address and chat
 /// handle of its `data` rows as a participant. Deleted raw contacts still in the table (marked
@@ -591,6 +640,62 @@ fn apple_time(v: i64) -> i64 {
     }
 }
 
+/// One iOS conversation: its identifier, the group's name and its members (`chat_handle_join`).
+struct IosChat {
+    identifier: Option<String>,
+    group: bool,
+    display_name: Option<String>,
+    members: Vec<(String, Option<String>)>,
+}
+
+fn ios_chats(conn: &Connection) -> rusqlite::Result<std::collections::HashMap<i64, IosChat>> {
+    let mut chats = std::collections::HashMap::new();
+    let mut stmt = conn.prepare("SELECT ROWID, chat_identifier, style, display_name FROM chat")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        // `style` 43 is a group, 45 one-to-one.
+        let group = r.get::<_, Option<i64>>(2)? == Some(43);
+        let display_name = r.get::<_, Option<String>>(3)?.filter(|n| !n.is_empty());
+        chats.insert(
+            r.get(0)?,
+            IosChat {
+                identifier: r.get(1)?,
+                group,
+                display_name,
+                members: Vec::new(),
+            },
+        );
+    }
+    if has_table(conn, "chat_handle_join") {
+        let mut stmt = conn.prepare(
+            "SELECT j.chat_id, h.id, h.service FROM chat_handle_join j
+             JOIN handle h ON h.ROWID = j.handle_id ORDER BY j.chat_id, h.ROWID",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(chat) = chats.get_mut(&r.get::<_, i64>(0)?) {
+                chat.members.push((r.get(1)?, r.get(2)?));
+            }
+        }
+    }
+    Ok(chats)
+}
+
+fn ios_app(service: Option<&str>) -> &'static str {
+    if service == Some("iMessage") {
+        "imessage"
+    } else {
+        "sms"
+    }
+}
+
+/// iOS's `sms.db`: one record per `message` row. The body is `text`, or, when iOS 16 and
+/// later left that empty, the string inside `attributedBody`. The other party is the row's
+/// `handle`; in a group chat every other member is a recipient too, and a message the owner
+/// sent to a group (no handle) goes to all members. Attachments (`attachment`, joined by
+/// `message_attachment_join`) are listed with their file's path on the phone. The accounts the
+/// phone used (`chat.account_login`, `E:` an Apple ID address, `P:` a number) become `account`
+/// records.
 fn ios_sms(
     conn: &Connection,
     region: Option<&str>,
@@ -598,31 +703,58 @@ fn ios_sms(
     parsed: &mut Parsed,
 ) -> rusqlite::Result<()> {
     let has_chats = has_table(conn, "chat") && has_table(conn, "chat_message_join");
-    let sql = if has_chats {
-        "SELECT m.ROWID, m.text, m.date, m.is_from_me, m.service, h.id,
-                (SELECT c.chat_identifier FROM chat_message_join j JOIN chat c ON c.ROWID = j.chat_id WHERE j.message_id = m.ROWID LIMIT 1)
-         FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id ORDER BY m.ROWID"
+    let chats = if has_chats {
+        ios_chats(conn)?
     } else {
-        "SELECT m.ROWID, m.text, m.date, m.is_from_me, m.service, h.id, NULL
-         FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id ORDER BY m.ROWID"
+        Default::default()
     };
-    let mut stmt = conn.prepare(sql)?;
+    let attributed = if columns(conn, "message")
+        .iter()
+        .any(|c| c == "attributedBody")
+    {
+        "m.attributedBody"
+    } else {
+        "NULL"
+    };
+    let chat_of = if has_chats {
+        "(SELECT j.chat_id FROM chat_message_join j WHERE j.message_id = m.ROWID LIMIT 1)"
+    } else {
+        "NULL"
+    };
+    let sql = format!(
+        "SELECT m.ROWID, m.text, m.date, m.is_from_me, m.service, h.id, {chat_of}, {attributed}
+         FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id ORDER BY m.ROWID"
+    );
+    let mut attachments =
+        if has_table(conn, "attachment") && has_table(conn, "message_attachment_join") {
+            match conn.prepare(
+                "SELECT a.ROWID, a.guid, a.filename, a.mime_type, a.transfer_name, a.total_bytes
+             FROM message_attachment_join j JOIN attachment a ON a.ROWID = j.attachment_id
+             WHERE j.message_id = ?1 ORDER BY a.ROWID",
+            ) {
+                Ok(stmt) => Some(stmt),
+                Err(e) => {
+                    parsed.damage.push(format!("attachments not read: {e}"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+    let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         let from_me = r.get::<_, Option<i64>>(3)?.unwrap_or(0) == 1;
         let direction = if from_me { "outgoing" } else { "incoming" };
         let service: Option<String> = r.get(4)?;
-        let app = if service.as_deref() == Some("iMessage") {
-            "imessage"
-        } else {
-            "sms"
-        };
+        let app = ios_app(service.as_deref());
         let raw: String = r.get::<_, Option<String>>(5)?.unwrap_or_default();
         let Some(date) = r.get::<_, Option<i64>>(2)? else {
             parsed.damage.push(format!("message row {id}: no date"));
             continue;
         };
+        let chat = r.get::<_, Option<i64>>(6)?.and_then(|c| chats.get(&c));
         let mut participants = Vec::new();
         if !raw.is_empty() {
             participants.push(Participant {
@@ -632,7 +764,66 @@ fn ios_sms(
                 name: None,
             });
         }
+        // A group message reaches every member; a one-to-one message the phone sent with no
+        // handle (older iOS) reaches the chat's one member.
+        if let Some(chat) = chat.filter(|c| c.group || raw.is_empty()) {
+            for (member, member_service) in &chat.members {
+                if member != &raw {
+                    participants.push(Participant {
+                        role: "to",
+                        identifier: identifiers::identify(
+                            member,
+                            ios_app(member_service.as_deref()),
+                            region,
+                        ),
+                        raw: member.clone(),
+                        name: None,
+                    });
+                }
+            }
+        }
         participants.extend(owners.iter().cloned());
+        let mut body: Option<String> = r.get::<_, Option<String>>(1)?.filter(|t| !t.is_empty());
+        let mut body_source = "text";
+        if body.is_none()
+            && let Some(blob) = r.get::<_, Option<Vec<u8>>>(7)?
+        {
+            match super::typedstream::attributed_text(&blob) {
+                Ok(text) => {
+                    body = Some(text);
+                    body_source = "attributedBody";
+                }
+                Err(e) => parsed.damage.push(format!("message row {id}: {e}")),
+            }
+        }
+        let mut files = Vec::new();
+        if let Some(stmt) = attachments.as_mut() {
+            let mut found = stmt.query([id])?;
+            while let Some(a) = found.next()? {
+                files.push(json!({
+                    "attachment": a.get::<_, i64>(0)?, "guid": a.get::<_, Option<String>>(1)?,
+                    "device_path": a.get::<_, Option<String>>(2)?,
+                    "content_type": a.get::<_, Option<String>>(3)?,
+                    "name": a.get::<_, Option<String>>(4)?,
+                    "size": a.get::<_, Option<i64>>(5)?,
+                }));
+            }
+        }
+        let mut extra = json!({"service": service, "raw_date": date});
+        if body.is_some() {
+            extra["body_from"] = json!(body_source);
+        }
+        if let Some(chat) = chat {
+            if chat.group {
+                extra["group"] = json!(true);
+            }
+            if let Some(name) = &chat.display_name {
+                extra["chat_name"] = json!(name);
+            }
+        }
+        if !files.is_empty() {
+            extra["attachments"] = json!(files);
+        }
         parsed.records.push(CommRecord {
             kind: RecordKind::Message,
             format: IOS_SMS,
@@ -640,9 +831,53 @@ fn ios_sms(
             time: known_time(super::utc_of_millis(apple_time(date))),
             direction,
             participants,
-            body: r.get(1)?,
-            thread: r.get::<_, Option<String>>(6)?.or(Some(raw)),
-            extra: json!({"service": service, "raw_date": date}),
+            body,
+            thread: chat.and_then(|c| c.identifier.clone()).or(Some(raw)),
+            extra,
+        });
+    }
+    if has_chats && columns(conn, "chat").iter().any(|c| c == "account_login") {
+        ios_accounts(conn, region, parsed)?;
+    }
+    Ok(())
+}
+
+/// The phone's own iMessage/SMS accounts, from `chat.account_login`: `E:` then an Apple ID
+/// e-mail address, `P:` then a phone number. One record per distinct login, pointing at the
+/// first chat that names it.
+fn ios_accounts(
+    conn: &Connection,
+    region: Option<&str>,
+    parsed: &mut Parsed,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT MIN(ROWID), account_login, service_name, COUNT(*) FROM chat
+         WHERE account_login IS NOT NULL AND account_login != '' GROUP BY account_login ORDER BY MIN(ROWID)",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let login: String = r.get(1)?;
+        let raw = login
+            .strip_prefix("E:")
+            .or_else(|| login.strip_prefix("P:"))
+            .unwrap_or(&login)
+            .to_string();
+        let service: Option<String> = r.get(2)?;
+        parsed.records.push(CommRecord {
+            kind: RecordKind::Account,
+            format: IOS_SMS,
+            locator: json!({"table": "chat", "rowid": r.get::<_, i64>(0)?}),
+            time: RecordTime::default(),
+            direction: "none",
+            participants: vec![Participant {
+                role: "owner",
+                identifier: identifiers::identify(&raw, ios_app(service.as_deref()), region),
+                raw,
+                name: None,
+            }],
+            body: None,
+            thread: None,
+            extra: json!({"account_login": login, "service": service, "chats": r.get::<_, i64>(3)?}),
         });
     }
     Ok(())

@@ -1378,9 +1378,9 @@ fn process_video(ctx: &SourceContext, root_fd: &OwnedFd, result: &mut ItemResult
     }
 }
 
-/// Keyframes of a video held in memory (an e-mail attachment): ffmpeg reads a sealed-off
-/// anonymous in-memory file, since it needs a descriptor to seek in, and nothing is written
-/// to disk beside the evidence.
+/// Keyframes of a video held in memory (an e-mail attachment): ffmpeg reads an anonymous
+/// in-memory file (memfd), since it needs a descriptor to seek in and nothing may be written
+/// beside the evidence; the file is sealed against writes before ffmpeg gets it.
 fn embedded_video(
     ctx: &SourceContext,
     bytes: &[u8],
@@ -1389,15 +1389,21 @@ fn embedded_video(
     errors: &mut Vec<(String, String)>,
     children: &mut Vec<writer::ChildResult>,
 ) {
+    use rustix::fs::{MemfdFlags, SealFlags};
     use std::io::{Seek, Write};
-    let file = rustix::fs::memfd_create("spoor-embedded-video", rustix::fs::MemfdFlags::CLOEXEC)
-        .map(std::fs::File::from)
-        .map_err(std::io::Error::from)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.rewind()?;
-            Ok(f)
-        });
+    let file = rustix::fs::memfd_create(
+        "spoor-embedded-video",
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )
+    .map(std::fs::File::from)
+    .map_err(std::io::Error::from)
+    .and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.rewind()?;
+        let seals = SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL;
+        rustix::fs::fcntl_add_seals(&f, seals)?;
+        Ok(f)
+    });
     match file {
         Ok(file) => video_keyframes(ctx, file, path, observations, errors, children),
         Err(e) => errors.push((

@@ -632,20 +632,22 @@ fn telegram_instagram_and_messenger_json_equal_the_targets() {
         {"user_id": 6000000001i64, "first_name": "Piet", "last_name": "", "phone_number": "0687654321",
          "date": "2023-11-14T23:13:20", "date_unixtime": "1700000000"}
     ]});
-    let (_, p) = jsonchats::parse(&serde_json::to_vec(&account).unwrap(), &none);
-    let owner = p
-        .records
-        .iter()
-        .find(|r| r.kind.as_str() == "account")
-        .unwrap();
+    let nl = CommsOptions {
+        region: Some("NL".into()),
+        ..Default::default()
+    };
+    let (_, p) = jsonchats::parse(&serde_json::to_vec(&account).unwrap(), &nl);
+    let first_of = |kind: &str| p.records.iter().find(|r| r.kind.as_str() == kind).unwrap();
+    let ids = |r: &spoor::comms::CommRecord| -> Vec<String> {
+        r.participants
+            .iter()
+            .map(|p| p.identifier.clone())
+            .collect()
+    };
+    let owner = first_of("account");
     assert_eq!(owner.locator["json_pointer"], "/personal_information");
-    let ids: Vec<&str> = owner
-        .participants
-        .iter()
-        .map(|p| p.identifier.as_str())
-        .collect();
     assert_eq!(
-        ids,
+        ids(owner),
         [
             "telegram:user5012345678",
             "tel:+31612345678",
@@ -653,30 +655,14 @@ fn telegram_instagram_and_messenger_json_equal_the_targets() {
         ]
     );
     assert_eq!(owner.participants[0].name.as_deref(), Some("Author One"));
-    let first = p
-        .records
-        .iter()
-        .find(|r| r.kind.as_str() == "message")
-        .unwrap();
-    assert_eq!(first.direction, "outgoing");
+    assert_eq!(first_of("message").direction, "outgoing");
     // Its address book: a contact record with the Telegram user and the number (--region NL).
-    let nl = CommsOptions {
-        region: Some("NL".into()),
-        ..Default::default()
-    };
-    let (_, p) = jsonchats::parse(&serde_json::to_vec(&account).unwrap(), &nl);
-    let contact = p
-        .records
-        .iter()
-        .find(|r| r.kind.as_str() == "contact")
-        .unwrap();
+    let contact = first_of("contact");
     assert_eq!(contact.locator["json_pointer"], "/contacts/list/0");
-    let ids: Vec<&str> = contact
-        .participants
-        .iter()
-        .map(|p| p.identifier.as_str())
-        .collect();
-    assert_eq!(ids, ["telegram:user6000000001", "tel:+31687654321"]);
+    assert_eq!(
+        ids(contact),
+        ["telegram:user6000000001", "tel:+31687654321"]
+    );
     assert_eq!(contact.participants[1].name.as_deref(), Some("Piet"));
     assert_eq!(contact.time.utc.as_deref(), Some("2023-11-14T22:13:20Z"));
     assert_eq!(contact.time.offset.as_deref(), Some("+01:00"));

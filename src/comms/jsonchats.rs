@@ -129,6 +129,18 @@ fn telegram_time(m: &Value) -> Option<RecordTime> {
     }
 }
 
+/// "first_name last_name" of a Telegram person, either part possibly empty.
+fn telegram_full_name(person: &Value) -> Option<String> {
+    let name = [person.get("first_name"), person.get("last_name")]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!name.is_empty()).then_some(name)
+}
+
 /// The account's address book in a whole-account export (`contacts.list`: names, number, the
 /// date the contact was added): one `contact` record each.
 fn telegram_contacts(root: &Value, region: Option<&str>, parsed: &mut Parsed) {
@@ -136,14 +148,7 @@ fn telegram_contacts(root: &Value, region: Option<&str>, parsed: &mut Parsed) {
         return;
     };
     for (i, c) in list.iter().enumerate() {
-        let name = [c.get("first_name"), c.get("last_name")]
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .filter(|n| !n.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let name = (!name.is_empty()).then_some(name);
+        let name = telegram_full_name(c);
         let mut participants = Vec::new();
         if let Some(id) = c
             .get("user_id")
@@ -218,32 +223,16 @@ fn telegram(root: &Value, options: &CommsOptions, region: Option<&str>, parsed: 
                 ),
             ));
         }
-        let display = [me.get("first_name"), me.get("last_name")]
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .filter(|n| !n.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        parsed.records.push(CommRecord {
-            kind: RecordKind::Account,
-            format: TELEGRAM,
-            locator: json!({"json_pointer": "/personal_information"}),
-            time: RecordTime::default(),
-            direction: "none",
-            participants: account
+        let display = telegram_full_name(me);
+        parsed.records.push(CommRecord::account(
+            TELEGRAM,
+            json!({"json_pointer": "/personal_information"}),
+            account
                 .into_iter()
-                .map(|(raw, identifier)| Participant {
-                    role: "owner",
-                    identifier,
-                    raw,
-                    name: (!display.is_empty()).then(|| display.clone()),
-                })
+                .map(|(raw, identifier)| (raw, identifier, display.clone()))
                 .collect(),
-            body: None,
-            thread: None,
-            extra: json!({"username": username, "bio": me.get("bio")}),
-        });
+            json!({"username": username, "bio": me.get("bio")}),
+        ));
     }
     telegram_contacts(root, region, parsed);
     let chats: Vec<(String, &Value)> = match root.pointer("/chats/list").and_then(Value::as_array) {

@@ -87,6 +87,37 @@ pub struct CommRecord {
     pub extra: serde_json::Value,
 }
 
+impl CommRecord {
+    /// The device's or export's own account: no time, no direction, its identifiers as `owner`
+    /// participants (`(raw, identifier, name)`).
+    pub fn account(
+        format: &'static str,
+        locator: serde_json::Value,
+        owner: Vec<(String, String, Option<String>)>,
+        extra: serde_json::Value,
+    ) -> CommRecord {
+        CommRecord {
+            kind: RecordKind::Account,
+            format,
+            locator,
+            time: RecordTime::default(),
+            direction: "none",
+            participants: owner
+                .into_iter()
+                .map(|(raw, identifier, name)| Participant {
+                    role: "owner",
+                    identifier,
+                    raw,
+                    name,
+                })
+                .collect(),
+            body: None,
+            thread: None,
+            extra,
+        }
+    }
+}
+
 /// RFC 3339 in UTC of milliseconds since 1970, with the milliseconds only when there are any.
 pub fn utc_of_millis(ms: i64) -> String {
     let whole = crate::evidence::walk::Timestamp {

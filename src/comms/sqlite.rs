@@ -456,32 +456,21 @@ fn android_accounts(
     while let Some(r) = rows.next()? {
         let name: Option<String> = r.get(1)?;
         let account_type: Option<String> = r.get(2)?;
-        let participants = name
+        let owner = name
             .as_deref()
             .and_then(|n| {
                 identifiers::phone(n, region)
                     .or_else(|| identifiers::email(n))
-                    .map(|id| (n, id))
-            })
-            .map(|(n, identifier)| Participant {
-                role: "owner",
-                identifier,
-                raw: n.to_string(),
-                name: None,
+                    .map(|id| (n.to_string(), id, None))
             })
             .into_iter()
             .collect();
-        parsed.records.push(CommRecord {
-            kind: RecordKind::Account,
-            format: ANDROID_CONTACTS,
-            locator: json!({"table": "accounts", "rowid": r.get::<_, i64>(0)?}),
-            time: RecordTime::default(),
-            direction: "none",
-            participants,
-            body: None,
-            thread: None,
-            extra: json!({"account_name": name, "account_type": account_type}),
-        });
+        parsed.records.push(CommRecord::account(
+            ANDROID_CONTACTS,
+            json!({"table": "accounts", "rowid": r.get::<_, i64>(0)?}),
+            owner,
+            json!({"account_name": name, "account_type": account_type}),
+        ));
     }
     Ok(())
 }
@@ -863,22 +852,13 @@ fn ios_accounts(
             .unwrap_or(&login)
             .to_string();
         let service: Option<String> = r.get(2)?;
-        parsed.records.push(CommRecord {
-            kind: RecordKind::Account,
-            format: IOS_SMS,
-            locator: json!({"table": "chat", "rowid": r.get::<_, i64>(0)?}),
-            time: RecordTime::default(),
-            direction: "none",
-            participants: vec![Participant {
-                role: "owner",
-                identifier: identifiers::identify(&raw, ios_app(service.as_deref()), region),
-                raw,
-                name: None,
-            }],
-            body: None,
-            thread: None,
-            extra: json!({"account_login": login, "service": service, "chats": r.get::<_, i64>(3)?}),
-        });
+        let identifier = identifiers::identify(&raw, ios_app(service.as_deref()), region);
+        parsed.records.push(CommRecord::account(
+            IOS_SMS,
+            json!({"table": "chat", "rowid": r.get::<_, i64>(0)?}),
+            vec![(raw, identifier, None)],
+            json!({"account_login": login, "service": service, "chats": r.get::<_, i64>(3)?}),
+        ));
     }
     Ok(())
 }

@@ -1116,6 +1116,31 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
         spoor::comms::typedstream::attributed_text(b"\x04\x0bstreamtyped\x81\xe8\x03").is_err()
     );
 
+    // An older iOS layout (no attributedBody, chat without style or display_name, no
+    // attachment tables) is read with what it has.
+    let old_ios = tempfile::tempdir().unwrap();
+    let old_db = old_ios.path().join("sms.db");
+    let conn = rusqlite::Connection::open(&old_db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE handle (ROWID INTEGER PRIMARY KEY, id TEXT, service TEXT);
+         CREATE TABLE message (ROWID INTEGER PRIMARY KEY, text TEXT, handle_id INTEGER, service TEXT,
+                               date INTEGER, is_from_me INTEGER);
+         CREATE TABLE chat (ROWID INTEGER PRIMARY KEY, chat_identifier TEXT);
+         CREATE TABLE chat_message_join (chat_id INTEGER, message_id INTEGER);
+         INSERT INTO handle VALUES (1, '+31612345678', 'SMS');
+         INSERT INTO message VALUES (1, 'old phone', 1, 'SMS', 400000000, 0);
+         INSERT INTO chat VALUES (1, '+31612345678');
+         INSERT INTO chat_message_join VALUES (1, 1);",
+    )
+    .unwrap();
+    drop(conn);
+    let (format, p) = sqlite::parse(&std::fs::read(&old_db).unwrap(), &nl);
+    assert_eq!(format, Some(sqlite::IOS_SMS), "{:?}", p.damage);
+    assert_eq!(p.records.len(), 1, "{:?}", p.damage);
+    assert_eq!(p.records[0].body.as_deref(), Some("old phone"));
+    // Seconds since 2001 before iOS 11.
+    assert_eq!(p.records[0].time.utc.as_deref(), Some("2013-09-04T15:06:40Z"));
+
     let (format, p) = sqlite::parse(&read("comms/sqlite/contacts2.db"), &nl);
     assert_eq!(format, Some(sqlite::ANDROID_CONTACTS));
     assert_eq!(p.records.len(), 4 + 2, "{:?}", p.damage);

@@ -430,6 +430,16 @@ fn android_calls(
     Ok(())
 }
 
+/// `{qualifier}{name}` for a SELECT when the table has that column (older app versions lack
+/// some), else `NULL`.
+fn column_or_null(columns: &[String], qualifier: &str, name: &str) -> String {
+    if columns.iter().any(|c| c == name) {
+        format!("{qualifier}{name}")
+    } else {
+        "NULL".to_string()
+    }
+}
+
 fn columns(conn: &Connection, table: &str) -> Vec<String> {
     let Ok(mut stmt) = conn.prepare(&format!("PRAGMA table_info({table})")) else {
         return Vec::new();
@@ -494,13 +504,7 @@ fn android_contacts(
     } else {
         "NULL, NULL"
     };
-    let optional = |c: &str| {
-        if has(c) {
-            format!("r.{c}")
-        } else {
-            "NULL".to_string()
-        }
-    };
+    let optional = |c: &str| column_or_null(&raw_columns, "r.", c);
     let sql = format!(
         "SELECT r._id, {}, {account}, {}, {}, {}, {} FROM raw_contacts r ORDER BY r._id",
         optional("display_name"),
@@ -639,7 +643,13 @@ struct IosChat {
 
 fn ios_chats(conn: &Connection) -> rusqlite::Result<std::collections::HashMap<i64, IosChat>> {
     let mut chats = std::collections::HashMap::new();
-    let mut stmt = conn.prepare("SELECT ROWID, chat_identifier, style, display_name FROM chat")?;
+    // `style` and `display_name` are read where this iOS version has them.
+    let chat_columns = columns(conn, "chat");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT ROWID, chat_identifier, {}, {} FROM chat",
+        column_or_null(&chat_columns, "", "style"),
+        column_or_null(&chat_columns, "", "display_name")
+    ))?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         // `style` 43 is a group, 45 one-to-one.
@@ -697,14 +707,7 @@ fn ios_sms(
     } else {
         Default::default()
     };
-    let attributed = if columns(conn, "message")
-        .iter()
-        .any(|c| c == "attributedBody")
-    {
-        "m.attributedBody"
-    } else {
-        "NULL"
-    };
+    let attributed = column_or_null(&columns(conn, "message"), "m.", "attributedBody");
     let chat_of = if has_chats {
         "(SELECT j.chat_id FROM chat_message_join j WHERE j.message_id = m.ROWID LIMIT 1)"
     } else {

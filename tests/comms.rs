@@ -320,6 +320,27 @@ fn a_2_gib_export_without_a_newline_is_an_error_record_and_the_rest_is_parsed() 
         &ev.join("chat.txt"),
         &read("comms/whatsapp/test_dateformat1.txt"),
     );
+    // A mailbox over the in-memory limit is read a message at a time: a message with a
+    // picture, one whose body is 560 MiB without a line break (sparse), one after it.
+    let mbox = ev.join("huge.mbox");
+    let first = format!(
+        "From anna@example.nl Wed Mar  4 09:00:00 2020\nFrom: anna@example.nl\nTo: bob@example.nl\n\
+         Subject: one\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\n\
+         Content-Type: text/plain\n\nsee the picture\n--b\nContent-Type: image/jpeg; name=\"p.jpg\"\n\
+         Content-Transfer-Encoding: base64\n\n{}--b--\n\n\
+         From bob@example.nl Wed Mar  4 10:00:00 2020\nFrom: bob@example.nl\nTo: anna@example.nl\n\
+         Subject: two\n\n",
+        mime_base64(&read("exif/DSCN0010.jpg"))
+    );
+    let last = b"\n\nFrom anna@example.nl Wed Mar  4 11:00:00 2020\nFrom: anna@example.nl\n\
+        To: bob@example.nl\nSubject: three\n\nafter the huge one\n";
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::File::create(&mbox).unwrap();
+        f.write_all(first.as_bytes()).unwrap();
+        f.seek(SeekFrom::Current(560 << 20)).unwrap();
+        f.write_all(last).unwrap();
+    }
     let o = common::scan(&ev, &case, "T", &["--quiet"]);
     expect_code(&o, 2, "scan with an export too large to parse");
     let errors = common::export(&case, "errors");
@@ -345,6 +366,35 @@ fn a_2_gib_export_without_a_newline_is_an_error_record_and_the_rest_is_parsed() 
         records.iter().filter(|r| r["path"] == "chat.txt").count(),
         10
     );
+    // The mailbox: the first and last messages are records, the huge one an error record with
+    // its place; the first one's picture is a child item as from a small mailbox.
+    let subjects: Vec<&str> = records
+        .iter()
+        .filter(|r| r["path"] == "huge.mbox")
+        .map(|r| r["extra"]["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["one", "three"]);
+    let too_large = errors
+        .iter()
+        .find(|e| e["path"] == "huge.mbox")
+        .expect("an error record for the huge message");
+    let reason = too_large["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("message 2 is") && reason.contains("over the 512 MiB"),
+        "{reason}"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| i["path"] == "huge.mbox//message-1/attachment-1/p.jpg")
+    );
+    let observations = common::export(&case, "observations");
+    let export = observations
+        .iter()
+        .find(|o| o["path"] == "huge.mbox" && o["kind"] == "comms.export")
+        .unwrap();
+    assert_eq!(export["value"]["streamed"], true);
+    assert_eq!(export["value"]["summary"]["messages"], 3);
 }
 
 #[test]
@@ -1139,7 +1189,10 @@ fn phone_databases_are_read_from_their_bytes_and_never_touched() {
     assert_eq!(p.records.len(), 1, "{:?}", p.damage);
     assert_eq!(p.records[0].body.as_deref(), Some("old phone"));
     // Seconds since 2001 before iOS 11.
-    assert_eq!(p.records[0].time.utc.as_deref(), Some("2013-09-04T15:06:40Z"));
+    assert_eq!(
+        p.records[0].time.utc.as_deref(),
+        Some("2013-09-04T15:06:40Z")
+    );
 
     let (format, p) = sqlite::parse(&read("comms/sqlite/contacts2.db"), &nl);
     assert_eq!(format, Some(sqlite::ANDROID_CONTACTS));

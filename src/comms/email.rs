@@ -243,54 +243,187 @@ pub fn parse_eml(content: &[u8], options: &CommsOptions) -> Parsed {
 
 /// mbox: messages separated by lines starting `From ` (mboxrd `>From ` unquoted).
 pub fn parse_mbox(content: &[u8], options: &CommsOptions) -> Parsed {
+    parse_mbox_stream(content, options)
+}
+
+/// What one message of an mbox may take in memory, and all the attachments of one mbox
+/// together; a larger message is an error record, later attachments are listed in their
+/// message's record but not extracted (the mailbox keeps them: a rerun with the attachment cut
+/// out of the mailbox, or a dedicated tool, reaches them).
+pub const MAX_MESSAGE: usize = super::MAX_IN_MEMORY as usize;
+pub const MAX_ATTACHMENTS: usize = super::MAX_IN_MEMORY as usize;
+
+/// An mbox read from `reader` a line at a time: one message in memory at once, whatever the
+/// mailbox's size. A read error ends it, said in the damage; the messages before are kept.
+pub fn parse_mbox_stream(reader: impl std::io::Read, options: &CommsOptions) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut starts = Vec::new();
-    let mut at = 0;
-    let mut previous_blank = true;
-    for line in content.split_inclusive(|b| *b == b'\n') {
-        if line.starts_with(b"From ") && previous_blank {
-            starts.push(at);
-        }
-        previous_blank = line == b"\n" || line == b"\r\n";
-        at += line.len();
-    }
-    starts.push(content.len());
-    for (n, w) in starts.windows(2).enumerate() {
-        let chunk = &content[w[0]..w[1]];
-        let body_start = chunk
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(chunk.len(), |i| i + 1);
-        // mboxrd quoting: ">From " (and ">>From "…) inside a message lose one ">".
-        let mut message = Vec::with_capacity(chunk.len());
-        for line in chunk[body_start..].split_inclusive(|b| *b == b'\n') {
-            let quoted = line.iter().take_while(|b| **b == b'>').count();
-            if quoted > 0 && line[quoted..].starts_with(b"From ") {
-                message.extend_from_slice(&line[1..]);
-            } else {
-                message.extend_from_slice(line);
+    let mut embedded_bytes = 0usize;
+    let mut on_message = |n: usize, byte: u64, message: Result<&[u8], u64>| {
+        let message = match message {
+            Ok(m) => m,
+            Err(size) => {
+                parsed.damage.push(format!(
+                    "byte {byte}: message {n} is {size} bytes, over the {} MiB one message may take; not parsed",
+                    MAX_MESSAGE >> 20
+                ));
+                return;
             }
-        }
+        };
         match record(
-            &message,
+            message,
             MBOX,
-            json!({"message": n + 1, "byte": w[0]}),
-            &format!("message-{}", n + 1),
+            json!({"message": n, "byte": byte}),
+            &format!("message-{n}"),
             options,
         ) {
-            Some((r, embedded)) => {
+            Some((mut r, embedded)) => {
+                for (k, e) in embedded.into_iter().enumerate() {
+                    if embedded_bytes + e.bytes.len() > MAX_ATTACHMENTS {
+                        let why = format!(
+                            "the mailbox's attachments are over {} MiB; not extracted",
+                            MAX_ATTACHMENTS >> 20
+                        );
+                        parsed
+                            .damage
+                            .push(format!("byte {byte}: message {n}: {}: {why}", e.name));
+                        r.extra["attachments"][k]["child"] = serde_json::Value::Null;
+                        r.extra["attachments"][k]["not_extracted"] = json!(why);
+                        continue;
+                    }
+                    embedded_bytes += e.bytes.len();
+                    parsed.embedded.push(e);
+                }
                 parsed.records.push(r);
-                parsed.embedded.extend(embedded);
             }
-            None => parsed.damage.push(format!(
-                "byte {}: message {} could not be read",
-                w[0],
-                n + 1
-            )),
+            None => parsed
+                .damage
+                .push(format!("byte {byte}: message {n} could not be read")),
         }
+    };
+    match split_mbox(reader, MAX_MESSAGE, &mut on_message) {
+        Ok(split) => {
+            if split.preamble > 0 {
+                parsed.damage.push(format!(
+                    "byte 0: {} bytes before the first `From ` line are no message; not parsed",
+                    split.preamble
+                ));
+            }
+            parsed.summary = json!({"messages": split.messages});
+        }
+        Err(e) => parsed
+            .damage
+            .push(format!("read failed, the messages before kept: {e}")),
     }
-    parsed.summary = json!({"messages": starts.len() - 1});
     parsed
+}
+
+/// See [`split_mbox`].
+pub type OnMessage<'a> = dyn FnMut(usize, u64, Result<&[u8], u64>) + 'a;
+
+/// What [`split_mbox`] found besides the messages.
+pub struct MboxSplit {
+    pub messages: usize,
+    /// Non-blank bytes before the first `From ` line.
+    pub preamble: u64,
+}
+
+/// Splits an mbox into messages at lines starting `From ` after a blank line (or at the
+/// start), without holding more than one message: `on_message(number, byte offset of its
+/// From line, Ok(the message, mboxrd-unquoted) | Err(its size when over max_message))`.
+pub fn split_mbox(
+    reader: impl std::io::Read,
+    max_message: usize,
+    on_message: &mut OnMessage,
+) -> std::io::Result<MboxSplit> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, reader);
+    let mut split = MboxSplit {
+        messages: 0,
+        preamble: 0,
+    };
+    // The message being read: where its From line starts, its raw size, its unquoted bytes
+    // (dropped once it is over the limit).
+    let mut start: Option<u64> = None;
+    let mut size = 0u64;
+    let mut message = Vec::new();
+    let mut oversized = false;
+    let mut at = 0u64;
+    let mut previous_blank = true;
+    // One line, kept only up to the message limit (a longer line makes its message too large
+    // anyway): a 2 GB file without a newline is read through, never held.
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let mut line_len = 0u64;
+        loop {
+            let buf = match reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let (take, ends) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            let room = (max_message + 1).saturating_sub(line.len());
+            line.extend_from_slice(&buf[..take.min(room)]);
+            reader.consume(take);
+            line_len += take as u64;
+            if ends {
+                break;
+            }
+        }
+        if line_len == 0 {
+            break;
+        }
+        if previous_blank && line.starts_with(b"From ") {
+            if let Some(s) = start {
+                split.messages += 1;
+                on_message(
+                    split.messages,
+                    s,
+                    if oversized { Err(size) } else { Ok(&message) },
+                );
+            }
+            start = Some(at);
+            size = line_len;
+            message.clear();
+            oversized = false;
+        } else if start.is_none() {
+            if !line.trim_ascii().is_empty() || line_len > line.len() as u64 {
+                split.preamble += line_len;
+            }
+        } else {
+            size += line_len;
+            if !oversized && message.len() as u64 + line_len > max_message as u64 {
+                oversized = true;
+                message = Vec::new();
+            }
+            if !oversized {
+                // mboxrd quoting: ">From " (and ">>From "…) inside a message lose one ">".
+                let quoted = line.iter().take_while(|b| **b == b'>').count();
+                if quoted > 0 && line[quoted..].starts_with(b"From ") {
+                    message.extend_from_slice(&line[1..]);
+                } else {
+                    message.extend_from_slice(&line);
+                }
+            }
+        }
+        previous_blank = line.as_slice() == b"\n" || line.as_slice() == b"\r\n";
+        at += line_len;
+    }
+    if let Some(s) = start {
+        split.messages += 1;
+        on_message(
+            split.messages,
+            s,
+            if oversized { Err(size) } else { Ok(&message) },
+        );
+    }
+    Ok(split)
 }
 
 #[cfg(test)]
@@ -312,5 +445,53 @@ mod tests {
         assert!(recognise_mbox(std::str::from_utf8(mbox).unwrap()));
         assert!(recognise_eml("From: a@b.c\nTo: d@e.f\nSubject: x\n\nbody"));
         assert!(!recognise_eml("Dear Sir: hello\nthe goods: arrive\n"));
+    }
+
+    /// A reader that hands over one to three bytes at a time: every line is split across reads.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.1 = self.1 % 3 + 1;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn the_mbox_splitter_needs_no_whole_lines_and_bounds_each_message() {
+        let mbox = b"junk before\r\n\r\nFrom a@x Thu Jan  1 00:00:00 2009\r\nSubject: one\r\n\r\n>From here\r\nFrom inside, no blank before\r\n\r\nFrom b@x Thu Jan  1 00:00:00 2009\r\nSubject: two\r\n\r\na body far longer than the limit of this test\r\n\r\nFrom c@x Thu Jan  1 00:00:00 2009\r\nSubject: three\r\n\r\nend";
+        let collect = |reader: &mut dyn std::io::Read, max: usize| {
+            let mut seen = Vec::new();
+            let split = split_mbox(reader, max, &mut |n, byte, m| {
+                seen.push((n, byte, m.map(|m| String::from_utf8_lossy(m).into_owned())))
+            })
+            .unwrap();
+            (split.messages, split.preamble, seen)
+        };
+        let whole = collect(&mut &mbox[..], 1 << 20);
+        assert_eq!(whole, collect(&mut Trickle(mbox, 0), 1 << 20));
+        let (messages, preamble, seen) = whole;
+        assert_eq!((messages, preamble), (3, 13));
+        assert_eq!(seen[0].1, 15);
+        assert_eq!(
+            seen[0].2.as_deref().unwrap(),
+            "Subject: one\r\n\r\nFrom here\r\nFrom inside, no blank before\r\n\r\n"
+        );
+        assert_eq!(seen[2].2.as_deref().unwrap(), "Subject: three\r\n\r\nend");
+        // With a 40-byte limit the first two messages are only their raw size (From line
+        // included); the third, 21 bytes, is whole.
+        let (_, _, bounded) = collect(&mut Trickle(mbox, 0), 40);
+        assert_eq!(bounded[0].2, Err(35 + 14 + 2 + 12 + 30 + 2));
+        assert_eq!(bounded[1].2, Err(35 + 14 + 2 + 47 + 2));
+        assert!(bounded[2].2.is_ok());
+        let p = parse_mbox(mbox, &CommsOptions::default());
+        assert_eq!(p.records.len(), 3);
+        assert!(
+            p.damage[0].contains("13 bytes before the first `From ` line"),
+            "{:?}",
+            p.damage
+        );
     }
 }

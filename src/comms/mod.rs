@@ -339,6 +339,15 @@ impl Analyzer for CommsAnalyzer {
             return Ok(Analysis::default());
         };
         let Some(content) = item.content else {
+            // An mbox is read a message at a time, whatever its size; the other formats are
+            // parsed whole, in memory.
+            if let (email::MBOX, Some(reopen)) = (format, item.reopen) {
+                let file = reopen()?;
+                let parsed = email::parse_mbox_stream(file, &self.options);
+                let mut analysis = self.analysis(format, parsed, encoding::Encoding::Utf8);
+                analysis.observations[0].value["streamed"] = json!(true);
+                return Ok(analysis);
+            }
             return Err(format!(
                 "{format}: {} bytes is more than the {} MiB parsed in memory; not parsed",
                 item.entry.meta.size,
@@ -408,6 +417,21 @@ impl Analyzer for CommsAnalyzer {
             ),
             _ => (format, whatsapp::parse(content, &name, &self.options)),
         };
+        let mut analysis = self.analysis(format, parsed, used_encoding);
+        analysis.observations[0].value["encoding"] = json!(found_encoding.name());
+        Ok(analysis)
+    }
+}
+
+impl CommsAnalyzer {
+    /// The records, damage and attachments of a parsed export, with its `comms.export`
+    /// observation first and the entities of its message bodies.
+    fn analysis(
+        &self,
+        format: &str,
+        parsed: Parsed,
+        used_encoding: encoding::Encoding,
+    ) -> Analysis {
         let mut counts = std::collections::BTreeMap::<&str, usize>::new();
         for r in &parsed.records {
             *counts.entry(r.kind.as_str()).or_default() += 1;
@@ -417,7 +441,7 @@ impl Analyzer for CommsAnalyzer {
             value: json!({
                 "format": format, "records": parsed.records.len(), "by_kind": counts,
                 "damaged": parsed.damage.len(), "summary": parsed.summary,
-                "encoding": found_encoding.name(),
+                "encoding": used_encoding.name(),
                 "offsets": if used_encoding == encoding::Encoding::Utf8 {
                     "bytes of the file"
                 } else {
@@ -436,11 +460,11 @@ impl Analyzer for CommsAnalyzer {
                 .filter_map(|r| r.body.as_deref().map(|b| (r.locator.clone(), b))),
             self.options.region.as_deref(),
         ));
-        Ok(Analysis {
+        Analysis {
             observations,
             records: parsed.records,
             damage: parsed.damage,
             embedded: parsed.embedded,
-        })
+        }
     }
 }

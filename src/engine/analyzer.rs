@@ -32,7 +32,14 @@ pub struct ItemView<'a> {
     /// `-wal`), read-only, up to a size limit: None when there is none, or for items that are
     /// not files of the evidence (a video frame, an attachment).
     pub companion: Option<&'a Companion<'a>>,
+    /// Opens this item's file again, read-only, for an analyzer that streams a file too large
+    /// to be handed over in memory (an mbox of several GB). None for items that are not files
+    /// of the evidence.
+    pub reopen: Option<&'a Reopen<'a>>,
 }
+
+/// See [`ItemView::reopen`].
+pub type Reopen<'a> = dyn Fn() -> Result<std::fs::File, String> + 'a;
 
 /// See [`ItemView::companion`]: `Some(Ok(bytes))`, `Some(Err(reason))` when it exists but
 /// cannot be read, `None` when there is no such file.

@@ -1093,6 +1093,9 @@ fn process_item(
             Ok(_) => Ok(bytes),
         })
     };
+    let reopen = || {
+        walk::open_regular_file(root_fd, &result.entry.rel_path).map_err(|e| format!("open: {e}"))
+    };
     let view = ItemView {
         source_label: ctx.label,
         entry: &result.entry,
@@ -1103,6 +1106,7 @@ fn process_item(
         image: decoded.as_ref(),
         decoder,
         companion: Some(&companion),
+        reopen: Some(&reopen),
     };
     let analysed = run_analyzers(ctx.analyzers, &view);
     result.observations = analysed.observations;
@@ -1299,6 +1303,7 @@ fn embedded_children(
             image: decoded.as_ref(),
             decoder: crate::media::decoder_name(&content_type.mime),
             companion: None,
+            reopen: None,
         };
         let analysed = run_analyzers(ctx.analyzers, &view);
         errors.extend(analysed.errors);
@@ -1489,6 +1494,7 @@ fn frame_child(
         image: Some(&img),
         decoder: extractor,
         companion: None,
+        reopen: None,
     };
     let analysed = run_analyzers(ctx.analyzers, &view);
     let (observations, mut errors) = (analysed.observations, analysed.errors);

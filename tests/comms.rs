@@ -474,6 +474,28 @@ fn sms_backup_restore_sms_mms_and_calls_equal_the_parsers_expectations() {
         [("from", "tel:+15559876543"), ("to", "tel:+15551234567")]
     );
     assert_eq!(m.extra["attachments"][0]["content_type"], "image/jpeg");
+    // The picture's base64 `data` becomes a child file under the backup, named by message and
+    // part; the phone declared it a JPEG, its bytes are a PNG (the typing stage says so).
+    assert_eq!(mms.embedded.len(), 1);
+    let picture = &mms.embedded[0];
+    assert_eq!(picture.name, "mms-1/part-3/image.jpg");
+    assert!(picture.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert_eq!(picture.derivation["declared_type"], "image/jpeg");
+    assert_eq!(m.extra["attachments"][0]["child"], "mms-1/part-3/image.jpg");
+    assert_eq!(m.extra["attachments"][0]["size"], picture.bytes.len());
+    // Data that is not base64 is said, the message kept.
+    let broken = String::from_utf8(read("comms/smsbackup/minimal_mms.xml"))
+        .unwrap()
+        .replace("data=\"iVBOR", "data=\"!!!!");
+    let b = smsbackup::parse(broken.as_bytes(), &region);
+    assert_eq!(b.records.len(), 1);
+    assert!(b.embedded.is_empty());
+    assert!(
+        b.damage[0].contains("mms 1 part 3: data is not base64"),
+        "{:?}",
+        b.damage
+    );
+    assert!(b.records[0].extra["attachments"][0]["child"].is_null());
 
     let calls = smsbackup::parse(&read("comms/smsbackup/minimal_calls.xml"), &region);
     let c = &calls.records[0];
@@ -573,6 +595,18 @@ fn a_scan_recognises_exports_by_content_and_exports_their_records() {
     let records = common::export(&case, "records");
     let from = |path: &str| records.iter().filter(|r| r["path"] == path).count();
     assert_eq!(from("backup/file1.dat"), 50);
+    // The backup's MMS pictures are child items with their own digests, typed by their bytes.
+    let items = common::export(&case, "items");
+    let parts: Vec<_> = items
+        .iter()
+        .filter(|i| i["parent_path"] == "backup/file1.dat" && i["derivation"]["what"] == "mms part")
+        .collect();
+    assert!(!parts.is_empty());
+    assert!(
+        parts
+            .iter()
+            .all(|p| p["mime"] == "image/png" && p["sha256"].is_string())
+    );
     // 15 lines: 10 messages, 6 continuation lines of two multi-line ones.
     assert_eq!(from("backup/chat.txt"), 10);
     assert_eq!(from("notes.txt"), 0);

@@ -104,25 +104,6 @@ fn ids(v: &mail_parser::HeaderValue) -> Vec<String> {
     }
 }
 
-/// A file name for a child item's path: no separators, no control characters, not empty.
-fn safe_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .take(120)
-        .collect();
-    match cleaned.trim() {
-        "" | "." | ".." => "unnamed".to_string(),
-        t => t.to_string(),
-    }
-}
-
 /// One message as a record and its attachments as embedded files (named under `place`), or
 /// None when nothing in it is a message.
 fn record(
@@ -180,7 +161,7 @@ fn record(
             let child = format!(
                 "{place}/attachment-{}/{}",
                 k + 1,
-                safe_name(name.as_deref().unwrap_or("unnamed"))
+                super::safe_name(name.as_deref().unwrap_or("unnamed"))
             );
             let description = json!({
                 "name": name,
@@ -246,18 +227,14 @@ pub fn parse_mbox(content: &[u8], options: &CommsOptions) -> Parsed {
     parse_mbox_stream(content, options)
 }
 
-/// What one message of an mbox may take in memory, and all the attachments of one mbox
-/// together; a larger message is an error record, later attachments are listed in their
-/// message's record but not extracted (the mailbox keeps them: a rerun with the attachment cut
-/// out of the mailbox, or a dedicated tool, reaches them).
+/// What one message of an mbox may take in memory: a larger one is an error record.
 pub const MAX_MESSAGE: usize = super::MAX_IN_MEMORY as usize;
-pub const MAX_ATTACHMENTS: usize = super::MAX_IN_MEMORY as usize;
 
 /// An mbox read from `reader` a line at a time: one message in memory at once, whatever the
 /// mailbox's size. A read error ends it, said in the damage; the messages before are kept.
 pub fn parse_mbox_stream(reader: impl std::io::Read, options: &CommsOptions) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut embedded_bytes = 0usize;
+    let mut budget = super::EmbedBudget::default();
     let mut on_message = |n: usize, byte: u64, message: Result<&[u8], u64>| {
         let message = match message {
             Ok(m) => m,
@@ -278,11 +255,7 @@ pub fn parse_mbox_stream(reader: impl std::io::Read, options: &CommsOptions) -> 
         ) {
             Some((mut r, embedded)) => {
                 for (k, e) in embedded.into_iter().enumerate() {
-                    if embedded_bytes + e.bytes.len() > MAX_ATTACHMENTS {
-                        let why = format!(
-                            "the mailbox's attachments are over {} MiB; not extracted",
-                            MAX_ATTACHMENTS >> 20
-                        );
+                    if let Err(why) = budget.admit(e.bytes.len()) {
                         parsed
                             .damage
                             .push(format!("byte {byte}: message {n}: {}: {why}", e.name));
@@ -290,7 +263,6 @@ pub fn parse_mbox_stream(reader: impl std::io::Read, options: &CommsOptions) -> 
                         r.extra["attachments"][k]["not_extracted"] = json!(why);
                         continue;
                     }
-                    embedded_bytes += e.bytes.len();
                     parsed.embedded.push(e);
                 }
                 parsed.records.push(r);

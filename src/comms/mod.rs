@@ -236,6 +236,49 @@ pub struct Embedded {
     pub derivation: serde_json::Value,
 }
 
+/// A file name for a child item's path: no separators, no control characters, not empty.
+pub(crate) fn safe_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(120)
+        .collect();
+    match cleaned.trim() {
+        "" | "." | ".." => "unnamed".to_string(),
+        t => t.to_string(),
+    }
+}
+
+/// Bounds what the files extracted from one export (attachments, MMS parts) take in memory
+/// together, until the engine has analysed them: past it, a file is listed in its record but
+/// not extracted, and said so (the export keeps it).
+#[derive(Default)]
+pub(crate) struct EmbedBudget {
+    used: usize,
+}
+
+/// See [`EmbedBudget`].
+pub const MAX_EMBEDDED: usize = MAX_IN_MEMORY as usize;
+
+impl EmbedBudget {
+    pub(crate) fn admit(&mut self, bytes: usize) -> Result<(), String> {
+        if self.used + bytes > MAX_EMBEDDED {
+            return Err(format!(
+                "the export's extracted files are over {} MiB together; not extracted",
+                MAX_EMBEDDED >> 20
+            ));
+        }
+        self.used += bytes;
+        Ok(())
+    }
+}
+
 /// Settings every parser shares.
 #[derive(Clone, Debug, Default)]
 pub struct CommsOptions {

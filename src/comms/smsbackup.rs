@@ -2,7 +2,8 @@
 //! and `<addrs>`), and `<calls>` with `<call>`. Times are the `date` attribute, milliseconds
 //! since 1970 in UTC, so the zone is known; `readable_date` (the phone's local rendering) is
 //! kept in `extra`. A damaged file keeps every element read before the damage, and the damage is
-//! reported with its byte offset.
+//! reported with its byte offset. An MMS part's file (base64 in its `data` attribute) becomes a
+//! child item, `mms-N/part-K/NAME`, that goes through every stage like an e-mail attachment.
 
 use quick_xml::events::{BytesStart, Event};
 use serde_json::json;
@@ -77,6 +78,7 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut declared: Option<String> = None;
     let mut mms: Option<Mms> = None;
+    let mut budget = super::EmbedBudget::default();
     let owners: Vec<String> = options
         .owners
         .iter()
@@ -168,7 +170,14 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
                             addrs: Vec::new(),
                         });
                         if is_empty {
-                            finish_mms(mms.take(), &mut parsed, region, &owners, &options.owners);
+                            finish_mms(
+                                mms.take(),
+                                &mut parsed,
+                                region,
+                                &owners,
+                                &options.owners,
+                                &mut budget,
+                            );
                         }
                     }
                     "part" => {
@@ -226,7 +235,14 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
                 }
             }
             Event::End(ref e) if e.name().as_ref() == b"mms" => {
-                finish_mms(mms.take(), &mut parsed, region, &owners, &options.owners);
+                finish_mms(
+                    mms.take(),
+                    &mut parsed,
+                    region,
+                    &owners,
+                    &options.owners,
+                    &mut budget,
+                );
             }
             Event::Eof => break,
             _ => {}
@@ -234,7 +250,14 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
     }
     if let Some(m) = mms.take() {
         let at = m.at;
-        finish_mms(Some(m), &mut parsed, region, &owners, &options.owners);
+        finish_mms(
+            Some(m),
+            &mut parsed,
+            region,
+            &owners,
+            &options.owners,
+            &mut budget,
+        );
         parsed.damage.push(format!(
             "byte {at}: mms not closed; kept with the parts read"
         ));
@@ -257,6 +280,7 @@ fn finish_mms(
     region: Option<&str>,
     owners: &[String],
     owner_raw: &[String],
+    budget: &mut super::EmbedBudget,
 ) {
     let Some(m) = m else { return };
     let t = match time(&m.attrs) {
@@ -314,26 +338,66 @@ fn finish_mms(
         .filter(|p| value(p, "ct") == Some("text/plain"))
         .filter_map(|p| value(p, "text"))
         .collect();
-    let attachments: Vec<serde_json::Value> = m
-        .parts
-        .iter()
-        .filter(|p| {
-            !matches!(
-                value(p, "ct"),
-                Some("text/plain") | Some("application/smil")
-            )
-        })
-        .map(|p| {
-            json!({
-                "content_type": value(p, "ct"), "name": value(p, "name").or(value(p, "cl")),
-                "bytes_base64": p.get("data").map(String::len),
-            })
-        })
-        .collect();
+    let locator = json!({"element": "mms", "index": m.index, "byte": m.at});
+    let mut attachments = Vec::new();
+    for (k, p) in m.parts.iter().enumerate() {
+        if matches!(
+            value(p, "ct"),
+            Some("text/plain") | Some("application/smil")
+        ) {
+            continue;
+        }
+        let name = value(p, "name").or(value(p, "cl"));
+        let mut description = json!({"part": k + 1, "content_type": value(p, "ct"), "name": name});
+        if let Some(data) = p.get("data").filter(|d| !d.is_empty()) {
+            let extracted = part_bytes(data).and_then(|bytes| {
+                budget.admit(bytes.len())?;
+                Ok(bytes)
+            });
+            match extracted {
+                Ok(bytes) => {
+                    use sha2::Digest;
+                    let child = format!(
+                        "mms-{}/part-{}/{}",
+                        m.index,
+                        k + 1,
+                        super::safe_name(name.unwrap_or("unnamed"))
+                    );
+                    description["size"] = json!(bytes.len());
+                    description["sha256"] = json!(crate::evidence::digest::to_hex(
+                        &sha2::Sha256::digest(&bytes)
+                    ));
+                    description["child"] = json!(child);
+                    parsed.embedded.push(super::Embedded {
+                        name: child,
+                        derivation: json!({
+                            "what": "mms part",
+                            "message": locator,
+                            "part": k + 1,
+                            "declared_name": name,
+                            "declared_type": value(p, "ct"),
+                            "transfer_decoded": true,
+                        }),
+                        bytes,
+                    });
+                }
+                Err(why) => {
+                    parsed.damage.push(format!(
+                        "byte {}: mms {} part {}: {why}",
+                        m.at,
+                        m.index,
+                        k + 1
+                    ));
+                    description["not_extracted"] = json!(why);
+                }
+            }
+        }
+        attachments.push(description);
+    }
     parsed.records.push(CommRecord {
         kind: RecordKind::Message,
         format: FORMAT,
-        locator: json!({"element": "mms", "index": m.index, "byte": m.at}),
+        locator,
         time: t,
         direction,
         participants,
@@ -344,4 +408,14 @@ fn finish_mms(
             "parts": m.parts.len(), "attachments": attachments,
         }),
     });
+}
+
+/// An MMS part's file: SMS Backup & Restore writes it as base64 in the `data` attribute
+/// (whitespace tolerated: some versions wrap it).
+fn part_bytes(data: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    let compact: Vec<u8> = data.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|e| format!("data is not base64 ({e}); not extracted"))
 }

@@ -341,6 +341,23 @@ fn a_2_gib_export_without_a_newline_is_an_error_record_and_the_rest_is_parsed() 
         f.seek(SeekFrom::Current(560 << 20)).unwrap();
         f.write_all(last).unwrap();
     }
+    // An SMS Backup & Restore XML over the limit is read as it goes too: one message, a
+    // 560 MiB comment (sparse), a call.
+    let xml = ev.join("sms-huge.xml");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::File::create(&xml).unwrap();
+        f.write_all(
+            b"<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<smses count=\"2\">\n\
+              <sms protocol=\"0\" address=\"+31612345678\" date=\"1700000000000\" type=\"1\" body=\"before\" />\n<!--",
+        )
+        .unwrap();
+        f.seek(SeekFrom::Current(560 << 20)).unwrap();
+        f.write_all(
+            b"-->\n<sms protocol=\"0\" address=\"+31612345678\" date=\"1700000060000\" type=\"2\" body=\"after\" />\n</smses>\n",
+        )
+        .unwrap();
+    }
     let o = common::scan(&ev, &case, "T", &["--quiet"]);
     expect_code(&o, 2, "scan with an export too large to parse");
     let errors = common::export(&case, "errors");
@@ -395,6 +412,15 @@ fn a_2_gib_export_without_a_newline_is_an_error_record_and_the_rest_is_parsed() 
         .unwrap();
     assert_eq!(export["value"]["streamed"], true);
     assert_eq!(export["value"]["summary"]["messages"], 3);
+    let bodies: Vec<&str> = records
+        .iter()
+        .filter(|r| r["path"] == "sms-huge.xml")
+        .map(|r| r["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["before", "after"]);
+    assert!(observations.iter().any(|o| o["path"] == "sms-huge.xml"
+        && o["kind"] == "comms.export"
+        && o["value"]["streamed"] == true));
 }
 
 #[test]

@@ -382,11 +382,16 @@ impl Analyzer for CommsAnalyzer {
             return Ok(Analysis::default());
         };
         let Some(content) = item.content else {
-            // An mbox is read a message at a time, whatever its size; the other formats are
-            // parsed whole, in memory.
-            if let (email::MBOX, Some(reopen)) = (format, item.reopen) {
-                let file = reopen()?;
-                let parsed = email::parse_mbox_stream(file, &self.options);
+            // An mbox and an SMS Backup & Restore XML (the exports that grow to GBs: mail
+            // archives, backups with MMS pictures) are read as they go, whatever their size;
+            // the other formats are parsed whole, in memory. Read as UTF-8, as both are written.
+            if let (email::MBOX | smsbackup::FORMAT, Some(reopen)) = (format, item.reopen) {
+                let file = std::io::BufReader::with_capacity(1 << 20, reopen()?);
+                let parsed = if format == email::MBOX {
+                    email::parse_mbox_stream(file, &self.options)
+                } else {
+                    smsbackup::parse_stream(file, &self.options)
+                };
                 let mut analysis = self.analysis(format, parsed, encoding::Encoding::Utf8);
                 analysis.observations[0].value["streamed"] = json!(true);
                 return Ok(analysis);

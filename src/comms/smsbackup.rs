@@ -71,9 +71,17 @@ struct Mms {
 }
 
 pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
+    parse_stream(content, options)
+}
+
+/// As [`parse`], reading as it goes: one element (an `<mms>` with its parts) in memory at
+/// once, so a backup of several GB (pictures inside MMS) is read whole. A read error ends it
+/// like broken XML: said with its byte, everything before kept.
+pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Parsed {
     let mut parsed = Parsed::default();
     let region = options.region.as_deref();
-    let mut reader = quick_xml::Reader::from_reader(content);
+    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut buf = Vec::new();
     reader.config_mut().check_end_names = true;
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut declared: Option<String> = None;
@@ -97,8 +105,9 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
             .collect()
     };
     loop {
+        buf.clear();
         let at = reader.buffer_position() as usize;
-        let event = match reader.read_event() {
+        let event = match reader.read_event_into(&mut buf) {
             Ok(e) => e,
             Err(e) => {
                 parsed.damage.push(format!(

@@ -241,6 +241,98 @@ fn email_attachments_become_child_items_that_go_through_every_stage() {
     assert_eq!(listed[0]["child"], "message-1/attachment-1/IMG 1_2.jpg");
 }
 
+/// A zip written with the zip crate, `members` as (name, bytes), deflated.
+fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut w = zip::ZipWriter::new(&mut out);
+    for (name, bytes) in members {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn a_whatsapp_export_zip_is_opened_its_chat_parsed_and_its_pictures_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    let chat = read("comms/whatsapp/test_dateformat1.txt");
+    let photo = read("exif/DSCN0010.jpg");
+    let inner = zip_of(&[("note.txt", b"pay NL91 ABNA 0417 1643 00 before friday\n")]);
+    let mut export = zip_of(&[
+        ("_chat.txt", &chat),
+        ("IMG-20191224-WA0001.jpg", &photo),
+        ("more/inner.zip", &inner),
+        ("../escape.txt", b"outside"),
+        ("secret.txt", b"locked away"),
+    ]);
+    // Mark the last member encrypted (general-purpose flag bit 0, in its local and its central
+    // header), as a password-protected zip has it.
+    for signature in [&b"PK\x03\x04"[..], &b"PK\x01\x02"[..]] {
+        let header = export.windows(4).rposition(|w| w == signature).unwrap();
+        let flags = header + if signature[2] == 3 { 6 } else { 8 };
+        export[flags] |= 1;
+    }
+    common::write(&ev.join("exports/WhatsApp Chat - Bob.zip"), &export);
+    let o = common::scan(&ev, &case, "T", &["--quiet"]);
+    expect_code(
+        &o,
+        2,
+        "scan of an export zip with an unsafe and an encrypted member",
+    );
+    let zip = "exports/WhatsApp Chat - Bob.zip";
+    let records = common::export(&case, "records");
+    let chat_path = format!("{zip}//_chat.txt");
+    assert_eq!(
+        records.iter().filter(|r| r["path"] == chat_path).count(),
+        10
+    );
+    let items = common::export(&case, "items");
+    let item = |path: &str| items.iter().find(|i| i["path"] == path).cloned();
+    let picture = item(&format!("{zip}//IMG-20191224-WA0001.jpg")).expect("the picture");
+    assert_eq!(picture["derivation"]["what"], "zip member");
+    assert_eq!(picture["mime"], "image/jpeg");
+    let observations = common::export(&case, "observations");
+    let has = |path: &str, kind: &str| {
+        observations
+            .iter()
+            .any(|o| o["path"] == path && o["kind"] == kind)
+    };
+    assert!(has(&format!("{zip}//IMG-20191224-WA0001.jpg"), "image.pdq"));
+    // A zip inside the zip is opened too; its text's IBAN is an entity.
+    let note = format!("{zip}//more/inner.zip//note.txt");
+    assert!(item(&note).is_some());
+    assert!(has(&note, "text.entity"));
+    let summary = observations
+        .iter()
+        .find(|o| o["path"] == zip && o["kind"] == "archive.zip")
+        .unwrap();
+    assert_eq!(summary["value"]["members"], 5);
+    assert_eq!(summary["value"]["extracted"], 3);
+    // The unsafe name and the encrypted member are error records that name them.
+    let errors = common::export(&case, "errors");
+    let reasons: Vec<&str> = errors
+        .iter()
+        .filter(|e| e["path"] == zip)
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("\"../escape.txt\"") && r.contains("leaves the archive")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("secret.txt") && r.contains("Password required")),
+        "{reasons:?}"
+    );
+}
+
 #[test]
 fn utf16_and_windows_1252_exports_are_read_as_what_they_are() {
     let dir = tempfile::tempdir().unwrap();

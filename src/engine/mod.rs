@@ -484,6 +484,7 @@ pub fn run_scan_with(
         Box::new(crate::text::entities::TextEntityAnalyzer {
             comms: plan.comms.clone(),
         }),
+        Box::new(crate::evidence::archive::ZipAnalyzer),
     ];
     analyzers.extend(
         plan.models

@@ -3,6 +3,7 @@
 //! Evidence is read-only: files are opened `O_RDONLY | O_NOFOLLOW | O_NONBLOCK`, with
 //! `O_NOATIME` when the kernel allows it, and nothing is ever created inside a source.
 
+pub mod archive;
 pub mod digest;
 pub mod typing;
 pub mod verify;

@@ -450,6 +450,23 @@ fn a_2_gib_export_without_a_newline_is_an_error_record_and_the_rest_is_parsed() 
         )
         .unwrap();
     }
+    // A zip over the in-memory limit is read from its file: a small member, then a 520 MiB
+    // one, past what one archive's members may take together.
+    {
+        use std::io::Write;
+        let f = std::io::BufWriter::new(std::fs::File::create(ev.join("huge.zip")).unwrap());
+        let mut w = zip::ZipWriter::new(f);
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        w.start_file("small.txt", stored).unwrap();
+        w.write_all(b"IBAN NL91 ABNA 0417 1643 00\n").unwrap();
+        w.start_file("big.bin", stored.large_file(false)).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..520 {
+            w.write_all(&zeros).unwrap();
+        }
+        w.finish().unwrap();
+    }
     let o = common::scan(&ev, &case, "T", &["--quiet"]);
     expect_code(&o, 2, "scan with an export too large to parse");
     let errors = common::export(&case, "errors");
@@ -504,6 +521,10 @@ fn a_2_gib_export_without_a_newline_is_an_error_record_and_the_rest_is_parsed() 
         .unwrap();
     assert_eq!(export["value"]["streamed"], true);
     assert_eq!(export["value"]["summary"]["messages"], 3);
+    assert!(items.iter().any(|i| i["path"] == "huge.zip//small.txt"));
+    assert!(errors.iter().any(|e| e["path"] == "huge.zip"
+        && e["reason"].as_str().unwrap().contains("big.bin")
+        && e["reason"].as_str().unwrap().contains("not extracted")));
     let bodies: Vec<&str> = records
         .iter()
         .filter(|r| r["path"] == "sms-huge.xml")

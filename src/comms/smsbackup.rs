@@ -104,6 +104,11 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
             })
             .collect()
     };
+    let who = Owners {
+        region,
+        ids: &owners,
+        raw: &options.owners,
+    };
     loop {
         buf.clear();
         let at = reader.buffer_position() as usize;
@@ -179,14 +184,7 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
                             addrs: Vec::new(),
                         });
                         if is_empty {
-                            finish_mms(
-                                mms.take(),
-                                &mut parsed,
-                                region,
-                                &owners,
-                                &options.owners,
-                                &mut budget,
-                            );
+                            finish_mms(mms.take(), &mut parsed, &who, &mut budget);
                         }
                     }
                     "part" => {
@@ -244,14 +242,7 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
                 }
             }
             Event::End(ref e) if e.name().as_ref() == b"mms" => {
-                finish_mms(
-                    mms.take(),
-                    &mut parsed,
-                    region,
-                    &owners,
-                    &options.owners,
-                    &mut budget,
-                );
+                finish_mms(mms.take(), &mut parsed, &who, &mut budget);
             }
             Event::Eof => break,
             _ => {}
@@ -259,14 +250,7 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
     }
     if let Some(m) = mms.take() {
         let at = m.at;
-        finish_mms(
-            Some(m),
-            &mut parsed,
-            region,
-            &owners,
-            &options.owners,
-            &mut budget,
-        );
+        finish_mms(Some(m), &mut parsed, &who, &mut budget);
         parsed.damage.push(format!(
             "byte {at}: mms not closed; kept with the parts read"
         ));
@@ -283,15 +267,20 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
     parsed
 }
 
-fn finish_mms(
-    m: Option<Mms>,
-    parsed: &mut Parsed,
-    region: Option<&str>,
-    owners: &[String],
-    owner_raw: &[String],
-    budget: &mut super::EmbedBudget,
-) {
+/// Whose backup it is: `--region` and the `--owner` identifiers, as given and as identified.
+struct Owners<'a> {
+    region: Option<&'a str>,
+    ids: &'a [String],
+    raw: &'a [String],
+}
+
+fn finish_mms(m: Option<Mms>, parsed: &mut Parsed, who: &Owners, budget: &mut super::EmbedBudget) {
     let Some(m) = m else { return };
+    let Owners {
+        region,
+        ids: owners,
+        raw: owner_raw,
+    } = *who;
     let t = match time(&m.attrs) {
         Ok(t) => t,
         Err(e) => {

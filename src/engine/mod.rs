@@ -1124,8 +1124,8 @@ fn process_item(
             &mut result.errors,
         );
         if ctx.stop.load(Ordering::Relaxed) {
-            // An attached video's keyframes may have been cut short by Ctrl-C: not stored
-            // half done, a rerun does the whole mailbox again.
+            // An embedded video's keyframes (an attachment, a zip member) may have been cut
+            // short by Ctrl-C: not stored half done, a rerun does the whole container again.
             return None;
         }
     }

@@ -283,7 +283,15 @@ enum ExportFormat {
 
 /// Parses the process arguments, runs the command, returns the exit status.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap exits 2 on a usage error; 2 is spoor's "finished, with item errors", so a
+            // usage error is 1 like every other fatal error (--help and --version stay 0).
+            let _ = e.print();
+            return if e.use_stderr() { exit::FATAL } else { 0 };
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(message) => {

@@ -311,7 +311,10 @@ fn a_whatsapp_export_zip_is_opened_its_chat_parsed_and_its_pictures_analysed() {
         .find(|o| o["path"] == zip && o["kind"] == "archive.zip")
         .unwrap();
     assert_eq!(summary["value"]["members"], 5);
-    assert_eq!(summary["value"]["extracted"], 3);
+    // The member named ../escape.txt is analysed under a name inside the archive (nothing is
+    // written to disk), and its name is said.
+    assert_eq!(summary["value"]["extracted"], 4);
+    assert!(item(&format!("{zip}//dot-dot/escape.txt")).is_some());
     // The unsafe name and the encrypted member are error records that name them.
     let errors = common::export(&case, "errors");
     let reasons: Vec<&str> = errors
@@ -322,7 +325,7 @@ fn a_whatsapp_export_zip_is_opened_its_chat_parsed_and_its_pictures_analysed() {
     assert!(
         reasons
             .iter()
-            .any(|r| r.contains("\"../escape.txt\"") && r.contains("leaves the archive")),
+            .any(|r| r.contains("\"../escape.txt\"") && r.contains("climbing out")),
         "{reasons:?}"
     );
     assert!(

@@ -147,6 +147,28 @@ fn keyframes_are_child_items_whose_pdq_matches_vpdq() {
     expect_code(&o, 0, "verify after a video scan");
 }
 
+/// Issue 11.8: ffmpeg reads the videos through spoor's own descriptor, so their access times
+/// (and everything else about the tree) stay as they were; an MP4 with its index at the end
+/// (seeking back) and the other containers still give frames.
+#[test]
+fn videos_are_read_without_moving_their_access_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+    for name in ["doorknob-hd-no-bar.mp4", "padded.mkv", "padded.mov"] {
+        copy(name, &ev);
+    }
+    common::age_access_times(&ev);
+    let before = common::snapshot(&ev);
+    let o = scan(&ev, &case, &[]);
+    expect_code(&o, 0, "scan of three videos");
+    common::assert_same_tree(&before, &common::snapshot(&ev));
+    let items = export(&case, "items");
+    for name in ["doorknob-hd-no-bar.mp4", "padded.mkv", "padded.mov"] {
+        let frames = items.iter().filter(|i| i["parent_path"] == name).count();
+        assert!(frames >= 1, "{name}: no keyframe");
+    }
+}
+
 #[test]
 fn every_named_container_yields_frames() {
     let dir = tempfile::tempdir().unwrap();

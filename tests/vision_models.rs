@@ -27,7 +27,10 @@ fn available(name: &str) -> bool {
         return true;
     }
     let converted = entry.source.get("converted").and_then(|v| v.as_bool()) == Some(true);
-    if converted && std::env::var("SPOOR_SKIP_CONVERTED").as_deref() == Ok("1") {
+    // Skipping is for a machine without the converted cache, said by scripts/test.sh; in CI
+    // (CI=true) a missing model fails, so a green run always ran these tests.
+    let in_ci = std::env::var("CI").as_deref() == Ok("true");
+    if converted && !in_ci && std::env::var("SPOOR_SKIP_CONVERTED").as_deref() == Ok("1") {
         eprintln!(
             "SKIPPED: converted model {name} is not in {}",
             dir.display()
@@ -423,15 +426,38 @@ fn a_reference_gallery_names_the_place_a_picture_was_possibly_taken_as_a_lead() 
 
 #[test]
 fn pictures_of_1x1_and_20000x20_pass_through_every_head_without_harm() {
+    // Every head must be there (or skipping explicitly allowed outside CI): a head whose
+    // file is missing is not silently left out of this test.
+    let heads: Vec<&str> = ["nanodet", "blazeface", "nudenet"]
+        .into_iter()
+        .filter(|name| available(name))
+        .collect();
     let ocr = ocr();
     for (w, h) in [(1, 1), (20_000, 20), (20, 20_000)] {
+        // A flat grey picture holds no text and no object: anything found is a decoding bug
+        // (a box from padding, a stretched anchor), not harmless.
         let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 200, 200]));
-        assert!(ocr.read(&img).is_ok(), "{w} x {h}");
-        for name in ["nanodet", "blazeface", "nudenet"] {
-            let (m, dir) = manifest();
-            if m.get(name).unwrap().path(&dir).is_file() {
-                assert!(detector(name).detect(&img).is_ok(), "{name} on {w} x {h}");
-            }
+        let lines = ocr
+            .read(&img)
+            .unwrap_or_else(|e| panic!("ocr on {w} x {h}: {e}"));
+        let text: Vec<&str> = lines
+            .iter()
+            .map(|l| l.text.as_str())
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        assert!(text.is_empty(), "ocr on flat {w} x {h} read {text:?}");
+        for name in &heads {
+            let found = detector(name)
+                .detect(&img)
+                .unwrap_or_else(|e| panic!("{name} on {w} x {h}: {e}"));
+            assert!(
+                found.is_empty(),
+                "{name} on flat {w} x {h} found {:?}",
+                found
+                    .iter()
+                    .map(|d| (&d.label, d.score, d.bbox))
+                    .collect::<Vec<_>>()
+            );
         }
     }
 }

@@ -309,6 +309,12 @@ pub fn is_export(head: &[u8], options: &CommsOptions) -> bool {
     recognise(head, options).is_some()
 }
 
+/// Whether typing called the item an SQLite database (by its first bytes).
+fn typed_as_database(item: &ItemView) -> bool {
+    item.content_type
+        .is_some_and(|ct| ct.by_signature && ct.mime == "application/vnd.sqlite3")
+}
+
 /// A format recognised from the first bytes (and, for text, the first lines).
 fn recognise(head: &[u8], options: &CommsOptions) -> Option<&'static str> {
     if sqlite::recognise(head) {
@@ -360,7 +366,7 @@ impl Analyzer for CommsAnalyzer {
     }
     fn accepts(&self, item: &ItemView) -> bool {
         item.entry.meta.kind == crate::evidence::walk::EntryKind::File
-            && recognise(item.head, &self.options).is_some()
+            && (recognise(item.head, &self.options).is_some() || typed_as_database(item))
     }
     fn wants_content(&self, content_type: &ContentType, size: u64) -> bool {
         size <= MAX_IN_MEMORY
@@ -379,6 +385,16 @@ impl Analyzer for CommsAnalyzer {
     }
     fn analyze_full(&self, item: &ItemView) -> Result<Analysis, String> {
         let Some(format) = recognise(item.head, &self.options) else {
+            if typed_as_database(item) {
+                // Typing calls anything starting "SQLi" a database; SQLite itself wants the
+                // whole 16-byte header. Typed as a database means parsed or said (issue 11.4).
+                let header = &item.head[..item.head.len().min(16)];
+                return Err(format!(
+                    "typed as an SQLite database, but its header is {:?}, not \"SQLite format 3\\0\" \
+                     (damaged or cut short); not parsed",
+                    String::from_utf8_lossy(header)
+                ));
+            }
             return Ok(Analysis::default());
         };
         let Some(content) = item.content else {
@@ -465,6 +481,17 @@ impl Analyzer for CommsAnalyzer {
             ),
             _ => (format, whatsapp::parse(content, &name, &self.options)),
         };
+        let mut parsed = parsed;
+        if (format == whatsapp::FORMAT || format == whatsapp::SIGNAL.format)
+            && parsed.records.is_empty()
+            && parsed.damage.is_empty()
+        {
+            // Recognised by its first lines, yet nothing came of it: said, not an empty chat.
+            parsed.damage.push(format!(
+                "looks like a {format} export (message headers among its first lines) but no \
+                 message could be read from it"
+            ));
+        }
         let mut analysis = self.analysis(format, parsed, used_encoding);
         analysis.observations[0].value["encoding"] = json!(found_encoding.name());
         Ok(analysis)

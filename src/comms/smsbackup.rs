@@ -80,7 +80,8 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
 pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Parsed {
     let mut parsed = Parsed::default();
     let region = options.region.as_deref();
-    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut reader = quick_xml::Reader::from_reader(RunLimit::new(input));
+    let mut depth = 0usize;
     let mut buf = Vec::new();
     reader.config_mut().check_end_names = true;
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -124,6 +125,12 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
             }
         };
         let is_empty = matches!(event, Event::Empty(_));
+        match &event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let root_closed = depth == 0 && matches!(event, Event::End(_) | Event::Empty(_));
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let name = e.name();
@@ -247,6 +254,22 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
             Event::Eof => break,
             _ => {}
         }
+        if root_closed {
+            // The document ends here. What follows is not read as XML (a run of junk would
+            // only grow quick-xml's buffer): it is counted, a chunk at a time, and said.
+            let end = reader.buffer_position();
+            match trailing_bytes(&mut reader.get_mut().inner) {
+                Ok(0) => {}
+                Ok(n) => parsed.damage.push(format!(
+                    "byte {end}: {n} bytes other than whitespace follow the end of the document; \
+                     not part of the backup, not read"
+                )),
+                Err(e) => parsed
+                    .damage
+                    .push(format!("byte {end}: reading past the document's end: {e}")),
+            }
+            break;
+        }
     }
     if let Some(m) = mms.take() {
         let at = m.at;
@@ -265,6 +288,104 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
     }
     parsed.summary = json!({"declared_count": declared, "elements": counts});
     parsed
+}
+
+/// Bytes after the document other than XML whitespace, read a chunk at a time.
+fn trailing_bytes(input: &mut impl std::io::BufRead) -> std::io::Result<u64> {
+    let mut junk = 0u64;
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(junk);
+        }
+        junk += chunk
+            .iter()
+            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .count() as u64;
+        let n = chunk.len();
+        input.consume(n);
+    }
+}
+
+/// Text between two tags longer than this is junk, not a backup: SMS Backup & Restore keeps
+/// every body in attributes, so its text nodes are line breaks and indentation.
+const MAX_TEXT_RUN: u64 = 16 << 20;
+/// One tag (or comment) longer than this is junk too: an MMS part's picture (base64 in
+/// `data`) is the largest attribute, and one over 512 MiB is not extracted anyway; twice that
+/// leaves room for base64 and still bounds what quick-xml holds.
+const MAX_TAG_RUN: u64 = 2 * super::MAX_IN_MEMORY;
+
+/// Passes the input through to quick-xml, failing when a run of text or one tag exceeds its
+/// limit: quick-xml holds a whole event in memory, so without this a run of junk (a 3 GiB NUL
+/// tail, issue 11.7) grew memory with its length.
+struct RunLimit<R> {
+    inner: R,
+    in_tag: bool,
+    run: u64,
+    over: bool,
+}
+
+impl<R> RunLimit<R> {
+    fn new(inner: R) -> Self {
+        RunLimit {
+            inner,
+            in_tag: false,
+            run: 0,
+            over: false,
+        }
+    }
+}
+
+impl<R: std::io::BufRead> std::io::Read for RunLimit<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let available = std::io::BufRead::fill_buf(self)?;
+            let n = available.len().min(out.len());
+            out[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        std::io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for RunLimit<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.over {
+            let (what, limit) = if self.in_tag {
+                ("one tag", MAX_TAG_RUN)
+            } else {
+                ("text between tags", MAX_TEXT_RUN)
+            };
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{what} runs past {} MiB: junk, not a backup; not read further",
+                    limit >> 20
+                ),
+            ));
+        }
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        if let Ok(chunk) = self.inner.fill_buf() {
+            let chunk = &chunk[..amt.min(chunk.len())];
+            let mut rest = chunk;
+            while let Some(at) = memchr::memchr2(b'<', b'>', rest) {
+                self.in_tag = rest[at] == b'<';
+                self.run = 0;
+                rest = &rest[at + 1..];
+            }
+            self.run += rest.len() as u64;
+            let limit = if self.in_tag {
+                MAX_TAG_RUN
+            } else {
+                MAX_TEXT_RUN
+            };
+            self.over = self.run > limit;
+        }
+        self.inner.consume(amt);
+    }
 }
 
 /// Whose backup it is: `--region` and the `--owner` identifiers, as given and as identified.
@@ -416,4 +537,60 @@ fn part_bytes(data: &str) -> Result<Vec<u8>, String> {
     base64::engine::general_purpose::STANDARD
         .decode(compact)
         .map_err(|e| format!("data is not base64 ({e}); not extracted"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    const BACKUP: &str = r#"<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>
+<smses count="1">
+  <sms protocol="0" address="+31612345678" date="1700000000000" type="1" body="hoi" read="1" />
+</smses>
+"#;
+
+    /// Issue 11.7: a backup followed by a long run of NUL bytes keeps its record, says the
+    /// tail, and reads it a chunk at a time (the tail is produced on the fly, never held).
+    #[test]
+    fn junk_after_the_document_is_said_and_not_buffered() {
+        let tail = std::io::repeat(0).take(64 << 20);
+        let input = std::io::BufReader::new(BACKUP.as_bytes().chain(tail));
+        let parsed = super::parse_stream(input, &Default::default());
+        assert_eq!(parsed.records.len(), 1);
+        assert_eq!(parsed.damage.len(), 1, "{:?}", parsed.damage);
+        assert!(
+            parsed.damage[0].contains(&format!(
+                "{} bytes other than whitespace follow",
+                64u64 << 20
+            )),
+            "{:?}",
+            parsed.damage
+        );
+    }
+
+    #[test]
+    fn trailing_whitespace_is_not_damage() {
+        let parsed = super::parse(format!("{BACKUP}\n\n  \n").as_bytes(), &Default::default());
+        assert_eq!(parsed.records.len(), 1);
+        assert!(parsed.damage.is_empty(), "{:?}", parsed.damage);
+    }
+
+    /// Junk inside the document (between two elements) ends the parse with a reason once the
+    /// run passes its limit, instead of growing quick-xml's buffer with it.
+    #[test]
+    fn junk_inside_the_document_stops_at_the_run_limit() {
+        let (head, rest) = BACKUP.split_at(BACKUP.find("</smses>").unwrap());
+        let junk = std::io::repeat(0).take(super::MAX_TEXT_RUN * 4);
+        let input = std::io::BufReader::new(head.as_bytes().chain(junk).chain(rest.as_bytes()));
+        let parsed = super::parse_stream(input, &Default::default());
+        assert_eq!(parsed.records.len(), 1);
+        assert!(
+            parsed
+                .damage
+                .iter()
+                .any(|d| d.contains("text between tags runs past 16 MiB")),
+            "{:?}",
+            parsed.damage
+        );
+    }
 }

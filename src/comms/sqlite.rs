@@ -78,6 +78,16 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> (Option<&'static str>, P
             return (Some("sqlite"), parsed);
         }
     };
+    // A damaged database opens (SQLite reads pages lazily) but fails at its schema; without
+    // this check every table looked absent and the file passed as "another app's database".
+    if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        parsed
+            .damage
+            .push(format!("its schema cannot be read ({e}); no table read"));
+        return (Some("sqlite"), parsed);
+    }
     // Header bytes 18 and 19 (write and read format) are 2 in WAL mode: recent changes may sit
     // in a `-wal` file beside the database ([`parse_with_wal`] reads it when it was seized).
     if content.get(18..20) == Some(&[2, 2]) {

@@ -49,24 +49,22 @@ pub const SIGNAL: App = App {
     clock: "local time of the exporting computer, zone unknown",
 };
 
-/// The headers among the first ten non-empty lines, when the first of those lines is one and
-/// so is at least one more (a multi-line message puts continuation lines between headers; one
-/// dated line alone is too little to call a file a chat).
+/// The headers in the sample (the file's first few KB), when its first non-empty line is one
+/// and so is at least one more, wherever it is: a message's continuation lines come between
+/// headers, and a first message can be a long list (a shopping list of ten lines hid a whole
+/// export before, issue 11.3). One dated line alone is too little to call a file a chat.
 fn first_headers(text: &str) -> Option<Vec<Header<'_>>> {
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .take(10)
-        .collect();
-    let parsed: Vec<Option<Header>> = lines
-        .iter()
-        .map(|l| parse_header(l).filter(|h| !h.rest.is_empty()))
-        .collect();
-    if !parsed.first().is_some_and(Option::is_some) {
-        return None;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = parse_header(lines.next()?).filter(|h| !h.rest.is_empty())?;
+    let mut only_line = true;
+    let mut headers = vec![first];
+    for line in lines {
+        only_line = false;
+        if let Some(h) = parse_header(line).filter(|h| !h.rest.is_empty()) {
+            headers.push(h);
+        }
     }
-    let headers: Vec<Header> = parsed.into_iter().flatten().collect();
-    (headers.len() >= 2 || lines.len() == 1).then_some(headers)
+    (headers.len() >= 2 || only_line).then_some(headers)
 }
 
 /// Whether the text starts like a WhatsApp export: its first non-empty lines are headers.

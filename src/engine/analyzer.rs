@@ -36,6 +36,10 @@ pub struct ItemView<'a> {
     /// to be handed over in memory (an mbox of several GB). None for items that are not files
     /// of the evidence.
     pub reopen: Option<&'a Reopen<'a>>,
+    /// False for a copy of a container whose contents the engine has already expanded within
+    /// the same evidence file (the sixteen identical zips of a 42.zip-style nest): an
+    /// analyzer that only extracts files (a zip) then describes it without extracting again.
+    pub expand: bool,
 }
 
 /// See [`ItemView::reopen`].

@@ -1108,6 +1108,7 @@ fn process_item(
         decoder,
         companion: Some(&companion),
         reopen: Some(&reopen),
+        expand: true,
     };
     let analysed = run_analyzers(ctx.analyzers, &view);
     result.observations = analysed.observations;
@@ -1115,11 +1116,16 @@ fn process_item(
     result.records = analysed.records;
     if !analysed.embedded.is_empty() {
         let parent_path = result.entry.rel_path.clone();
+        let mut expansion = Expansion::default();
+        if let Some(d) = &result.digests {
+            expansion.expanded.insert(d.sha256);
+        }
         embedded_children(
             ctx,
             &parent_path,
             analysed.embedded,
             1,
+            &mut expansion,
             &mut result.children,
             &mut result.errors,
         );
@@ -1253,8 +1259,27 @@ fn derived_entry(rel_path: Vec<u8>, kind: EntryKind, size: u64) -> WalkEntry {
 }
 
 /// How deep files inside files are followed (a message forwarded inside a message inside a
-/// mailbox is depth 2); deeper ones are an error record, not a silent stop.
-const MAX_EMBED_DEPTH: usize = 4;
+/// mailbox is depth 2); deeper ones are an error record, not a silent stop. bulk_extractor's
+/// default recursion depth is 7 too; what all levels together expand to is bounded below.
+const MAX_EMBED_DEPTH: usize = 7;
+
+/// What one evidence file may expand to, all levels together (zip in zip, attachments of
+/// attachments). Each container already bounds its own extraction (512 MiB), but a 42.zip-style
+/// nest (sixteen copies a level) multiplies that bound at every level: such a 50 KB file ran
+/// past 400 s before these limits (issue 11.6). bulk_extractor bounds depth and skips buffers
+/// it has seen; these bound depth, count and bytes, and skip containers already expanded.
+const MAX_DERIVED_ITEMS_PER_FILE: usize = 100_000;
+const MAX_EXPANDED_BYTES_PER_FILE: u64 = 4 << 30;
+
+/// The expansion of one evidence file so far, shared by all its levels.
+#[derive(Default)]
+struct Expansion {
+    items: usize,
+    bytes: u64,
+    /// Containers whose contents are already children (by SHA-256): an identical copy is
+    /// stored and analysed itself, but its contents are not expanded a second time.
+    expanded: HashSet<Sha256>,
+}
 
 /// Files carried inside an item (e-mail attachments) as child items through every stage:
 /// digests (so hash sets match them), typing, image decoding and the vision models, the text
@@ -1264,10 +1289,52 @@ fn embedded_children(
     parent_path: &[u8],
     embedded: Vec<crate::comms::Embedded>,
     depth: usize,
+    expansion: &mut Expansion,
     out: &mut Vec<writer::ChildResult>,
     parent_errors: &mut Vec<(String, String)>,
 ) {
-    for e in embedded {
+    let total = embedded.len();
+    // Two members of one container can carry one name (`a.txt` twice in a zip; `dir/a.txt`
+    // and `dir\a.txt`; two attachments called image.jpg): each becomes its own child, the
+    // later ones named `NAME~2`, `NAME~3` …, so no bytes are lost behind a colliding path.
+    let mut used_names: HashSet<String> = HashSet::new();
+    for (nth, mut e) in embedded.into_iter().enumerate() {
+        let size = e.bytes.len() as u64;
+        if expansion.items >= MAX_DERIVED_ITEMS_PER_FILE
+            || expansion.bytes + size > MAX_EXPANDED_BYTES_PER_FILE
+        {
+            parent_errors.push((
+                "embedded".into(),
+                format!(
+                    "{} of {total} embedded files not examined, from {} on: the evidence file \
+                     expands past its limit ({MAX_DERIVED_ITEMS_PER_FILE} derived items or {} GiB \
+                     in all levels together; {} items and {} MiB so far)",
+                    total - nth,
+                    e.name,
+                    MAX_EXPANDED_BYTES_PER_FILE >> 30,
+                    expansion.items,
+                    expansion.bytes >> 20
+                ),
+            ));
+            break;
+        }
+        if ctx.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        expansion.items += 1;
+        expansion.bytes += size;
+        if !used_names.insert(e.name.clone()) {
+            let original = std::mem::take(&mut e.name);
+            let renamed = (2..)
+                .map(|n| format!("{original}~{n}"))
+                .find(|candidate| !used_names.contains(candidate))
+                .expect("an unused name exists");
+            used_names.insert(renamed.clone());
+            e.derivation["name_in_parent"] = json!(original);
+            e.derivation["renamed_because"] =
+                json!("another item in the same container has this name");
+            e.name = renamed;
+        }
         if depth > MAX_EMBED_DEPTH {
             parent_errors.push((
                 "embedded".into(),
@@ -1282,9 +1349,9 @@ fn embedded_children(
         let mut hasher = digest::TripleHasher::default();
         hasher.update(&e.bytes);
         let digests = hasher.finish();
+        let already_expanded = expansion.expanded.contains(&digests.sha256);
         let head = &e.bytes[..e.bytes.len().min(digest::HEAD_LEN)];
         let content_type = typing::detect(head);
-        let size = e.bytes.len() as u64;
         let mut errors = Vec::new();
         let decoded = if crate::media::decodable(&content_type.mime) {
             let within = (size <= crate::media::MAX_IMAGE_BYTES).then_some(e.bytes.as_slice());
@@ -1305,6 +1372,7 @@ fn embedded_children(
             decoder: crate::media::decoder_name(&content_type.mime),
             companion: None,
             reopen: None,
+            expand: !already_expanded,
         };
         let analysed = run_analyzers(ctx.analyzers, &view);
         errors.extend(analysed.errors);
@@ -1346,12 +1414,24 @@ fn embedded_children(
         });
         let at = out.len() - 1;
         out.extend(frames);
+        if already_expanded {
+            out[at].derivation["contents_not_expanded"] = json!(
+                "identical (SHA-256) to a container already expanded within this evidence file; \
+                 its files are children of that one"
+            );
+            continue;
+        }
+        if analysed.embedded.is_empty() {
+            continue;
+        }
+        expansion.expanded.insert(digests.sha256);
         let mut nested_errors = Vec::new();
         embedded_children(
             ctx,
             &rel_path,
             analysed.embedded,
             depth + 1,
+            expansion,
             out,
             &mut nested_errors,
         );
@@ -1496,6 +1576,7 @@ fn frame_child(
         decoder: extractor,
         companion: None,
         reopen: None,
+        expand: false,
     };
     let analysed = run_analyzers(ctx.analyzers, &view);
     let (observations, mut errors) = (analysed.observations, analysed.errors);
@@ -1555,7 +1636,9 @@ fn finish_source(
     )?;
     let rows: Vec<(Vec<u8>, Vec<u8>)> = {
         let mut stmt = conn.prepare(
-            "SELECT path, sha256 FROM items WHERE source_id = ?1 AND sha256 IS NOT NULL",
+            // Over the evidence files only (docs/schema.md), not the children derived from
+            // them (zip members, attachments), so `spoor verify` can recompute it from disk.
+            "SELECT path, sha256 FROM items WHERE source_id = ?1 AND sha256 IS NOT NULL AND parent_id IS NULL",
         )?;
         let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?

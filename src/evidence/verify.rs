@@ -31,10 +31,13 @@ pub struct SourceVerification {
 
 impl SourceVerification {
     pub fn differs(&self) -> bool {
-        !(self.changed.is_empty()
-            && self.missing.is_empty()
-            && self.added.is_empty()
-            && self.unreadable.is_empty())
+        self.recorded_root_digest
+            .as_deref()
+            .is_some_and(|then| then != self.current_root_digest)
+            || !(self.changed.is_empty()
+                && self.missing.is_empty()
+                && self.added.is_empty()
+                && self.unreadable.is_empty())
     }
 }
 
@@ -159,7 +162,9 @@ pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String>
                             }
                             Some(_) => None,
                         };
-                        (path, Ok(verdict), Some(now))
+                        // Like with like: the root digest at scan time covers the files it
+                        // could read then, so one unreadable then stays out of it now.
+                        (path, Ok(verdict), s.sha256.map(|_| now))
                     }
                 }
             })

@@ -52,7 +52,12 @@ pub fn write(
         .map_err(|e| format!("thumbnail: {e}"))?;
     let dir = path.parent().unwrap_or(thumbs_dir);
     std::fs::create_dir_all(dir).map_err(|e| format!("thumbnail: {}: {e}", dir.display()))?;
-    let tmp = dir.join(format!(".{key_hex}.{}.tmp", std::process::id()));
+    // Unique per write, not per process: with many identical pictures several threads write
+    // the same thumbnail at once, and a shared name let one thread's rename take another's
+    // file ("No such file or directory" errors that differed between two scans of one tree).
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nth = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{key_hex}.{}.{nth}.tmp", std::process::id()));
     let result = std::fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(&jpeg))
         .and_then(|_| std::fs::rename(&tmp, &path));
@@ -129,5 +134,34 @@ mod tests {
         assert_eq!(out.get_pixel(0, 0).0, [6, 100, 255]); // (0+1+10+11)/4 = 5.5 -> 6
         assert_eq!(out.get_pixel(2, 0).0, [41, 100, 255]); // (40+41)/2 = 40.5 -> 41
         assert_eq!(out.get_pixel(2, 1).0, [42, 100, 255]);
+    }
+
+    /// Issue 11.5: identical pictures thumbnailed by many threads at once all succeed, and
+    /// leave one thumbnail and no temporary file behind.
+    #[test]
+    fn concurrent_writes_of_one_thumbnail_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(300, 200, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 7])
+        }));
+        let key = "ab".repeat(32);
+        for _round in 0..20 {
+            let _ = std::fs::remove_dir_all(dir.path().join("ab"));
+            let failures: Vec<String> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| s.spawn(|| super::write(dir.path(), &key, &img)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .filter_map(|h| h.join().unwrap().err())
+                    .collect()
+            });
+            assert!(failures.is_empty(), "{failures:?}");
+            let names: Vec<_> = std::fs::read_dir(dir.path().join("ab"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert_eq!(names, vec![format!("{key}.jpg")]);
+        }
     }
 }

@@ -1,7 +1,11 @@
 //! Video keyframes through the `ffmpeg` program (Debian's `ffmpeg` package).
 //!
-//! One ffmpeg process per video reads the file from an already opened descriptor (its stdin,
-//! opened as `/dev/stdin` so that MP4s with the index at the end can seek) and writes the
+//! One ffmpeg process per video reads the file through a pipe that spoor fills from its own
+//! descriptor (opened with `O_NOATIME`), with ffmpeg's `cache:` protocol in front so that MP4s
+//! with the index at the end can still seek back. ffmpeg is not handed the file itself: given
+//! `/dev/stdin` it reopened the descriptor without `O_NOATIME`, and the evidence's access time
+//! moved (issue 11.8). `cache:` keeps what it has read in an unlinked temporary file (in
+//! TMPDIR), at most the video's size, gone when ffmpeg ends. ffmpeg writes the
 //! selected frames as PPM images to a pipe; `showinfo` on stderr gives each frame's
 //! presentation time. Frames are handed to a callback one at a time, so a long video never
 //! holds more than one decoded frame here.
@@ -18,6 +22,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// What ffmpeg reads: its stdin (a pipe spoor fills), behind a cache that makes it seekable.
+const INPUT: &str = "cache:pipe:0";
 
 /// How keyframes are chosen; `spoor scan --frame-interval / --scene-threshold / --max-frames`.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,7 +167,7 @@ pub fn keyframes(
     let filter = format!("{},showinfo", select_expression(opts));
     let mut child = Command::new(ffmpeg_program())
         .args(["-hide_banner", "-nostdin", "-loglevel", "info"])
-        .args(["-i", "/dev/stdin"])
+        .args(["-i", INPUT])
         .args(["-map", "0:v:0", "-an", "-sn", "-dn"])
         .args(["-vf", &filter, "-fps_mode", "vfr"])
         .args([
@@ -172,12 +179,13 @@ pub fn keyframes(
             "rgb24",
             "pipe:1",
         ])
-        .stdin(Stdio::from(file))
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("ffmpeg could not be started: {e}"))?;
     let pid = child.id();
+    let mut stdin = child.stdin.take().expect("stdin was piped");
     let mut stdout = child.stdout.take().expect("stdout was piped");
     let stderr = child.stderr.take().expect("stderr was piped");
 
@@ -190,6 +198,12 @@ pub fn keyframes(
 
     let outcome = std::thread::scope(|scope| {
         let log = scope.spawn(move || read_log(stderr, ts_tx));
+        // The feeder: our descriptor into ffmpeg's pipe. It ends at the end of the file, or
+        // when ffmpeg stops reading (done, killed: the write fails with a broken pipe).
+        scope.spawn(move || {
+            let mut file = file;
+            let _ = std::io::copy(&mut file, &mut stdin);
+        });
         // The watchdog: ffmpeg is killed on Ctrl-C, at the time limit, or when we stop early.
         let watchdog = scope.spawn(|| {
             while !finished.load(Ordering::Relaxed) {
@@ -317,8 +331,14 @@ fn read_log(stderr: std::process::ChildStderr, times: mpsc::Sender<f64>) -> LogF
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        let line = without_addresses(&String::from_utf8_lossy(&raw)).replace("/dev/stdin", "input");
+        let line = without_addresses(&String::from_utf8_lossy(&raw)).replace(INPUT, "input");
         let line = line.trim();
+        if line.contains("Inner protocol failed to seekback end")
+            || line.starts_with("Last message repeated")
+        {
+            // `cache:` asking a pipe for its size: expected, not damage.
+            continue;
+        }
         if line.contains("Parsed_showinfo") {
             if let Some(t) = field(line, "pts_time:").and_then(|v| v.parse::<f64>().ok()) {
                 let _ = times.send(t);

@@ -8,7 +8,18 @@ use std::process::{Command, Output};
 
 pub fn spoor() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_spoor"));
-    c.env_remove("SPOOR_EXAMINER");
+    // What the binary reads from its environment would otherwise leak in from the shell that
+    // runs the tests (a models folder, another ffmpeg or libheif, another ONNX Runtime); a
+    // test that needs one sets it itself.
+    for var in [
+        "SPOOR_EXAMINER",
+        "SPOOR_MODELS",
+        "SPOOR_FFMPEG",
+        "SPOOR_LIBHEIF",
+        "ORT_DYLIB_PATH",
+    ] {
+        c.env_remove(var);
+    }
     c
 }
 

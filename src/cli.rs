@@ -168,6 +168,9 @@ enum Command {
     /// Case report: findings (confirmed leads) and, apart, leads awaiting review.
     Report {
         case: PathBuf,
+        /// Who writes the report, for the audit log (default: SPOOR_EXAMINER, else the login name).
+        #[arg(long)]
+        by: Option<String>,
         #[arg(long, value_enum, default_value = "html")]
         format: ReportFormat,
         /// Output file (default: CASE/exports/report.html or .json).
@@ -489,7 +492,12 @@ fn run(cli: Cli) -> Result<i32, String> {
             println!("{}", path.display());
             Ok(exit::OK)
         }
-        Command::Report { case, format, out } => {
+        Command::Report {
+            case,
+            by,
+            format,
+            out,
+        } => {
             let conn = open(&case)?;
             let data = report::report_data(&conn)?;
             let (body, default_name) = match format {
@@ -504,7 +512,8 @@ fn run(cli: Cli) -> Result<i32, String> {
             };
             let path = out.unwrap_or_else(|| case.join("exports").join(default_name));
             std::fs::write(&path, &body).map_err(|e| format!("{}: {e}", path.display()))?;
-            audit::append(&conn, &whoami(), "report", &serde_json::json!({"format": default_name, "path": path.to_string_lossy(), "sha256": audit::digest_hex(body.as_bytes()), "findings": data["findings"].as_array().map(Vec::len), "awaiting_review": data["awaiting_review"].as_array().map(Vec::len)})).map_err(|e| e.to_string())?;
+            let actor = by.unwrap_or_else(whoami);
+            audit::append(&conn, &actor, "report", &serde_json::json!({"format": default_name, "path": path.to_string_lossy(), "sha256": audit::digest_hex(body.as_bytes()), "findings": data["findings"].as_array().map(Vec::len), "awaiting_review": data["awaiting_review"].as_array().map(Vec::len)})).map_err(|e| e.to_string())?;
             println!("{}", path.display());
             Ok(exit::OK)
         }
@@ -649,20 +658,17 @@ fn run(cli: Cli) -> Result<i32, String> {
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>();
                 println!(
-                    "{:<12} {:<8} head {:<19} {} {}\n             file {} ({})\n             source {}\n             licence {}\n             error margin: {}",
+                    "{:<12} {:<8} head {:<19} {}{}\n             outputs {}\n             file {} ({})\n             source {}\n             licence {}\n             error margin: {}",
                     m.name,
                     m.task,
                     m.head,
                     if runs { "runs" } else { "not implemented yet" },
-                    if m.labels.len() > 8 {
-                        format!(
-                            "{} labels ({}, ...)",
-                            m.labels.len(),
-                            m.labels[..5].join(", ")
-                        )
+                    if m.default {
+                        ", in --models default"
                     } else {
-                        m.labels.join("/")
+                        ", only when named in --models"
                     },
+                    model_outputs(m),
                     m.file,
                     if present {
                         "present"
@@ -753,10 +759,42 @@ fn run(cli: Cli) -> Result<i32, String> {
     }
 }
 
+/// Who acts, when not named with --by: SPOOR_EXAMINER, else the login name, else the account
+/// number (never "unknown": CI and cron jobs have no USER, and the audit log must still say).
+/// What a model gives, in words, from its head and labels (`models list`).
+fn model_outputs(m: &crate::vision::manifest::ModelEntry) -> String {
+    let labels = if m.labels.len() > 8 {
+        format!(
+            "{} classes ({}, ...)",
+            m.labels.len(),
+            m.labels[..5].join(", ")
+        )
+    } else if m.labels.is_empty() {
+        "classes named in the file's own metadata".to_string()
+    } else {
+        m.labels.join("/")
+    };
+    let mut what = match m.head.as_str() {
+        "softmax-classifier" => format!("a score per class: {labels}"),
+        "embedding" => "an embedding vector per picture (similarity search)".to_string(),
+        "nanodet" | "yolov8" => format!("boxes with a class and a score: {labels}"),
+        "blazeface" => "face boxes with six keypoints (eyes, nose, mouth, ears) and a score; detection only, no identity".to_string(),
+        "ppocr" => "text lines with their box and a confidence".to_string(),
+        other => format!("{other} output"),
+    };
+    if m.embedding.is_some() && m.head != "embedding" {
+        what.push_str("; and an embedding vector per picture (similar pictures across the case)");
+    }
+    what
+}
+
 fn whoami() -> String {
-    std::env::var("SPOOR_EXAMINER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".into())
+    ["SPOOR_EXAMINER", "USER", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|v| v.trim().to_string())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| format!("uid {} (no name given)", rustix::process::getuid().as_raw()))
 }
 
 fn scan(request: &ScanRequest, quiet: bool) -> Result<i32, String> {
@@ -786,12 +824,13 @@ fn scan(request: &ScanRequest, quiet: bool) -> Result<i32, String> {
         for s in &summary.sources {
             let _ = writeln!(
                 out,
-                "{:<16} {:>7} files {:>6} dirs {:>5} other {:>12} bytes {:>5} errors {:>5} known-bad {:>6} known-good  root {}{}",
+                "{:<16} {:>7} files {:>6} dirs {:>5} other {:>12} bytes {:>6} derived {:>5} errors {:>5} known-bad {:>6} known-good  root {}{}",
                 sanitize(&s.label),
                 s.files,
                 s.dirs,
                 s.other,
                 s.bytes,
+                s.derived,
                 s.errors,
                 s.known_bad,
                 s.known_good,
@@ -801,8 +840,11 @@ fn scan(request: &ScanRequest, quiet: bool) -> Result<i32, String> {
         }
         let _ = writeln!(
             out,
-            "items processed {}, already stored {}, errors {}",
-            summary.items_processed, summary.items_already_stored, summary.errors
+            "walked entries processed {}, already stored {}; derived items (members, attachments, keyframes) {}; errors {}",
+            summary.items_processed,
+            summary.items_already_stored,
+            summary.sources.iter().map(|s| s.derived).sum::<i64>(),
+            summary.errors
         );
         let _ = writeln!(
             out,
@@ -858,7 +900,14 @@ fn spawn_progress_bar(progress: Arc<Progress>) -> (Arc<AtomicBool>, std::thread:
                     "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
                 ));
             }
-            bar.set_position(progress.bytes_done.load(Ordering::Relaxed));
+            // The total grows with every source walked (they are walked one after the other),
+            // so it is read again at every tick; it was once fixed at the first source's bytes
+            // and the bar read 2.60 MiB / 539.84 KiB.
+            let done = progress.bytes_done.load(Ordering::Relaxed);
+            if total_known {
+                bar.set_length(progress.bytes_walked.load(Ordering::Relaxed).max(done));
+            }
+            bar.set_position(done);
             bar.set_message(format!(
                 "{} of {}{} items, {} errors",
                 progress.items_done.load(Ordering::Relaxed)

@@ -1,7 +1,7 @@
 //! The lead lifecycle: proposed → confirmed | rejected | needs-info, each step a recorded
 //! decision by a named reviewer with a reason, written together with its audit entry.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 
@@ -82,6 +82,27 @@ pub fn decide(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map_err(db)?;
+    // The same reviewer repeating the decision the lead is already in adds nothing but a
+    // second audit entry that reads like a second review: refused. Another reviewer's
+    // concurring decision is a second opinion and is recorded.
+    let last: Option<(String, String, String)> = tx
+        .query_row(
+            "SELECT decision, reviewer, at FROM reviews WHERE lead_id = ?1 ORDER BY audit_seq DESC LIMIT 1",
+            [&lead_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    if let Some((last_decision, last_reviewer, last_at)) = &last
+        && last_decision == decision.as_str()
+        && last_reviewer == reviewer
+        && previous == decision.state()
+    {
+        return Err(format!(
+            "lead {lead_id} is already {previous} by {last_reviewer} ({last_at}); the same decision \
+             by the same reviewer is not recorded twice"
+        ));
+    }
     let seq = audit::append(&tx, reviewer, "review", &json!({
         "lead": lead_id, "decision": decision.as_str(), "from_state": previous, "to_state": decision.state(),
         "reason": reason, "lead_hits_sha256": audit::digest_hex(hits.as_bytes()),

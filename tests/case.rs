@@ -206,6 +206,38 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
         0,
         "confirm",
     );
+    // The same decision by the same reviewer again is refused, not logged twice (issue 11.13);
+    // a second reviewer's concurring decision is a second opinion and is recorded.
+    let again = run(&[
+        "review",
+        c,
+        &top,
+        "confirm",
+        "--by",
+        "B. Reviewer",
+        "--reason",
+        "viewed again",
+    ]);
+    expect_code(&again, 1, "the same confirmation twice");
+    assert!(
+        stderr(&again).contains("already confirmed"),
+        "{}",
+        stderr(&again)
+    );
+    expect_code(
+        &run(&[
+            "review",
+            c,
+            &top,
+            "confirm",
+            "--by",
+            "C. Second",
+            "--reason",
+            "second opinion",
+        ]),
+        0,
+        "a second reviewer's confirmation",
+    );
     expect_code(
         &run(&[
             "review",

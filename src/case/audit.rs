@@ -59,12 +59,27 @@ fn entry_hash(fields: &[&str]) -> String {
     sha256_bytes(&buf).to_hex()
 }
 
-/// The command line as recorded: arguments joined by spaces, control characters escaped.
+/// The command line as recorded: arguments quoted as a POSIX shell would need them (so
+/// `--examiner "J. Jansen"` reads back as one argument), control characters escaped.
 pub fn command_line() -> String {
     std::env::args_os()
-        .map(|a| crate::evidence::sanitize(&a.to_string_lossy()))
+        .map(|a| crate::evidence::sanitize(&shell_quote(&a.to_string_lossy())))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// One argument as a POSIX shell would read it back: as is when it holds only safe
+/// characters, else in single quotes (a quote inside written `'\''`).
+pub fn shell_quote(arg: &str) -> String {
+    let safe = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c));
+    if safe {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 /// Appends an entry inside the caller's transaction (or autocommit). Returns its sequence.
@@ -205,4 +220,15 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verdict> {
 
 pub fn digest_hex(bytes: &[u8]) -> String {
     to_hex(&sha256_bytes(bytes).0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn arguments_are_quoted_as_a_shell_reads_them_back() {
+        assert_eq!(super::shell_quote("--case"), "--case");
+        assert_eq!(super::shell_quote("J. Jansen"), "'J. Jansen'");
+        assert_eq!(super::shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(super::shell_quote(""), "''");
+    }
 }

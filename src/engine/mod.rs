@@ -384,6 +384,9 @@ pub struct SourceSummary {
     /// Files matching a known-bad set, and files matching only known-good sets (ignorable).
     pub known_bad: i64,
     pub known_good: i64,
+    /// Items made from the evidence files (zip members, attachments, MMS parts, keyframes):
+    /// in the case and its exports beside the files, not in the file count.
+    pub derived: i64,
     pub root_digest: String,
     pub complete: bool,
 }
@@ -875,6 +878,7 @@ fn scan_source(ctx: &SourceContext, root: &Path, out: &SyncSender<WriteMsg>) -> 
             return (0, 0);
         }
     };
+    ctx.progress.walk_finished.store(false, Ordering::Relaxed);
     let (entry_tx, entry_rx) = sync_channel::<Vec<WalkEntry>>(WALK_QUEUE);
     let processed = AtomicU64::new(0);
     let already = AtomicU64::new(0);
@@ -1629,6 +1633,11 @@ fn finish_source(
         [id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let derived: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM items WHERE source_id = ?1 AND parent_id IS NOT NULL",
+        [id],
+        |r| r.get(0),
+    )?;
     let errors: i64 = conn.query_row(
         "SELECT COUNT(*) FROM item_errors WHERE source_id = ?1",
         [id],
@@ -1668,6 +1677,7 @@ fn finish_source(
         errors,
         known_bad,
         known_good,
+        derived,
         root_digest,
         complete,
     })

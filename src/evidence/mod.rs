@@ -36,7 +36,12 @@ pub fn display_path(bytes: &[u8]) -> String {
 pub fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        // Controls, and the bidirectional formatting characters: a right-to-left override
+        // (U+202E) in `rtl-\u{202e}gpj.exe` shows it as `rtl-exe.jpg`. Also zero-width and
+        // line/paragraph separators, which hide or break what is printed.
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        {
             out.push_str(&format!("\\x{{{:x}}}", c as u32));
         } else {
             out.push(c);
@@ -56,6 +61,12 @@ mod tests {
             "evil\\x{1b}[31mred\\x{7}"
         );
         assert_eq!(display_path(b"caf\xe9"), "caf\u{fffd}");
+        // Issue 11.13: a right-to-left override cannot make an .exe read as a .jpg.
+        assert_eq!(
+            display_path("rtl-\u{202e}gpj.exe".as_bytes()),
+            "rtl-\\x{202e}gpj.exe"
+        );
+        assert_eq!(sanitize("a\u{2066}b\u{200b}c"), "a\\x{2066}b\\x{200b}c");
     }
 
     #[test]

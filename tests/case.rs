@@ -606,26 +606,40 @@ fn interrupt_and_resume(signal: Option<&str>) {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // The scan runs in slices of a few milliseconds between SIGSTOP and SIGCONT, and the
+    // case is looked at while it is stopped: a fast machine cannot finish the scan between
+    // "an item is committed" and the interruption (issue 11: the old poll could lose that race).
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    let pause = || rustix::process::kill_process(pid, rustix::process::Signal::STOP).unwrap();
+    let resume = || rustix::process::kill_process(pid, rustix::process::Signal::CONT).unwrap();
     let started = Instant::now();
+    pause();
     while items_in(&case) == 0 {
         assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no item committed within a minute"
+            started.elapsed() < Duration::from_secs(120),
+            "no item committed within two minutes"
         );
-        std::thread::sleep(Duration::from_millis(5));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the scan ended before any item was seen committed"
+        );
+        resume();
+        std::thread::sleep(Duration::from_millis(3));
+        pause();
     }
     assert!(
         child.try_wait().unwrap().is_none(),
         "the scan finished before it could be interrupted"
     );
     match signal {
-        None => child.kill().unwrap(), // SIGKILL
+        None => child.kill().unwrap(), // SIGKILL, delivered to a stopped process too
         Some(sig) => {
             let ok = std::process::Command::new("kill")
                 .args([sig, &child.id().to_string()])
                 .status()
                 .unwrap();
             assert!(ok.success());
+            resume(); // the signal is handled once the process runs again
         }
     }
     let status = child.wait().unwrap();
@@ -644,7 +658,7 @@ fn interrupt_and_resume(signal: Option<&str>) {
         .unwrap();
     expect_code(&o, 0, "resumed scan");
     assert!(
-        !stdout(&o).contains("already stored 0,"),
+        !stdout(&o).contains("already stored 0;") && stdout(&o).contains("already stored "),
         "the rerun did not resume: {}",
         stdout(&o)
     );

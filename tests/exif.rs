@@ -105,17 +105,15 @@ fn camera_time_and_zone_are_reported_as_the_file_states_them() {
 
 #[test]
 fn broken_images_give_no_exif_or_an_error_never_a_panic_or_a_hang() {
+    // Pinned: a folder that lost its files would otherwise pass this test with none read.
+    // (Speed is not asserted here; a hang would stop the test itself.)
+    let mut read = 0;
     for entry in std::fs::read_dir(data("exif/invalid")).unwrap() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
-        let start = std::time::Instant::now();
+        read += 1;
         let result = std::panic::catch_unwind(|| exif::read(&bytes));
         assert!(result.is_ok(), "{}: panicked", path.display());
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(5),
-            "{}: too slow",
-            path.display()
-        );
         // exif-py finds no EXIF in these; a reader may also call them corrupt.
         if let Ok(Ok(Some(facts))) = result {
             assert!(
@@ -125,6 +123,7 @@ fn broken_images_give_no_exif_or_an_error_never_a_panic_or_a_hang() {
             );
         }
     }
+    assert_eq!(read, 7, "the invalid EXIF fixtures");
 }
 
 #[test]

@@ -169,10 +169,8 @@ fn animated_gifs_are_counted_and_a_huge_one_is_an_error_record() {
     let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
     common::write(&ev.join("short.gif"), &gif(3, 64));
     common::write(&ev.join("endless.gif"), &gif(3000, 64));
-    let start = std::time::Instant::now();
     let o = scan(&ev, &case);
     expect_code(&o, 2, "scan with a 3000-frame GIF");
-    eprintln!("scan of a 3000-frame GIF: {:?}", start.elapsed());
     let obs = export(&case, "observations");
     assert_eq!(
         observation(&obs, "short.gif", "image.animation")["value"]["frames"],
@@ -242,9 +240,7 @@ fn corrupt_exif_structures_are_errors_or_nothing_never_a_hang() {
             0,
         )),
     );
-    let start = std::time::Instant::now();
     let o = scan(&ev, &case);
-    assert!(start.elapsed() < std::time::Duration::from_secs(60));
     assert!(matches!(o.status.code(), Some(0) | Some(2)), "{o:?}");
     let obs = export(&case, "observations");
     let errors = export(&case, "errors");

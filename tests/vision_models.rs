@@ -322,6 +322,7 @@ fn a_scan_with_objects_faces_text_and_embeddings_records_each_with_its_model() {
     );
     // Scene hints are labelled as a heuristic.
     let hints = find("scene.hint", "person.png");
+    assert!(!hints.is_empty(), "no scene hint for the person");
     assert!(hints.iter().all(|h| {
         h["value"]["method"]
             .as_str()

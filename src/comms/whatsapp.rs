@@ -200,7 +200,7 @@ pub fn parse_app(content: &[u8], name: &str, options: &CommsOptions, app: &App) 
         Ok(t) => std::borrow::Cow::Borrowed(t),
         Err(e) => {
             parsed.damage.push(format!(
-                "byte {}: not UTF-8; invalid bytes replaced by U+FFFD",
+                "byte {}: not UTF-8; invalid bytes replaced by U+FFFD (byte offsets after it count the replacements)",
                 e.valid_up_to()
             ));
             String::from_utf8_lossy(content)
@@ -209,7 +209,14 @@ pub fn parse_app(content: &[u8], name: &str, options: &CommsOptions, app: &App) 
     let text = text.trim_start_matches('\u{feff}');
     // Lines with their 1-based number and byte offset.
     let mut lines = Vec::new();
-    let mut offset = content.len() - text.len();
+    // Only a byte-order mark is skipped before the first line. (Not `content.len() -
+    // text.len()`: with invalid bytes replaced the text is longer than the file, and that
+    // subtraction overflowed — found by scripts/fuzz.sh, mutant 2 of seed 11.)
+    let mut offset = if content.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
     for (i, line) in text.split_inclusive('\n').enumerate() {
         lines.push((i + 1, offset, line.trim_end_matches(['\n', '\r'])));
         offset += line.len();

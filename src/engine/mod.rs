@@ -1228,7 +1228,17 @@ fn run_analyzers(analyzers: &[Box<dyn Analyzer>], view: &ItemView) -> Analysed {
                 embedded.extend(analysis.embedded);
             }
             Ok(Err(reason)) => errors.push((a.name().to_string(), reason)),
-            Err(_) => errors.push((a.name().to_string(), "analyzer panicked".to_string())),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                errors.push((
+                    a.name().to_string(),
+                    format!("analyzer panicked: {message}"),
+                ))
+            }
         }
     }
     Analysed {
@@ -1280,8 +1290,8 @@ const MAX_EXPANDED_BYTES_PER_FILE: u64 = 4 << 30;
 struct Expansion {
     items: usize,
     bytes: u64,
-    /// Containers whose contents are already children (by SHA-256): an identical copy is
-    /// stored and analysed itself, but its contents are not expanded a second time.
+    /// Items already taken apart (by SHA-256): an identical copy is stored and analysed
+    /// itself, but what it contains is not expanded a second time.
     expanded: HashSet<Sha256>,
 }
 
@@ -1419,16 +1429,21 @@ fn embedded_children(
         let at = out.len() - 1;
         out.extend(frames);
         if already_expanded {
+            if analysed.embedded.is_empty() && content_type.mime != "application/zip" {
+                continue; // a plain file seen before: nothing inside it to skip
+            }
             out[at].derivation["contents_not_expanded"] = json!(
                 "identical (SHA-256) to a container already expanded within this evidence file; \
                  its files are children of that one"
             );
             continue;
         }
+        // Whatever it is: a later identical copy is described, not opened again (a container
+        // whose members were all refused would otherwise say so once per copy).
+        expansion.expanded.insert(digests.sha256);
         if analysed.embedded.is_empty() {
             continue;
         }
-        expansion.expanded.insert(digests.sha256);
         let mut nested_errors = Vec::new();
         embedded_children(
             ctx,

@@ -220,9 +220,14 @@ fn take<R: Read>(
             })
     });
     if let Err(why) = read {
+        let tail = if why.ends_with("not extracted") {
+            ""
+        } else {
+            "; not extracted"
+        };
         analysis
             .damage
-            .push(format!("member {stored_name}: {why}; not extracted"));
+            .push(format!("member {stored_name}: {why}{tail}"));
         return;
     }
     analysis.embedded.push(crate::comms::Embedded {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Converts the TF.js and TFLite models spoor uses to ONNX. Run by scripts/fetch_models.py in a
-throw-away venv holding tensorflow-cpu==2.21.0 and tf2onnx==1.17.0 (MODELS.md):
+throw-away venv holding tensorflow-cpu==2.21.0 and tf2onnx==1.17.0 (docs/models.md):
 
   convert_models.py SOURCES_DIR OUT_DIR
 

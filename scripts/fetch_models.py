@@ -49,7 +49,7 @@ NUDENET = ("nudenet", "3.4.2", "nudenet-3.4.2-py3-none-any.whl",
            [("nudenet/320n.onnx", "optional/nudenet-320n.onnx"),
             ("nudenet-3.4.2.dist-info/LICENSE", "licenses/nudenet-AGPL-3.0-LICENSE")])
 
-# Converted from TF.js / TFLite sources (MODELS.md) by scripts/convert_models.py in a
+# Converted from TF.js / TFLite sources (docs/models.md) by scripts/convert_models.py in a
 # throw-away venv, unless --from DIR has them already. Each converted file is checked by its
 # outputs on the reference pictures of tests/data/vision (scripts/vision_reference.py --check).
 CONVERTED = {"nanodet-g-416.onnx": "nanodet", "mediapipe_face_short_range_128.onnx": "blazeface",

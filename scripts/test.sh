@@ -31,3 +31,7 @@ for f in "${converted[@]}"; do
 done
 
 cargo test --locked
+
+# A bounded slice of the mutation fuzzer (scripts/fuzz.sh; about two minutes here): any panic,
+# hang, signal, fatal exit or silent skip fails the run. RELIABILITY.md has the longer runs.
+RUST_BACKTRACE=0 ./scripts/fuzz.sh --mutants 150 --seed 11 --binary target/debug/spoor --time-limit 60

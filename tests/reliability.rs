@@ -375,3 +375,74 @@ fn a_usage_error_exits_1_and_help_exits_0() {
     let o = common::run(&["--help"]);
     expect_code(&o, 0, "--help");
 }
+
+/// Issue 11.6: past the expansion limits of one evidence file (here lowered to 5 derived
+/// items, then to 1 MiB) the rest is not examined, and an error record says how many files
+/// and from which on; the items within the limit are kept.
+#[test]
+fn past_the_expansion_limits_the_rest_is_an_error_record() {
+    use spoor::engine::{self, ExpansionLimits, Progress, ScanHooks, ScanPlan, ScanRequest};
+    let members: Vec<(Vec<u8>, Vec<u8>)> = (0..8)
+        .map(|i| (format!("m{i}.bin").into_bytes(), vec![i as u8; 400 << 10]))
+        .collect();
+    let borrowed: Vec<(&[u8], &[u8])> = members
+        .iter()
+        .map(|(n, d)| (n.as_slice(), d.as_slice()))
+        .collect();
+    for (limits, kept) in [
+        (
+            ExpansionLimits {
+                items: 5,
+                bytes: 1 << 40,
+            },
+            5,
+        ),
+        (
+            ExpansionLimits {
+                items: 1000,
+                bytes: 1 << 20,
+            },
+            2,
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (ev, case) = (dir.path().join("ev"), dir.path().join("case"));
+        common::write(&ev.join("many.zip"), &raw_zip(&borrowed));
+        let plan = ScanPlan::resolve(&ScanRequest {
+            evidence: vec![ev.clone()],
+            case_dir: case.clone(),
+            examiner: "T".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let summary = engine::run_scan_with(
+            &plan,
+            &Progress::default(),
+            &std::sync::atomic::AtomicBool::new(false),
+            ScanHooks {
+                expansion_limits: Some(limits),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(summary.errors, 1, "{limits:?}");
+        let items = export(&case, "items");
+        assert_eq!(
+            items
+                .iter()
+                .filter(|i| i["parent_path"] == "many.zip")
+                .count(),
+            kept,
+            "{limits:?}"
+        );
+        let errors = export(&case, "errors");
+        let reason = errors[0]["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with(&format!(
+                "{} of 8 embedded files not examined, from m{kept}.bin on",
+                8 - kept
+            )),
+            "{reason}"
+        );
+    }
+}

@@ -414,6 +414,8 @@ pub type BeforeOpen<'a> = &'a (dyn Fn(&Path, &[u8]) + Sync);
 pub struct ScanHooks<'a> {
     pub extra_analyzers: Vec<Box<dyn Analyzer>>,
     pub before_open: Option<BeforeOpen<'a>>,
+    /// Other bounds on what one evidence file expands to (default: [`ExpansionLimits`]).
+    pub expansion_limits: Option<ExpansionLimits>,
 }
 
 /// Runs a validated plan. `stop` is polled by the walker and every worker (Ctrl-C).
@@ -532,6 +534,7 @@ pub fn run_scan_with(
             stop,
             root: &source.root,
             before_open: hooks.before_open,
+            expansion_limits: hooks.expansion_limits.unwrap_or_default(),
             thumbs: &thumbs_dir,
             video: &plan.video,
         };
@@ -859,6 +862,7 @@ struct SourceContext<'a> {
     stop: &'a AtomicBool,
     root: &'a Path,
     before_open: Option<BeforeOpen<'a>>,
+    expansion_limits: ExpansionLimits,
     thumbs: &'a Path,
     video: &'a crate::media::video::VideoOptions,
 }
@@ -1285,6 +1289,23 @@ const MAX_EMBED_DEPTH: usize = 7;
 const MAX_DERIVED_ITEMS_PER_FILE: usize = 100_000;
 const MAX_EXPANDED_BYTES_PER_FILE: u64 = 4 << 30;
 
+/// What one evidence file may expand to (see [`MAX_DERIVED_ITEMS_PER_FILE`]); other values
+/// only through [`ScanHooks::expansion_limits`], so a test can reach a limit with small input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpansionLimits {
+    pub items: usize,
+    pub bytes: u64,
+}
+
+impl Default for ExpansionLimits {
+    fn default() -> Self {
+        ExpansionLimits {
+            items: MAX_DERIVED_ITEMS_PER_FILE,
+            bytes: MAX_EXPANDED_BYTES_PER_FILE,
+        }
+    }
+}
+
 /// The expansion of one evidence file so far, shared by all its levels.
 #[derive(Default)]
 struct Expansion {
@@ -1314,18 +1335,18 @@ fn embedded_children(
     let mut used_names: HashSet<String> = HashSet::new();
     for (nth, mut e) in embedded.into_iter().enumerate() {
         let size = e.bytes.len() as u64;
-        if expansion.items >= MAX_DERIVED_ITEMS_PER_FILE
-            || expansion.bytes + size > MAX_EXPANDED_BYTES_PER_FILE
-        {
+        let limits = ctx.expansion_limits;
+        if expansion.items >= limits.items || expansion.bytes + size > limits.bytes {
             parent_errors.push((
                 "embedded".into(),
                 format!(
                     "{} of {total} embedded files not examined, from {} on: the evidence file \
-                     expands past its limit ({MAX_DERIVED_ITEMS_PER_FILE} derived items or {} GiB \
-                     in all levels together; {} items and {} MiB so far)",
+                     expands past its limit ({} derived items or {} MiB in all levels \
+                     together; {} items and {} MiB so far)",
                     total - nth,
                     e.name,
-                    MAX_EXPANDED_BYTES_PER_FILE >> 30,
+                    limits.items,
+                    limits.bytes >> 20,
                     expansion.items,
                     expansion.bytes >> 20
                 ),

@@ -2,7 +2,7 @@
 //! tested on NudeNet 320n) and BlazeFace (faces: boxes, scores and six key points; detection
 //! only, no recognition, no identity). Each is driven by its manifest entry alone.
 //!
-//! Post-processing follows each model's reference code (MODELS.md): NanoDet's distribution
+//! Post-processing follows each model's reference code (docs/models.md): NanoDet's distribution
 //! boxes with per-class NMS, YOLOv8's centre boxes with per-class NMS, BlazeFace's anchor
 //! offsets with MediaPipe's weighted NMS. `scripts/vision_reference.py` repeats it in numpy for
 //! the correctness tests.

@@ -17,7 +17,7 @@ use crate::engine::analyzer::ObservationDraft;
 
 pub const KIND: &str = "image.embedding";
 /// Default least cosine similarity: below the 0.84-0.89 of a photo's re-encoded, cropped or
-/// mirrored copies, above the 0.38-0.53 of unrelated photos (MODELS.md).
+/// mirrored copies, above the 0.38-0.53 of unrelated photos (docs/models.md).
 pub const DEFAULT_THRESHOLD: f32 = 0.75;
 /// Neighbours kept per picture.
 pub const NEIGHBOURS: usize = 5;
@@ -230,7 +230,7 @@ pub struct Similarity {
 
 const SIMILAR_MARGIN: &str = "cosine similarity of nsfwjs MobileNetV2 embeddings, a network trained for nudity classes, \
     not for places: re-encoded, cropped, mirrored or grey copies of a photo score 0.84-0.89 and unrelated photos \
-    0.38-0.53 (MODELS.md); pictures of one room from other angles fall in between and are NOT measured here, so \
+    0.38-0.53 (docs/models.md); pictures of one room from other angles fall in between and are NOT measured here, so \
     a match says 'look at these together', never 'same place'";
 
 /// Recomputes the case's `image.similar` and `location.possible_place` observations from its

@@ -21,7 +21,7 @@ pub struct ModelEntry {
     /// Relative to the models folder.
     pub file: String,
     /// The file's SHA-256; loading refuses any other file. Absent for converted models, whose
-    /// bytes differ from run to run (MODELS.md): those are checked by their outputs instead.
+    /// bytes differ from run to run (docs/models.md): those are checked by their outputs instead.
     pub sha256: Option<String>,
     pub head: String,
     /// `probabilities` (softmax inside the model) or `logits`.

@@ -1,7 +1,7 @@
 //! OCR with PP-OCR (the `ppocr` head): PP-OCRv6 text detection with DB post-processing, the
 //! PP-OCR angle classifier, and PP-OCRv6 recognition with greedy CTC over the dictionary the
 //! recognition model carries in its metadata (`character`). Follows RapidOCR 3.10's defaults
-//! (MODELS.md): det input short side >= 736 after a 2000 px cap on the long side, sides
+//! (docs/models.md): det input short side >= 736 after a 2000 px cap on the long side, sides
 //! multiples of 32; binarise at 0.3 and dilate 2 x 2; boxes scored >= 0.5, unclipped by
 //! area x 1.6 / perimeter; lines rotated 180 degrees when the classifier says so at > 0.9;
 //! lines read at height 48; lines whose mean character score is < 0.5 dropped.

@@ -13,7 +13,7 @@ pub struct Output {
 
 /// Intra-op threads of each session (`--model-threads`); 1 by default, because a scan runs
 /// one session per worker and two single-threaded sessions on two cores were 1.5x one
-/// two-threaded session (MODELS.md).
+/// two-threaded session (docs/models.md).
 static INTRA_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
 
 pub fn set_intra_threads(n: usize) {
@@ -22,7 +22,7 @@ pub fn set_intra_threads(n: usize) {
 
 pub struct ModelFile {
     /// `Session::run` needs `&mut`: one session per worker, each on one intra-op thread (two
-    /// such sessions on two cores were 1.5x one session used in turn, MODELS.md).
+    /// such sessions on two cores were 1.5x one session used in turn, docs/models.md).
     sessions: Vec<Mutex<ort::session::Session>>,
     pub sha256: String,
     /// The model's name, for messages.

@@ -15,18 +15,35 @@ pub const FORMAT: &str = "sms-backup-restore";
 
 pub fn recognise(text: &str) -> bool {
     // The declaration, processing instructions (`<?xml-stylesheet …?>`), comments and
-    // whitespace before the root element.
+    // whitespace before the root element. A declaration damaged at its end (`…"UTF-8"/>`)
+    // ends at its first `>`: found by scripts/fuzz.sh, it hid a whole backup.
     let mut rest = text.trim_start();
     loop {
         if let Some(after) = rest.strip_prefix("<?") {
-            rest = after.split_once("?>").map_or("", |(_, r)| r).trim_start();
+            rest = after
+                .split_once("?>")
+                .or_else(|| after.split_once('>'))
+                .map_or("", |(_, r)| r)
+                .trim_start();
         } else if let Some(after) = rest.strip_prefix("<!--") {
             rest = after.split_once("-->").map_or("", |(_, r)| r).trim_start();
         } else {
             break;
         }
     }
-    rest.starts_with("<smses") || rest.starts_with("<calls")
+    if rest.starts_with("<smses") || rest.starts_with("<calls") {
+        return true;
+    }
+    // A damaged root tag (`<call\u{fffd}…unt="1">`): the backup is still known by its first
+    // element inside, an `<sms`, `<mms` or `<call` with the app's own `date` attribute.
+    let inner = rest.split_once('>').map_or("", |(_, r)| r).trim_start();
+    rest.starts_with('<')
+        && ["<sms ", "<mms ", "<call "]
+            .iter()
+            .any(|t| inner.starts_with(t))
+        && inner
+            .split_once('>')
+            .is_some_and(|(tag, _)| tag.contains(" date=\""))
 }
 
 fn attributes(e: &BytesStart) -> BTreeMap<String, String> {
@@ -563,6 +580,31 @@ mod tests {
                 "{} bytes other than whitespace follow",
                 64u64 << 20
             )),
+            "{:?}",
+            parsed.damage
+        );
+    }
+
+    /// Found by scripts/fuzz.sh (seed 7, mutants 243 and 301): a damaged declaration or root
+    /// tag hid the whole backup; now it is parsed, and the damage said.
+    #[test]
+    fn a_backup_with_a_damaged_declaration_or_root_is_still_read() {
+        let damaged_decl = BACKUP.replacen("standalone='yes' ?>", "standalone='yes' />", 1);
+        let damaged_root = BACKUP.replacen("<smses count", "<smse\u{fffd}\u{fffd}ount", 1);
+        // quick-xml cannot read past a declaration that is never closed: said, not skipped.
+        assert!(super::recognise(&damaged_decl));
+        let parsed = super::parse(damaged_decl.as_bytes(), &Default::default());
+        assert!(
+            parsed.damage[0].contains("not closed"),
+            "{:?}",
+            parsed.damage
+        );
+        // A damaged root tag: the messages inside are read, the mismatched end tag said.
+        assert!(super::recognise(&damaged_root));
+        let parsed = super::parse(damaged_root.as_bytes(), &Default::default());
+        assert_eq!(parsed.records.len(), 1);
+        assert!(
+            parsed.damage[0].contains("XML broken"),
             "{:?}",
             parsed.damage
         );

@@ -463,32 +463,8 @@ fn run(cli: Cli) -> Result<i32, String> {
             by,
             reason,
         } => {
-            if by.trim().is_empty() || reason.trim().is_empty() {
-                return Err("--by and --reason must say who looks and why".into());
-            }
             let conn = open(&case)?;
-            let id = leads::resolve_id(&conn, &lead)?;
-            let row = leads::list(&conn)
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .find(|l| l.id == id)
-                .ok_or_else(|| format!("lead {id} not found"))?;
-            let key = row
-                .thumbnail_key
-                .ok_or_else(|| format!("lead {id} is not on a picture"))?;
-            let path = crate::media::thumbs::path_for(&case.join("thumbs"), &key);
-            if !path.exists() {
-                return Err(format!(
-                    "lead {id}: no thumbnail (the picture could not be decoded)"
-                ));
-            }
-            audit::append(
-                &conn,
-                by.trim(),
-                "reveal",
-                &serde_json::json!({"lead": id, "path": row.path, "source": row.source, "thumbnail": key, "reason": reason.trim()}),
-            )
-            .map_err(|e| e.to_string())?;
+            let path = crate::review::reveal(&conn, &case, &lead, &by, &reason)?;
             println!("{}", path.display());
             Ok(exit::OK)
         }
@@ -499,21 +475,12 @@ fn run(cli: Cli) -> Result<i32, String> {
             out,
         } => {
             let conn = open(&case)?;
-            let data = report::report_data(&conn)?;
-            let (body, default_name) = match format {
-                ReportFormat::Html => (
-                    report::render_html(&data, Some(&case.join("thumbs"))),
-                    "report.html",
-                ),
-                ReportFormat::Json => (
-                    serde_json::to_string_pretty(&data).map_err(|e| e.to_string())? + "\n",
-                    "report.json",
-                ),
+            let format = match format {
+                ReportFormat::Html => report::Format::Html,
+                ReportFormat::Json => report::Format::Json,
             };
-            let path = out.unwrap_or_else(|| case.join("exports").join(default_name));
-            std::fs::write(&path, &body).map_err(|e| format!("{}: {e}", path.display()))?;
             let actor = by.unwrap_or_else(whoami);
-            audit::append(&conn, &actor, "report", &serde_json::json!({"format": default_name, "path": path.to_string_lossy(), "sha256": audit::digest_hex(body.as_bytes()), "findings": data["findings"].as_array().map(Vec::len), "awaiting_review": data["awaiting_review"].as_array().map(Vec::len)})).map_err(|e| e.to_string())?;
+            let path = report::write_report(&conn, &case, format, out, &actor)?;
             println!("{}", path.display());
             Ok(exit::OK)
         }
@@ -540,7 +507,7 @@ fn run(cli: Cli) -> Result<i32, String> {
         }
         Command::Verify { case } => {
             let conn = open(&case)?;
-            let results = crate::evidence::verify::verify_case(&conn)?;
+            let results = crate::evidence::verify::verify_and_record(&conn, &whoami())?;
             let mut differs = false;
             for s in &results {
                 differs |= s.differs();
@@ -564,13 +531,6 @@ fn run(cli: Cli) -> Result<i32, String> {
                     println!("  unchanged");
                 }
             }
-            audit::append(
-                &conn,
-                &whoami(),
-                "verify",
-                &serde_json::to_value(&results).unwrap_or_default(),
-            )
-            .map_err(|e| e.to_string())?;
             Ok(if differs { exit::MISMATCH } else { exit::OK })
         }
         Command::Audit {
@@ -636,18 +596,20 @@ fn run(cli: Cli) -> Result<i32, String> {
             action: ModelsAction::List { json },
         } => {
             let dir = crate::vision::models_dir();
-            let manifest = crate::vision::manifest::Manifest::load(&dir)?;
-            for m in &manifest.models {
-                let present = m.path(&dir).is_file();
-                let card: Option<serde_json::Value> =
-                    std::fs::read(dir.join("cards").join(format!("{}.json", m.name)))
-                        .ok()
-                        .and_then(|b| serde_json::from_slice(&b).ok());
-                let runs = crate::vision::manifest::HEADS.contains(&m.head.as_str());
+            for listed in crate::vision::manifest::listing(&dir)? {
+                let crate::vision::manifest::Listing {
+                    entry: m,
+                    present,
+                    card,
+                    head_implemented: runs,
+                    outputs,
+                } = listed;
+                let m = &m;
                 if json {
                     let mut v = serde_json::to_value(m).map_err(|e| e.to_string())?;
                     v["present"] = present.into();
                     v["head_implemented"] = runs.into();
+                    v["outputs"] = outputs.clone().into();
                     v["card"] = card.clone().unwrap_or_default();
                     println!("{v}");
                     continue;
@@ -668,7 +630,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                     } else {
                         ", only when named in --models"
                     },
-                    model_outputs(m),
+                    outputs,
                     m.file,
                     if present {
                         "present"
@@ -761,33 +723,6 @@ fn run(cli: Cli) -> Result<i32, String> {
 
 /// Who acts, when not named with --by: SPOOR_EXAMINER, else the login name, else the account
 /// number (never "unknown": CI and cron jobs have no USER, and the audit log must still say).
-/// What a model gives, in words, from its head and labels (`models list`).
-fn model_outputs(m: &crate::vision::manifest::ModelEntry) -> String {
-    let labels = if m.labels.len() > 8 {
-        format!(
-            "{} classes ({}, ...)",
-            m.labels.len(),
-            m.labels[..5].join(", ")
-        )
-    } else if m.labels.is_empty() {
-        "classes named in the file's own metadata".to_string()
-    } else {
-        m.labels.join("/")
-    };
-    let mut what = match m.head.as_str() {
-        "softmax-classifier" => format!("a score per class: {labels}"),
-        "embedding" => "an embedding vector per picture (similarity search)".to_string(),
-        "nanodet" | "yolov8" => format!("boxes with a class and a score: {labels}"),
-        "blazeface" => "face boxes with six keypoints (eyes, nose, mouth, ears) and a score; detection only, no identity".to_string(),
-        "ppocr" => "text lines with their box and a confidence".to_string(),
-        other => format!("{other} output"),
-    };
-    if m.embedding.is_some() && m.head != "embedding" {
-        what.push_str("; and an embedding vector per picture (similar pictures across the case)");
-    }
-    what
-}
-
 fn whoami() -> String {
     ["SPOOR_EXAMINER", "USER", "LOGNAME"]
         .iter()

@@ -146,3 +146,41 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ReviewRow>> {
     })?;
     rows.collect()
 }
+
+/// The action `spoor reveal` performs: the real (unblurred) thumbnail of a lead's picture,
+/// after recording in the audit log who looks at it and why. Returns the thumbnail's path.
+pub fn reveal(
+    conn: &Connection,
+    case_dir: &std::path::Path,
+    lead: &str,
+    reviewer: &str,
+    reason: &str,
+) -> Result<std::path::PathBuf, String> {
+    let (reviewer, reason) = (reviewer.trim(), reason.trim());
+    if reviewer.is_empty() || reason.is_empty() {
+        return Err("--by and --reason must say who looks and why".into());
+    }
+    let id = crate::leads::resolve_id(conn, lead)?;
+    let row = crate::leads::list(conn)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|l| l.id == id)
+        .ok_or_else(|| format!("lead {id} not found"))?;
+    let key = row
+        .thumbnail_key
+        .ok_or_else(|| format!("lead {id} is not on a picture"))?;
+    let path = crate::media::thumbs::path_for(&case_dir.join("thumbs"), &key);
+    if !path.exists() {
+        return Err(format!(
+            "lead {id}: no thumbnail (the picture could not be decoded)"
+        ));
+    }
+    audit::append(
+        conn,
+        reviewer,
+        "reveal",
+        &json!({"lead": id, "path": row.path, "source": row.source, "thumbnail": key, "reason": reason}),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(path)
+}

@@ -734,3 +734,43 @@ fn a_label_clash_is_refused_before_anything_is_recorded() {
         "the refused runs left audit entries"
     );
 }
+
+/// Issue 12.5: the actions are library functions that write their own audit entry, so the
+/// CLI and a web UI cannot differ on it: report, verify and reveal called directly.
+#[test]
+fn report_verify_and_reveal_write_their_own_audit_entries_when_called_from_the_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    write(&ev.join("a.txt"), b"some evidence\n");
+    let case = tmp.path().join("case");
+    expect_code(&scan(&ev, &case, "T", &["--quiet"]), 0, "scan");
+    let conn = spoor::case::open_store(&spoor::case::existing(&case).unwrap()).unwrap();
+    let path =
+        spoor::report::write_report(&conn, &case, spoor::report::Format::Json, None, "R. Porter")
+            .unwrap();
+    assert!(path.ends_with("exports/report.json") && path.is_file());
+    assert!(
+        spoor::report::write_report(&conn, &case, spoor::report::Format::Json, None, " ").is_err()
+    );
+    let verified = spoor::evidence::verify::verify_and_record(&conn, "V. Erifier").unwrap();
+    assert!(!verified[0].differs());
+    assert!(spoor::review::reveal(&conn, &case, "L", "", "why").is_err());
+    let actions: Vec<(String, String)> = conn
+        .prepare("SELECT actor, action FROM audit ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let tail: Vec<(&str, &str)> = actions
+        .iter()
+        .rev()
+        .take(2)
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        tail,
+        [("V. Erifier", "verify"), ("R. Porter", "report")],
+        "{actions:?}"
+    );
+}

@@ -197,3 +197,20 @@ pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String>
     }
     Ok(out)
 }
+
+/// The action `spoor verify` performs: re-verifies every source and records the outcome, with
+/// who asked, in the audit log.
+pub fn verify_and_record(
+    conn: &Connection,
+    actor: &str,
+) -> Result<Vec<SourceVerification>, String> {
+    let results = verify_case(conn)?;
+    crate::case::audit::append(
+        conn,
+        actor,
+        "verify",
+        &serde_json::to_value(&results).unwrap_or_default(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(results)
+}

@@ -270,6 +270,59 @@ fn export_all(
 }
 
 /// Everything a report shows, gathered once for both formats.
+/// The report formats `spoor report` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Json,
+}
+
+impl Format {
+    /// The file name used under CASE/exports/ when no output is named.
+    pub fn default_name(self) -> &'static str {
+        match self {
+            Format::Html => "report.html",
+            Format::Json => "report.json",
+        }
+    }
+}
+
+/// The action `spoor report` (and later the web UI) performs: renders the report, writes it to
+/// `out` (default CASE/exports/report.html or .json) and records in the audit log who wrote
+/// which file with what digest. Returns the file written.
+pub fn write_report(
+    conn: &Connection,
+    case_dir: &std::path::Path,
+    format: Format,
+    out: Option<std::path::PathBuf>,
+    actor: &str,
+) -> Result<std::path::PathBuf, String> {
+    let actor = actor.trim();
+    if actor.is_empty() {
+        return Err("a report needs the name of who writes it (--by)".into());
+    }
+    let data = report_data(conn)?;
+    let body = match format {
+        Format::Html => render_html(&data, Some(&case_dir.join("thumbs"))),
+        Format::Json => serde_json::to_string_pretty(&data).map_err(|e| e.to_string())? + "\n",
+    };
+    let path = out.unwrap_or_else(|| case_dir.join("exports").join(format.default_name()));
+    std::fs::write(&path, &body).map_err(|e| format!("{}: {e}", path.display()))?;
+    audit::append(
+        conn,
+        actor,
+        "report",
+        &json!({
+            "format": format.default_name(), "path": path.to_string_lossy(),
+            "sha256": audit::digest_hex(body.as_bytes()),
+            "findings": data["findings"].as_array().map(Vec::len),
+            "awaiting_review": data["awaiting_review"].as_array().map(Vec::len),
+        }),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
 pub fn report_data(conn: &Connection) -> Result<Value, String> {
     let db = |e: rusqlite::Error| format!("case store: {e}");
     let sources: Vec<Value> = {

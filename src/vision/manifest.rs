@@ -169,3 +169,71 @@ impl ModelEntry {
         models_dir.join(&self.file)
     }
 }
+
+/// One model as `spoor models list` (and later the web UI) shows it.
+pub struct Listing {
+    pub entry: ModelEntry,
+    /// Its file is in the models folder.
+    pub present: bool,
+    /// Its head is one spoor runs.
+    pub head_implemented: bool,
+    /// Its measured card (`models/cards/NAME.json`), when there is one.
+    pub card: Option<serde_json::Value>,
+    pub outputs: String,
+}
+
+/// Every model of the manifest in `dir`, with what it outputs, whether its file is there and
+/// its measured card. A card that is there but cannot be read is an error, not a model
+/// shown without its error margin.
+pub fn listing(dir: &std::path::Path) -> Result<Vec<Listing>, String> {
+    let manifest = Manifest::load(dir)?;
+    manifest
+        .models
+        .into_iter()
+        .map(|entry| {
+            let card_path = dir.join("cards").join(format!("{}.json", entry.name));
+            let card = match std::fs::read(&card_path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(format!("{}: {e}", card_path.display())),
+                Ok(bytes) => Some(
+                    serde_json::from_slice(&bytes)
+                        .map_err(|e| format!("{}: {e}", card_path.display()))?,
+                ),
+            };
+            Ok(Listing {
+                present: entry.path(dir).is_file(),
+                head_implemented: HEADS.contains(&entry.head.as_str()),
+                outputs: outputs_in_words(&entry),
+                card,
+                entry,
+            })
+        })
+        .collect()
+}
+
+/// What a model gives, in words, from its head and labels (`models list`).
+pub fn outputs_in_words(m: &ModelEntry) -> String {
+    let labels = if m.labels.len() > 8 {
+        format!(
+            "{} classes ({}, ...)",
+            m.labels.len(),
+            m.labels[..5].join(", ")
+        )
+    } else if m.labels.is_empty() {
+        "classes named in the file's own metadata".to_string()
+    } else {
+        m.labels.join("/")
+    };
+    let mut what = match m.head.as_str() {
+        "softmax-classifier" => format!("a score per class: {labels}"),
+        "embedding" => "an embedding vector per picture (similarity search)".to_string(),
+        "nanodet" | "yolov8" => format!("boxes with a class and a score: {labels}"),
+        "blazeface" => "face boxes with six keypoints (eyes, nose, mouth, ears) and a score; detection only, no identity".to_string(),
+        "ppocr" => "text lines with their box and a confidence".to_string(),
+        other => format!("{other} output"),
+    };
+    if m.embedding.is_some() && m.head != "embedding" {
+        what.push_str("; and an embedding vector per picture (similar pictures across the case)");
+    }
+    what
+}

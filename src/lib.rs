@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod hashsets;
 pub mod leads;
 pub mod media;
+pub mod model;
 pub mod places;
 pub mod report;
 pub mod review;

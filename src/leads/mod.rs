@@ -95,6 +95,66 @@ fn values_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A rule names only observation kinds spoor makes, and only their fields (in `where`, in
+/// `unless`, and as `{field}` in `explain`): a misspelt kind or field would load and never
+/// fire (issue 12.6), so it is an error naming the rule's line.
+fn check_against_catalogue(rule: &Rule) -> Result<(), String> {
+    use crate::model::{OBSERVATION_ATTRIBUTES, closest_kind, observation_kind};
+    let known = |kind: &str| {
+        observation_kind(kind).ok_or_else(|| {
+            format!(
+                "unknown observation kind {kind:?}{}",
+                closest_kind(kind).map_or(String::new(), |k| format!(" (did you mean {k:?}?)"))
+            )
+        })
+    };
+    let kinds = rule
+        .kinds
+        .iter()
+        .map(|k| known(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let has_field = |kinds: &[&crate::model::ObservationKind], field: &str| {
+        OBSERVATION_ATTRIBUTES.contains(&field) || kinds.iter().any(|k| k.fields.contains(&field))
+    };
+    let names = |kinds: &[&crate::model::ObservationKind]| {
+        kinds.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+    };
+    for field in rule.conditions.keys() {
+        if !has_field(&kinds, field) {
+            return Err(format!(
+                "`where` names {field:?}, which no observation of {} has",
+                names(&kinds)
+            ));
+        }
+    }
+    let mut rest = rule.explain.as_str();
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let field = &rest[open + 1..open + close];
+        if !matches!(field, "path" | "source") && !has_field(&kinds, field) {
+            return Err(format!(
+                "`explain` uses {{{field}}}, which no observation of {} has",
+                names(&kinds)
+            ));
+        }
+        rest = &rest[open + close + 1..];
+    }
+    for u in &rule.unless {
+        let kind = known(&u.kind)?;
+        for field in u.conditions.keys() {
+            if !has_field(&[kind], field) {
+                return Err(format!(
+                    "`unless` names {field:?}, which no observation of {} has",
+                    kind.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A validated rule set with its text and digest (recorded with every run and lead).
 #[derive(Clone, Debug)]
 pub struct RuleSet {
@@ -153,6 +213,7 @@ impl RuleSet {
             if rule.explain.matches('{').count() != rule.explain.matches('}').count() {
                 return Err(bad("unbalanced braces in `explain`".into()));
             }
+            check_against_catalogue(rule).map_err(bad)?;
             for c in rule
                 .conditions
                 .values()
@@ -491,6 +552,40 @@ mod tests {
     fn invalid_rules_name_the_line() {
         let err = RuleSet::parse("version = \"1\"\n[[rule]]\nid = \"x\"\ntitle = \"t\"\nkinds = []\nweight = 1.0\nexplain = \"e\"\n", "r.toml").unwrap_err();
         assert!(err.contains("line 3") && err.contains("kinds"), "{err}");
+        // Issue 12.6: a misspelt kind or field is refused with the rule's line.
+        let rule = |body: &str| {
+            format!("version = \"1\"\n[[rule]]\nid = \"x\"\ntitle = \"t\"\n{body}\nweight = 1.0\n")
+        };
+        let err = RuleSet::parse(
+            &rule("kinds = [\"hashset.mach\"]\nexplain = \"e\""),
+            "r.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("line 3")
+                && err.contains(
+                    "unknown observation kind \"hashset.mach\" (did you mean \"hashset.match\"?)"
+                ),
+            "{err}"
+        );
+        let err = RuleSet::parse(
+            &rule("kinds = [\"hashset.match\"]\nwhere = { staus = \"bad\" }\nexplain = \"e\""),
+            "r.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("\"staus\", which no observation of hashset.match has"),
+            "{err}"
+        );
+        let err = RuleSet::parse(
+            &rule("kinds = [\"hashset.match\"]\nexplain = \"{path} {sett}\""),
+            "r.toml",
+        )
+        .unwrap_err();
+        assert!(err.contains("{sett}"), "{err}");
+        let err = RuleSet::parse(&rule("kinds = [\"hashset.match\"]\nunless = [{ kind = \"image.pdq\", where = { status = \"good\" } }]\nexplain = \"e\""), "r.toml").unwrap_err();
+        assert!(err.contains("`unless` names \"status\""), "{err}");
+        assert!(RuleSet::parse(&rule("kinds = [\"hashset.match\"]\nwhere = { status = \"bad\", confidence = { gte = 0.5 } }\nexplain = \"{path} on {source}: {set}\""), "r.toml").is_ok());
         let err = RuleSet::parse(
             "version = \"1\"\n[[rule]]\nid = \"x\"\nbogus = 1\n",
             "r.toml",

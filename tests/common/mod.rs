@@ -55,10 +55,32 @@ pub fn data(rel: &str) -> PathBuf {
 pub fn export(case: &Path, kind: &str) -> Vec<serde_json::Value> {
     let o = run(&["export", case.to_str().unwrap(), "--kind", kind]);
     expect_code(&o, 0, "export");
-    stdout(&o)
+    let lines: Vec<serde_json::Value> = stdout(&o)
         .lines()
         .map(|l| serde_json::from_str(l).expect("export line is JSON"))
-        .collect()
+        .collect();
+    if kind == "observations" {
+        assert_catalogued(&lines);
+    }
+    lines
+}
+
+/// Every observation is of a kind in spoor::model::OBSERVATION_KINDS and has only the fields
+/// listed there: the rules are checked against that catalogue, so it must be complete.
+pub fn assert_catalogued(observations: &[serde_json::Value]) {
+    for o in observations {
+        let name = o["kind"].as_str().unwrap();
+        let kind = spoor::model::observation_kind(name)
+            .unwrap_or_else(|| panic!("observation kind {name:?} is not in spoor::model"));
+        if let Some(value) = o["value"].as_object() {
+            for field in value.keys() {
+                assert!(
+                    kind.fields.contains(&field.as_str()),
+                    "{name}: field {field:?} is not in spoor::model's catalogue"
+                );
+            }
+        }
+    }
 }
 
 pub fn write(path: &Path, content: &[u8]) {

@@ -1,0 +1,251 @@
+//! The contracts between stages, depending on nothing else in the crate (DESIGN: "typed
+//! records … in a module that imports nothing else of the crate"). Issue 12 moves the records
+//! here one by one; first the catalogue of observation kinds, which the rules are checked
+//! against when they load.
+
+/// One kind of observation: its name, which stage makes it, and every field of its value.
+#[derive(Clone, Copy, Debug)]
+pub struct ObservationKind {
+    pub name: &'static str,
+    pub made_by: &'static str,
+    pub fields: &'static [&'static str],
+}
+
+/// Every observation kind spoor records. A producer that adds a kind or a field adds it here;
+/// the test suite checks that every observation any test exports is of a kind listed here
+/// with only these fields (tests/common::export).
+pub const OBSERVATION_KINDS: &[ObservationKind] = &[
+    ObservationKind {
+        name: "archive.zip",
+        made_by: "archive",
+        fields: &[
+            "members",
+            "extracted",
+            "directories",
+            "not_extracted",
+            "names_used_more_than_once",
+            "problems",
+            "comment",
+            "not_extracted_because",
+        ],
+    },
+    ObservationKind {
+        name: "comms.export",
+        made_by: "comms",
+        fields: &[
+            "format", "records", "by_kind", "damaged", "summary", "encoding", "offsets", "streamed",
+        ],
+    },
+    ObservationKind {
+        name: "hashset.match",
+        made_by: "hashsets",
+        fields: &[
+            "set",
+            "status",
+            "category",
+            "algorithm",
+            "entry_name",
+            "entries_matched",
+            "size_agrees",
+        ],
+    },
+    ObservationKind {
+        name: "image.animation",
+        made_by: "media",
+        fields: &["frames", "frames_examined"],
+    },
+    ObservationKind {
+        name: "image.classification",
+        made_by: "vision",
+        fields: &[
+            "model",
+            "task",
+            "scores",
+            "top",
+            "label",
+            "score",
+            "above_threshold",
+        ],
+    },
+    ObservationKind {
+        name: "image.embedding",
+        made_by: "vision",
+        fields: &["model", "dim", "encoding", "vector"],
+    },
+    ObservationKind {
+        name: "image.exif",
+        made_by: "media",
+        fields: &[
+            "make",
+            "model",
+            "lens",
+            "software",
+            "body_serial_number",
+            "datetime_original",
+            "time_zone",
+            "utc_offset",
+            "orientation",
+            "gps",
+            "embedded_thumbnail",
+            "from_xmp",
+            "invalid",
+        ],
+    },
+    ObservationKind {
+        name: "image.faces",
+        made_by: "vision",
+        fields: &["model", "count", "faces", "best_score"],
+    },
+    ObservationKind {
+        name: "image.gps",
+        made_by: "media",
+        fields: &["latitude", "longitude", "altitude"],
+    },
+    ObservationKind {
+        name: "image.near_duplicate",
+        made_by: "media",
+        fields: &["cluster", "size", "nearest_distance", "members"],
+    },
+    ObservationKind {
+        name: "image.object",
+        made_by: "vision",
+        fields: &["model", "task", "label", "count", "score", "boxes"],
+    },
+    ObservationKind {
+        name: "image.pdq",
+        made_by: "media",
+        fields: &["hash", "quality", "width", "height", "dihedral"],
+    },
+    ObservationKind {
+        name: "image.pdq_match",
+        made_by: "media",
+        fields: &[
+            "list",
+            "status",
+            "category",
+            "distance",
+            "entry_hash",
+            "transform",
+        ],
+    },
+    ObservationKind {
+        name: "image.similar",
+        made_by: "vision",
+        fields: &[
+            "model",
+            "threshold",
+            "best_similarity",
+            "other_device",
+            "neighbours",
+        ],
+    },
+    ObservationKind {
+        name: "image.text",
+        made_by: "vision",
+        fields: &["model", "text", "lines", "mean_score"],
+    },
+    ObservationKind {
+        name: "location.place",
+        made_by: "places",
+        fields: &["place", "members", "centroid", "nearest", "nearest_to_item"],
+    },
+    ObservationKind {
+        name: "location.possible_place",
+        made_by: "vision",
+        fields: &[
+            "place",
+            "similarity",
+            "rank",
+            "gallery_picture",
+            "model",
+            "threshold",
+            "meaning",
+        ],
+    },
+    ObservationKind {
+        name: "scene.hint",
+        made_by: "vision",
+        fields: &["scene", "because", "model", "method"],
+    },
+    ObservationKind {
+        name: "text.document",
+        made_by: "text",
+        fields: &["text", "bytes", "encoding", "truncated"],
+    },
+    ObservationKind {
+        name: "text.entity",
+        made_by: "text",
+        fields: &["entity", "value", "check", "count", "occurrences"],
+    },
+    ObservationKind {
+        name: "text.keyword_hit",
+        made_by: "text",
+        fields: &["term", "category", "count", "occurrences"],
+    },
+    ObservationKind {
+        name: "type.extension_mismatch",
+        made_by: "typing",
+        fields: &["extension", "detected_mime", "detected_extension"],
+    },
+    ObservationKind {
+        name: "video.keyframes",
+        made_by: "video",
+        fields: &[
+            "container",
+            "duration",
+            "stream",
+            "frames_kept",
+            "truncated",
+        ],
+    },
+];
+
+/// Fields every observation has beside its value's, usable in a rule's conditions.
+pub const OBSERVATION_ATTRIBUTES: &[&str] = &["confidence", "analyzer"];
+
+pub fn observation_kind(name: &str) -> Option<&'static ObservationKind> {
+    OBSERVATION_KINDS.iter().find(|k| k.name == name)
+}
+
+/// The known kind closest to a misspelt one (edit distance at most 3), for the error message.
+pub fn closest_kind(name: &str) -> Option<&'static str> {
+    OBSERVATION_KINDS
+        .iter()
+        .map(|k| (edit_distance(name, k.name), k.name))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, n)| n)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kinds_are_unique_and_a_misspelling_finds_its_kind() {
+        let mut names: Vec<&str> = super::OBSERVATION_KINDS.iter().map(|k| k.name).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(names.len(), before);
+        assert_eq!(super::closest_kind("hashset.mach"), Some("hashset.match"));
+        assert_eq!(
+            super::closest_kind("image.pdq_mtch"),
+            Some("image.pdq_match")
+        );
+        assert_eq!(super::closest_kind("something.else"), None);
+    }
+}

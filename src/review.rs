@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::case::audit;
 use crate::evidence::walk::Timestamp;
+use crate::model::LeadState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -28,11 +29,11 @@ impl Decision {
     }
 
     /// The lead state the decision leads to.
-    pub fn state(self) -> &'static str {
+    pub fn state(self) -> LeadState {
         match self {
-            Decision::Confirm => "confirmed",
-            Decision::Reject => "rejected",
-            Decision::NeedsInfo => "needs-info",
+            Decision::Confirm => LeadState::Confirmed,
+            Decision::Reject => LeadState::Rejected,
+            Decision::NeedsInfo => LeadState::NeedsInfo,
         }
     }
 
@@ -96,7 +97,7 @@ pub fn decide(
     if let Some((last_decision, last_reviewer, last_at)) = &last
         && last_decision == decision.as_str()
         && last_reviewer == reviewer
-        && previous == decision.state()
+        && previous == decision.state().as_str()
     {
         return Err(format!(
             "lead {lead_id} is already {previous} by {last_reviewer} ({last_at}); the same decision \
@@ -104,7 +105,7 @@ pub fn decide(
         ));
     }
     let seq = audit::append(&tx, reviewer, "review", &json!({
-        "lead": lead_id, "decision": decision.as_str(), "from_state": previous, "to_state": decision.state(),
+        "lead": lead_id, "decision": decision.as_str(), "from_state": previous, "to_state": decision.state().as_str(),
         "reason": reason, "lead_hits_sha256": audit::digest_hex(hits.as_bytes()),
     }))
     .map_err(db)?;
@@ -116,7 +117,7 @@ pub fn decide(
     .map_err(db)?;
     tx.execute(
         "UPDATE leads SET state = ?1 WHERE id = ?2",
-        params![decision.state(), lead_id],
+        params![decision.state().as_str(), lead_id],
     )
     .map_err(db)?;
     tx.commit().map_err(db)?;

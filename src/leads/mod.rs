@@ -469,7 +469,7 @@ pub struct LeadRow {
     pub id: String,
     pub rank: i64,
     pub score: f64,
-    pub state: String,
+    pub state: crate::model::LeadState,
     pub active: bool,
     pub source: String,
     pub path: String,
@@ -492,7 +492,18 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
          ORDER BY l.active DESC, l.rank, l.id",
     )?;
     let rows = stmt.query_map([], |r| {
-        let hits: Value = serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or(Value::Null);
+        let damaged = |column: usize, what: String| {
+            rusqlite::Error::FromSqlConversionFailure(
+                column,
+                rusqlite::types::Type::Text,
+                what.into(),
+            )
+        };
+        let hits: Value = serde_json::from_str(&r.get::<_, String>(7)?)
+            .map_err(|e| damaged(7, format!("a lead's stored hits do not read back ({e})")))?;
+        let state: String = r.get(3)?;
+        let state = crate::model::LeadState::parse(&state)
+            .ok_or_else(|| damaged(3, format!("unknown lead state {state:?} in the case store")))?;
         let rules = hits["hits"]
             .as_array()
             .map(|a| {
@@ -505,7 +516,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
             id: r.get(0)?,
             rank: r.get(1)?,
             score: r.get(2)?,
-            state: r.get(3)?,
+            state,
             active: r.get::<_, i64>(4)? != 0,
             source: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
             path: r

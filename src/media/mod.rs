@@ -372,6 +372,19 @@ const LISTED_MEMBERS: usize = 20;
 /// sources: the same picture on two devices is the point) and stores one
 /// `image.near_duplicate` observation per clustered image, replacing the previous ones.
 /// A store-level pass after the walk, since it needs all images at once.
+/// A value spoor stored that does not read back: the case store is damaged.
+fn stored_value_error(item_id: i64, what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!(
+            "item {item_id}: stored {what} does not read back ({:?}): the case store is damaged",
+            value.chars().take(80).collect::<String>()
+        )
+        .into(),
+    )
+}
+
 pub fn near_duplicates(
     conn: &mut rusqlite::Connection,
     max_distance: u32,
@@ -392,11 +405,16 @@ pub fn near_duplicates(
                 r.get::<_, String>(3)?,
             ))
         })?;
-        rows.filter_map(|r| r.ok())
-            .filter_map(|(id, label, path, hex)| {
-                pdq::PdqHash::from_hex(&hex).map(|h| (id, label, path, h))
+        // A row that cannot be read, or a stored hash that is not one, is an error of the
+        // whole pass, not a picture silently left out of every cluster.
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|(id, label, path, hex)| {
+                pdq::PdqHash::from_hex(&hex)
+                    .map(|h| (id, label, path, h))
+                    .ok_or_else(|| stored_value_error(id, "image.pdq hash", &hex))
             })
-            .collect()
+            .collect::<rusqlite::Result<Vec<_>>>()?
     };
     tx.execute(
         "DELETE FROM observations WHERE kind = 'image.near_duplicate'",
@@ -474,9 +492,14 @@ pub fn match_pdq_lists(
         let rows = stmt.query_map([MIN_CLUSTER_QUALITY], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })?;
-        rows.filter_map(|r| r.ok())
-            .filter_map(|(id, v)| serde_json::from_str(&v).ok().map(|v| (id, v)))
-            .collect()
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|(id, v)| {
+                serde_json::from_str(&v)
+                    .map(|v| (id, v))
+                    .map_err(|_| stored_value_error(id, "image.pdq value", &v))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?
     };
     let card = &PDQ_LISTS;
     let mut matched = 0;

@@ -249,3 +249,47 @@ mod tests {
         assert_eq!(super::closest_kind("something.else"), None);
     }
 }
+
+/// Where a lead stands: proposed by the rules, or decided by a named reviewer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeadState {
+    Proposed,
+    Confirmed,
+    Rejected,
+    NeedsInfo,
+}
+
+impl LeadState {
+    pub const ALL: [LeadState; 4] = [
+        LeadState::Proposed,
+        LeadState::Confirmed,
+        LeadState::Rejected,
+        LeadState::NeedsInfo,
+    ];
+
+    /// As stored and exported.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadState::Proposed => "proposed",
+            LeadState::Confirmed => "confirmed",
+            LeadState::Rejected => "rejected",
+            LeadState::NeedsInfo => "needs-info",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LeadState> {
+        LeadState::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    /// Waiting for a person: proposed, or sent back for more information.
+    pub fn awaiting_review(self) -> bool {
+        matches!(self, LeadState::Proposed | LeadState::NeedsInfo)
+    }
+}
+
+impl std::fmt::Display for LeadState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}

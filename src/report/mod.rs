@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::case::audit;
 use crate::evidence::digest::to_hex;
 use crate::leads::{self, LeadRow};
+use crate::model::LeadState;
 use crate::review;
 
 pub const EXPORT_KINDS: &[&str] = &[
@@ -355,17 +356,17 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
     };
     let findings: Vec<Value> = all
         .iter()
-        .filter(|l| l.state == "confirmed")
+        .filter(|l| l.state == LeadState::Confirmed)
         .map(with_reviews)
         .collect();
     let awaiting: Vec<Value> = all
         .iter()
-        .filter(|l| l.active && (l.state == "proposed" || l.state == "needs-info"))
+        .filter(|l| l.active && l.state.awaiting_review())
         .map(with_reviews)
         .collect();
     let rejected: Vec<Value> = all
         .iter()
-        .filter(|l| l.state == "rejected")
+        .filter(|l| l.state == LeadState::Rejected)
         .map(with_reviews)
         .collect();
     let errors: Vec<Value> = {

@@ -843,6 +843,19 @@ fn spawn_progress_bar(progress: Arc<Progress>) -> (Arc<AtomicBool>, std::thread:
                 bar.set_length(progress.bytes_walked.load(Ordering::Relaxed).max(done));
             }
             bar.set_position(done);
+            if let Some(pass) =
+                engine::CasePass::from_progress(progress.case_pass.load(Ordering::Relaxed))
+            {
+                bar.set_message(format!(
+                    "all items stored; case pass {} of {}: {}",
+                    progress.case_passes_done.load(Ordering::Relaxed) + 1,
+                    engine::CasePass::ALL.len(),
+                    pass.name()
+                ));
+                bar.tick();
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
             bar.set_message(format!(
                 "{} of {}{} items, {} errors",
                 progress.items_done.load(Ordering::Relaxed)

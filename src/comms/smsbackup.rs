@@ -34,6 +34,20 @@ pub fn recognise(text: &str) -> bool {
     if rest.starts_with("<smses") || rest.starts_with("<calls") {
         return true;
     }
+    // The root's name cut short by damage (`<sms` then NUL bytes: seed 3, mutant 872): the
+    // start of `smses` or `calls` followed by what no XML name can hold.
+    if let Some(after) = rest.strip_prefix('<') {
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let next = after[name.len()..].chars().next();
+        let damaged = next.is_some_and(|c| c.is_control() && !c.is_whitespace() || c == '\u{fffd}');
+        if name.len() >= 3 && ("smses".starts_with(&name) || "calls".starts_with(&name)) && damaged
+        {
+            return true;
+        }
+    }
     // A damaged root tag (`<call\u{fffd}…unt="1">`): the backup is still known by its first
     // element inside, an `<sms`, `<mms` or `<call` with the app's own `date` attribute.
     let inner = rest.split_once('>').map_or("", |(_, r)| r).trim_start();
@@ -599,6 +613,17 @@ mod tests {
             "{:?}",
             parsed.damage
         );
+        // A root cut short by NUL bytes is still a backup: its damage is said.
+        let cut = BACKUP.replacen("<smses count=\"1\">", "<sms\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 1);
+        assert!(cut != BACKUP && super::recognise(&cut));
+        assert!(
+            !super::parse(cut.as_bytes(), &Default::default())
+                .damage
+                .is_empty()
+        );
+        assert!(!super::recognise(
+            "<?xml version='1.0'?>\n<smsdata><x/></smsdata>"
+        ));
         // A damaged root tag: the messages inside are read, the mismatched end tag said.
         assert!(super::recognise(&damaged_root));
         let parsed = super::parse(damaged_root.as_bytes(), &Default::default());

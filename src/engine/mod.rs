@@ -369,6 +369,49 @@ pub struct Progress {
     pub items_skipped: AtomicU64,
     pub errors: AtomicU64,
     pub walk_finished: AtomicBool,
+    /// The whole-case pass running now, as `CasePass as usize + 1` (0: none).
+    pub case_pass: std::sync::atomic::AtomicUsize,
+    pub case_passes_done: AtomicU64,
+}
+
+/// The passes over the whole case after every item is stored, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CasePass {
+    NearDuplicates,
+    PdqLists,
+    Places,
+    Similarity,
+    Keywords,
+    WordIndex,
+}
+
+impl CasePass {
+    pub const ALL: [CasePass; 6] = [
+        CasePass::NearDuplicates,
+        CasePass::PdqLists,
+        CasePass::Places,
+        CasePass::Similarity,
+        CasePass::Keywords,
+        CasePass::WordIndex,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CasePass::NearDuplicates => "near-duplicate pictures",
+            CasePass::PdqLists => "PDQ lists",
+            CasePass::Places => "places",
+            CasePass::Similarity => "similar pictures",
+            CasePass::Keywords => "watch-list terms",
+            CasePass::WordIndex => "word index",
+        }
+    }
+
+    /// The pass a [`Progress::case_pass`] value names.
+    pub fn from_progress(value: usize) -> Option<CasePass> {
+        value
+            .checked_sub(1)
+            .and_then(|i| CasePass::ALL.get(i).copied())
+    }
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -549,7 +592,7 @@ pub fn run_scan_with(
     written
         .map_err(|e| format!("case store write failed; rerun the same command to resume: {e}"))?;
 
-    let interrupted = stop.load(Ordering::Relaxed);
+    let mut interrupted = stop.load(Ordering::Relaxed);
     if !interrupted && !index.is_empty() {
         let ids: Vec<i64> = source_ids.iter().map(|(id, _)| *id).collect();
         rematch_stored(
@@ -560,21 +603,47 @@ pub fn run_scan_with(
         )
         .map_err(db)?;
     }
-    if !interrupted {
-        let radius = crate::media::neardup::DEFAULT_MAX_DISTANCE;
-        crate::media::near_duplicates(&mut conn, radius).map_err(db)?;
-        crate::media::match_pdq_lists(&mut conn, &plan.pdqlists, radius).map_err(db)?;
-        if let Some((gazetteer, radius_m)) = &plan.geocode {
-            crate::places::places(&mut conn, gazetteer, *radius_m).map_err(db)?;
+    // The whole-case passes, one after the other: each is idempotent (it replaces what it
+    // wrote before), so one cut short by Ctrl-C is simply run again by the next scan. The stop
+    // flag is polled between them and the one running is shown in the progress.
+    let radius = crate::media::neardup::DEFAULT_MAX_DISTANCE;
+    for pass in CasePass::ALL {
+        if interrupted || stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            break;
         }
-        if let Some(similarity) = &plan.similarity {
-            crate::vision::embedding::similarity_pass(&mut conn, similarity).map_err(db)?;
+        progress
+            .case_pass
+            .store(pass as usize + 1, Ordering::Relaxed);
+        match pass {
+            CasePass::NearDuplicates => {
+                crate::media::near_duplicates(&mut conn, radius).map_err(db)?;
+            }
+            CasePass::PdqLists => {
+                crate::media::match_pdq_lists(&mut conn, &plan.pdqlists, radius).map_err(db)?;
+            }
+            CasePass::Places => {
+                if let Some((gazetteer, radius_m)) = &plan.geocode {
+                    crate::places::places(&mut conn, gazetteer, *radius_m).map_err(db)?;
+                }
+            }
+            CasePass::Similarity => {
+                if let Some(similarity) = &plan.similarity {
+                    crate::vision::embedding::similarity_pass(&mut conn, similarity).map_err(db)?;
+                }
+            }
+            CasePass::Keywords => {
+                if let Some(keywords) = &plan.keywords {
+                    crate::text::index::keyword_hits(&mut conn, keywords)?;
+                }
+            }
+            CasePass::WordIndex => {
+                crate::text::index::rebuild(&conn, &plan.case.root)?;
+            }
         }
-        if let Some(keywords) = &plan.keywords {
-            crate::text::index::keyword_hits(&mut conn, keywords)?;
-        }
-        crate::text::index::rebuild(&conn, &plan.case.root)?;
+        progress.case_passes_done.fetch_add(1, Ordering::Relaxed);
     }
+    progress.case_pass.store(0, Ordering::Relaxed);
     let finished = Timestamp::now().to_rfc3339();
     let mut sources = Vec::new();
     for (id, source) in &source_ids {

@@ -1,10 +1,14 @@
 //! spoor: a batch engine for digital investigators.
 //!
-//! The stages meet only through typed records (see DESIGN.md): [`evidence`] walks and hashes,
+//! The stages meet only through typed records (see DESIGN.md): [`model`] holds them and
+//! imports nothing else of the crate; [`analyze`] is the interface every producer implements
+//! (evidence, hashsets, media, vision, comms, text depend on these two, not on the engine);
+//! [`evidence`] walks and hashes,
 //! [`engine`] runs the analyzers and the one store writer, [`leads`] turns observations into
 //! ranked proposals, [`review`] records the human decisions, [`report`] writes what a court
 //! reads, [`case`] keeps it all with an audit chain. [`cli`] only parses and dispatches.
 
+pub mod analyze;
 pub mod case;
 pub mod cli;
 pub mod comms;

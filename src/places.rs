@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::engine::analyzer::ObservationDraft;
+use crate::analyze::ObservationDraft;
 
 pub const GAZETTEER_FILE: &str = "geonames/rg_cities1000.csv";
 pub const ATTRIBUTION: &str = "Place names: GeoNames (geonames.org), CC BY 4.0";

@@ -15,108 +15,13 @@ pub mod typedstream;
 pub mod vcard;
 pub mod whatsapp;
 
-use serde::Serialize;
 use serde_json::json;
 
-use crate::engine::analyzer::{Analysis, Analyzer, ItemView, ObservationDraft};
+use crate::analyze::{Analysis, Analyzer, ItemView, ObservationDraft};
 use crate::evidence::typing::ContentType;
+pub use crate::model::{CommRecord, Embedded, Participant, RecordKind, RecordTime};
 
-/// The largest export parsed in memory (a 2 GB file becomes an error record saying so).
-pub const MAX_IN_MEMORY: u64 = 512 << 20;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RecordKind {
-    Message,
-    Call,
-    Contact,
-    Account,
-}
-
-impl RecordKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::Message => "message",
-            RecordKind::Call => "call",
-            RecordKind::Contact => "contact",
-            RecordKind::Account => "account",
-        }
-    }
-}
-
-/// When, as the source says it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct RecordTime {
-    /// RFC 3339 in UTC, when the source's zone or offset is known.
-    pub utc: Option<String>,
-    /// The source's own wall-clock time, `YYYY-MM-DDTHH:MM:SS`, when it gave one.
-    pub local: Option<String>,
-    /// The offset the source gave (`+01:00`), when it gave one.
-    pub offset: Option<String>,
-    pub zone_known: bool,
-    /// What was assumed to read the time (date order, clock), said, never silent.
-    pub assumption: Option<String>,
-}
-
-/// One side of a record: its role (`from`, `to`, `cc`, `bcc`, `party`, `member`), the
-/// normalised identifier (`tel:+31612345678`, `email:a@b.nl`, `whatsapp-name:Alice`), the text
-/// as the source wrote it, and a display name when the source gave one.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Participant {
-    pub role: &'static str,
-    pub identifier: String,
-    pub raw: String,
-    pub name: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct CommRecord {
-    pub kind: RecordKind,
-    /// `whatsapp-txt`, `sms-backup-restore`, …
-    pub format: &'static str,
-    /// Where in the source: `{"line": 12, "byte": 345}`, `{"element": "sms", "index": 3, "byte": 1200}`.
-    pub locator: serde_json::Value,
-    pub time: RecordTime,
-    /// `incoming`, `outgoing`, `missed`, `system`, or `unknown`.
-    pub direction: &'static str,
-    pub participants: Vec<Participant>,
-    pub body: Option<String>,
-    /// The conversation: a chat's name, an SMS thread's address.
-    pub thread: Option<String>,
-    /// Format-specific facts (call duration, attachment names, MMS subject, SMS status …).
-    pub extra: serde_json::Value,
-}
-
-impl CommRecord {
-    /// The device's or export's own account: no time, no direction, its identifiers as `owner`
-    /// participants (`(raw, identifier, name)`).
-    pub fn account(
-        format: &'static str,
-        locator: serde_json::Value,
-        owner: Vec<(String, String, Option<String>)>,
-        extra: serde_json::Value,
-    ) -> CommRecord {
-        CommRecord {
-            kind: RecordKind::Account,
-            format,
-            locator,
-            time: RecordTime::default(),
-            direction: "none",
-            participants: owner
-                .into_iter()
-                .map(|(raw, identifier, name)| Participant {
-                    role: "owner",
-                    identifier,
-                    raw,
-                    name,
-                })
-                .collect(),
-            body: None,
-            thread: None,
-            extra,
-        }
-    }
-}
+pub use crate::model::records::MAX_IN_MEMORY;
 
 /// RFC 3339 in UTC of milliseconds since 1970, with the milliseconds only when there are any.
 pub fn utc_of_millis(ms: i64) -> String {
@@ -223,61 +128,7 @@ pub struct Parsed {
     pub embedded: Vec<Embedded>,
 }
 
-/// A file inside an item: its bytes, a name for its child item (unique within the parent) and
-/// where it came from.
-#[derive(Debug)]
-pub struct Embedded {
-    /// `message-3/attachment-1/invoice.pdf`: the place in the parent, then the file name as
-    /// the source gave it (path separators replaced).
-    pub name: String,
-    pub bytes: Vec<u8>,
-    /// What it is and where it was in the parent (message locator, Message-ID, part, declared
-    /// type and name).
-    pub derivation: serde_json::Value,
-}
-
-/// A file name for a child item's path: no separators, no control characters, not empty.
-pub(crate) fn safe_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .take(120)
-        .collect();
-    match cleaned.trim() {
-        "" | "." | ".." => "unnamed".to_string(),
-        t => t.to_string(),
-    }
-}
-
-/// Bounds what the files extracted from one export (attachments, MMS parts) take in memory
-/// together, until the engine has analysed them: past it, a file is listed in its record but
-/// not extracted, and said so (the export keeps it).
-#[derive(Default)]
-pub(crate) struct EmbedBudget {
-    used: usize,
-}
-
-/// See [`EmbedBudget`].
-pub const MAX_EMBEDDED: usize = MAX_IN_MEMORY as usize;
-
-impl EmbedBudget {
-    pub(crate) fn admit(&mut self, bytes: usize) -> Result<(), String> {
-        if self.used + bytes > MAX_EMBEDDED {
-            return Err(format!(
-                "the export's extracted files are over {} MiB together; not extracted",
-                MAX_EMBEDDED >> 20
-            ));
-        }
-        self.used += bytes;
-        Ok(())
-    }
-}
+pub(crate) use crate::model::records::{EmbedBudget, safe_name};
 
 /// Settings every parser shares.
 #[derive(Clone, Debug, Default)]

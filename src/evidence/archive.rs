@@ -7,7 +7,7 @@
 //! Only plain zips (`application/zip` by signature): documents built on zip (docx, odt, apk,
 //! jar …) are typed as what they are and not opened. Members are read in memory, each checked
 //! against its CRC-32 by the zip reader; what one archive's members take together is bounded
-//! ([`crate::comms::EmbedBudget`]), as are nesting (zip in zip) and each member's size, so a
+//! ([`crate::model::records::EmbedBudget`]), as are nesting (zip in zip) and each member's size, so a
 //! zip bomb ends in error records, not in an exhausted machine. Encrypted members, unsafe
 //! names (`../`, absolute) and damaged members are error records with the member's name; the
 //! other members are kept. A zip of any size is read: one over 512 MiB from its file, seeking to
@@ -17,7 +17,7 @@ use serde_json::json;
 use std::collections::HashSet;
 use std::io::Read;
 
-use crate::engine::analyzer::{Analysis, Analyzer, ItemView, ObservationDraft};
+use crate::analyze::{Analysis, Analyzer, ItemView, ObservationDraft};
 use crate::evidence::typing::ContentType;
 use crate::evidence::walk::EntryKind;
 
@@ -44,7 +44,7 @@ impl Analyzer for ZipAnalyzer {
                 .is_some_and(|ct| ct.mime == ZIP && ct.by_signature)
     }
     fn wants_content(&self, content_type: &ContentType, size: u64) -> bool {
-        content_type.mime == ZIP && size <= crate::comms::MAX_IN_MEMORY
+        content_type.mime == ZIP && size <= crate::model::records::MAX_IN_MEMORY
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
         self.analyze_full(item).map(|a| a.observations)
@@ -95,7 +95,7 @@ fn members(mut reader: impl Read + std::io::Seek) -> Result<Analysis, String> {
     let mut archive = zip::ZipArchive::new(reader)
         .map_err(|e| format!("not a readable zip ({e}); members not extracted"))?;
     let mut analysis = Analysis::default();
-    let mut budget = crate::comms::EmbedBudget::default();
+    let mut budget = crate::model::records::EmbedBudget::default();
     let mut tally = Tally::default();
     let duplicated: HashSet<Vec<u8>> = match &central {
         Ok(entries) => {
@@ -184,7 +184,7 @@ struct Tally {
 fn take<R: Read>(
     member: &mut zip::read::ZipFile<'_, R>,
     index: usize,
-    budget: &mut crate::comms::EmbedBudget,
+    budget: &mut crate::model::records::EmbedBudget,
     analysis: &mut Analysis,
     tally: &mut Tally,
 ) {
@@ -230,7 +230,7 @@ fn take<R: Read>(
             .push(format!("member {stored_name}: {why}{tail}"));
         return;
     }
-    analysis.embedded.push(crate::comms::Embedded {
+    analysis.embedded.push(crate::model::Embedded {
         name: path,
         derivation: json!({
             "what": "zip member",
@@ -399,7 +399,7 @@ fn member_path(stored: &str) -> (String, Option<&'static str>) {
             } else if *c == ".." {
                 "dot-dot".to_string()
             } else {
-                crate::comms::safe_name(c)
+                crate::model::records::safe_name(c)
             }
         })
         .collect::<Vec<_>>()

@@ -17,7 +17,7 @@ pub mod xmp;
 
 use serde_json::json;
 
-use crate::engine::analyzer::{Analyzer, ItemView, ObservationDraft};
+use crate::analyze::{Analyzer, ItemView, ObservationDraft};
 use crate::evidence::typing::ContentType;
 
 /// Largest image file kept in memory for decoding.

@@ -1,7 +1,12 @@
 //! The contracts between stages, depending on nothing else in the crate (DESIGN: "typed
 //! records … in a module that imports nothing else of the crate"). Issue 12 moves the records
-//! here one by one; first the catalogue of observation kinds, which the rules are checked
-//! against when they load.
+//! here one by one: the records analyzers return ([`records`]), the lead states, and the
+//! catalogue of observation kinds, which the rules are checked against when they load.
+
+pub mod records;
+pub use records::{
+    Analysis, CommRecord, Embedded, ObservationDraft, Participant, RecordKind, RecordTime,
+};
 
 /// One kind of observation: its name, which stage makes it, and every field of its value.
 #[derive(Clone, Copy, Debug)]

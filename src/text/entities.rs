@@ -701,7 +701,7 @@ fn check(
 pub fn observations<'a>(
     texts: impl Iterator<Item = (serde_json::Value, &'a str)>,
     region: Option<&str>,
-) -> Vec<crate::engine::analyzer::ObservationDraft> {
+) -> Vec<crate::analyze::ObservationDraft> {
     use std::collections::BTreeMap;
     let mut by: BTreeMap<(&'static str, String), (usize, &'static str, Vec<serde_json::Value>)> =
         BTreeMap::new();
@@ -719,7 +719,7 @@ pub fn observations<'a>(
         }
     }
     by.into_iter()
-        .map(|((kind, value), (count, check, occurrences))| crate::engine::analyzer::ObservationDraft {
+        .map(|((kind, value), (count, check, occurrences))| crate::analyze::ObservationDraft {
             kind: "text.entity".into(),
             value: serde_json::json!({
                 "entity": kind, "value": value, "check": check, "count": count, "occurrences": occurrences,
@@ -742,7 +742,7 @@ pub const MAX_INDEXED_TEXT: usize = 1 << 20;
 /// Largest document searched for entities (kept in memory once).
 pub const MAX_DOCUMENT: u64 = 64 << 20;
 
-impl crate::engine::analyzer::Analyzer for TextEntityAnalyzer {
+impl crate::analyze::Analyzer for TextEntityAnalyzer {
     fn name(&self) -> &'static str {
         "entities"
     }
@@ -757,7 +757,7 @@ impl crate::engine::analyzer::Analyzer for TextEntityAnalyzer {
          numbers); e-mail, URL and domain have no checksum; BIC needs a BIC/SWIFT cue or a digit in its \
          location code"
     }
-    fn accepts(&self, item: &crate::engine::analyzer::ItemView) -> bool {
+    fn accepts(&self, item: &crate::analyze::ItemView) -> bool {
         item.content.is_some()
             && item
                 .content_type
@@ -774,8 +774,8 @@ impl crate::engine::analyzer::Analyzer for TextEntityAnalyzer {
     }
     fn analyze(
         &self,
-        item: &crate::engine::analyzer::ItemView,
-    ) -> Result<Vec<crate::engine::analyzer::ObservationDraft>, String> {
+        item: &crate::analyze::ItemView,
+    ) -> Result<Vec<crate::analyze::ObservationDraft>, String> {
         let Some(content) = item.content else {
             return Ok(Vec::new());
         };
@@ -796,7 +796,7 @@ impl crate::engine::analyzer::Analyzer for TextEntityAnalyzer {
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
-        out.push(crate::engine::analyzer::ObservationDraft {
+        out.push(crate::analyze::ObservationDraft {
             kind: "text.document".into(),
             value: serde_json::json!({
                 "text": &text[..cut], "bytes": text.len(), "truncated": cut < text.len(),

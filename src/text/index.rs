@@ -12,7 +12,7 @@ use tantivy::query::QueryParser;
 use tantivy::schema::{Field, STORED, STRING, Schema, TEXT, Value};
 use tantivy::{Index, IndexWriter, TantivyDocument, doc};
 
-use crate::engine::analyzer::ObservationDraft;
+use crate::analyze::ObservationDraft;
 
 struct Fields {
     text: Field,

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::manifest::ModelEntry;
 use super::session::{ModelFile, fits};
-use crate::engine::analyzer::{Analyzer, ItemView, ObservationDraft};
+use crate::analyze::{Analyzer, ItemView, ObservationDraft};
 
 pub struct Classifier {
     pub entry: ModelEntry,

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::manifest::ModelEntry;
 use super::session::{ModelFile, Output, fits};
-use crate::engine::analyzer::{Analyzer, ItemView, ObservationDraft};
+use crate::analyze::{Analyzer, ItemView, ObservationDraft};
 
 /// One detection, in the picture's pixels.
 #[derive(Clone, Debug, PartialEq)]

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::engine::analyzer::ObservationDraft;
+use crate::analyze::ObservationDraft;
 
 pub const KIND: &str = "image.embedding";
 /// Default least cosine similarity: below the 0.84-0.89 of a photo's re-encoded, cropped or

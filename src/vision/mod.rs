@@ -91,7 +91,7 @@ pub fn load_analyzer(
     entry: &manifest::ModelEntry,
     dir: &std::path::Path,
     workers: usize,
-) -> Result<std::sync::Arc<dyn crate::engine::analyzer::Analyzer>, String> {
+) -> Result<std::sync::Arc<dyn crate::analyze::Analyzer>, String> {
     Ok(match entry.head.as_str() {
         "softmax-classifier" | "embedding" => {
             std::sync::Arc::new(classifier::Classifier::load(entry, dir, workers)?)
@@ -111,7 +111,7 @@ pub fn load_analyzer(
 
 /// The item's decoded picture as RGB: borrowed when it already is, converted once otherwise.
 pub fn rgb<'a>(
-    item: &'a crate::engine::analyzer::ItemView,
+    item: &'a crate::analyze::ItemView,
 ) -> Option<std::borrow::Cow<'a, image::RgbImage>> {
     item.image.map(|img| match img {
         image::DynamicImage::ImageRgb8(rgb) => std::borrow::Cow::Borrowed(rgb),

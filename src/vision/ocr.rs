@@ -17,7 +17,7 @@ use serde_json::json;
 use super::manifest::ModelEntry;
 use super::preprocess::resize;
 use super::session::{ModelFile, fits};
-use crate::engine::analyzer::{Analyzer, ItemView, ObservationDraft};
+use crate::analyze::{Analyzer, ItemView, ObservationDraft};
 
 const DET_MIN_SIDE: f32 = 736.0;
 const DET_MAX_SIDE: f32 = 2000.0;

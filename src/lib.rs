@@ -22,6 +22,7 @@ pub mod model;
 pub mod places;
 pub mod report;
 pub mod review;
+pub mod store;
 pub mod text;
 pub mod vision;
 

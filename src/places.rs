@@ -173,22 +173,12 @@ pub fn clusters(points: &[(f64, f64)], radius_m: f64) -> Vec<Vec<usize>> {
 /// Recomputes the places of the whole case from its `image.gps` observations: one
 /// `location.place` observation per positioned item, replacing the previous ones.
 pub fn places(
-    conn: &mut rusqlite::Connection,
+    rows: &[crate::model::StoredGps],
     gazetteer: &Gazetteer,
     radius_m: f64,
-) -> rusqlite::Result<usize> {
-    let tx = conn.transaction()?;
-    let rows: Vec<(i64, f64, f64)> = {
-        let mut stmt = tx.prepare(
-            "SELECT o.item_id, json_extract(o.value, '$.latitude'), json_extract(o.value, '$.longitude')
-             FROM observations o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
-             WHERE o.kind = 'image.gps' ORDER BY s.label, i.path",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    tx.execute("DELETE FROM observations WHERE kind = 'location.place'", [])?;
-    let points: Vec<(f64, f64)> = rows.iter().map(|r| (r.1, r.2)).collect();
+) -> crate::model::PassOutput {
+    let mut observations = Vec::new();
+    let points: Vec<(f64, f64)> = rows.iter().map(|r| (r.latitude, r.longitude)).collect();
     let groups = clusters(&points, radius_m);
     for (n, group) in groups.iter().enumerate() {
         // Centroid on the sphere: the normalised mean of the unit vectors.
@@ -228,22 +218,25 @@ pub fn places(
                     "attribution": ATTRIBUTION,
                 }),
             };
-            crate::engine::writer::insert_observation(&tx, rows[i].0, "places", "1", &draft)?;
+            observations.push((rows[i].item, draft));
         }
     }
-    crate::case::record_error_margin(
-        &tx,
-        "places",
-        "1",
-        "the place is where the file's GPS says, named after the nearest GeoNames town of 1,000+ people by \
+    crate::model::PassOutput {
+        card: PLACES,
+        replaces: Some("location.place"),
+        observations,
+    }
+}
+
+const PLACES: crate::model::PassCard = crate::model::PassCard {
+    name: "places",
+    version: "1",
+    error_margin: "the place is where the file's GPS says, named after the nearest GeoNames town of 1,000+ people by \
          great-circle distance (a photo 8 km outside a town gets that town's name, with the distance); \
          positions within the radius (default 100 m) form one place by single linkage, so a chain of \
          nearby positions can join into one long place; GPS itself is editable and phone fixes are off by \
          5-50 m",
-    )?;
-    tx.commit()?;
-    Ok(groups.len())
-}
+};
 
 #[cfg(test)]
 mod tests {

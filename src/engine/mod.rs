@@ -617,14 +617,21 @@ pub fn run_scan_with(
             .store(pass as usize + 1, Ordering::Relaxed);
         match pass {
             CasePass::NearDuplicates => {
-                crate::media::near_duplicates(&mut conn, radius).map_err(db)?;
+                let pictures = crate::store::pdq_observations(&conn).map_err(db)?;
+                let found = crate::media::near_duplicates(&pictures, radius)?;
+                crate::store::store_pass(&mut conn, &found).map_err(db)?;
             }
-            CasePass::PdqLists => {
-                crate::media::match_pdq_lists(&mut conn, &plan.pdqlists, radius).map_err(db)?;
+            CasePass::PdqLists if !plan.pdqlists.is_empty() => {
+                let pictures = crate::store::pdq_observations(&conn).map_err(db)?;
+                let found = crate::media::match_pdq_lists(&pictures, &plan.pdqlists, radius);
+                crate::store::store_pass(&mut conn, &found).map_err(db)?;
             }
+            CasePass::PdqLists => {}
             CasePass::Places => {
                 if let Some((gazetteer, radius_m)) = &plan.geocode {
-                    crate::places::places(&mut conn, gazetteer, *radius_m).map_err(db)?;
+                    let positions = crate::store::gps_observations(&conn).map_err(db)?;
+                    let found = crate::places::places(&positions, gazetteer, *radius_m);
+                    crate::store::store_pass(&mut conn, &found).map_err(db)?;
                 }
             }
             CasePass::Similarity => {

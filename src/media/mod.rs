@@ -372,60 +372,44 @@ const LISTED_MEMBERS: usize = 20;
 /// sources: the same picture on two devices is the point) and stores one
 /// `image.near_duplicate` observation per clustered image, replacing the previous ones.
 /// A store-level pass after the walk, since it needs all images at once.
-/// A value spoor stored that does not read back: the case store is damaged.
-fn stored_value_error(item_id: i64, what: &str, value: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!(
-            "item {item_id}: stored {what} does not read back ({:?}): the case store is damaged",
-            value.chars().take(80).collect::<String>()
-        )
-        .into(),
-    )
-}
-
+/// Clusters the case's pictures by PDQ distance (`rows` as [`crate::store::pdq_observations`]
+/// reads them, by source and path): each member of a cluster gets an `image.near_duplicate`
+/// observation naming its cluster and nearest members. Pure: the engine stores what it returns.
 pub fn near_duplicates(
-    conn: &mut rusqlite::Connection,
+    rows: &[crate::model::StoredPdq],
     max_distance: u32,
-) -> rusqlite::Result<usize> {
-    let tx = conn.transaction()?;
-    let rows: Vec<(i64, String, Vec<u8>, pdq::PdqHash)> = {
-        let mut stmt = tx.prepare(
-            "SELECT o.item_id, s.label, i.path, json_extract(o.value, '$.hash')
-             FROM observations o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
-             WHERE o.kind = 'image.pdq' AND json_extract(o.value, '$.quality') >= ?1
-             ORDER BY s.label, i.path",
-        )?;
-        let rows = stmt.query_map([MIN_CLUSTER_QUALITY], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        // A row that cannot be read, or a stored hash that is not one, is an error of the
-        // whole pass, not a picture silently left out of every cluster.
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .map(|(id, label, path, hex)| {
-                pdq::PdqHash::from_hex(&hex)
-                    .map(|h| (id, label, path, h))
-                    .ok_or_else(|| stored_value_error(id, "image.pdq hash", &hex))
-            })
-            .collect::<rusqlite::Result<Vec<_>>>()?
-    };
-    tx.execute(
-        "DELETE FROM observations WHERE kind = 'image.near_duplicate'",
-        [],
-    )?;
-    let hashes: Vec<pdq::PdqHash> = rows.iter().map(|r| r.3).collect();
+) -> Result<crate::model::PassOutput, String> {
+    let hashes: Vec<pdq::PdqHash> = rows
+        .iter()
+        .filter(|r| {
+            r.value["quality"]
+                .as_i64()
+                .is_some_and(|q| q >= MIN_CLUSTER_QUALITY)
+        })
+        .map(|r| {
+            r.value["hash"]
+                .as_str()
+                .and_then(pdq::PdqHash::from_hex)
+                .ok_or_else(|| stored_value_error(r.item, "image.pdq hash", &r.value["hash"]))
+        })
+        .collect::<Result<_, _>>()?;
+    let rows: Vec<&crate::model::StoredPdq> = rows
+        .iter()
+        .filter(|r| {
+            r.value["quality"]
+                .as_i64()
+                .is_some_and(|q| q >= MIN_CLUSTER_QUALITY)
+        })
+        .collect();
     let groups = neardup::clusters(&hashes, max_distance);
-    let card = &NEAR_DUPLICATES;
+    let mut observations = Vec::new();
     for group in &groups {
-        let first = &rows[group[0]];
-        let cluster = format!("{}/{}", first.1, crate::evidence::display_path(&first.2));
+        let first = rows[group[0]];
+        let cluster = format!(
+            "{}/{}",
+            first.source,
+            crate::evidence::display_path(&first.path)
+        );
         for &member in group {
             let mut others: Vec<(u32, usize)> = group
                 .iter()
@@ -436,34 +420,36 @@ pub fn near_duplicates(
             let listed: Vec<_> = others
                 .iter()
                 .take(LISTED_MEMBERS)
-                .map(|&(d, o)| json!({"source": rows[o].1, "path": crate::evidence::display_path(&rows[o].2), "distance": d}))
+                .map(|&(d, o)| json!({"source": rows[o].source, "path": crate::evidence::display_path(&rows[o].path), "distance": d}))
                 .collect();
-            let draft = ObservationDraft {
-                kind: "image.near_duplicate".into(),
-                value: json!({"cluster": cluster, "size": group.len(), "nearest_distance": others[0].0, "members": listed}),
-                confidence: 1.0,
-                provenance: json!({"max_distance": max_distance, "min_quality": MIN_CLUSTER_QUALITY}),
-            };
-            crate::engine::writer::insert_observation(
-                &tx,
-                rows[member].0,
-                card.name,
-                card.version,
-                &draft,
-            )?;
+            observations.push((
+                rows[member].item,
+                ObservationDraft {
+                    kind: "image.near_duplicate".into(),
+                    value: json!({"cluster": cluster, "size": group.len(), "nearest_distance": others[0].0, "members": listed}),
+                    confidence: 1.0,
+                    provenance: json!({"max_distance": max_distance, "min_quality": MIN_CLUSTER_QUALITY}),
+                },
+            ));
         }
     }
-    crate::case::record_error_margin(&tx, card.name, card.version, card.error_margin)?;
-    tx.commit()?;
-    Ok(groups.len())
+    Ok(crate::model::PassOutput {
+        card: NEAR_DUPLICATES,
+        replaces: Some("image.near_duplicate"),
+        observations,
+    })
 }
 
-/// What a whole-case pass (not a per-item analyzer) records about itself.
-struct PassCard {
-    name: &'static str,
-    version: &'static str,
-    error_margin: &'static str,
+/// A value spoor stored that does not read back: the case store is damaged.
+fn stored_value_error(item: crate::model::ItemId, what: &str, value: &serde_json::Value) -> String {
+    format!(
+        "item {}: stored {what} does not read back ({}): the case store is damaged",
+        item.0,
+        value.to_string().chars().take(80).collect::<String>()
+    )
 }
+
+use crate::model::PassCard;
 
 const NEAR_DUPLICATES: PassCard = PassCard {
     name: "neardup",
@@ -477,33 +463,18 @@ const NEAR_DUPLICATES: PassCard = PassCard {
 /// dihedral hashes so a rotated or mirrored copy still matches; the nearest entry within
 /// `max_distance` of each list becomes an `image.pdq_match` observation. Idempotent.
 pub fn match_pdq_lists(
-    conn: &mut rusqlite::Connection,
+    rows: &[crate::model::StoredPdq],
     lists: &[pdqlist::PdqList],
     max_distance: u32,
-) -> rusqlite::Result<usize> {
-    if lists.is_empty() {
-        return Ok(0);
-    }
-    let tx = conn.transaction()?;
-    let images: Vec<(i64, serde_json::Value)> = {
-        let mut stmt = tx.prepare(
-            "SELECT item_id, value FROM observations WHERE kind = 'image.pdq' AND json_extract(value, '$.quality') >= ?1",
-        )?;
-        let rows = stmt.query_map([MIN_CLUSTER_QUALITY], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .map(|(id, v)| {
-                serde_json::from_str(&v)
-                    .map(|v| (id, v))
-                    .map_err(|_| stored_value_error(id, "image.pdq value", &v))
-            })
-            .collect::<rusqlite::Result<Vec<_>>>()?
-    };
-    let card = &PDQ_LISTS;
-    let mut matched = 0;
-    for (item_id, value) in &images {
+) -> crate::model::PassOutput {
+    let mut observations = Vec::new();
+    let images = rows.iter().filter(|r| {
+        r.value["quality"]
+            .as_i64()
+            .is_some_and(|q| q >= MIN_CLUSTER_QUALITY)
+    });
+    for row in images {
+        let value = &row.value;
         let mut variants: Vec<(&str, pdq::PdqHash)> = Vec::new();
         if let Some(h) = value["hash"].as_str().and_then(pdq::PdqHash::from_hex) {
             variants.push(("original", h));
@@ -528,32 +499,29 @@ pub fn match_pdq_lists(
             let Some((distance, entry, transform)) = best else {
                 continue;
             };
-            let draft = ObservationDraft {
-                kind: "image.pdq_match".into(),
-                value: json!({
-                    "list": list.name,
-                    "status": list.spec.status.as_str(),
-                    "category": list.entries[entry].1.clone().or_else(|| list.spec.category.clone()),
-                    "distance": distance,
-                    "transform": transform,
-                    "entry_hash": list.entries[entry].0.to_hex(),
-                }),
-                confidence: pdqlist::match_confidence(distance),
-                provenance: json!({"list_sha256": list.file_sha256.to_hex(), "max_distance": max_distance}),
-            };
-            crate::engine::writer::insert_observation(
-                &tx,
-                *item_id,
-                card.name,
-                card.version,
-                &draft,
-            )?;
-            matched += 1;
+            observations.push((
+                row.item,
+                ObservationDraft {
+                    kind: "image.pdq_match".into(),
+                    value: json!({
+                        "list": list.name,
+                        "status": list.spec.status.as_str(),
+                        "category": list.entries[entry].1.clone().or_else(|| list.spec.category.clone()),
+                        "distance": distance,
+                        "transform": transform,
+                        "entry_hash": list.entries[entry].0.to_hex(),
+                    }),
+                    confidence: pdqlist::match_confidence(distance),
+                    provenance: json!({"list_sha256": list.file_sha256.to_hex(), "max_distance": max_distance}),
+                },
+            ));
         }
     }
-    crate::case::record_error_margin(&tx, card.name, card.version, card.error_margin)?;
-    tx.commit()?;
-    Ok(matched)
+    crate::model::PassOutput {
+        card: PDQ_LISTS,
+        replaces: None,
+        observations,
+    }
 }
 
 const PDQ_LISTS: PassCard = PassCard {

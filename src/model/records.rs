@@ -180,3 +180,43 @@ impl EmbedBudget {
         Ok(())
     }
 }
+
+/// An item's row id in the case store, as whole-case passes see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(pub i64);
+
+/// A stored `image.pdq` observation as the passes over PDQ hashes read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredPdq {
+    pub item: ItemId,
+    pub source: String,
+    pub path: Vec<u8>,
+    /// The observation's value (`hash`, `quality`, `dihedral` …).
+    pub value: serde_json::Value,
+}
+
+/// What a whole-case pass (not a per-item analyzer) records about itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PassCard {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub error_margin: &'static str,
+}
+
+/// What a whole-case pass returns; the engine stores it in one transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PassOutput {
+    pub card: PassCard,
+    /// The observation kind the pass owns and recomputes whole: what it wrote before is
+    /// replaced. None: its observations are only added (equal ones are not stored twice).
+    pub replaces: Option<&'static str>,
+    pub observations: Vec<(ItemId, ObservationDraft)>,
+}
+
+/// A stored `image.gps` observation as the places pass reads it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StoredGps {
+    pub item: ItemId,
+    pub latitude: f64,
+    pub longitude: f64,
+}

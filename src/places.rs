@@ -223,7 +223,7 @@ pub fn places(
     }
     crate::model::PassOutput {
         card: PLACES,
-        replaces: Some("location.place"),
+        replaces: &["location.place"],
         observations,
     }
 }

@@ -5,7 +5,7 @@
 
 use rusqlite::{Connection, params};
 
-use crate::model::{ItemId, PassOutput, StoredGps, StoredPdq};
+use crate::model::{CaseText, ItemId, PassOutput, StoredEmbedding, StoredGps, StoredPdq};
 
 /// Every `image.pdq` observation of the case, by source label and path.
 pub fn pdq_observations(conn: &Connection) -> rusqlite::Result<Vec<StoredPdq>> {
@@ -47,13 +47,95 @@ pub fn gps_observations(conn: &Connection) -> rusqlite::Result<Vec<StoredGps>> {
     rows.collect()
 }
 
+/// The `image.embedding` observations of one model, by source label and path.
+pub fn embedding_observations(
+    conn: &Connection,
+    model: &str,
+) -> rusqlite::Result<Vec<StoredEmbedding>> {
+    let mut stmt = conn.prepare(
+        "SELECT o.item_id, s.label, i.path, o.value FROM observations o
+         JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
+         WHERE o.kind = 'image.embedding' AND json_extract(o.value, '$.model') = ?1 ORDER BY s.label, i.path",
+    )?;
+    let rows = stmt.query_map([model], |r| {
+        let path: Vec<u8> = r.get(2)?;
+        let text: String = r.get(3)?;
+        let value = serde_json::from_str(&text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        Ok(StoredEmbedding {
+            item: ItemId(r.get(0)?),
+            source: r.get(1)?,
+            path: crate::evidence::display_path(&path),
+            value,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Every searchable text of the case: message bodies (by record), then text read off
+/// pictures (OCR) and documents' text (by observation).
+pub fn case_texts(conn: &Connection) -> rusqlite::Result<Vec<CaseText>> {
+    let damaged = |column: usize, e: serde_json::Error| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    };
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT r.item_id, s.label, i.path, r.locator, r.body FROM records r
+         JOIN items i ON i.id = r.item_id JOIN sources s ON s.id = i.source_id
+         WHERE r.body IS NOT NULL AND r.body != '' ORDER BY r.id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let locator: String = r.get(3)?;
+        out.push(CaseText {
+            item: ItemId(r.get(0)?),
+            source: r.get(1)?,
+            path: crate::evidence::display_path(&r.get::<_, Vec<u8>>(2)?),
+            kind: "record",
+            locator: serde_json::from_str(&locator).map_err(|e| damaged(3, e))?,
+            text: r.get(4)?,
+        });
+    }
+    let mut stmt = conn.prepare(
+        "SELECT o.item_id, s.label, i.path, o.kind, o.analyzer, json_extract(o.value, '$.text'),
+                json_extract(o.value, '$.truncated')
+         FROM observations o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
+         WHERE o.kind IN ('image.text', 'text.document') ORDER BY o.id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let (kind, locator) = if r.get::<_, String>(3)? == "image.text" {
+            ("ocr", serde_json::json!({"ocr": r.get::<_, String>(4)?}))
+        } else {
+            let truncated = r.get::<_, Option<bool>>(6)?.unwrap_or(false);
+            (
+                "document",
+                serde_json::json!({"document": true, "truncated": truncated}),
+            )
+        };
+        out.push(CaseText {
+            item: ItemId(r.get(0)?),
+            source: r.get(1)?,
+            path: crate::evidence::display_path(&r.get::<_, Vec<u8>>(2)?),
+            kind,
+            locator,
+            text: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
 /// Writes what a whole-case pass returned, in one transaction: what it wrote before is
 /// replaced when it owns its kind, its observations are inserted (an equal one is not stored
 /// twice), and its error margin is recorded beside them.
 pub fn store_pass(conn: &mut Connection, out: &PassOutput) -> rusqlite::Result<usize> {
     let tx = conn.transaction()?;
-    if let Some(kind) = out.replaces {
-        tx.execute("DELETE FROM observations WHERE kind = ?1", params![kind])?;
+    for kind in out.replaces {
+        tx.execute(
+            "DELETE FROM observations WHERE kind = ?1 AND analyzer = ?2",
+            params![kind, out.card.name],
+        )?;
     }
     for (item, draft) in &out.observations {
         crate::engine::writer::insert_observation(

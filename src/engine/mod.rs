@@ -636,16 +636,22 @@ pub fn run_scan_with(
             }
             CasePass::Similarity => {
                 if let Some(similarity) = &plan.similarity {
-                    crate::vision::embedding::similarity_pass(&mut conn, similarity).map_err(db)?;
+                    let pictures = crate::store::embedding_observations(&conn, &similarity.model)
+                        .map_err(db)?;
+                    let found = crate::vision::embedding::similarity_pass(&pictures, similarity)?;
+                    crate::store::store_pass(&mut conn, &found).map_err(db)?;
                 }
             }
             CasePass::Keywords => {
                 if let Some(keywords) = &plan.keywords {
-                    crate::text::index::keyword_hits(&mut conn, keywords)?;
+                    let texts = crate::store::case_texts(&conn).map_err(db)?;
+                    let found = crate::text::index::keyword_hits(&texts, keywords);
+                    crate::store::store_pass(&mut conn, &found).map_err(db)?;
                 }
             }
             CasePass::WordIndex => {
-                crate::text::index::rebuild(&conn, &plan.case.root)?;
+                let texts = crate::store::case_texts(&conn).map_err(db)?;
+                crate::text::index::rebuild(&texts, &plan.case.root)?;
             }
         }
         progress.case_passes_done.fetch_add(1, Ordering::Relaxed);

@@ -435,7 +435,7 @@ pub fn near_duplicates(
     }
     Ok(crate::model::PassOutput {
         card: NEAR_DUPLICATES,
-        replaces: Some("image.near_duplicate"),
+        replaces: &["image.near_duplicate"],
         observations,
     })
 }
@@ -519,7 +519,7 @@ pub fn match_pdq_lists(
     }
     crate::model::PassOutput {
         card: PDQ_LISTS,
-        replaces: None,
+        replaces: &[],
         observations,
     }
 }

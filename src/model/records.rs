@@ -207,9 +207,10 @@ pub struct PassCard {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PassOutput {
     pub card: PassCard,
-    /// The observation kind the pass owns and recomputes whole: what it wrote before is
-    /// replaced. None: its observations are only added (equal ones are not stored twice).
-    pub replaces: Option<&'static str>,
+    /// The observation kinds the pass owns and recomputes whole: what it wrote of them
+    /// before is replaced. Empty: its observations are only added (equal ones are not
+    /// stored twice).
+    pub replaces: &'static [&'static str],
     pub observations: Vec<(ItemId, ObservationDraft)>,
 }
 
@@ -219,4 +220,27 @@ pub struct StoredGps {
     pub item: ItemId,
     pub latitude: f64,
     pub longitude: f64,
+}
+
+/// A stored `image.embedding` observation as the similarity pass reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEmbedding {
+    pub item: ItemId,
+    pub source: String,
+    /// The item's path as shown (escaped where it is not UTF-8).
+    pub path: String,
+    pub value: serde_json::Value,
+}
+
+/// A searchable text of the case: a message body, text read off a picture (OCR) or a
+/// document's text, with where it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseText {
+    pub item: ItemId,
+    pub source: String,
+    pub path: String,
+    /// `record`, `ocr` or `document`.
+    pub kind: &'static str,
+    pub locator: serde_json::Value,
+    pub text: String,
 }

@@ -34,65 +34,15 @@ fn schema() -> (Schema, Fields) {
     (b.build(), f)
 }
 
-/// A searchable text of the store: (item id, source, path, kind, locator, text).
-type Text = (i64, String, String, &'static str, serde_json::Value, String);
-
-fn texts(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Text>> {
-    let mut out = Vec::new();
-    let mut stmt = conn.prepare(
-        "SELECT r.item_id, s.label, i.path, r.locator, r.body FROM records r
-         JOIN items i ON i.id = r.item_id JOIN sources s ON s.id = i.source_id
-         WHERE r.body IS NOT NULL AND r.body != '' ORDER BY r.id",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let locator: String = r.get(3)?;
-        out.push((
-            r.get(0)?,
-            r.get(1)?,
-            crate::evidence::display_path(&r.get::<_, Vec<u8>>(2)?),
-            "record",
-            serde_json::from_str(&locator).unwrap_or_default(),
-            r.get(4)?,
-        ));
-    }
-    // Text read off pictures (OCR) and the text of documents, both kept as observations.
-    let mut stmt = conn.prepare(
-        "SELECT o.item_id, s.label, i.path, o.kind, o.analyzer, json_extract(o.value, '$.text'),
-                json_extract(o.value, '$.truncated')
-         FROM observations o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
-         WHERE o.kind IN ('image.text', 'text.document') ORDER BY o.id",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let (kind, locator) = if r.get::<_, String>(3)? == "image.text" {
-            ("ocr", json!({"ocr": r.get::<_, String>(4)?}))
-        } else {
-            let truncated = r.get::<_, Option<bool>>(6)?.unwrap_or(false);
-            (
-                "document",
-                json!({"document": true, "truncated": truncated}),
-            )
-        };
-        out.push((
-            r.get(0)?,
-            r.get(1)?,
-            crate::evidence::display_path(&r.get::<_, Vec<u8>>(2)?),
-            kind,
-            locator,
-            r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-        ));
-    }
-    Ok(out)
-}
+use crate::model::CaseText;
 
 pub fn index_dir(case: &Path) -> PathBuf {
     case.join("index")
 }
 
-/// Rebuilds the word index of the case from its store. Returns the number of documents.
-pub fn rebuild(conn: &rusqlite::Connection, case: &Path) -> Result<usize, String> {
-    let all = texts(conn).map_err(|e| format!("word index: {e}"))?;
+/// Rebuilds the word index of the case from its texts ([`crate::store::case_texts`]).
+/// Returns the number of documents.
+pub fn rebuild(all: &[CaseText], case: &Path) -> Result<usize, String> {
     let tmp = case.join("index.tmp");
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
@@ -101,11 +51,11 @@ pub fn rebuild(conn: &rusqlite::Connection, case: &Path) -> Result<usize, String
     let index = Index::create_in_dir(&tmp, schema).map_err(err)?;
     // 50 MB of indexing memory: the writer's minimum per thread is 15 MB.
     let mut writer: IndexWriter = index.writer_with_num_threads(1, 50_000_000).map_err(err)?;
-    for (_, source, path, kind, locator, text) in &all {
+    for t in all {
         writer
             .add_document(doc!(
-                f.text => text.as_str(), f.kind => *kind, f.source => source.as_str(),
-                f.path => path.as_str(), f.locator => locator.to_string(),
+                f.text => t.text.as_str(), f.kind => t.kind, f.source => t.source.as_str(),
+                f.path => t.path.as_str(), f.locator => t.locator.to_string(),
             ))
             .map_err(err)?;
     }
@@ -224,20 +174,16 @@ impl Keywords {
     }
 }
 
-/// Recomputes the `text.keyword_hit` observations of the case: per item and term, the count
-/// and up to 20 occurrences with their place and context.
-pub fn keyword_hits(conn: &mut rusqlite::Connection, keywords: &Keywords) -> Result<usize, String> {
-    let db = |e: rusqlite::Error| format!("keywords: {e}");
-    let all = texts(conn).map_err(db)?;
-    let tx = conn.transaction().map_err(db)?;
-    tx.execute(
-        "DELETE FROM observations WHERE kind = 'text.keyword_hit'",
-        [],
-    )
-    .map_err(db)?;
-    let mut per: std::collections::BTreeMap<(i64, usize), (usize, Vec<serde_json::Value>)> =
-        Default::default();
-    for (item, _, _, _, locator, text) in &all {
+/// The `text.keyword_hit` observations of the case, recomputed from its texts: per item and
+/// term, the count and up to 20 occurrences with their place and context. Pure: the engine
+/// stores what it returns, replacing the hits written before.
+pub fn keyword_hits(all: &[CaseText], keywords: &Keywords) -> crate::model::PassOutput {
+    let mut per: std::collections::BTreeMap<
+        (crate::model::ItemId, usize),
+        (usize, Vec<serde_json::Value>),
+    > = Default::default();
+    for t in all {
+        let (item, locator, text) = (&t.item, &t.locator, &t.text);
         for (n, (_, _, re)) in keywords.terms.iter().enumerate() {
             for m in re.find_iter(text) {
                 let slot = per.entry((*item, n)).or_default();
@@ -256,6 +202,7 @@ pub fn keyword_hits(conn: &mut rusqlite::Connection, keywords: &Keywords) -> Res
             }
         }
     }
+    let mut observations = Vec::new();
     for ((item, n), (count, occurrences)) in &per {
         let (term, category, _) = &keywords.terms[*n];
         let draft = ObservationDraft {
@@ -264,17 +211,16 @@ pub fn keyword_hits(conn: &mut rusqlite::Connection, keywords: &Keywords) -> Res
             confidence: 1.0,
             provenance: json!({"list": keywords.file, "list_sha256": keywords.sha256}),
         };
-        crate::engine::writer::insert_observation(&tx, *item, "keywords", "1", &draft)
-            .map_err(db)?;
+        observations.push((*item, draft));
     }
-    crate::case::record_error_margin(
-        &tx,
-        "keywords",
-        "1",
-        "exact whole-word matches of the watch list's terms, any case, in message bodies and OCR text; \
-         spelling variants, other languages and words split by OCR errors are not found",
-    )
-    .map_err(db)?;
-    tx.commit().map_err(db)?;
-    Ok(per.len())
+    crate::model::PassOutput {
+        card: crate::model::PassCard {
+            name: "keywords",
+            version: "1",
+            error_margin: "exact whole-word matches of the watch list's terms, any case, in message bodies and OCR text; \
+                 spelling variants, other languages and words split by OCR errors are not found",
+        },
+        replaces: &["text.keyword_hit"],
+        observations,
+    }
 }

@@ -233,96 +233,82 @@ const SIMILAR_MARGIN: &str = "cosine similarity of nsfwjs MobileNetV2 embeddings
     0.38-0.53 (docs/models.md); pictures of one room from other angles fall in between and are NOT measured here, so \
     a match says 'look at these together', never 'same place'";
 
-/// Recomputes the case's `image.similar` and `location.possible_place` observations from its
-/// stored embeddings. Returns (pictures compared, similar pairs, gallery matches).
+/// The case's `image.similar` and `location.possible_place` observations, recomputed from its
+/// stored embeddings (`rows` as [`crate::store::embedding_observations`] reads them). Pure:
+/// the engine stores what it returns, replacing what the pass wrote before.
 pub fn similarity_pass(
-    conn: &mut rusqlite::Connection,
+    rows: &[crate::model::StoredEmbedding],
     plan: &Similarity,
-) -> rusqlite::Result<(usize, usize, usize)> {
-    let tx = conn.transaction()?;
-    let rows: Vec<(i64, String, String, String)> = {
-        let mut stmt = tx.prepare(
-            "SELECT o.item_id, s.label, i.path, o.value FROM observations o
-             JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
-             WHERE o.kind = ?1 AND json_extract(o.value, '$.model') = ?2 ORDER BY s.label, i.path",
-        )?;
-        let rows = stmt.query_map([KIND, plan.model.as_str()], |r| {
-            let path: Vec<u8> = r.get(2)?;
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                crate::evidence::display_path(&path),
-                r.get(3)?,
-            ))
-        })?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+) -> Result<crate::model::PassOutput, String> {
     let mut items = Vec::new();
     let mut vectors = Vec::new();
-    for (id, source, path, value) in rows {
-        if let Some(v) = serde_json::from_str(&value).ok().as_ref().and_then(decode) {
-            items.push((id, source, path));
-            vectors.push(v);
-        }
+    for row in rows {
+        // A stored vector that does not decode is a damaged case store, not a picture to
+        // leave out of every comparison without a word.
+        let v = decode(&row.value).ok_or_else(|| {
+            format!(
+                "item {}: its stored {KIND} does not decode: the case store is damaged",
+                row.item.0
+            )
+        })?;
+        items.push(row);
+        vectors.push(v);
     }
-    tx.execute(
-        "DELETE FROM observations WHERE kind IN ('image.similar', 'location.possible_place') AND analyzer = 'similarity'",
-        [],
-    )?;
+    let mut observations = Vec::new();
     let near = neighbours(&vectors, plan.k, plan.threshold);
-    let mut pairs = 0;
     for (i, list) in near.iter().enumerate() {
         if list.is_empty() {
             continue;
         }
-        pairs += list.len();
         let value = json!({
             "model": plan.model, "threshold": plan.threshold,
             "best_similarity": list[0].1,
-            "other_device": list.iter().any(|(j, _)| items[*j].1 != items[i].1),
+            "other_device": list.iter().any(|(j, _)| items[*j].source != items[i].source),
             "neighbours": list.iter().enumerate().map(|(rank, (j, s))| json!({
-                "rank": rank + 1, "similarity": s, "source": items[*j].1, "path": items[*j].2,
+                "rank": rank + 1, "similarity": s, "source": items[*j].source, "path": items[*j].path,
             })).collect::<Vec<_>>(),
         });
-        let draft = ObservationDraft {
-            kind: "image.similar".into(),
-            value,
-            confidence: list[0].1 as f64,
-            provenance: json!({"method": "exact cosine over all pairs", "k": plan.k}),
-        };
-        crate::engine::writer::insert_observation(&tx, items[i].0, "similarity", "1", &draft)?;
+        observations.push((
+            items[i].item,
+            ObservationDraft {
+                kind: "image.similar".into(),
+                value,
+                confidence: list[0].1 as f64,
+                provenance: json!({"method": "exact cosine over all pairs", "k": plan.k}),
+            },
+        ));
     }
-    let mut matches = 0;
     if let Some((gallery, min)) = &plan.gallery {
         for (i, v) in vectors.iter().enumerate() {
             for (rank, (place, file, s)) in gallery.rank(v).into_iter().enumerate() {
                 if s < *min {
                     break;
                 }
-                matches += 1;
-                let draft = ObservationDraft {
-                    kind: "location.possible_place".into(),
-                    value: json!({
-                        "place": place, "similarity": s, "rank": rank + 1, "gallery_picture": file,
-                        "model": plan.model, "threshold": min,
-                        "meaning": "possibly taken at this place: visually close to the investigator's reference picture",
-                    }),
-                    confidence: s as f64,
-                    provenance: json!({"gallery": gallery.dir.display().to_string(), "gallery_pictures": gallery.pictures.len()}),
-                };
-                crate::engine::writer::insert_observation(
-                    &tx,
-                    items[i].0,
-                    "similarity",
-                    "1",
-                    &draft,
-                )?;
+                observations.push((
+                    items[i].item,
+                    ObservationDraft {
+                        kind: "location.possible_place".into(),
+                        value: json!({
+                            "place": place, "similarity": s, "rank": rank + 1, "gallery_picture": file,
+                            "model": plan.model, "threshold": min,
+                            "meaning": "possibly taken at this place: visually close to the investigator's reference picture",
+                        }),
+                        confidence: s as f64,
+                        provenance: json!({"gallery": gallery.dir.display().to_string(), "gallery_pictures": gallery.pictures.len()}),
+                    },
+                ));
             }
         }
     }
-    crate::case::record_error_margin(&tx, "similarity", "1", SIMILAR_MARGIN)?;
-    tx.commit()?;
-    Ok((items.len(), pairs, matches))
+    Ok(crate::model::PassOutput {
+        card: crate::model::PassCard {
+            name: "similarity",
+            version: "1",
+            error_margin: SIMILAR_MARGIN,
+        },
+        replaces: &["image.similar", "location.possible_place"],
+        observations,
+    })
 }
 
 #[cfg(test)]

@@ -1200,51 +1200,29 @@ fn process_item(
         reopen: Some(&reopen),
         expand: true,
     };
-    let analysed = run_analyzers(ctx.analyzers, &view);
-    result.observations = analysed.observations;
-    result.errors.extend(analysed.errors);
-    result.records = analysed.records;
-    if !analysed.embedded.is_empty() {
-        let parent_path = result.entry.rel_path.clone();
-        let mut expansion = Expansion::default();
-        if let Some(d) = &result.digests {
-            expansion.expanded.insert(d.sha256);
-        }
-        embedded_children(
-            ctx,
-            &parent_path,
-            analysed.embedded,
-            1,
-            &mut expansion,
-            &mut result.children,
-            &mut result.errors,
-        );
-        if ctx.stop.load(Ordering::Relaxed) {
-            // An embedded video's keyframes (an attachment, a zip member) may have been cut
-            // short by Ctrl-C: not stored half done, a rerun does the whole container again.
-            return None;
-        }
+    let mut expansion = Expansion::default();
+    if let Some(d) = &result.digests {
+        expansion.expanded.insert(d.sha256);
     }
-    if let (Some(img), Some(d)) = (&decoded, &result.digests)
-        && let Err(e) = crate::media::thumbs::write(ctx.thumbs, &d.sha256.to_hex(), img)
-    {
-        result.errors.push(("thumbnail".into(), e));
-    }
+    let thumb_key = result.digests.as_ref().map(|d| d.sha256.to_hex());
+    let examined = examine(
+        ctx,
+        &view,
+        thumb_key,
+        Some(VideoBytes::Evidence(root_fd)),
+        1,
+        &mut expansion,
+    );
     drop(decoded);
     drop(content);
-    if let Some(ct) = &content_type
-        && crate::media::video::is_video_candidate(
-            &result.entry.rel_path,
-            &head,
-            &ct.mime,
-            ct.by_signature,
-        )
-    {
-        process_video(ctx, root_fd, &mut result);
-        if ctx.stop.load(Ordering::Relaxed) {
-            // A video cut short by Ctrl-C is not stored half done: a rerun does it again.
-            return None;
-        }
+    result.observations = examined.observations;
+    result.errors.extend(examined.errors);
+    result.records = examined.records;
+    result.children = examined.descendants;
+    if ctx.stop.load(Ordering::Relaxed) {
+        // A container's children or a video's keyframes may have been cut short by Ctrl-C:
+        // not stored half done, a rerun does the whole item again.
+        return None;
     }
     Some(result)
 }
@@ -1491,73 +1469,132 @@ fn embedded_children(
             reopen: None,
             expand: !already_expanded,
         };
-        let analysed = run_analyzers(ctx.analyzers, &view);
-        errors.extend(analysed.errors);
-        if let Some(img) = &decoded
-            && let Err(err) = crate::media::thumbs::write(ctx.thumbs, &digests.sha256.to_hex(), img)
-        {
-            errors.push(("thumbnail".into(), err));
-        }
+        // Whatever it is, a later identical copy is described, not opened again (a container
+        // whose members were all refused would otherwise say so once per copy).
+        expansion.expanded.insert(digests.sha256);
+        let examined = examine(
+            ctx,
+            &view,
+            Some(digests.sha256.to_hex()),
+            Some(VideoBytes::Memory(&e.bytes)),
+            depth + 1,
+            expansion,
+        );
         drop(decoded);
-        let mut observations = analysed.observations;
-        let mut frames = Vec::new();
-        if crate::media::video::is_video_candidate(
-            &rel_path,
-            head,
-            &content_type.mime,
-            content_type.by_signature,
-        ) {
-            embedded_video(
-                ctx,
-                &e.bytes,
-                &rel_path,
-                &mut observations,
-                &mut errors,
-                &mut frames,
-            );
-        }
+        errors.extend(examined.errors);
         let mut derivation = e.derivation;
         derivation["within"] = json!(String::from_utf8_lossy(parent_path));
+        if examined.contents_not_expanded {
+            derivation["contents_not_expanded"] = json!(
+                "identical (SHA-256) to a container already expanded within this evidence file; \
+                 its files are children of that one"
+            );
+        }
         out.push(writer::ChildResult {
-            rel_path: rel_path.clone(),
+            rel_path,
             kind: "embedded-file",
             size,
             mime: Some(content_type.mime.clone()),
             derivation,
             digests: Some(digests),
-            observations,
+            observations: examined.observations,
             errors,
-            records: analysed.records,
+            records: examined.records,
         });
-        let at = out.len() - 1;
-        out.extend(frames);
-        if already_expanded {
-            if analysed.embedded.is_empty() && content_type.mime != "application/zip" {
-                continue; // a plain file seen before: nothing inside it to skip
-            }
-            out[at].derivation["contents_not_expanded"] = json!(
-                "identical (SHA-256) to a container already expanded within this evidence file; \
-                 its files are children of that one"
-            );
-            continue;
+        out.extend(examined.descendants);
+    }
+}
+
+/// Where a video's keyframes are read from.
+enum VideoBytes<'a> {
+    /// A file of the evidence, opened again under the source root.
+    Evidence(&'a OwnedFd),
+    /// A file held in memory (an attachment, a zip member).
+    Memory(&'a [u8]),
+}
+
+/// What the steps after reading gave for one item: its own observations, errors and records,
+/// and its descendants (the files inside it, its keyframes) in the order they are stored.
+struct Examined {
+    observations: Observed,
+    errors: Vec<(String, String)>,
+    records: Recorded,
+    descendants: Vec<writer::ChildResult>,
+    /// A copy of a container already taken apart: its contents were not expanded again.
+    contents_not_expanded: bool,
+}
+
+/// The steps every item with content of its own takes once it is read and typed, whatever
+/// its origin (a walked file, a file inside another): every analyzer, its thumbnail, its
+/// keyframes when it is a video, and the files inside it, each of which takes these steps
+/// again one level deeper (`child_depth`). One path, so a new kind of child cannot forget a
+/// step; keyframes take the analyzer and thumbnail steps in [`frame_child`].
+fn examine(
+    ctx: &SourceContext,
+    view: &ItemView,
+    thumb_key: Option<String>,
+    video: Option<VideoBytes>,
+    child_depth: usize,
+    expansion: &mut Expansion,
+) -> Examined {
+    let analysed = run_analyzers(ctx.analyzers, view);
+    let mut errors = analysed.errors;
+    let mut observations = analysed.observations;
+    if let (Some(img), Some(key)) = (view.image, &thumb_key)
+        && let Err(e) = crate::media::thumbs::write(ctx.thumbs, key, img)
+    {
+        errors.push(("thumbnail".into(), e));
+    }
+    let mut descendants = Vec::new();
+    let path = &view.entry.rel_path;
+    if let (Some(source), Some(ct)) = (video, view.content_type)
+        && crate::media::video::is_video_candidate(path, view.head, &ct.mime, ct.by_signature)
+    {
+        match source {
+            VideoBytes::Evidence(root_fd) => match walk::open_regular_file(root_fd, path) {
+                // Opened a second time: hashing streamed the file without keeping it (videos
+                // are large), and ffmpeg reads only what it decodes.
+                Ok(file) => video_keyframes(
+                    ctx,
+                    file,
+                    path,
+                    &mut observations,
+                    &mut errors,
+                    &mut descendants,
+                ),
+                Err(e) => errors.push((VIDEO_STAGE.into(), format!("open: {e}"))),
+            },
+            VideoBytes::Memory(bytes) => embedded_video(
+                ctx,
+                bytes,
+                path,
+                &mut observations,
+                &mut errors,
+                &mut descendants,
+            ),
         }
-        // Whatever it is: a later identical copy is described, not opened again (a container
-        // whose members were all refused would otherwise say so once per copy).
-        expansion.expanded.insert(digests.sha256);
-        if analysed.embedded.is_empty() {
-            continue;
-        }
-        let mut nested_errors = Vec::new();
+    }
+    let is_zip = view
+        .content_type
+        .is_some_and(|ct| ct.mime == "application/zip");
+    let contents_not_expanded = !view.expand && (!analysed.embedded.is_empty() || is_zip);
+    if view.expand && !analysed.embedded.is_empty() {
         embedded_children(
             ctx,
-            &rel_path,
+            path,
             analysed.embedded,
-            depth + 1,
+            child_depth,
             expansion,
-            out,
-            &mut nested_errors,
+            &mut descendants,
+            &mut errors,
         );
-        out[at].errors.extend(nested_errors);
+    }
+    Examined {
+        observations,
+        errors,
+        records: analysed.records,
+        descendants,
+        contents_not_expanded,
     }
 }
 
@@ -1566,25 +1603,6 @@ const VIDEO_STAGE_VERSION: &str = "1";
 const VIDEO_MARGIN: &str = "keyframes chosen by ffmpeg's scene score and a fixed interval: a shot shorter than the \
      interval with no clear cut can be missed, and at most --max-frames frames are taken per video; each frame is \
      then an ordinary image (its PDQ as exact as for a photo); timestamps are the container's presentation times";
-
-/// Keyframes of a video as child items, each through the image analyzers and the thumbnailer.
-fn process_video(ctx: &SourceContext, root_fd: &OwnedFd, result: &mut ItemResult) {
-    // Opened a second time: hashing streamed the file without keeping it (videos are large),
-    // and ffmpeg reads only what it decodes, seeking through the open descriptor.
-    match walk::open_regular_file(root_fd, &result.entry.rel_path) {
-        Ok(file) => video_keyframes(
-            ctx,
-            file,
-            &result.entry.rel_path,
-            &mut result.observations,
-            &mut result.errors,
-            &mut result.children,
-        ),
-        Err(e) => result
-            .errors
-            .push((VIDEO_STAGE.into(), format!("open: {e}"))),
-    }
-}
 
 /// Keyframes of a video held in memory (an e-mail attachment): ffmpeg reads an anonymous
 /// in-memory file (memfd), since it needs a descriptor to seek in and nothing may be written
@@ -1705,6 +1723,17 @@ fn frame_child(
     if let Err(e) = crate::media::thumbs::write(ctx.thumbs, &pixels_sha256, &img) {
         errors.push(("thumbnail".into(), e));
     }
+    // A frame is pixels only: no analyzer finds files inside it. Should one ever return some,
+    // that is said, not dropped.
+    if !analysed.embedded.is_empty() {
+        errors.push((
+            "embedded".into(),
+            format!(
+                "{} files found inside a video frame; frames are not containers, not extracted",
+                analysed.embedded.len()
+            ),
+        ));
+    }
     writer::ChildResult {
         rel_path,
         kind: "video-frame",
@@ -1723,7 +1752,7 @@ fn frame_child(
         digests: None,
         observations,
         errors,
-        records: Vec::new(),
+        records: analysed.records,
     }
 }
 

@@ -774,3 +774,74 @@ fn report_verify_and_reveal_write_their_own_audit_entries_when_called_from_the_l
         "{actions:?}"
     );
 }
+
+/// Issue 12.3: a case written before leads had a subject of any kind (schema version 3, kept in
+/// tests/data) opens, upgrades, and keeps its leads, decisions and audit chain; its leads are
+/// item subjects.
+#[test]
+fn a_case_of_schema_version_3_upgrades_and_keeps_its_leads_and_decisions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    std::fs::create_dir_all(&case).unwrap();
+    let old = common::data("cases/schema-v3");
+    std::fs::copy(old.join("case.sqlite"), case.join("case.sqlite")).unwrap();
+    let c = case.to_str().unwrap();
+    let leads = export(&case, "leads");
+    let before: Vec<serde_json::Value> = std::fs::read_to_string(old.join("leads-before.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(leads.len(), before.len());
+    for (mut after, before) in leads.into_iter().zip(before) {
+        assert_eq!(after["subject"], "item");
+        assert!(
+            after["subject_key"].as_str().unwrap().starts_with("item:"),
+            "{after}"
+        );
+        let o = after.as_object_mut().unwrap();
+        o.remove("subject");
+        o.remove("subject_key");
+        assert_eq!(after, before);
+    }
+    let reviews = export(&case, "reviews");
+    let reviews_before = std::fs::read_to_string(old.join("reviews-before.jsonl")).unwrap();
+    assert_eq!(
+        reviews,
+        reviews_before
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    );
+    expect_code(
+        &run(&["audit", "verify", c]),
+        0,
+        "audit chain of the upgraded case",
+    );
+    let conn = rusqlite::Connection::open(case.join("case.sqlite")).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, spoor::case::SCHEMA_VERSION);
+    let confirmed: String = conn
+        .query_row(
+            "SELECT state FROM leads WHERE id = 'L2353b4879250'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(confirmed, "confirmed");
+    // The upgraded key is the one today's spoor writes for the same item (a rescan keeps it).
+    let key: String = conn
+        .query_row(
+            "SELECT subject_key FROM leads WHERE id = 'L2353b4879250'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let expected = spoor::model::Subject::Item {
+        source: "phone-anna".into(),
+        path: b"WhatsApp/Media/Images/IMG-20240303-WA0001.png".to_vec(),
+    };
+    assert_eq!(key, expected.key());
+}

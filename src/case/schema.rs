@@ -166,6 +166,34 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX records_time ON records (time_utc);
     "#,
+    // 4: a lead is about a subject of any kind (model::Subject): an item, an identity, a pair
+    // of identities, a place, a cluster of pictures, the case. `subject` is the kind,
+    // `subject_key` names it stably (`item:LABEL:PATH-HEX`, `identity:I3`, …); `item_id` stays for item leads. The
+    // table is rebuilt because `item_id` was UNIQUE (and so one lead per item was all there
+    // could be); run with foreign keys off, as SQLite's table-rebuild procedure asks, and
+    // checked after (see `migrate`).
+    r#"
+    CREATE TABLE leads_v4 (
+        id TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        subject_key TEXT NOT NULL,
+        item_id INTEGER REFERENCES items(id),
+        score REAL NOT NULL,
+        rank INTEGER NOT NULL,
+        hits TEXT NOT NULL,
+        rules_digest TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        state TEXT NOT NULL
+    );
+    INSERT INTO leads_v4 (id, subject, subject_key, item_id, score, rank, hits, rules_digest, active, state)
+        SELECT l.id, l.subject, COALESCE('item:' || s.label || ':' || lower(hex(i.path)), 'item:' || l.id),
+               l.item_id, l.score, l.rank, l.hits, l.rules_digest, l.active, l.state
+        FROM leads l LEFT JOIN items i ON i.id = l.item_id LEFT JOIN sources s ON s.id = i.source_id;
+    DROP TABLE leads;
+    ALTER TABLE leads_v4 RENAME TO leads;
+    CREATE INDEX leads_subject ON leads (subject, subject_key);
+    CREATE INDEX leads_item ON leads (item_id);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -177,11 +205,34 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             "store has schema version {current}, this spoor knows up to {SCHEMA_VERSION}: use a newer spoor"
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
+    if current == SCHEMA_VERSION {
+        return Ok(());
     }
-    Ok(())
+    // Table rebuilds (migration 4) need foreign keys off while the old table is dropped; the
+    // pragma is a no-op inside a transaction, so it is set around them, and every reference is
+    // checked before the store is used.
+    let keys_were_on: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let outcome = (|| {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(sql)?;
+            let broken: i64 =
+                tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })?;
+            if broken > 0 {
+                return Err(rusqlite::Error::InvalidParameterName(format!(
+                    "migration {} would leave {broken} broken references; the store is left at version {}",
+                    i + 1,
+                    i
+                )));
+            }
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    })();
+    conn.pragma_update(None, "foreign_keys", keys_were_on)?;
+    outcome
 }

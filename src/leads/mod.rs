@@ -371,7 +371,7 @@ pub fn rebuild(conn: &mut Connection, rules: &RuleSet) -> rusqlite::Result<LeadC
         }
     }
 
-    let mut leads: Vec<(String, i64, f64, Value)> = Vec::new();
+    let mut leads: Vec<(String, i64, crate::model::Subject, f64, Value)> = Vec::new();
     for (item_id, (label, path, observations)) in &by_item {
         let shown = crate::evidence::display_path(path);
         let mut hits = Vec::new();
@@ -415,25 +415,31 @@ pub fn rebuild(conn: &mut Connection, rules: &RuleSet) -> rusqlite::Result<LeadC
         }
         if !hits.is_empty() {
             let hits = json!({"subject": {"source": label, "path": shown}, "rules_version": rules.version, "hits": hits});
-            leads.push((item_lead_id(label, path), *item_id, score, hits));
+            let subject = crate::model::Subject::Item {
+                source: label.clone(),
+                path: path.clone(),
+            };
+            leads.push((item_lead_id(label, path), *item_id, subject, score, hits));
         }
     }
-    leads.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    leads.sort_by(|a, b| b.3.total_cmp(&a.3).then_with(|| a.0.cmp(&b.0)));
 
     tx.execute("UPDATE leads SET active = 0, rank = 0", [])?;
     {
         let mut upsert = tx.prepare(
-            "INSERT INTO leads(id, subject, item_id, score, rank, hits, rules_digest, active, state) VALUES (?1,'item',?2,?3,?4,?5,?6,1,'proposed')
-             ON CONFLICT(id) DO UPDATE SET item_id = excluded.item_id, score = excluded.score, rank = excluded.rank, hits = excluded.hits, rules_digest = excluded.rules_digest, active = 1",
+            "INSERT INTO leads(id, subject, subject_key, item_id, score, rank, hits, rules_digest, active, state) VALUES (?1,?7,?8,?2,?3,?4,?5,?6,1,'proposed')
+             ON CONFLICT(id) DO UPDATE SET subject = excluded.subject, subject_key = excluded.subject_key, item_id = excluded.item_id, score = excluded.score, rank = excluded.rank, hits = excluded.hits, rules_digest = excluded.rules_digest, active = 1",
         )?;
-        for (rank, (id, item_id, score, hits)) in leads.iter().enumerate() {
+        for (rank, (id, item_id, subject, score, hits)) in leads.iter().enumerate() {
             upsert.execute(params![
                 id,
                 item_id,
                 score,
                 rank as i64 + 1,
                 hits.to_string(),
-                rules.digest
+                rules.digest,
+                subject.kind(),
+                subject.key()
             ])?;
         }
     }
@@ -467,6 +473,10 @@ pub fn counts(conn: &Connection) -> rusqlite::Result<LeadCounts> {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct LeadRow {
     pub id: String,
+    /// What the lead is about: `item`, `identity`, `identity-pair`, `place`,
+    /// `picture-cluster` or `case` (model::Subject), and which one (`item:42`).
+    pub subject: String,
+    pub subject_key: String,
     pub rank: i64,
     pub score: f64,
     pub state: crate::model::LeadState,
@@ -487,7 +497,8 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
         "SELECT l.id, l.rank, l.score, l.state, l.active, s.label, i.path, l.hits, l.rules_digest,
                 CASE WHEN i.mime NOT LIKE 'image/%' THEN NULL
                      WHEN i.sha256 IS NOT NULL THEN lower(hex(i.sha256))
-                     ELSE json_extract(i.derivation, '$.pixels_sha256') END
+                     ELSE json_extract(i.derivation, '$.pixels_sha256') END,
+                l.subject, l.subject_key
          FROM leads l LEFT JOIN items i ON i.id = l.item_id LEFT JOIN sources s ON s.id = i.source_id
          ORDER BY l.active DESC, l.rank, l.id",
     )?;
@@ -514,6 +525,8 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
             .unwrap_or_default();
         Ok(LeadRow {
             id: r.get(0)?,
+            subject: r.get(10)?,
+            subject_key: r.get(11)?,
             rank: r.get(1)?,
             score: r.get(2)?,
             state,

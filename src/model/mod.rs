@@ -299,3 +299,67 @@ impl std::fmt::Display for LeadState {
         f.pad(self.as_str())
     }
 }
+
+/// What a lead is about (DESIGN: "a lead is about a subject of any kind").
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A file or a derived item (a zip member, an attachment, a keyframe), by its source's
+    /// label and its path: stable across scans, unlike the store's row ids.
+    Item {
+        source: String,
+        path: Vec<u8>,
+    },
+    /// A person as far as the evidence shows (issue 13's identities).
+    Identity(String),
+    /// Two identities, in a stable order.
+    IdentityPair(String, String),
+    Place(String),
+    PictureCluster(String),
+    Case,
+}
+
+impl Subject {
+    /// The kind, as stored in `leads.subject`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::Item { .. } => "item",
+            Subject::Identity(_) => "identity",
+            Subject::IdentityPair(..) => "identity-pair",
+            Subject::Place(_) => "place",
+            Subject::PictureCluster(_) => "picture-cluster",
+            Subject::Case => "case",
+        }
+    }
+
+    /// Names the subject uniquely among its kind, as stored in `leads.subject_key`.
+    pub fn key(&self) -> String {
+        match self {
+            Subject::Item { source, path } => {
+                let hex: String = path.iter().map(|b| format!("{b:02x}")).collect();
+                format!("item:{source}:{hex}")
+            }
+            Subject::Identity(id) => format!("identity:{id}"),
+            Subject::IdentityPair(a, b) => {
+                let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                format!("identity-pair:{a}|{b}")
+            }
+            Subject::Place(p) => format!("place:{p}"),
+            Subject::PictureCluster(c) => format!("picture-cluster:{c}"),
+            Subject::Case => "case".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod subject_tests {
+    #[test]
+    fn subject_keys_are_stable_names() {
+        let item = super::Subject::Item {
+            source: "phone".into(),
+            path: b"a/\xe9.jpg".to_vec(),
+        };
+        assert_eq!(item.key(), "item:phone:612fe92e6a7067");
+        let ab = super::Subject::IdentityPair("b".into(), "a".into());
+        assert_eq!(ab.key(), "identity-pair:a|b");
+    }
+}

@@ -29,6 +29,7 @@ use crate::evidence::typing;
 use crate::evidence::walk::{self, EntryKind, Timestamp, WalkEntry, WalkEvent};
 use crate::hashsets::{self, HashSetIndex, HashSetSpec, LoadedHashSet};
 use crate::leads::{self, RuleSet};
+use crate::model::{ItemError, Stage};
 use analyzer::{Analyzer, ItemView};
 use writer::{ErrorRecord, ItemResult, WriteMsg};
 
@@ -957,7 +958,7 @@ fn scan_source(ctx: &SourceContext, root: &Path, out: &SyncSender<WriteMsg>) -> 
             let _ = out.send(WriteMsg::Error(ErrorRecord {
                 source_id: ctx.source_id,
                 path: Vec::new(),
-                stage: "walk".into(),
+                stage: Stage::Walk,
                 reason: format!("open source root: {e}"),
             }));
             ctx.progress.errors.fetch_add(1, Ordering::Relaxed);
@@ -1000,7 +1001,7 @@ fn scan_source(ctx: &SourceContext, root: &Path, out: &SyncSender<WriteMsg>) -> 
                             let _ = walker_out.send(WriteMsg::Error(ErrorRecord {
                                 source_id: ctx.source_id,
                                 path: f.rel_path,
-                                stage: "walk".into(),
+                                stage: Stage::Walk,
                                 reason: f.reason,
                             }));
                         }
@@ -1068,7 +1069,10 @@ fn process_guarded(
                     digests: None,
                     mime: None,
                     observations: Vec::new(),
-                    errors: vec![("engine".into(), format!("panic while processing: {msg}"))],
+                    errors: vec![ItemError::new(
+                        Stage::Engine,
+                        format!("panic while processing: {msg}"),
+                    )],
                     children: Vec::new(),
                     records: Vec::new(),
                 })
@@ -1098,7 +1102,7 @@ fn process_item(
     if let Some(&crashes) = ctx.suspects.get(&result.entry.rel_path)
         && crashes >= POISON_CRASHES
     {
-        result.errors.push(("resume".into(), format!("in flight during {crashes} interrupted scans; not read again (possible poison file)")));
+        result.errors.push(ItemError::new(Stage::Resume, format!("in flight during {crashes} interrupted scans; not read again (possible poison file)")));
         return Some(result);
     }
     if result.entry.meta.kind != EntryKind::File {
@@ -1121,7 +1125,9 @@ fn process_item(
     };
     let mut content = None;
     match walk::open_regular_file(root_fd, &result.entry.rel_path) {
-        Err(e) => result.errors.push(("read".into(), format!("open: {e}"))),
+        Err(e) => result
+            .errors
+            .push(ItemError::new(Stage::Read, format!("open: {e}"))),
         Ok(file) => match digest::digest_reader_keeping(
             file,
             buf,
@@ -1134,14 +1140,16 @@ fn process_item(
             {
                 return None;
             }
-            Err(e) => result.errors.push(("read".into(), format!("read: {e}"))),
+            Err(e) => result
+                .errors
+                .push(ItemError::new(Stage::Read, format!("read: {e}"))),
             Ok(outcome) => {
                 ctx.progress
                     .bytes_done
                     .fetch_add(outcome.bytes, Ordering::Relaxed);
                 if outcome.bytes != result.entry.meta.size {
-                    result.errors.push((
-                        "read".into(),
+                    result.errors.push(ItemError::new(
+                        Stage::Read,
                         format!(
                             "size changed during the scan: listed {} bytes, read {}",
                             result.entry.meta.size, outcome.bytes
@@ -1232,11 +1240,11 @@ fn decode_image(
     content: Option<&[u8]>,
     mime: &str,
     size: u64,
-    errors: &mut Vec<(String, String)>,
+    errors: &mut Vec<ItemError>,
 ) -> Option<image::DynamicImage> {
     let Some(bytes) = content else {
-        errors.push((
-            "image.decode".into(),
+        errors.push(ItemError::new(
+            Stage::ImageDecode,
             format!(
                 "image of {size} bytes is over the {} MiB decode limit; not decoded",
                 crate::media::MAX_IMAGE_BYTES >> 20
@@ -1247,11 +1255,11 @@ fn decode_image(
     match std::panic::catch_unwind(AssertUnwindSafe(|| crate::media::decode(bytes, mime))) {
         Ok(Ok(img)) => Some(img),
         Ok(Err(reason)) => {
-            errors.push(("image.decode".into(), reason));
+            errors.push(ItemError::new(Stage::ImageDecode, reason));
             None
         }
         Err(_) => {
-            errors.push(("image.decode".into(), "decoder panicked".into()));
+            errors.push(ItemError::new(Stage::ImageDecode, "decoder panicked"));
             None
         }
     }
@@ -1263,7 +1271,7 @@ type Recorded = Vec<(&'static str, &'static str, crate::comms::CommRecord)>;
 /// What the analyzers made of one item.
 struct Analysed {
     observations: Observed,
-    errors: Vec<(String, String)>,
+    errors: Vec<ItemError>,
     records: Recorded,
     embedded: Vec<crate::comms::Embedded>,
 }
@@ -1288,18 +1296,23 @@ fn run_analyzers(analyzers: &[Box<dyn Analyzer>], view: &ItemView) -> Analysed {
                         .map(|o| (name, version, o)),
                 );
                 records.extend(analysis.records.into_iter().map(|r| (name, version, r)));
-                errors.extend(analysis.damage.into_iter().map(|d| (name.to_string(), d)));
+                errors.extend(
+                    analysis
+                        .damage
+                        .into_iter()
+                        .map(|d| ItemError::new(Stage::Analyzer(name), d)),
+                );
                 embedded.extend(analysis.embedded);
             }
-            Ok(Err(reason)) => errors.push((a.name().to_string(), reason)),
+            Ok(Err(reason)) => errors.push(ItemError::new(Stage::Analyzer(a.name()), reason)),
             Err(panic) => {
                 let message = panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "no message".into());
-                errors.push((
-                    a.name().to_string(),
+                errors.push(ItemError::new(
+                    Stage::Analyzer(a.name()),
                     format!("analyzer panicked: {message}"),
                 ))
             }
@@ -1386,7 +1399,7 @@ fn embedded_children(
     depth: usize,
     expansion: &mut Expansion,
     out: &mut Vec<writer::ChildResult>,
-    parent_errors: &mut Vec<(String, String)>,
+    parent_errors: &mut Vec<ItemError>,
 ) {
     let total = embedded.len();
     // Two members of one container can carry one name (`a.txt` twice in a zip; `dir/a.txt`
@@ -1397,8 +1410,8 @@ fn embedded_children(
         let size = e.bytes.len() as u64;
         let limits = ctx.expansion_limits;
         if expansion.items >= limits.items || expansion.bytes + size > limits.bytes {
-            parent_errors.push((
-                "embedded".into(),
+            parent_errors.push(ItemError::new(
+                Stage::Embedded,
                 format!(
                     "{} of {total} embedded files not examined, from {} on: the evidence file \
                      expands past its limit ({} derived items or {} MiB in all levels \
@@ -1431,8 +1444,8 @@ fn embedded_children(
             e.name = renamed;
         }
         if depth > MAX_EMBED_DEPTH {
-            parent_errors.push((
-                "embedded".into(),
+            parent_errors.push(ItemError::new(
+                Stage::Embedded,
                 format!(
                     "{}: nested more than {MAX_EMBED_DEPTH} levels deep; not extracted",
                     e.name
@@ -1517,7 +1530,7 @@ enum VideoBytes<'a> {
 /// and its descendants (the files inside it, its keyframes) in the order they are stored.
 struct Examined {
     observations: Observed,
-    errors: Vec<(String, String)>,
+    errors: Vec<ItemError>,
     records: Recorded,
     descendants: Vec<writer::ChildResult>,
     /// A copy of a container already taken apart: its contents were not expanded again.
@@ -1543,7 +1556,7 @@ fn examine(
     if let (Some(img), Some(key)) = (view.image, &thumb_key)
         && let Err(e) = crate::media::thumbs::write(ctx.thumbs, key, img)
     {
-        errors.push(("thumbnail".into(), e));
+        errors.push(ItemError::new(Stage::Thumbnail, e));
     }
     let mut descendants = Vec::new();
     let path = &view.entry.rel_path;
@@ -1562,7 +1575,7 @@ fn examine(
                     &mut errors,
                     &mut descendants,
                 ),
-                Err(e) => errors.push((VIDEO_STAGE.into(), format!("open: {e}"))),
+                Err(e) => errors.push(ItemError::new(Stage::Video, format!("open: {e}"))),
             },
             VideoBytes::Memory(bytes) => embedded_video(
                 ctx,
@@ -1612,7 +1625,7 @@ fn embedded_video(
     bytes: &[u8],
     path: &[u8],
     observations: &mut Vec<(&'static str, &'static str, analyzer::ObservationDraft)>,
-    errors: &mut Vec<(String, String)>,
+    errors: &mut Vec<ItemError>,
     children: &mut Vec<writer::ChildResult>,
 ) {
     use rustix::fs::{MemfdFlags, SealFlags};
@@ -1632,8 +1645,8 @@ fn embedded_video(
     });
     match file {
         Ok(file) => video_keyframes(ctx, file, path, observations, errors, children),
-        Err(e) => errors.push((
-            VIDEO_STAGE.into(),
+        Err(e) => errors.push(ItemError::new(
+            Stage::Video,
             format!("in-memory copy for ffmpeg: {e}"),
         )),
     }
@@ -1646,7 +1659,7 @@ fn video_keyframes(
     file: std::fs::File,
     path: &[u8],
     observations: &mut Vec<(&'static str, &'static str, analyzer::ObservationDraft)>,
-    errors: &mut Vec<(String, String)>,
+    errors: &mut Vec<ItemError>,
     children: &mut Vec<writer::ChildResult>,
 ) {
     use crate::media::video;
@@ -1674,10 +1687,10 @@ fn video_keyframes(
                 },
             ));
             for p in problems {
-                errors.push((VIDEO_STAGE.into(), p));
+                errors.push(ItemError::new(Stage::Video, p));
             }
         }
-        Err(e) => errors.push((VIDEO_STAGE.into(), e)),
+        Err(e) => errors.push(ItemError::new(Stage::Video, e)),
     }
 }
 
@@ -1721,13 +1734,13 @@ fn frame_child(
     let analysed = run_analyzers(ctx.analyzers, &view);
     let (observations, mut errors) = (analysed.observations, analysed.errors);
     if let Err(e) = crate::media::thumbs::write(ctx.thumbs, &pixels_sha256, &img) {
-        errors.push(("thumbnail".into(), e));
+        errors.push(ItemError::new(Stage::Thumbnail, e));
     }
     // A frame is pixels only: no analyzer finds files inside it. Should one ever return some,
     // that is said, not dropped.
     if !analysed.embedded.is_empty() {
-        errors.push((
-            "embedded".into(),
+        errors.push(ItemError::new(
+            Stage::Embedded,
             format!(
                 "{} files found inside a video frame; frames are not containers, not extracted",
                 analysed.embedded.len()

@@ -5,6 +5,7 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use crate::model::ItemError;
 use rusqlite::{Connection, params};
 
 use super::analyzer::ObservationDraft;
@@ -23,7 +24,7 @@ pub struct ItemResult {
     pub digests: Option<FileDigests>,
     pub mime: Option<String>,
     pub observations: Vec<(&'static str, &'static str, ObservationDraft)>,
-    pub errors: Vec<(String, String)>,
+    pub errors: Vec<ItemError>,
     /// Items found inside this one (a video's keyframes), stored with it or not at all.
     pub children: Vec<ChildResult>,
     /// Communication records parsed from it (analyzer, version, record).
@@ -42,7 +43,7 @@ pub struct ChildResult {
     /// Digests of its bytes, where it has bytes of its own (an attachment; not a video frame).
     pub digests: Option<FileDigests>,
     pub observations: Vec<(&'static str, &'static str, ObservationDraft)>,
-    pub errors: Vec<(String, String)>,
+    pub errors: Vec<ItemError>,
     /// Communication records parsed from it (a forwarded message, an attached contact card).
     pub records: Vec<(&'static str, &'static str, crate::comms::CommRecord)>,
 }
@@ -50,7 +51,7 @@ pub struct ChildResult {
 pub struct ErrorRecord {
     pub source_id: i64,
     pub path: Vec<u8>,
-    pub stage: String,
+    pub stage: crate::model::Stage,
     pub reason: String,
 }
 
@@ -95,8 +96,15 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
     for (analyzer, version, o) in &r.observations {
         insert_observation(tx, item_id, analyzer, version, o)?;
     }
-    for (stage, reason) in &r.errors {
-        insert_error(tx, run_id, r.source_id, &r.entry.rel_path, stage, reason)?;
+    for e in &r.errors {
+        insert_error(
+            tx,
+            run_id,
+            r.source_id,
+            &r.entry.rel_path,
+            e.stage.as_str(),
+            &e.reason,
+        )?;
     }
     for (analyzer, version, record) in &r.records {
         insert_record(tx, item_id, analyzer, version, record)?;
@@ -125,8 +133,15 @@ fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result
         for (analyzer, version, o) in &child.observations {
             insert_observation(tx, child_id, analyzer, version, o)?;
         }
-        for (stage, reason) in &child.errors {
-            insert_error(tx, run_id, r.source_id, &child.rel_path, stage, reason)?;
+        for e in &child.errors {
+            insert_error(
+                tx,
+                run_id,
+                r.source_id,
+                &child.rel_path,
+                e.stage.as_str(),
+                &e.reason,
+            )?;
         }
         for (analyzer, version, record) in &child.records {
             insert_record(tx, child_id, analyzer, version, record)?;
@@ -218,9 +233,14 @@ pub fn run(mut conn: Connection, run_id: i64, rx: Receiver<WriteMsg>) -> rusqlit
                     in_batch += items.len();
                     continue;
                 }
-                Ok(WriteMsg::Error(e)) => {
-                    insert_error(&tx, run_id, e.source_id, &e.path, &e.stage, &e.reason)?
-                }
+                Ok(WriteMsg::Error(e)) => insert_error(
+                    &tx,
+                    run_id,
+                    e.source_id,
+                    &e.path,
+                    e.stage.as_str(),
+                    &e.reason,
+                )?,
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => {
                     open = false;

@@ -5,8 +5,8 @@
 
 pub mod records;
 pub use records::{
-    Analysis, CaseText, CommRecord, Embedded, ItemId, ObservationDraft, Participant, PassCard,
-    PassOutput, RecordKind, RecordTime, StoredEmbedding, StoredGps, StoredPdq,
+    Analysis, CaseText, CommRecord, Embedded, ItemError, ItemId, ObservationDraft, Participant,
+    PassCard, PassOutput, RecordKind, RecordTime, Stage, StoredEmbedding, StoredGps, StoredPdq,
 };
 
 /// One kind of observation: its name, which stage makes it, and every field of its value.

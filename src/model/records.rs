@@ -244,3 +244,58 @@ pub struct CaseText {
     pub locator: serde_json::Value,
     pub text: String,
 }
+
+/// Which stage of the pipeline a problem with an item was met in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Listing a directory or an entry.
+    Walk,
+    /// Opening or reading a file.
+    Read,
+    /// A file in flight during earlier crashes, not read again.
+    Resume,
+    /// The engine itself (a panic outside any analyzer).
+    Engine,
+    /// Decoding a picture once for all analyzers.
+    ImageDecode,
+    Thumbnail,
+    Video,
+    /// Files inside files: depth and expansion limits.
+    Embedded,
+    /// An analyzer, by its name (`comms`, `archive`, `pdq` …).
+    Analyzer(&'static str),
+}
+
+impl Stage {
+    /// As stored in `item_errors.stage` and exported.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stage::Walk => "walk",
+            Stage::Read => "read",
+            Stage::Resume => "resume",
+            Stage::Engine => "engine",
+            Stage::ImageDecode => "image.decode",
+            Stage::Thumbnail => "thumbnail",
+            Stage::Video => "video",
+            Stage::Embedded => "embedded",
+            Stage::Analyzer(name) => name,
+        }
+    }
+}
+
+/// A problem with one item: the stage it was met in and why, in words. Stored as an error
+/// record with the item's path; the run goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemError {
+    pub stage: Stage,
+    pub reason: String,
+}
+
+impl ItemError {
+    pub fn new(stage: Stage, reason: impl Into<String>) -> ItemError {
+        ItemError {
+            stage,
+            reason: reason.into(),
+        }
+    }
+}

@@ -507,7 +507,7 @@ fn run(cli: Cli) -> Result<i32, String> {
         }
         Command::Verify { case } => {
             let conn = open(&case)?;
-            let results = crate::evidence::verify::verify_and_record(&conn, &whoami())?;
+            let results = crate::engine::verify_and_record(&conn, &whoami())?;
             let mut differs = false;
             for s in &results {
                 differs |= s.differs();

@@ -5,7 +5,10 @@
 
 use rusqlite::{Connection, params};
 
-use crate::model::{CaseText, ItemId, PassOutput, StoredEmbedding, StoredGps, StoredPdq};
+use crate::model::{
+    CaseText, ItemId, PassOutput, RecordedEntry, RecordedSource, StoredEmbedding, StoredGps,
+    StoredPdq,
+};
 
 /// Every `image.pdq` observation of the case, by source label and path.
 pub fn pdq_observations(conn: &Connection) -> rusqlite::Result<Vec<StoredPdq>> {
@@ -149,4 +152,38 @@ pub fn store_pass(conn: &mut Connection, out: &PassOutput) -> rusqlite::Result<u
     crate::case::record_error_margin(&tx, out.card.name, out.card.version, out.card.error_margin)?;
     tx.commit()?;
     Ok(out.observations.len())
+}
+
+/// Every source with its walked entries as the scan recorded them (items made from other
+/// items, such as keyframes and zip members, have no file of their own to re-read).
+pub fn evidence_as_recorded(conn: &Connection) -> rusqlite::Result<Vec<RecordedSource>> {
+    let mut sources =
+        conn.prepare("SELECT id, label, root_path, root_digest FROM sources ORDER BY id")?;
+    let mut entries = conn.prepare(
+        "SELECT path, kind, size, sha256, link_target FROM items WHERE source_id = ?1 AND parent_id IS NULL",
+    )?;
+    let rows: Vec<(i64, String, Vec<u8>, Option<String>)> = sources
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(id, label, root, root_digest)| {
+            let entries = entries
+                .query_map([id], |r| {
+                    Ok(RecordedEntry {
+                        path: r.get(0)?,
+                        kind: r.get(1)?,
+                        size: r.get::<_, i64>(2)? as u64,
+                        sha256: r.get(3)?,
+                        link_target: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(RecordedSource {
+                label,
+                root,
+                root_digest,
+                entries,
+            })
+        })
+        .collect()
 }

@@ -752,7 +752,7 @@ fn report_verify_and_reveal_write_their_own_audit_entries_when_called_from_the_l
     assert!(
         spoor::report::write_report(&conn, &case, spoor::report::Format::Json, None, " ").is_err()
     );
-    let verified = spoor::evidence::verify::verify_and_record(&conn, "V. Erifier").unwrap();
+    let verified = spoor::engine::verify_and_record(&conn, "V. Erifier").unwrap();
     assert!(!verified[0].differs());
     assert!(spoor::review::reveal(&conn, &case, "L", "", "why").is_err());
     let actions: Vec<(String, String)> = conn

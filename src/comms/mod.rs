@@ -5,9 +5,10 @@
 //! evidence. Formats are recognised by content, not by name.
 
 pub mod cdr;
+// Identifier normalisation and text encodings are text handling that the entity extractor
+// shares; they live in `text` (so `text` needs nothing of `comms`) and keep their old paths.
+pub use crate::text::{encoding, identifiers};
 pub mod email;
-pub mod encoding;
-pub mod identifiers;
 pub mod jsonchats;
 pub mod smsbackup;
 pub mod sqlite;

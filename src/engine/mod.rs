@@ -531,7 +531,11 @@ pub fn run_scan_with(
             options: plan.comms.clone(),
         }),
         Box::new(crate::text::entities::TextEntityAnalyzer {
-            comms: plan.comms.clone(),
+            region: plan.comms.region.clone(),
+            is_export: {
+                let options = plan.comms.clone();
+                Box::new(move |head: &[u8]| crate::comms::is_export(head, &options))
+            },
         }),
         Box::new(crate::evidence::archive::ZipAnalyzer),
     ];
@@ -1841,4 +1845,24 @@ fn finish_source(
         root_digest,
         complete,
     })
+}
+
+/// The action `spoor verify` performs (the CLI now, the web UI later): re-verifies every
+/// source against what the case recorded and writes the outcome, with who asked, to the
+/// audit log.
+pub fn verify_and_record(
+    conn: &Connection,
+    actor: &str,
+) -> Result<Vec<crate::evidence::verify::SourceVerification>, String> {
+    let recorded =
+        crate::store::evidence_as_recorded(conn).map_err(|e| format!("case store: {e}"))?;
+    let results = crate::evidence::verify::verify_sources(recorded);
+    audit::append(
+        conn,
+        actor,
+        "verify",
+        &serde_json::to_value(&results).unwrap_or_default(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(results)
 }

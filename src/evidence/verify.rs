@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use rayon::prelude::*;
-use rusqlite::Connection;
 use serde::Serialize;
 
 use super::digest::{self, Sha256};
 use super::walk::{self, EntryKind, WalkEvent};
 use super::{display_path, root_digest};
+pub use crate::model::{RecordedEntry, RecordedSource};
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SourceVerification {
@@ -51,41 +51,30 @@ struct Stored {
     link_target: Option<Vec<u8>>,
 }
 
-pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String> {
-    let db = |e: rusqlite::Error| format!("case store: {e}");
-    let sources: Vec<(i64, String, Vec<u8>, Option<String>)> = {
-        let mut stmt = conn
-            .prepare("SELECT id, label, root_path, root_digest FROM sources ORDER BY id")
-            .map_err(db)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(db)?
-    };
+/// Re-verifies every source as the store recorded it ([`crate::store::evidence_as_recorded`]).
+pub fn verify_sources(sources: Vec<RecordedSource>) -> Vec<SourceVerification> {
     let mut out = Vec::new();
-    for (id, label, root, recorded) in sources {
-        let mut stored: HashMap<Vec<u8>, Stored> = HashMap::new();
-        {
-            let mut stmt = conn
-                .prepare(
-                    // Items made from other items (keyframes) have no file of their own to re-read.
-                    "SELECT path, kind, size, sha256, link_target FROM items WHERE source_id = ?1 AND parent_id IS NULL",
-                )
-                .map_err(db)?;
-            let mut rows = stmt.query([id]).map_err(db)?;
-            while let Some(r) = rows.next().map_err(db)? {
-                let sha: Option<Vec<u8>> = r.get(3).map_err(db)?;
-                stored.insert(
-                    r.get(0).map_err(db)?,
+    for source in sources {
+        let RecordedSource {
+            label,
+            root,
+            root_digest: recorded,
+            entries,
+        } = source;
+        let mut stored: HashMap<Vec<u8>, Stored> = entries
+            .into_iter()
+            .map(|e| {
+                (
+                    e.path,
                     Stored {
-                        kind: EntryKind::parse(&r.get::<_, String>(1).map_err(db)?),
-                        size: r.get::<_, i64>(2).map_err(db)? as u64,
-                        sha256: sha.and_then(|s| Sha256::from_slice(&s)),
-                        link_target: r.get(4).map_err(db)?,
+                        kind: EntryKind::parse(&e.kind),
+                        size: e.size,
+                        sha256: e.sha256.and_then(|s| Sha256::from_slice(&s)),
+                        link_target: e.link_target,
                     },
-                );
-            }
-        }
+                )
+            })
+            .collect();
         let root_path =
             PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&root));
         let mut report = SourceVerification {
@@ -195,22 +184,5 @@ pub fn verify_case(conn: &Connection) -> Result<Vec<SourceVerification>, String>
         }
         out.push(report);
     }
-    Ok(out)
-}
-
-/// The action `spoor verify` performs: re-verifies every source and records the outcome, with
-/// who asked, in the audit log.
-pub fn verify_and_record(
-    conn: &Connection,
-    actor: &str,
-) -> Result<Vec<SourceVerification>, String> {
-    let results = verify_case(conn)?;
-    crate::case::audit::append(
-        conn,
-        actor,
-        "verify",
-        &serde_json::to_value(&results).unwrap_or_default(),
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(results)
+    out
 }

@@ -6,7 +6,8 @@
 pub mod records;
 pub use records::{
     Analysis, CaseText, CommRecord, Embedded, ItemError, ItemId, ObservationDraft, Participant,
-    PassCard, PassOutput, RecordKind, RecordTime, Stage, StoredEmbedding, StoredGps, StoredPdq,
+    PassCard, PassOutput, RecordKind, RecordTime, RecordedEntry, RecordedSource, Stage,
+    StoredEmbedding, StoredGps, StoredPdq,
 };
 
 /// One kind of observation: its name, which stage makes it, and every field of its value.

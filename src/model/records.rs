@@ -299,3 +299,25 @@ impl ItemError {
         }
     }
 }
+
+/// A source as the case store recorded it, for `spoor verify` to compare with the evidence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedSource {
+    pub label: String,
+    /// The source root's path bytes.
+    pub root: Vec<u8>,
+    pub root_digest: Option<String>,
+    /// Its walked entries (not the items derived from them).
+    pub entries: Vec<RecordedEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedEntry {
+    pub path: Vec<u8>,
+    /// `file`, `dir`, `symlink` …
+    pub kind: String,
+    pub size: u64,
+    /// The raw 32 bytes, when the file could be read at scan time.
+    pub sha256: Option<Vec<u8>>,
+    pub link_target: Option<Vec<u8>>,
+}

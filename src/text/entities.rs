@@ -465,7 +465,7 @@ pub fn eip55_valid(addr: &str) -> bool {
 pub fn extract(text: &str, region: Option<&str>) -> Vec<Entity> {
     use regex_automata::{Anchored, Input};
     let sc = scanner();
-    let country = region.and_then(|r| crate::comms::identifiers::parse_region(r).ok());
+    let country = region.and_then(|r| crate::text::identifiers::parse_region(r).ok());
     CACHES.with_borrow_mut(|caches| {
         let caches = caches.get_or_insert_with(|| Caches {
             all: sc.all.create_cache(),
@@ -684,7 +684,7 @@ fn check(
                 return None;
             }
             let number = phonenumber::parse(country, trimmed).ok()?;
-            if !crate::comms::identifiers::phone_valid(&number) {
+            if !crate::text::identifiers::phone_valid(&number) {
                 return None;
             }
             let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
@@ -732,8 +732,12 @@ pub fn observations<'a>(
 
 /// Plain-text documents that are not communication exports: their entities.
 pub struct TextEntityAnalyzer {
-    /// The comms options: their region for phone numbers, and to leave exports to the parsers.
-    pub comms: crate::comms::CommsOptions,
+    /// Default region for phone numbers without a country code (`--region`).
+    pub region: Option<String>,
+    /// Whether a file's first bytes make it a communication export: those are left to the
+    /// comms parsers, whose records carry their own entities. Given by the engine, which
+    /// knows the parsers, so that `text` depends on nothing of `comms`.
+    pub is_export: Box<dyn Fn(&[u8]) -> bool + Send + Sync>,
 }
 
 /// The most of a document's text kept in the store for the word index.
@@ -763,7 +767,7 @@ impl crate::analyze::Analyzer for TextEntityAnalyzer {
                 .content_type
                 .is_some_and(|c| c.mime.starts_with("text/"))
             && item.entry.meta.size <= MAX_DOCUMENT
-            && !crate::comms::is_export(item.head, &self.comms)
+            && !(self.is_export)(item.head)
     }
     fn wants_content(
         &self,
@@ -779,7 +783,7 @@ impl crate::analyze::Analyzer for TextEntityAnalyzer {
         let Some(content) = item.content else {
             return Ok(Vec::new());
         };
-        use crate::comms::encoding;
+        use crate::text::encoding;
         let found = encoding::detect(content);
         let decoded = encoding::to_utf8(content, found);
         let text = String::from_utf8_lossy(&decoded);
@@ -788,7 +792,7 @@ impl crate::analyze::Analyzer for TextEntityAnalyzer {
                 serde_json::json!({"document": true, "encoding": found.name()}),
                 text.as_ref(),
             )),
-            self.comms.region.as_deref(),
+            self.region.as_deref(),
         );
         // The text itself, for the word index (rebuilt from the store after each scan): up to
         // MAX_INDEXED_TEXT, and said when cut.

@@ -28,90 +28,94 @@ pub struct Cli {
     command: Command,
 }
 
+/// The arguments of `spoor scan`.
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// Evidence directories (read-only; nothing is written into them).
+    #[arg(required = true)]
+    evidence: Vec<PathBuf>,
+    /// Case directory (created if missing).
+    #[arg(long)]
+    case: PathBuf,
+    /// The person responsible for this scan.
+    #[arg(long)]
+    examiner: String,
+    /// Label of each source, in order (default: the directory name).
+    #[arg(long)]
+    label: Vec<String>,
+    /// Hash set: FILE, FILE:good, FILE:bad or FILE:bad:CATEGORY (default known-bad).
+    #[arg(long, value_parser = HashSetSpec::parse)]
+    hashset: Vec<HashSetSpec>,
+    /// PDQ list of known images (64-hex hash per line, optional category), given like --hashset.
+    #[arg(long, value_parser = HashSetSpec::parse)]
+    pdqlist: Vec<HashSetSpec>,
+    /// Rules file replacing the built-in set.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Video keyframes: one at least every SECONDS, besides scene changes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    frame_interval: f64,
+    /// Video keyframes: ffmpeg scene score (0-1) above which a frame starts a new shot.
+    #[arg(long, default_value_t = 0.3)]
+    scene_threshold: f64,
+    /// Video keyframes kept per video at most (the rest is reported as not examined).
+    #[arg(long, default_value_t = 500)]
+    max_frames: usize,
+    /// Models to run on every picture and keyframe, comma-separated names from
+    /// models/manifest.toml (`spoor models list`), e.g. open_nsfw; `default` for the default
+    /// set (open_nsfw, nsfwjs, nanodet, blazeface). Needs scripts/fetch-models.sh.
+    #[arg(long, value_delimiter = ',')]
+    models: Vec<String>,
+    /// Cluster the GPS positions of the case into places and name each after the nearest
+    /// GeoNames town, offline (needs scripts/fetch-models.sh).
+    #[arg(long)]
+    geocode: bool,
+    /// Positions closer than METRES join one place (with --geocode).
+    #[arg(long, value_name = "METRES", default_value_t = crate::places::DEFAULT_RADIUS_M)]
+    place_radius: f64,
+    /// A reference gallery of known places: one subfolder per place ("suspect's home",
+    /// "hotel X room 12") holding its photos; pictures close to one get a "possibly taken
+    /// at PLACE" observation. Needs a model with an embedding in --models (nsfwjs).
+    #[arg(long, value_name = "DIR")]
+    places: Option<PathBuf>,
+    /// Default country for phone numbers written without a country code (ISO 3166,
+    /// e.g. NL): they become E.164 identifiers. Without it such numbers stay as written.
+    #[arg(long, value_name = "CODE")]
+    region: Option<String>,
+    /// An identifier of the device owner (a phone number, e-mail address or chat name),
+    /// once per identifier: messages from it are outgoing, to it incoming.
+    #[arg(long, value_name = "IDENTIFIER")]
+    owner: Vec<String>,
+    /// A call-detail-record CSV layout (TOML: columns and values; see docs/cdr-mapping.md);
+    /// bandicoot's layout is built in.
+    #[arg(long, value_name = "FILE")]
+    cdr_mapping: Vec<PathBuf>,
+    /// A watch list: one term or phrase per line, optionally TAB and a category; hits in
+    /// message bodies and OCR text become observations (and leads).
+    #[arg(long, value_name = "FILE")]
+    keywords: Option<PathBuf>,
+    /// ONNX Runtime sessions per model (default: one per worker thread); each handles one
+    /// picture at a time.
+    #[arg(long, value_name = "N")]
+    model_sessions: Option<usize>,
+    /// Intra-op threads of each session (default 1).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    model_threads: usize,
+    /// Least embedding cosine similarity for "similar picture" and gallery observations.
+    #[arg(long, default_value_t = crate::vision::embedding::DEFAULT_THRESHOLD)]
+    similar_threshold: f32,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 #[derive(Subcommand)]
 // The scan variant carries every flag of a scan; parsed once per process, so its size is
 // of no consequence.
 #[allow(clippy::large_enum_variant)]
 enum Command {
     /// Walk evidence sources, hash and type every file, match hash sets, and write leads.
-    Scan {
-        /// Evidence directories (read-only; nothing is written into them).
-        #[arg(required = true)]
-        evidence: Vec<PathBuf>,
-        /// Case directory (created if missing).
-        #[arg(long)]
-        case: PathBuf,
-        /// The person responsible for this scan.
-        #[arg(long)]
-        examiner: String,
-        /// Label of each source, in order (default: the directory name).
-        #[arg(long)]
-        label: Vec<String>,
-        /// Hash set: FILE, FILE:good, FILE:bad or FILE:bad:CATEGORY (default known-bad).
-        #[arg(long, value_parser = HashSetSpec::parse)]
-        hashset: Vec<HashSetSpec>,
-        /// PDQ list of known images (64-hex hash per line, optional category), given like --hashset.
-        #[arg(long, value_parser = HashSetSpec::parse)]
-        pdqlist: Vec<HashSetSpec>,
-        /// Rules file replacing the built-in set.
-        #[arg(long)]
-        rules: Option<PathBuf>,
-        /// Video keyframes: one at least every SECONDS, besides scene changes.
-        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-        frame_interval: f64,
-        /// Video keyframes: ffmpeg scene score (0-1) above which a frame starts a new shot.
-        #[arg(long, default_value_t = 0.3)]
-        scene_threshold: f64,
-        /// Video keyframes kept per video at most (the rest is reported as not examined).
-        #[arg(long, default_value_t = 500)]
-        max_frames: usize,
-        /// Models to run on every picture and keyframe, comma-separated names from
-        /// models/manifest.toml (`spoor models list`), e.g. open_nsfw; `default` for the default
-        /// set (open_nsfw, nsfwjs, nanodet, blazeface). Needs scripts/fetch-models.sh.
-        #[arg(long, value_delimiter = ',')]
-        models: Vec<String>,
-        /// Cluster the GPS positions of the case into places and name each after the nearest
-        /// GeoNames town, offline (needs scripts/fetch-models.sh).
-        #[arg(long)]
-        geocode: bool,
-        /// Positions closer than METRES join one place (with --geocode).
-        #[arg(long, value_name = "METRES", default_value_t = crate::places::DEFAULT_RADIUS_M)]
-        place_radius: f64,
-        /// A reference gallery of known places: one subfolder per place ("suspect's home",
-        /// "hotel X room 12") holding its photos; pictures close to one get a "possibly taken
-        /// at PLACE" observation. Needs a model with an embedding in --models (nsfwjs).
-        #[arg(long, value_name = "DIR")]
-        places: Option<PathBuf>,
-        /// Default country for phone numbers written without a country code (ISO 3166,
-        /// e.g. NL): they become E.164 identifiers. Without it such numbers stay as written.
-        #[arg(long, value_name = "CODE")]
-        region: Option<String>,
-        /// An identifier of the device owner (a phone number, e-mail address or chat name),
-        /// once per identifier: messages from it are outgoing, to it incoming.
-        #[arg(long, value_name = "IDENTIFIER")]
-        owner: Vec<String>,
-        /// A call-detail-record CSV layout (TOML: columns and values; see docs/cdr-mapping.md);
-        /// bandicoot's layout is built in.
-        #[arg(long, value_name = "FILE")]
-        cdr_mapping: Vec<PathBuf>,
-        /// A watch list: one term or phrase per line, optionally TAB and a category; hits in
-        /// message bodies and OCR text become observations (and leads).
-        #[arg(long, value_name = "FILE")]
-        keywords: Option<PathBuf>,
-        /// ONNX Runtime sessions per model (default: one per worker thread); each handles one
-        /// picture at a time.
-        #[arg(long, value_name = "N")]
-        model_sessions: Option<usize>,
-        /// Intra-op threads of each session (default 1).
-        #[arg(long, value_name = "N", default_value_t = 1)]
-        model_threads: usize,
-        /// Least embedding cosine similarity for "similar picture" and gallery observations.
-        #[arg(long, default_value_t = crate::vision::embedding::DEFAULT_THRESHOLD)]
-        similar_threshold: f32,
-        /// No progress bar and no summary.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Scan(ScanArgs),
     /// Search the case's word index (message bodies, OCR text): words, "phrases", AND, OR, -not.
     Search {
         /// Case directory.
@@ -310,82 +314,7 @@ fn open(case_dir: &std::path::Path) -> Result<rusqlite::Connection, String> {
 
 fn run(cli: Cli) -> Result<i32, String> {
     match cli.command {
-        Command::Scan {
-            evidence,
-            case,
-            examiner,
-            label,
-            hashset,
-            pdqlist,
-            rules,
-            frame_interval,
-            scene_threshold,
-            max_frames,
-            models,
-            geocode,
-            place_radius,
-            places,
-            similar_threshold,
-            model_sessions,
-            model_threads,
-            region,
-            owner,
-            cdr_mapping,
-            keywords,
-            quiet,
-        } => {
-            let cdr_mappings = cdr_mapping
-                .iter()
-                .map(|p| crate::comms::cdr::Mapping::load(p))
-                .collect::<Result<Vec<_>, _>>()?;
-            if let Some(r) = &region {
-                crate::comms::identifiers::parse_region(r)?;
-            }
-            if model_sessions == Some(0) || model_threads == 0 {
-                return Err("--model-sessions and --model-threads must be at least 1".into());
-            }
-            crate::vision::session::set_intra_threads(model_threads);
-            if !(-1.0..=1.0).contains(&similar_threshold) {
-                return Err("--similar-threshold must be a cosine similarity, -1 to 1".into());
-            }
-            if !(place_radius > 0.0 && place_radius.is_finite()) {
-                return Err("--place-radius must be a positive number of metres".into());
-            }
-            if !(frame_interval > 0.0 && frame_interval.is_finite()) {
-                return Err("--frame-interval must be a positive number of seconds".into());
-            }
-            if !(0.0..=1.0).contains(&scene_threshold) {
-                return Err("--scene-threshold must be between 0 and 1".into());
-            }
-            if max_frames == 0 {
-                return Err("--max-frames must be at least 1".into());
-            }
-            let request = ScanRequest {
-                evidence,
-                case_dir: case,
-                examiner,
-                labels: label,
-                hashsets: hashset,
-                pdqlists: pdqlist,
-                rules_file: rules,
-                video: crate::media::video::VideoOptions {
-                    interval: frame_interval,
-                    scene_threshold,
-                    max_frames,
-                    ..Default::default()
-                },
-                models,
-                geocode_radius_m: geocode.then_some(place_radius),
-                places_gallery: places,
-                model_sessions,
-                region: region.map(|r| r.trim().to_ascii_uppercase()),
-                owners: owner,
-                cdr_mappings,
-                keywords,
-                similar_threshold,
-            };
-            scan(&request, quiet)
-        }
+        Command::Scan(args) => scan_command(args),
         Command::Leads {
             action: Some(LeadsAction::Explain { case, lead, json }),
             ..
@@ -508,29 +437,7 @@ fn run(cli: Cli) -> Result<i32, String> {
         Command::Verify { case } => {
             let conn = open(&case)?;
             let results = crate::engine::verify_and_record(&conn, &whoami())?;
-            let mut differs = false;
-            for s in &results {
-                differs |= s.differs();
-                println!("source {} ({})", sanitize(&s.label), sanitize(&s.root));
-                println!(
-                    "  root digest recorded {}  now {}",
-                    s.recorded_root_digest.as_deref().unwrap_or("-"),
-                    s.current_root_digest
-                );
-                for (what, list) in [
-                    ("changed", &s.changed),
-                    ("missing", &s.missing),
-                    ("added", &s.added),
-                    ("unreadable", &s.unreadable),
-                ] {
-                    for p in list {
-                        println!("  {what}: {}", sanitize(p));
-                    }
-                }
-                if !s.differs() {
-                    println!("  unchanged");
-                }
-            }
+            let differs = print_verification(&results);
             Ok(if differs { exit::MISMATCH } else { exit::OK })
         }
         Command::Audit {
@@ -595,76 +502,7 @@ fn run(cli: Cli) -> Result<i32, String> {
         Command::Models {
             action: ModelsAction::List { json },
         } => {
-            let dir = crate::vision::models_dir();
-            for listed in crate::vision::manifest::listing(&dir)? {
-                let crate::vision::manifest::Listing {
-                    entry: m,
-                    present,
-                    card,
-                    head_implemented: runs,
-                    outputs,
-                } = listed;
-                let m = &m;
-                if json {
-                    let mut v = serde_json::to_value(m).map_err(|e| e.to_string())?;
-                    v["present"] = present.into();
-                    v["head_implemented"] = runs.into();
-                    v["outputs"] = outputs.clone().into();
-                    v["card"] = card.clone().unwrap_or_default();
-                    println!("{v}");
-                    continue;
-                }
-                let source = m
-                    .source
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>();
-                println!(
-                    "{:<12} {:<8} head {:<19} {}{}\n             outputs {}\n             file {} ({})\n             source {}\n             licence {}\n             error margin: {}",
-                    m.name,
-                    m.task,
-                    m.head,
-                    if runs { "runs" } else { "not implemented yet" },
-                    if m.default {
-                        ", in --models default"
-                    } else {
-                        ", only when named in --models"
-                    },
-                    outputs,
-                    m.file,
-                    if present {
-                        "present"
-                    } else {
-                        "missing: scripts/fetch-models.sh"
-                    },
-                    source.join(", "),
-                    m.license,
-                    m.error_margin
-                );
-                if let Some(c) = card {
-                    // Whatever figures the card of this kind of model holds.
-                    let figures: Vec<String> = [
-                        "map50",
-                        "precision",
-                        "recall",
-                        "false_positive_rate",
-                        "threshold",
-                        "character_error_rate",
-                        "word_precision",
-                        "word_recall",
-                    ]
-                    .iter()
-                    .filter(|k| c.get(**k).is_some())
-                    .map(|k| format!("{k} {}", c[*k]))
-                    .collect();
-                    println!(
-                        "             measured: {} images ({}): {}",
-                        c["images"],
-                        c["labels_file"],
-                        figures.join(", ")
-                    );
-                }
-            }
+            print_model_listing(json)?;
             Ok(exit::OK)
         }
         Command::Models {
@@ -719,6 +557,189 @@ fn run(cli: Cli) -> Result<i32, String> {
             Ok(exit::OK)
         }
     }
+}
+
+/// `spoor models list`: each model of the manifest with what it outputs, its file and its
+/// measured error margin (text, or JSON lines with `--json`).
+fn print_model_listing(json: bool) -> Result<(), String> {
+    let dir = crate::vision::models_dir();
+    for listed in crate::vision::manifest::listing(&dir)? {
+        let crate::vision::manifest::Listing {
+            entry: m,
+            present,
+            card,
+            head_implemented: runs,
+            outputs,
+        } = listed;
+        let m = &m;
+        if json {
+            let mut v = serde_json::to_value(m).map_err(|e| e.to_string())?;
+            v["present"] = present.into();
+            v["head_implemented"] = runs.into();
+            v["outputs"] = outputs.clone().into();
+            v["card"] = card.clone().unwrap_or_default();
+            println!("{v}");
+            continue;
+        }
+        let source = m
+            .source
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>();
+        println!(
+            "{:<12} {:<8} head {:<19} {}{}\n             outputs {}\n             file {} ({})\n             source {}\n             licence {}\n             error margin: {}",
+            m.name,
+            m.task,
+            m.head,
+            if runs { "runs" } else { "not implemented yet" },
+            if m.default {
+                ", in --models default"
+            } else {
+                ", only when named in --models"
+            },
+            outputs,
+            m.file,
+            if present {
+                "present"
+            } else {
+                "missing: scripts/fetch-models.sh"
+            },
+            source.join(", "),
+            m.license,
+            m.error_margin
+        );
+        if let Some(c) = card {
+            // Whatever figures the card of this kind of model holds.
+            let figures: Vec<String> = [
+                "map50",
+                "precision",
+                "recall",
+                "false_positive_rate",
+                "threshold",
+                "character_error_rate",
+                "word_precision",
+                "word_recall",
+            ]
+            .iter()
+            .filter(|k| c.get(**k).is_some())
+            .map(|k| format!("{k} {}", c[*k]))
+            .collect();
+            println!(
+                "             measured: {} images ({}): {}",
+                c["images"],
+                c["labels_file"],
+                figures.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// What `spoor verify` found, per source; whether any source differs.
+fn print_verification(results: &[crate::evidence::verify::SourceVerification]) -> bool {
+    let mut differs = false;
+    for s in results {
+        differs |= s.differs();
+        println!("source {} ({})", sanitize(&s.label), sanitize(&s.root));
+        println!(
+            "  root digest recorded {}  now {}",
+            s.recorded_root_digest.as_deref().unwrap_or("-"),
+            s.current_root_digest
+        );
+        for (what, list) in [
+            ("changed", &s.changed),
+            ("missing", &s.missing),
+            ("added", &s.added),
+            ("unreadable", &s.unreadable),
+        ] {
+            for p in list {
+                println!("  {what}: {}", sanitize(p));
+            }
+        }
+        if !s.differs() {
+            println!("  unchanged");
+        }
+    }
+    differs
+}
+
+/// `spoor scan`: the arguments checked and resolved into a request, then the scan.
+fn scan_command(args: ScanArgs) -> Result<i32, String> {
+    let ScanArgs {
+        evidence,
+        case,
+        examiner,
+        label,
+        hashset,
+        pdqlist,
+        rules,
+        frame_interval,
+        scene_threshold,
+        max_frames,
+        models,
+        geocode,
+        place_radius,
+        places,
+        similar_threshold,
+        model_sessions,
+        model_threads,
+        region,
+        owner,
+        cdr_mapping,
+        keywords,
+        quiet,
+    } = args;
+    let cdr_mappings = cdr_mapping
+        .iter()
+        .map(|p| crate::comms::cdr::Mapping::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(r) = &region {
+        crate::comms::identifiers::parse_region(r)?;
+    }
+    if model_sessions == Some(0) || model_threads == 0 {
+        return Err("--model-sessions and --model-threads must be at least 1".into());
+    }
+    crate::vision::session::set_intra_threads(model_threads);
+    if !(-1.0..=1.0).contains(&similar_threshold) {
+        return Err("--similar-threshold must be a cosine similarity, -1 to 1".into());
+    }
+    if !(place_radius > 0.0 && place_radius.is_finite()) {
+        return Err("--place-radius must be a positive number of metres".into());
+    }
+    if !(frame_interval > 0.0 && frame_interval.is_finite()) {
+        return Err("--frame-interval must be a positive number of seconds".into());
+    }
+    if !(0.0..=1.0).contains(&scene_threshold) {
+        return Err("--scene-threshold must be between 0 and 1".into());
+    }
+    if max_frames == 0 {
+        return Err("--max-frames must be at least 1".into());
+    }
+    let request = ScanRequest {
+        evidence,
+        case_dir: case,
+        examiner,
+        labels: label,
+        hashsets: hashset,
+        pdqlists: pdqlist,
+        rules_file: rules,
+        video: crate::media::video::VideoOptions {
+            interval: frame_interval,
+            scene_threshold,
+            max_frames,
+            ..Default::default()
+        },
+        models,
+        geocode_radius_m: geocode.then_some(place_radius),
+        places_gallery: places,
+        model_sessions,
+        region: region.map(|r| r.trim().to_ascii_uppercase()),
+        owners: owner,
+        cdr_mappings,
+        keywords,
+        similar_threshold,
+    };
+    scan(&request, quiet)
 }
 
 /// Who acts, when not named with --by: SPOOR_EXAMINER, else the login name, else the account

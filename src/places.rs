@@ -53,21 +53,24 @@ impl Gazetteer {
             )
         })?;
         let mut cities = Vec::new();
-        for (n, line) in text.lines().enumerate().skip(1) {
-            // lat,lon,name,admin1,admin2,cc; names may be quoted and hold commas.
-            let fields = split_csv(line);
+        // lat,lon,name,admin1,admin2,cc after a header; names may be quoted and hold commas.
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        for record in reader.records() {
+            let record = record.map_err(|e| format!("gazetteer {}: {e}", path.display()))?;
+            let line = record.position().map_or(0, |p| p.line());
+            let fields: Vec<String> = record.iter().map(str::to_string).collect();
             let [lat, lon, name, admin1, admin2, cc] = fields.as_slice() else {
                 return Err(format!(
-                    "gazetteer {} line {}: not 6 fields",
-                    path.display(),
-                    n + 1
+                    "gazetteer {} line {line}: not 6 fields",
+                    path.display()
                 ));
             };
             let (Ok(lat), Ok(lon)) = (lat.parse::<f64>(), lon.parse::<f64>()) else {
                 return Err(format!(
-                    "gazetteer {} line {}: bad coordinates",
-                    path.display(),
-                    n + 1
+                    "gazetteer {} line {line}: bad coordinates",
+                    path.display()
                 ));
             };
             cities.push(City {
@@ -101,26 +104,6 @@ impl Gazetteer {
             .max_by(|a, b| dot(a).total_cmp(&dot(b)))?;
         Some((best, km(&best.unit, &u)))
     }
-}
-
-fn split_csv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    out.push(field);
-    out
 }
 
 /// Single-linkage clusters of positions within `radius_m`: positions are binned in cells of
@@ -246,13 +229,5 @@ mod tests {
         let pts = [(52.0, 5.0), (52.00045, 5.0), (52.045, 5.0)];
         let c = super::clusters(&pts, 100.0);
         assert_eq!(c, vec![vec![0, 1], vec![2]]);
-    }
-
-    #[test]
-    fn csv_fields_may_be_quoted() {
-        assert_eq!(
-            super::split_csv(r#"1.5,2.5,"Washington, D.C.",DC,,US"#),
-            vec!["1.5", "2.5", "Washington, D.C.", "DC", "", "US"]
-        );
     }
 }

@@ -94,25 +94,45 @@ fn parse_offset(s: &str) -> Option<i64> {
     Some(sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60))
 }
 
-/// One CSV line into fields (double quotes, `""` inside quotes).
-fn split(line: &str, delimiter: char) -> Vec<String> {
+/// The records of a CSV text with the given delimiter, each with its first line (1-based) and
+/// byte offset. Quoting as RFC 4180: a quoted field may hold the delimiter, `""` and newlines.
+fn csv_records(text: &str, delimiter: char) -> Vec<Result<(Vec<String>, u64, u64), String>> {
+    let Ok(delimiter) = u8::try_from(delimiter) else {
+        return vec![Err(format!("delimiter {delimiter:?} is not one byte"))];
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut out = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let (line, byte) = record.position().map_or((0, 0), |p| (p.line(), p.byte()));
+                out.push(Ok((
+                    record.iter().map(str::to_string).collect(),
+                    line,
+                    byte,
+                )));
             }
-            '"' => quoted = !quoted,
-            c if c == delimiter && !quoted => out.push(std::mem::take(&mut field)),
-            c => field.push(c),
+            Err(e) => {
+                out.push(Err(e.to_string()));
+                break;
+            }
         }
     }
-    out.push(field);
     out
+}
+
+/// One line of CSV into fields (a header).
+fn split(line: &str, delimiter: char) -> Vec<String> {
+    match csv_records(line, delimiter).into_iter().next() {
+        Some(Ok((fields, _, _))) => fields,
+        _ => Vec::new(),
+    }
 }
 
 fn rfc3339(secs: i64) -> String {
@@ -163,19 +183,18 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
     let mut parsed = Parsed::default();
     let text = String::from_utf8_lossy(content);
     let region = options.region.as_deref();
-    let mut lines = text.split_inclusive('\n');
-    let Some(header) = lines.next() else {
-        return parsed;
+    let without_bom = text.trim_start_matches('\u{feff}');
+    let bom = (text.len() - without_bom.len()) as u64;
+    let text = without_bom;
+    let mut rows = csv_records(text, mapping.delimiter).into_iter();
+    let cols: Vec<String> = match rows.next() {
+        None => return parsed,
+        Some(Err(e)) => {
+            parsed.damage.push(format!("line 1: {e}"));
+            return parsed;
+        }
+        Some(Ok((header, _, _))) => header.into_iter().map(|c| c.trim().to_string()).collect(),
     };
-    let cols: Vec<String> = split(
-        header
-            .trim_end_matches(['\r', '\n'])
-            .trim_start_matches('\u{feff}'),
-        mapping.delimiter,
-    )
-    .into_iter()
-    .map(|c| c.trim().to_string())
-    .collect();
     let at = |c: &str| cols.iter().position(|h| h == c);
     let (Some(ki), Some(di), Some(pi), Some(ti)) = (
         at(&mapping.kind),
@@ -215,16 +234,21 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
             })
             .collect()
     };
-    let mut offset = header.len();
-    for (n, raw) in lines.enumerate() {
-        let number = n + 2;
-        let byte = offset;
-        offset += raw.len();
-        let line = raw.trim_end_matches(['\r', '\n']);
-        if line.trim().is_empty() {
+    for row in rows {
+        let (f, number, byte) = match row {
+            Ok(row) => row,
+            Err(e) => {
+                // The reader stops at a record it cannot read; what came before is kept.
+                parsed
+                    .damage
+                    .push(format!("{e}; the rows after it are not read"));
+                break;
+            }
+        };
+        let byte = byte + bom;
+        if f.len() == 1 && f[0].trim().is_empty() {
             continue;
         }
-        let f = split(line, mapping.delimiter);
         if f.len() != cols.len() {
             parsed.damage.push(format!(
                 "line {number}: {} columns where the header has {}; row skipped",
@@ -296,6 +320,14 @@ mod tests {
             split("a,\"b, c\",\"d \"\"e\"\"\"", ','),
             ["a", "b, c", "d \"e\""]
         );
+        // A quoted field may hold a newline: one record, located at its first line.
+        let rows = csv_records("h1;h2\n\"two\nlines\";x\nlast;y\n", ';');
+        let rows: Vec<_> = rows.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            rows[1],
+            (vec!["two\nlines".to_string(), "x".to_string()], 2, 6)
+        );
+        assert_eq!(rows[2].1, 4);
         let m = Mapping {
             zone: "+02:00".into(),
             ..Mapping::bandicoot()

@@ -94,9 +94,12 @@ fn parse_offset(s: &str) -> Option<i64> {
     Some(sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60))
 }
 
+/// One CSV record: its fields, its first line (1-based) and its byte offset.
+type CsvRow = (Vec<String>, u64, u64);
+
 /// The records of a CSV text with the given delimiter, each with its first line (1-based) and
 /// byte offset. Quoting as RFC 4180: a quoted field may hold the delimiter, `""` and newlines.
-fn csv_records(text: &str, delimiter: char) -> Vec<Result<(Vec<String>, u64, u64), String>> {
+fn csv_records(text: &str, delimiter: char) -> Vec<Result<CsvRow, String>> {
     let Ok(delimiter) = u8::try_from(delimiter) else {
         return vec![Err(format!("delimiter {delimiter:?} is not one byte"))];
     };

@@ -730,6 +730,9 @@ pub fn observations<'a>(
         .collect()
 }
 
+/// Whether a file's first bytes make it a communication export (see [`TextEntityAnalyzer`]).
+pub type IsExport = dyn Fn(&[u8]) -> bool + Send + Sync;
+
 /// Plain-text documents that are not communication exports: their entities.
 pub struct TextEntityAnalyzer {
     /// Default region for phone numbers without a country code (`--region`).
@@ -737,7 +740,7 @@ pub struct TextEntityAnalyzer {
     /// Whether a file's first bytes make it a communication export: those are left to the
     /// comms parsers, whose records carry their own entities. Given by the engine, which
     /// knows the parsers, so that `text` depends on nothing of `comms`.
-    pub is_export: Box<dyn Fn(&[u8]) -> bool + Send + Sync>,
+    pub is_export: Box<IsExport>,
 }
 
 /// The most of a document's text kept in the store for the word index.

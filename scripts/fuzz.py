@@ -11,8 +11,9 @@ evidence folder, under a time limit. Outcomes:
   hang          the scan ran past the time limit (killed)
   signal        the process died of a signal (SIGSEGV, SIGABRT, out of memory ...)
   fatal         exit 1 (a fatal error: nothing should make one file fatal)
-  silent-skip   the mutant is still typed as its fixture's format (same MIME type, or
-                recognised as the same export) yet yields neither that format's output
+  silent-skip   the mutant is still typed as its fixture's format (same MIME type by a
+                binary signature, or recognised as the same export; plain text, XML or
+                JSON alone is not a format) yet yields neither that format's output
                 (records, or the fixture's own observation kinds) nor an error record
 
 The seed fixes every mutant: the same seed, fixtures and count give the same mutants. Exit
@@ -36,6 +37,8 @@ SKIP_NAMES = ("SOURCES.md", "LICENSE", "COPYING", "README")
 # Observations every file gets, whatever its format: not evidence that a parser ran.
 GENERIC_KINDS = {"hashset.match", "type.extension_mismatch", "text.document", "text.entity",
                  "keyword.hit", "pdqlist.match"}
+GENERIC_TYPES = {"text/plain", "application/octet-stream", "text/xml", "application/xml",
+                 "application/json", "text/csv", "text/html"}
 MAX_FIXTURE = 8 << 20  # larger fixtures (videos) are fuzzed from their first 8 MiB
 
 
@@ -131,7 +134,10 @@ def classify(code, stderr, original, mutant):
         return "fatal"
     if code not in (0, 2):
         return f"exit {code}"
-    same_type = mutant["mime"] == original["mime"] and original["mime"] not in ("text/plain", "application/octet-stream")
+    # A generic text type (plain text, XML, JSON) says nothing of the format inside it: such
+    # a mutant is "still its format" only when it is still recognised as the same export. A
+    # binary signature (JPEG, zip, SQLite, MP4 ...) is the format itself.
+    same_type = mutant["mime"] == original["mime"] and original["mime"] not in GENERIC_TYPES
     same_export = bool(original["formats"] & mutant["formats"])
     if same_type or same_export:
         format_kinds = original["kinds"] - GENERIC_KINDS

@@ -10,6 +10,15 @@ use crate::model::{
     StoredPdq,
 };
 
+/// A column holding JSON that spoor wrote; one that does not read back is an error (a
+/// damaged store), never a row left out.
+fn json_at(row: &rusqlite::Row, column: usize) -> rusqlite::Result<serde_json::Value> {
+    let text: String = row.get(column)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 /// Every `image.pdq` observation of the case, by source label and path.
 pub fn pdq_observations(conn: &Connection) -> rusqlite::Result<Vec<StoredPdq>> {
     let mut stmt = conn.prepare(
@@ -19,10 +28,7 @@ pub fn pdq_observations(conn: &Connection) -> rusqlite::Result<Vec<StoredPdq>> {
          ORDER BY s.label, i.path, o.id",
     )?;
     let rows = stmt.query_map([], |r| {
-        let text: String = r.get(3)?;
-        let value = serde_json::from_str(&text).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
-        })?;
+        let value = json_at(r, 3)?;
         Ok(StoredPdq {
             item: ItemId(r.get(0)?),
             source: r.get(1)?,
@@ -62,10 +68,7 @@ pub fn embedding_observations(
     )?;
     let rows = stmt.query_map([model], |r| {
         let path: Vec<u8> = r.get(2)?;
-        let text: String = r.get(3)?;
-        let value = serde_json::from_str(&text).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
-        })?;
+        let value = json_at(r, 3)?;
         Ok(StoredEmbedding {
             item: ItemId(r.get(0)?),
             source: r.get(1)?,
@@ -79,9 +82,6 @@ pub fn embedding_observations(
 /// Every searchable text of the case: message bodies (by record), then text read off
 /// pictures (OCR) and documents' text (by observation).
 pub fn case_texts(conn: &Connection) -> rusqlite::Result<Vec<CaseText>> {
-    let damaged = |column: usize, e: serde_json::Error| {
-        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
-    };
     let mut out = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT r.item_id, s.label, i.path, r.locator, r.body FROM records r
@@ -90,13 +90,12 @@ pub fn case_texts(conn: &Connection) -> rusqlite::Result<Vec<CaseText>> {
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let locator: String = r.get(3)?;
         out.push(CaseText {
             item: ItemId(r.get(0)?),
             source: r.get(1)?,
             path: crate::evidence::display_path(&r.get::<_, Vec<u8>>(2)?),
             kind: "record",
-            locator: serde_json::from_str(&locator).map_err(|e| damaged(3, e))?,
+            locator: json_at(r, 3)?,
             text: r.get(4)?,
         });
     }

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::case::{self, audit};
 use crate::engine::{self, Progress, ScanPlan, ScanRequest};
 use crate::evidence::sanitize;
 use crate::exit;
 use crate::hashsets::HashSetSpec;
 use crate::leads::{self, RuleSet};
+use crate::store::{self, audit};
 use crate::{demo, report, review};
 
 #[derive(Parser)]
@@ -309,7 +309,7 @@ pub fn main() -> i32 {
 }
 
 fn open(case_dir: &std::path::Path) -> Result<rusqlite::Connection, String> {
-    case::open_store(&case::existing(case_dir)?)
+    store::open_store(&store::existing(case_dir)?)
 }
 
 fn run(cli: Cli) -> Result<i32, String> {

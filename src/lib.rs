@@ -9,7 +9,6 @@
 //! reads, [`case`] keeps it all with an audit chain. [`cli`] only parses and dispatches.
 
 pub mod analyze;
-pub mod case;
 pub mod cli;
 pub mod comms;
 pub mod demo;

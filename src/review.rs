@@ -1,13 +1,12 @@
 //! The lead lifecycle: proposed → confirmed | rejected | needs-info, each step a recorded
 //! decision by a named reviewer with a reason, written together with its audit entry.
 
-use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use rusqlite::Connection;
 use serde_json::json;
 
-use crate::case::audit;
 use crate::evidence::walk::Timestamp;
 use crate::model::LeadState;
+use crate::store::{self, audit};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -46,15 +45,7 @@ impl Decision {
     }
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct ReviewRow {
-    pub lead: String,
-    pub decision: String,
-    pub reviewer: String,
-    pub reason: String,
-    pub at: String,
-    pub audit_seq: i64,
-}
+pub use crate::model::ReviewRow;
 
 /// Records a decision. The reviewer and reason are required; the lead's observations as
 /// they stood (their digest) go into the audit entry, so a later rescan that changes the
@@ -76,24 +67,13 @@ pub fn decide(
     let lead_id = crate::leads::resolve_id(conn, lead_id)?;
     let db = |e: rusqlite::Error| format!("case store: {e}");
     let tx = conn.transaction().map_err(db)?;
-    let (previous, hits): (String, String) = tx
-        .query_row(
-            "SELECT state, hits FROM leads WHERE id = ?1",
-            [&lead_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(db)?;
+    let (previous, hits) = store::leads::lead_state_and_hits(&tx, &lead_id)
+        .map_err(db)?
+        .ok_or_else(|| format!("lead {lead_id} not found"))?;
     // The same reviewer repeating the decision the lead is already in adds nothing but a
     // second audit entry that reads like a second review: refused. Another reviewer's
     // concurring decision is a second opinion and is recorded.
-    let last: Option<(String, String, String)> = tx
-        .query_row(
-            "SELECT decision, reviewer, at FROM reviews WHERE lead_id = ?1 ORDER BY audit_seq DESC LIMIT 1",
-            [&lead_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()
-        .map_err(db)?;
+    let last = store::leads::latest_review(&tx, &lead_id).map_err(db)?;
     if let Some((last_decision, last_reviewer, last_at)) = &last
         && last_decision == decision.as_str()
         && last_reviewer == reviewer
@@ -109,43 +89,22 @@ pub fn decide(
         "reason": reason, "lead_hits_sha256": audit::digest_hex(hits.as_bytes()),
     }))
     .map_err(db)?;
-    let at = Timestamp::now().to_rfc3339();
-    tx.execute(
-        "INSERT INTO reviews(lead_id, decision, reviewer, reason, at, audit_seq) VALUES (?1,?2,?3,?4,?5,?6)",
-        params![lead_id, decision.as_str(), reviewer, reason, at, seq],
-    )
-    .map_err(db)?;
-    tx.execute(
-        "UPDATE leads SET state = ?1 WHERE id = ?2",
-        params![decision.state().as_str(), lead_id],
-    )
-    .map_err(db)?;
-    tx.commit().map_err(db)?;
-    Ok(ReviewRow {
+    let review = ReviewRow {
         lead: lead_id,
         decision: decision.as_str().into(),
         reviewer: reviewer.into(),
         reason: reason.into(),
-        at,
+        at: Timestamp::now().to_rfc3339(),
         audit_seq: seq,
-    })
+    };
+    store::leads::record_review(&tx, &review, decision.state()).map_err(db)?;
+    tx.commit().map_err(db)?;
+    Ok(review)
 }
 
+/// Every decision, in the order they were made.
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ReviewRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT lead_id, decision, reviewer, reason, at, audit_seq FROM reviews ORDER BY audit_seq",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(ReviewRow {
-            lead: r.get(0)?,
-            decision: r.get(1)?,
-            reviewer: r.get(2)?,
-            reason: r.get(3)?,
-            at: r.get(4)?,
-            audit_seq: r.get(5)?,
-        })
-    })?;
-    rows.collect()
+    store::leads::list_reviews(conn)
 }
 
 /// The action `spoor reveal` performs: the real (unblurred) thumbnail of a lead's picture,

@@ -744,7 +744,7 @@ fn report_verify_and_reveal_write_their_own_audit_entries_when_called_from_the_l
     write(&ev.join("a.txt"), b"some evidence\n");
     let case = tmp.path().join("case");
     expect_code(&scan(&ev, &case, "T", &["--quiet"]), 0, "scan");
-    let conn = spoor::case::open_store(&spoor::case::existing(&case).unwrap()).unwrap();
+    let conn = spoor::store::open_store(&spoor::store::existing(&case).unwrap()).unwrap();
     let path =
         spoor::report::write_report(&conn, &case, spoor::report::Format::Json, None, "R. Porter")
             .unwrap();
@@ -822,7 +822,7 @@ fn a_case_of_schema_version_3_upgrades_and_keeps_its_leads_and_decisions() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, spoor::case::SCHEMA_VERSION);
+    assert_eq!(version, spoor::store::SCHEMA_VERSION);
     let confirmed: String = conn
         .query_row(
             "SELECT state FROM leads WHERE id = 'L2353b4879250'",

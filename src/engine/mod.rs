@@ -11,7 +11,6 @@ pub mod writer;
 
 use std::collections::{HashMap, HashSet};
 use std::os::fd::OwnedFd;
-use std::os::unix::ffi::OsStrExt;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,17 +18,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 
 use rayon::prelude::*;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::case::{self, CaseDir, audit};
 use crate::evidence::digest::{self, Sha256};
 use crate::evidence::typing;
 use crate::evidence::walk::{self, EntryKind, Timestamp, WalkEntry, WalkEvent};
 use crate::hashsets::{self, HashSetIndex, HashSetSpec, LoadedHashSet};
 use crate::leads::{self, RuleSet};
 use crate::model::{ItemError, Stage};
+use crate::store::{self, CaseDir, audit};
 use analyzer::{Analyzer, ItemView};
 use writer::{ErrorRecord, ItemResult, WriteMsg};
 
@@ -220,7 +219,7 @@ impl ScanPlan {
             )),
             None => None,
         };
-        let case = case::prepare_for_writing(&req.case_dir)?;
+        let case = store::prepare_for_writing(&req.case_dir)?;
         let loaded = req
             .hashsets
             .iter()
@@ -477,7 +476,7 @@ pub fn run_scan_with(
     stop: &AtomicBool,
     hooks: ScanHooks,
 ) -> Result<ScanSummary, String> {
-    let mut conn = case::open_store(&plan.case)?;
+    let mut conn = store::open_store(&plan.case)?;
     let db = |e: rusqlite::Error| format!("case store: {e}");
 
     let crash_suspects = recover_journal(&plan.case, &conn)?;
@@ -486,22 +485,36 @@ pub fn run_scan_with(
     let mut source_ids = Vec::new();
     let run_id = {
         let tx = conn.transaction().map_err(db)?;
-        tx.execute(
-            "INSERT INTO runs(started, examiner, command, status, config_digest, rules_digest) VALUES (?1,?2,?3,'running',?4,?5)",
-            params![started, plan.examiner, audit::command_line(), config_digest, plan.rules.digest],
+        let run_id = store::scan::begin_run(
+            &tx,
+            &started,
+            &plan.examiner,
+            &config_digest,
+            &plan.rules.digest,
         )
         .map_err(db)?;
-        let run_id = tx.last_insert_rowid();
         // A label clash is fatal here, before anything of this run is kept (the transaction
         // is dropped) and before any evidence is read.
         for source in &plan.sources {
             source_ids.push((
-                register_source(&tx, source, &plan.examiner, &started)?,
+                store::scan::register_source(
+                    &tx,
+                    &source.root,
+                    &source.label,
+                    source.label_given,
+                    &plan.examiner,
+                    &started,
+                )?,
                 source,
             ));
         }
-        case::meta_set(&tx, "config_digest", &config_digest).map_err(db)?;
-        record_rules_change(&tx, &plan.examiner, &plan.rules).map_err(db)?;
+        store::meta_set(&tx, "config_digest", &config_digest).map_err(db)?;
+        let rules = store::scan::RulesInForce {
+            digest: &plan.rules.digest,
+            version: &plan.rules.version,
+            text: &plan.rules.source_text,
+        };
+        store::scan::record_rules_change(&tx, &plan.examiner, &rules).map_err(db)?;
         let hashset_meta: Vec<_> = plan.hashsets.iter().map(|h| json!({"name": h.name, "sha256": h.file_sha256.to_hex(), "format": h.parsed.format.as_str(), "status": h.spec.status.as_str(), "entries": h.parsed.entries.len(), "problems": h.parsed.problems.len()})).collect();
         audit::append(&tx, &plan.examiner, "scan-start", &json!({
             "run": run_id, "config_digest": config_digest, "rules_digest": plan.rules.digest,
@@ -509,16 +522,14 @@ pub fn run_scan_with(
             "hashsets": hashset_meta,
         }))
         .map_err(db)?;
-        store_hashsets(&tx, run_id, &plan.hashsets).map_err(db)?;
-        store_pdqlists(&tx, run_id, &plan.pdqlists).map_err(db)?;
+        store::scan::store_hashsets(&tx, run_id, &plan.hashsets).map_err(db)?;
+        store::scan::store_pdqlists(&tx, run_id, &plan.pdqlists).map_err(db)?;
         tx.commit().map_err(db)?;
         run_id
     };
 
     let index = Arc::new(HashSetIndex::new(plan.hashsets.clone()));
-    let stored_before: i64 = conn
-        .query_row("SELECT COALESCE(MAX(id), 0) FROM items", [], |r| r.get(0))
-        .map_err(db)?;
+    let stored_before = store::scan::last_item_id(&conn).map_err(db)?;
     let mut analyzers: Vec<Box<dyn Analyzer>> = vec![
         Box::new(analyzer::HashSetAnalyzer {
             index: index.clone(),
@@ -546,19 +557,15 @@ pub fn run_scan_with(
     );
     analyzers.extend(hooks.extra_analyzers);
     for a in &analyzers {
-        case::record_error_margin(&conn, a.name(), a.version(), a.error_margin()).map_err(db)?;
+        store::record_error_margin(&conn, a.name(), a.version(), a.error_margin()).map_err(db)?;
     }
-    case::record_error_margin(&conn, VIDEO_STAGE, VIDEO_STAGE_VERSION, VIDEO_MARGIN).map_err(db)?;
+    store::record_error_margin(&conn, VIDEO_STAGE, VIDEO_STAGE_VERSION, VIDEO_MARGIN)
+        .map_err(db)?;
     let thumbs_dir = plan.case.root.join("thumbs");
 
     let journal =
         journal::Journal::open(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
-    let writer_conn = case::open_store(&plan.case)?;
-    // Fewer, larger WAL checkpoints and a bigger page cache for the one bulk writer: with the
-    // defaults (1000 pages, 2 MB) the writer thread took 19% of a 100,000-file scan (perf).
-    writer_conn
-        .execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;")
-        .map_err(db)?;
+    let writer_conn = store::open_bulk_writer(&plan.case)?;
     let (tx, rx) = sync_channel::<WriteMsg>(WRITE_QUEUE);
     let writer = std::thread::Builder::new()
         .name("spoor-writer".into())
@@ -574,8 +581,8 @@ pub fn run_scan_with(
         let ctx = SourceContext {
             source_id,
             label: &source.label,
-            done: stored_paths(&conn, source_id).map_err(db)?,
-            suspects: suspects(&conn, source_id).map_err(db)?,
+            done: store::scan::stored_paths(&conn, source_id).map_err(db)?,
+            suspects: store::scan::crash_suspects(&conn, source_id).map_err(db)?,
             analyzers: &analyzers,
             journal: &journal,
             progress,
@@ -707,84 +714,25 @@ pub fn run_scan_with(
             .collect(),
         leads: lead_counts,
     };
-    {
-        let tx = conn.transaction().map_err(db)?;
-        let status = if interrupted {
-            "interrupted"
-        } else {
-            "complete"
-        };
-        let summary_json = serde_json::to_value(&summary).unwrap_or_default();
-        tx.execute(
-            "UPDATE runs SET finished = ?1, status = ?2, summary = ?3 WHERE id = ?4",
-            params![finished, status, summary_json.to_string(), run_id],
-        )
-        .map_err(db)?;
-        audit::append(&tx, &plan.examiner, if interrupted { "scan-interrupted" } else { "scan-complete" }, &json!({
-            "run": run_id, "items_processed": processed, "errors": errors,
-            "root_digests": summary.sources.iter().map(|s| json!({"label": s.label, "root_digest": s.root_digest, "complete": s.complete})).collect::<Vec<_>>(),
-            "leads": summary.leads,
-        }))
-        .map_err(db)?;
-        tx.commit().map_err(db)?;
-    }
+    let details = json!({
+        "run": run_id, "items_processed": processed, "errors": errors,
+        "root_digests": summary.sources.iter().map(|s| json!({"label": s.label, "root_digest": s.root_digest, "complete": s.complete})).collect::<Vec<_>>(),
+        "leads": summary.leads,
+    });
+    let summary_json = serde_json::to_value(&summary).unwrap_or_default();
+    store::scan::finish_run(
+        &mut conn,
+        run_id,
+        &finished,
+        interrupted,
+        &summary_json,
+        &plan.examiner,
+        &details,
+    )
+    .map_err(db)?;
     // Every begun item is now either committed or known not to be: the journal has served.
     journal::clear(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
     Ok(summary)
-}
-
-fn record_rules_change(conn: &Connection, actor: &str, rules: &RuleSet) -> rusqlite::Result<()> {
-    let previous = case::meta_get(conn, "rules_digest")?;
-    if previous.as_deref() != Some(rules.digest.as_str()) {
-        // In force first, so the entry's own rules digest is the new one.
-        case::meta_set(conn, "rules_digest", &rules.digest)?;
-        case::meta_set(conn, "rules_text", &rules.source_text)?;
-        audit::append(
-            conn,
-            actor,
-            "rules-change",
-            &json!({"from": previous, "to": rules.digest, "rules_version": rules.version, "rules": rules.source_text}),
-        )?;
-    }
-    Ok(())
-}
-
-fn store_hashsets(conn: &Connection, run_id: i64, sets: &[LoadedHashSet]) -> rusqlite::Result<()> {
-    for h in sets {
-        conn.execute(
-            "INSERT INTO hashsets(run_id, name, path, format, status, category, file_sha256, entries, problems) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-            params![run_id, h.name, h.spec.path.to_string_lossy(), h.parsed.format.as_str(), h.spec.status.as_str(), h.spec.category, h.file_sha256.to_hex(), h.parsed.entries.len() as i64, h.parsed.problems.len() as i64],
-        )?;
-        let id = conn.last_insert_rowid();
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO hashset_problems(hashset_id, location, reason) VALUES (?1,?2,?3)",
-        )?;
-        for p in &h.parsed.problems {
-            stmt.execute(params![id, p.location, p.reason])?;
-        }
-    }
-    Ok(())
-}
-
-fn store_pdqlists(
-    conn: &Connection,
-    run_id: i64,
-    lists: &[crate::media::pdqlist::PdqList],
-) -> rusqlite::Result<()> {
-    for l in lists {
-        conn.execute(
-            "INSERT INTO hashsets(run_id, name, path, format, status, category, file_sha256, entries, problems) VALUES (?1,?2,?3,'pdq-list',?4,?5,?6,?7,?8)",
-            params![run_id, l.name, l.spec.path.to_string_lossy(), l.spec.status.as_str(), l.spec.category, l.file_sha256.to_hex(), l.entries.len() as i64, l.problems.len() as i64],
-        )?;
-        let id = conn.last_insert_rowid();
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO hashset_problems(hashset_id, location, reason) VALUES (?1,?2,?3)",
-        )?;
-        for p in &l.problems {
-            stmt.execute(params![id, p.location, p.reason])?;
-        }
-    }
-    Ok(())
 }
 
 /// Reads the journal of a run that died, counts a crash for each item it left in flight, and
@@ -795,30 +743,11 @@ fn recover_journal(case: &CaseDir, conn: &Connection) -> Result<Vec<(i64, Vec<u8
         journal::unfinished(&path).map_err(|e| format!("journal {}: {e}", path.display()))?;
     let mut out = Vec::new();
     for (source_id, rel) in unfinished {
-        let stored: Option<i64> = conn
-            .query_row(
-                "SELECT id FROM items WHERE source_id = ?1 AND path = ?2",
-                params![source_id, rel],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| e.to_string())?;
-        if stored.is_some() {
-            continue;
+        if let Some(crashes) =
+            store::scan::count_crash(conn, source_id, &rel).map_err(|e| e.to_string())?
+        {
+            out.push((source_id, rel, crashes));
         }
-        conn.execute(
-            "INSERT INTO crash_suspects(source_id, path, crashes) VALUES (?1, ?2, 1) ON CONFLICT(source_id, path) DO UPDATE SET crashes = crashes + 1",
-            params![source_id, rel],
-        )
-        .map_err(|e| e.to_string())?;
-        let crashes: i64 = conn
-            .query_row(
-                "SELECT crashes FROM crash_suspects WHERE source_id = ?1 AND path = ?2",
-                params![source_id, rel],
-                |r| r.get(0),
-            )
-            .map_err(|e| e.to_string())?;
-        out.push((source_id, rel, crashes));
     }
     journal::clear(&path).map_err(|e| format!("journal {}: {e}", path.display()))?;
     Ok(out)
@@ -833,106 +762,15 @@ fn rematch_stored(
     stored_before: i64,
     matcher: &analyzer::HashSetAnalyzer,
 ) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    {
-        let mut select = tx.prepare(
-            "SELECT id, md5, sha1, sha256, size FROM items WHERE source_id = ?1 AND id <= ?2 AND sha256 IS NOT NULL",
-        )?;
-        for source_id in source_ids {
-            let mut rows = select.query(params![source_id, stored_before])?;
-            while let Some(r) = rows.next()? {
-                let (Some(md5), Some(sha1), Some(sha256)) = (
-                    digest::Md5::from_slice(&r.get::<_, Vec<u8>>(1)?),
-                    digest::Sha1::from_slice(&r.get::<_, Vec<u8>>(2)?),
-                    Sha256::from_slice(&r.get::<_, Vec<u8>>(3)?),
-                ) else {
-                    continue;
-                };
-                let digests = digest::FileDigests { md5, sha1, sha256 };
-                for o in matcher.observe(&digests, r.get::<_, i64>(4)? as u64) {
-                    writer::insert_observation(
-                        &tx,
-                        r.get(0)?,
-                        matcher.name(),
-                        matcher.version(),
-                        &o,
-                    )?;
-                }
+    let mut found = Vec::new();
+    for source_id in source_ids {
+        for stored in store::scan::stored_digests(conn, *source_id, stored_before)? {
+            for o in matcher.observe(&stored.digests, stored.size) {
+                found.push((stored.item, matcher.name(), matcher.version(), o));
             }
         }
     }
-    tx.commit()
-}
-
-/// The source's id in this case, adding it when new. Refuses a --label that differs from
-/// the one the source already has, and a label that already names another source.
-fn register_source(
-    conn: &Connection,
-    s: &SourcePlan,
-    examiner: &str,
-    now: &str,
-) -> Result<i64, String> {
-    let db = |e: rusqlite::Error| format!("case store: {e}");
-    let root = s.root.as_os_str().as_bytes();
-    let existing: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT id, label FROM sources WHERE root_path = ?1",
-            [root],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(db)?;
-    if let Some((id, label)) = existing {
-        if s.label_given && label != s.label {
-            return Err(format!(
-                "source {} is labelled {label:?} in this case, not {:?}: use that label or leave --label out",
-                s.root.display(),
-                s.label
-            ));
-        }
-        conn.execute(
-            "UPDATE sources SET last_started = ?1 WHERE id = ?2",
-            params![now, id],
-        )
-        .map_err(db)?;
-        return Ok(id);
-    }
-    let clash: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT root_path FROM sources WHERE label = ?1",
-            [&s.label],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db)?;
-    if let Some(other) = clash {
-        return Err(format!(
-            "label {:?} already names source {} in this case: give {} another --label",
-            s.label,
-            crate::evidence::display_path(&other),
-            s.root.display()
-        ));
-    }
-    conn.execute(
-        "INSERT INTO sources(label, root_path, examiner, first_started, last_started) VALUES (?1,?2,?3,?4,?4)",
-        params![s.label, root, examiner, now],
-    )
-    .map_err(db)?;
-    Ok(conn.last_insert_rowid())
-}
-
-fn stored_paths(conn: &Connection, source_id: i64) -> rusqlite::Result<HashSet<Vec<u8>>> {
-    let mut stmt = conn.prepare("SELECT path FROM items WHERE source_id = ?1")?;
-    let rows = stmt.query_map([source_id], |r| r.get::<_, Vec<u8>>(0))?;
-    rows.collect()
-}
-
-fn suspects(conn: &Connection, source_id: i64) -> rusqlite::Result<HashMap<Vec<u8>, i64>> {
-    let mut stmt = conn.prepare("SELECT path, crashes FROM crash_suspects WHERE source_id = ?1")?;
-    let rows = stmt.query_map([source_id], |r| {
-        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-    })?;
-    rows.collect()
+    store::items::add_observations(conn, &found)
 }
 
 /// An item in flight at this many crashes is not read again.
@@ -1780,68 +1618,28 @@ fn finish_source(
     complete: bool,
     now: &str,
 ) -> rusqlite::Result<SourceSummary> {
-    // One pass over the source's items for all four figures.
-    let (files, dirs, other, bytes): (i64, i64, i64, i64) = conn.query_row(
-        "SELECT COALESCE(SUM(kind = 'file'), 0), COALESCE(SUM(kind = 'dir'), 0),
-                COALESCE(SUM(kind NOT IN ('file', 'dir')), 0),
-                COALESCE(SUM(CASE WHEN kind = 'file' THEN size END), 0)
-         FROM items WHERE source_id = ?1 AND parent_id IS NULL",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )?;
-    let (known_bad, known_good): (i64, i64) = conn.query_row(
-        "SELECT COALESCE(SUM(bad > 0), 0), COALESCE(SUM(bad = 0), 0) FROM (
-             SELECT SUM(json_extract(o.value, '$.status') = 'bad') AS bad
-             FROM observations o JOIN items i ON i.id = o.item_id
-             WHERE i.source_id = ?1 AND o.kind = 'hashset.match' GROUP BY o.item_id)",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let derived: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM items WHERE source_id = ?1 AND parent_id IS NOT NULL",
-        [id],
-        |r| r.get(0),
-    )?;
-    let errors: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM item_errors WHERE source_id = ?1",
-        [id],
-        |r| r.get(0),
-    )?;
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = {
-        let mut stmt = conn.prepare(
-            // Over the evidence files only (docs/schema.md), not the children derived from
-            // them (zip members, attachments), so `spoor verify` can recompute it from disk.
-            "SELECT path, sha256 FROM items WHERE source_id = ?1 AND sha256 IS NOT NULL AND parent_id IS NULL",
-        )?;
-        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    let digests: Vec<(Vec<u8>, Sha256)> = rows
-        .into_iter()
-        .filter_map(|(p, d)| Sha256::from_slice(&d).map(|d| (p, d)))
-        .collect();
-    let root_digest =
-        crate::evidence::root_digest(digests.iter().map(|(p, d)| (p.as_slice(), d)).collect())
-            .to_hex();
-    let label: String = conn.query_row("SELECT label FROM sources WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })?;
-    conn.execute(
-        "UPDATE sources SET finished = CASE WHEN ?1 THEN ?2 ELSE finished END, file_count=?3, dir_count=?4, other_count=?5, byte_count=?6, error_count=?7, root_digest=?8 WHERE id=?9",
-        params![complete, now, files, dirs, other, bytes, errors, root_digest, id],
-    )?;
+    let totals = store::scan::source_totals(conn, id)?;
+    let root_digest = crate::evidence::root_digest(
+        totals
+            .evidence_digests
+            .iter()
+            .map(|(p, d)| (p.as_slice(), d))
+            .collect(),
+    )
+    .to_hex();
+    store::scan::record_source_end(conn, id, &totals, &root_digest, complete, now)?;
     Ok(SourceSummary {
         id,
-        label,
+        label: totals.label,
         root: source.root.to_string_lossy().into_owned(),
-        files,
-        dirs,
-        other,
-        bytes,
-        errors,
-        known_bad,
-        known_good,
-        derived,
+        files: totals.files,
+        dirs: totals.dirs,
+        other: totals.other,
+        bytes: totals.bytes,
+        errors: totals.errors,
+        known_bad: totals.known_bad,
+        known_good: totals.known_good,
+        derived: totals.derived,
         root_digest,
         complete,
     })

@@ -3,7 +3,9 @@
 //! here one by one: the records analyzers return ([`records`]), the lead states, and the
 //! catalogue of observation kinds, which the rules are checked against when they load.
 
+pub mod leads;
 pub mod records;
+pub use leads::{ItemObservations, LeadCounts, LeadDraft, LeadRow, ReviewRow, StoredObservation};
 pub use records::{
     Analysis, CaseText, CommRecord, Embedded, ItemError, ItemId, ObservationDraft, Participant,
     PassCard, PassOutput, RecordKind, RecordTime, RecordedEntry, RecordedSource, Stage,

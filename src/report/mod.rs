@@ -9,11 +9,11 @@ use std::io::Write;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::case::audit;
 use crate::evidence::digest::to_hex;
 use crate::leads::{self, LeadRow};
 use crate::model::LeadState;
 use crate::review;
+use crate::store::audit;
 
 pub const EXPORT_KINDS: &[&str] = &[
     "items",
@@ -401,7 +401,7 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
     Ok(json!({
         "tool": {"name": "spoor", "version": crate::TOOL_VERSION},
         "place_attribution": (places > 0).then_some(crate::places::ATTRIBUTION),
-        "rules_digest": crate::case::meta_get(conn, "rules_digest").map_err(db)?,
+        "rules_digest": crate::store::meta_get(conn, "rules_digest").map_err(db)?,
         "audit": audit_verdict,
         "sources": sources,
         "hashsets": hashsets,

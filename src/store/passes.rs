@@ -5,19 +5,12 @@
 
 use rusqlite::{Connection, params};
 
+use super::json_at;
+
 use crate::model::{
     CaseText, ItemId, PassOutput, RecordedEntry, RecordedSource, StoredEmbedding, StoredGps,
     StoredPdq,
 };
-
-/// A column holding JSON that spoor wrote; one that does not read back is an error (a
-/// damaged store), never a row left out.
-fn json_at(row: &rusqlite::Row, column: usize) -> rusqlite::Result<serde_json::Value> {
-    let text: String = row.get(column)?;
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
 
 /// Every `image.pdq` observation of the case, by source label and path.
 pub fn pdq_observations(conn: &Connection) -> rusqlite::Result<Vec<StoredPdq>> {
@@ -140,7 +133,7 @@ pub fn store_pass(conn: &mut Connection, out: &PassOutput) -> rusqlite::Result<u
         )?;
     }
     for (item, draft) in &out.observations {
-        crate::engine::writer::insert_observation(
+        crate::store::items::insert_observation(
             &tx,
             item.0,
             out.card.name,
@@ -148,7 +141,7 @@ pub fn store_pass(conn: &mut Connection, out: &PassOutput) -> rusqlite::Result<u
             draft,
         )?;
     }
-    crate::case::record_error_margin(&tx, out.card.name, out.card.version, out.card.error_margin)?;
+    crate::store::record_error_margin(&tx, out.card.name, out.card.version, out.card.error_margin)?;
     tx.commit()?;
     Ok(out.observations.len())
 }

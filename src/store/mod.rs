@@ -12,7 +12,13 @@
 //! written is an error here, before any evidence is touched.
 
 pub mod audit;
+pub mod items;
+pub mod leads;
+pub mod passes;
+pub mod scan;
 mod schema;
+
+pub use passes::*;
 
 use std::path::{Path, PathBuf};
 
@@ -85,6 +91,25 @@ pub fn open_store(case: &CaseDir) -> Result<Connection, String> {
     .map_err(|e| format!("case store {}: {e}", path.display()))?;
     schema::migrate(&conn).map_err(|e| format!("case store {}: migration: {e}", path.display()))?;
     Ok(conn)
+}
+
+/// The connection of the one bulk writer of a scan. Fewer, larger WAL checkpoints and a
+/// bigger page cache: with the defaults (1000 pages, 2 MB) the writer thread took 19% of a
+/// 100,000-file scan (perf).
+pub fn open_bulk_writer(case: &CaseDir) -> Result<Connection, String> {
+    let conn = open_store(case)?;
+    conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;")
+        .map_err(|e| format!("case store: {e}"))?;
+    Ok(conn)
+}
+
+/// A column holding JSON that spoor wrote; one that does not read back is an error (a
+/// damaged store), never a row left out.
+pub(crate) fn json_at(row: &rusqlite::Row, column: usize) -> rusqlite::Result<serde_json::Value> {
+    let text: String = row.get(column)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 pub fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {

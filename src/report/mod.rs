@@ -9,11 +9,11 @@ use std::io::Write;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::evidence::digest::to_hex;
 use crate::leads::{self, LeadRow};
 use crate::model::LeadState;
 use crate::review;
-use crate::store::audit;
+use crate::store::export::ExportError;
+use crate::store::{self, audit};
 
 pub const EXPORT_KINDS: &[&str] = &[
     "items",
@@ -23,23 +23,6 @@ pub const EXPORT_KINDS: &[&str] = &[
     "leads",
     "reviews",
 ];
-
-fn path_fields(obj: &mut serde_json::Map<String, Value>, path: &[u8]) {
-    match std::str::from_utf8(path) {
-        Ok(s) => {
-            obj.insert("path".into(), json!(s));
-        }
-        Err(_) => {
-            // Non-UTF-8 names are kept byte-exact in `path_hex`; `path` is for reading.
-            obj.insert("path".into(), json!(String::from_utf8_lossy(path)));
-            obj.insert("path_hex".into(), json!(to_hex(path)));
-        }
-    }
-}
-
-fn hex_opt(v: Option<Vec<u8>>) -> Value {
-    v.map(|b| json!(to_hex(&b))).unwrap_or(Value::Null)
-}
 
 /// Writes the chosen kinds (all when `kinds` is empty) as JSON lines, sorted.
 pub fn export_jsonl(
@@ -57,17 +40,6 @@ pub fn export_jsonl(
     }
 }
 
-enum ExportError {
-    Io(std::io::Error),
-    Other(String),
-}
-
-impl From<String> for ExportError {
-    fn from(s: String) -> Self {
-        ExportError::Other(s)
-    }
-}
-
 fn export_all(
     conn: &Connection,
     kinds: &[String],
@@ -76,201 +48,44 @@ fn export_all(
     let db = |e: rusqlite::Error| ExportError::Other(format!("case store: {e}"));
     let wanted = |k: &str| kinds.is_empty() || kinds.iter().any(|x| x == k);
     let mut lines = 0u64;
-    let mut emit = |out: &mut dyn Write, v: Value| -> Result<(), ExportError> {
+    let mut emit = |v: Value| -> Result<(), ExportError> {
         serde_json::to_writer(&mut *out, &v).map_err(|e| ExportError::Io(e.into()))?;
         out.write_all(b"\n").map_err(ExportError::Io)?;
         lines += 1;
         Ok(())
     };
     if wanted("items") {
-        let mut stmt = conn
-            .prepare(
-                "SELECT s.label, i.path, i.kind, i.size, i.mode, i.uid, i.gid, i.inode, i.nlink, i.mtime, i.atime, i.ctime, i.btime, i.md5, i.sha1, i.sha256, i.mime, i.link_target,
-                        (SELECT CASE WHEN SUM(json_extract(o.value, '$.status') = 'bad') > 0 THEN 'bad' ELSE 'good' END
-                         FROM observations o WHERE o.item_id = i.id AND o.kind = 'hashset.match' HAVING COUNT(*) > 0),
-                        p.path, i.derivation
-                 FROM items i JOIN sources s ON s.id = i.source_id LEFT JOIN items p ON p.id = i.parent_id
-                 ORDER BY s.label, i.path",
-            )
-            .map_err(db)?;
-        let mut rows = stmt.query([]).map_err(db)?;
-        while let Some(r) = rows.next().map_err(db)? {
-            let mut o = serde_json::Map::new();
-            o.insert("record".into(), json!("item"));
-            o.insert("source".into(), json!(r.get::<_, String>(0).map_err(db)?));
-            path_fields(&mut o, &r.get::<_, Vec<u8>>(1).map_err(db)?);
-            o.insert("kind".into(), json!(r.get::<_, String>(2).map_err(db)?));
-            for (i, name) in [
-                (3, "size"),
-                (4, "mode"),
-                (5, "uid"),
-                (6, "gid"),
-                (7, "inode"),
-                (8, "nlink"),
-            ] {
-                o.insert(name.into(), json!(r.get::<_, i64>(i).map_err(db)?));
-            }
-            for (i, name) in [(9, "mtime"), (10, "atime"), (11, "ctime"), (12, "btime")] {
-                o.insert(
-                    name.into(),
-                    json!(r.get::<_, Option<String>>(i).map_err(db)?),
-                );
-            }
-            for (i, name) in [(13, "md5"), (14, "sha1"), (15, "sha256")] {
-                o.insert(name.into(), hex_opt(r.get(i).map_err(db)?));
-            }
-            o.insert(
-                "mime".into(),
-                json!(r.get::<_, Option<String>>(16).map_err(db)?),
-            );
-            let target: Option<Vec<u8>> = r.get(17).map_err(db)?;
-            o.insert(
-                "link_target".into(),
-                json!(target.as_deref().map(String::from_utf8_lossy)),
-            );
-            // Derived from the item's hash-set observations: "good" marks it ignorable.
-            o.insert(
-                "known".into(),
-                json!(r.get::<_, Option<String>>(18).map_err(db)?),
-            );
-            // Items made from another item (a video's keyframes, an e-mail's attachments): the
-            // parent's path and how.
-            if let Some(parent) = r.get::<_, Option<Vec<u8>>>(19).map_err(db)? {
-                o.insert(
-                    "parent_path".into(),
-                    json!(crate::evidence::display_path(&parent)),
-                );
-                let derivation: Option<String> = r.get(20).map_err(db)?;
-                o.insert(
-                    "derivation".into(),
-                    derivation
-                        .and_then(|d| serde_json::from_str(&d).ok())
-                        .unwrap_or(Value::Null),
-                );
-            }
-            emit(out, Value::Object(o))?;
-        }
+        store::export::items(conn, &mut emit)?;
     }
     if wanted("observations") {
-        let mut stmt = conn
-            .prepare(
-                "SELECT s.label, i.path, o.subject, o.kind, o.analyzer, o.analyzer_version, o.value, o.confidence, o.provenance
-                 FROM observations o LEFT JOIN items i ON i.id = o.item_id LEFT JOIN sources s ON s.id = i.source_id
-                 ORDER BY s.label, i.path, o.kind, o.analyzer, o.value",
-            )
-            .map_err(db)?;
-        let mut rows = stmt.query([]).map_err(db)?;
-        while let Some(r) = rows.next().map_err(db)? {
-            let mut o = serde_json::Map::new();
-            o.insert("record".into(), json!("observation"));
-            o.insert(
-                "source".into(),
-                json!(r.get::<_, Option<String>>(0).map_err(db)?),
-            );
-            path_fields(
-                &mut o,
-                &r.get::<_, Option<Vec<u8>>>(1)
-                    .map_err(db)?
-                    .unwrap_or_default(),
-            );
-            o.insert("subject".into(), json!(r.get::<_, String>(2).map_err(db)?));
-            o.insert("kind".into(), json!(r.get::<_, String>(3).map_err(db)?));
-            o.insert("analyzer".into(), json!(r.get::<_, String>(4).map_err(db)?));
-            o.insert(
-                "analyzer_version".into(),
-                json!(r.get::<_, String>(5).map_err(db)?),
-            );
-            o.insert(
-                "value".into(),
-                serde_json::from_str(&r.get::<_, String>(6).map_err(db)?).unwrap_or(Value::Null),
-            );
-            o.insert("confidence".into(), json!(r.get::<_, f64>(7).map_err(db)?));
-            o.insert(
-                "provenance".into(),
-                serde_json::from_str(&r.get::<_, String>(8).map_err(db)?).unwrap_or(Value::Null),
-            );
-            emit(out, Value::Object(o))?;
-        }
+        store::export::observations(conn, &mut emit)?;
     }
     if wanted("records") {
-        // Ordered by source, item, then the record's place in the item (line / element order).
-        let mut stmt = conn
-            .prepare(
-                "SELECT s.label, i.path, r.kind, r.format, r.locator, r.time_utc, r.time_local, r.time_offset, r.zone_known,
-                        r.time_assumption, r.direction, r.participants, r.body, r.thread, r.extra, r.analyzer, r.analyzer_version
-                 FROM records r JOIN items i ON i.id = r.item_id JOIN sources s ON s.id = i.source_id
-                 ORDER BY s.label, i.path, r.id",
-            )
-            .map_err(db)?;
-        let mut rows = stmt.query([]).map_err(db)?;
-        while let Some(r) = rows.next().map_err(db)? {
-            let text = |i: usize| r.get::<_, Option<String>>(i).map_err(db);
-            let parse = |v: Option<String>| {
-                v.and_then(|v| serde_json::from_str::<Value>(&v).ok())
-                    .unwrap_or(Value::Null)
-            };
-            let mut o = serde_json::Map::new();
-            o.insert("record".into(), json!("comm"));
-            o.insert("source".into(), json!(text(0)?));
-            path_fields(&mut o, &r.get::<_, Vec<u8>>(1).map_err(db)?);
-            o.insert("kind".into(), json!(text(2)?));
-            o.insert("format".into(), json!(text(3)?));
-            o.insert("locator".into(), parse(text(4)?));
-            o.insert(
-                "time".into(),
-                json!({
-                    "utc": text(5)?, "local": text(6)?, "offset": text(7)?,
-                    "zone_known": r.get::<_, bool>(8).map_err(db)?, "assumption": text(9)?,
-                }),
-            );
-            o.insert("direction".into(), json!(text(10)?));
-            o.insert("participants".into(), parse(text(11)?));
-            o.insert("body".into(), json!(text(12)?));
-            o.insert("thread".into(), json!(text(13)?));
-            o.insert("extra".into(), parse(text(14)?));
-            o.insert("analyzer".into(), json!(text(15)?));
-            o.insert("analyzer_version".into(), json!(text(16)?));
-            emit(out, Value::Object(o))?;
-        }
+        store::export::records(conn, &mut emit)?;
     }
     if wanted("errors") {
-        let mut stmt = conn
-            .prepare("SELECT s.label, e.path, e.stage, e.reason FROM item_errors e LEFT JOIN sources s ON s.id = e.source_id ORDER BY s.label, e.path, e.stage, e.reason")
-            .map_err(db)?;
-        let mut rows = stmt.query([]).map_err(db)?;
-        while let Some(r) = rows.next().map_err(db)? {
-            let mut o = serde_json::Map::new();
-            o.insert("record".into(), json!("error"));
-            o.insert(
-                "source".into(),
-                json!(r.get::<_, Option<String>>(0).map_err(db)?),
-            );
-            path_fields(&mut o, &r.get::<_, Vec<u8>>(1).map_err(db)?);
-            o.insert("stage".into(), json!(r.get::<_, String>(2).map_err(db)?));
-            o.insert("reason".into(), json!(r.get::<_, String>(3).map_err(db)?));
-            emit(out, Value::Object(o))?;
-        }
+        store::export::errors(conn, &mut emit)?;
     }
     if wanted("leads") {
         for lead in leads::list(conn).map_err(db)? {
             let mut v =
                 serde_json::to_value(&lead).map_err(|e| ExportError::Other(e.to_string()))?;
             v["record"] = json!("lead");
-            emit(out, v)?;
+            emit(v)?;
         }
     }
     if wanted("reviews") {
         for r in review::list(conn).map_err(db)? {
             let mut v = serde_json::to_value(&r).map_err(|e| ExportError::Other(e.to_string()))?;
             v["record"] = json!("review");
-            emit(out, v)?;
+            emit(v)?;
         }
     }
+    drop(emit);
     out.flush().map_err(ExportError::Io)?;
     Ok(lines)
 }
 
-/// Everything a report shows, gathered once for both formats.
 /// The report formats `spoor report` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -326,22 +141,7 @@ pub fn write_report(
 
 pub fn report_data(conn: &Connection) -> Result<Value, String> {
     let db = |e: rusqlite::Error| format!("case store: {e}");
-    let sources: Vec<Value> = {
-        let mut stmt = conn
-            .prepare("SELECT label, root_path, examiner, first_started, finished, file_count, dir_count, other_count, byte_count, error_count, root_digest FROM sources ORDER BY label")
-            .map_err(db)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(json!({
-                    "label": r.get::<_, String>(0)?, "root": String::from_utf8_lossy(&r.get::<_, Vec<u8>>(1)?),
-                    "examiner": r.get::<_, String>(2)?, "first_scan": r.get::<_, String>(3)?, "finished": r.get::<_, Option<String>>(4)?,
-                    "files": r.get::<_, Option<i64>>(5)?, "dirs": r.get::<_, Option<i64>>(6)?, "other": r.get::<_, Option<i64>>(7)?,
-                    "bytes": r.get::<_, Option<i64>>(8)?, "errors": r.get::<_, Option<i64>>(9)?, "root_digest": r.get::<_, Option<String>>(10)?,
-                }))
-            })
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(db)?
-    };
+    let sources = store::report::sources(conn).map_err(db)?;
     let all = leads::list(conn).map_err(db)?;
     let reviews = review::list(conn).map_err(db)?;
     let with_reviews = |l: &LeadRow| {
@@ -369,20 +169,8 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
         .filter(|l| l.state == LeadState::Rejected)
         .map(with_reviews)
         .collect();
-    let errors: Vec<Value> = {
-        let mut stmt = conn.prepare("SELECT s.label, e.path, e.stage, e.reason FROM item_errors e LEFT JOIN sources s ON s.id = e.source_id ORDER BY s.label, e.path, e.stage").map_err(db)?;
-        let rows = stmt
-            .query_map([], |r| Ok(json!({"source": r.get::<_, Option<String>>(0)?, "path": crate::evidence::display_path(&r.get::<_, Vec<u8>>(1)?), "stage": r.get::<_, String>(2)?, "reason": r.get::<_, String>(3)?})))
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(db)?
-    };
-    let hashsets: Vec<Value> = {
-        let mut stmt = conn.prepare("SELECT DISTINCT name, format, status, category, file_sha256, entries, problems FROM hashsets ORDER BY name").map_err(db)?;
-        let rows = stmt
-            .query_map([], |r| Ok(json!({"name": r.get::<_, String>(0)?, "format": r.get::<_, String>(1)?, "status": r.get::<_, String>(2)?, "category": r.get::<_, Option<String>>(3)?, "sha256": r.get::<_, String>(4)?, "entries": r.get::<_, i64>(5)?, "problems": r.get::<_, i64>(6)?})))
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(db)?
-    };
+    let errors = store::report::errors(conn).map_err(db)?;
+    let hashsets = store::report::hashsets(conn).map_err(db)?;
     let audit_verdict = match audit::verify(conn).map_err(db)? {
         audit::Verdict::Intact { entries, head } => {
             json!({"intact": true, "entries": entries, "head": head})
@@ -391,13 +179,7 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
             json!({"intact": false, "first_bad_entry": seq, "reason": reason})
         }
     };
-    let places: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM observations WHERE kind = 'location.place'",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(db)?;
+    let places = store::report::observations_of_kind(conn, "location.place").map_err(db)?;
     Ok(json!({
         "tool": {"name": "spoor", "version": crate::TOOL_VERSION},
         "place_attribution": (places > 0).then_some(crate::places::ATTRIBUTION),

@@ -12,9 +12,11 @@
 //! written is an error here, before any evidence is touched.
 
 pub mod audit;
+pub mod export;
 pub mod items;
 pub mod leads;
 pub mod passes;
+pub mod report;
 pub mod scan;
 mod schema;
 

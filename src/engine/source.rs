@@ -1,0 +1,312 @@
+//! One source: the walk into bounded batches, the rayon workers, resume and crash recovery
+//! per item, and the read → hash → examine steps of a walked file.
+
+use super::*;
+
+/// An item in flight at this many crashes is not read again.
+pub(super) const POISON_CRASHES: i64 = 2;
+
+pub(super) struct SourceContext<'a> {
+    pub(super) source_id: i64,
+    pub(super) label: &'a str,
+    pub(super) done: HashSet<Vec<u8>>,
+    pub(super) suspects: HashMap<Vec<u8>, i64>,
+    pub(super) analyzers: &'a [Box<dyn Analyzer>],
+    pub(super) journal: &'a journal::Journal,
+    pub(super) progress: &'a Progress,
+    pub(super) stop: &'a AtomicBool,
+    pub(super) root: &'a Path,
+    pub(super) before_open: Option<BeforeOpen<'a>>,
+    pub(super) expansion_limits: ExpansionLimits,
+    pub(super) thumbs: &'a Path,
+    pub(super) video: &'a crate::media::video::VideoOptions,
+}
+
+/// Walks one source and processes every entry not already stored. Returns (processed, already stored).
+pub(super) fn scan_source(
+    ctx: &SourceContext,
+    root: &Path,
+    out: &SyncSender<WriteMsg>,
+) -> (u64, u64) {
+    let root_fd = match walk::open_root(root) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = out.send(WriteMsg::Error(ErrorRecord {
+                source_id: ctx.source_id,
+                path: Vec::new(),
+                stage: Stage::Walk,
+                reason: format!("open source root: {e}"),
+            }));
+            ctx.progress.errors.fetch_add(1, Ordering::Relaxed);
+            return (0, 0);
+        }
+    };
+    ctx.progress.walk_finished.store(false, Ordering::Relaxed);
+    let (entry_tx, entry_rx) = sync_channel::<Vec<WalkEntry>>(WALK_QUEUE);
+    let processed = AtomicU64::new(0);
+    let already = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        let walker_out = out.clone();
+        let root_fd = &root_fd;
+        scope.spawn(move || {
+            // Each directory's entries arrive at once; split them into worker batches.
+            let sink = |events: Vec<WalkEvent>| {
+                let mut batch = Vec::with_capacity(WALK_BATCH.min(events.len()));
+                let mut batch_bytes = 0u64;
+                for event in events {
+                    match event {
+                        WalkEvent::Entry(entry) => {
+                            ctx.progress.entries_walked.fetch_add(1, Ordering::Relaxed);
+                            if entry.meta.kind == EntryKind::File {
+                                ctx.progress
+                                    .bytes_walked
+                                    .fetch_add(entry.meta.size, Ordering::Relaxed);
+                                batch_bytes += entry.meta.size;
+                            }
+                            batch.push(entry);
+                            if batch.len() >= WALK_BATCH || batch_bytes >= WALK_BATCH_BYTES {
+                                let _ = entry_tx.send(std::mem::replace(
+                                    &mut batch,
+                                    Vec::with_capacity(WALK_BATCH),
+                                ));
+                                batch_bytes = 0;
+                            }
+                        }
+                        WalkEvent::Failure(f) => {
+                            ctx.progress.errors.fetch_add(1, Ordering::Relaxed);
+                            let _ = walker_out.send(WriteMsg::Error(ErrorRecord {
+                                source_id: ctx.source_id,
+                                path: f.rel_path,
+                                stage: Stage::Walk,
+                                reason: f.reason,
+                            }));
+                        }
+                    }
+                }
+                if !batch.is_empty() {
+                    let _ = entry_tx.send(batch);
+                }
+            };
+            walk::walk(root_fd, ctx.stop, WALK_THREADS, &sink);
+            ctx.progress.walk_finished.store(true, Ordering::Relaxed);
+        });
+        entry_rx.into_iter().par_bridge().for_each_init(
+            || Vec::with_capacity(digest::READ_CHUNK),
+            |buf, batch| {
+                let mut results = Vec::with_capacity(batch.len());
+                for entry in batch {
+                    if ctx.stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if ctx.done.contains(&entry.rel_path) {
+                        already.fetch_add(1, Ordering::Relaxed);
+                        ctx.progress.items_skipped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    if let Some(result) = process_guarded(ctx, root_fd, entry, buf) {
+                        ctx.progress
+                            .errors
+                            .fetch_add(result.errors.len() as u64, Ordering::Relaxed);
+                        ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
+                        processed.fetch_add(1, Ordering::Relaxed);
+                        results.push(result);
+                    }
+                }
+                if !results.is_empty() {
+                    let _ = out.send(WriteMsg::Items(results));
+                }
+            },
+        );
+    });
+    (processed.into_inner(), already.into_inner())
+}
+
+/// [`process_item`] between the journal marks, with a panic turned into the item's error.
+pub(super) fn process_guarded(
+    ctx: &SourceContext,
+    root_fd: &OwnedFd,
+    entry: WalkEntry,
+    buf: &mut Vec<u8>,
+) -> Option<ItemResult> {
+    ctx.journal.begin(ctx.source_id, &entry.rel_path);
+    let path = entry.rel_path.clone();
+    let fallback = entry.clone();
+    let result =
+        std::panic::catch_unwind(AssertUnwindSafe(|| process_item(ctx, root_fd, entry, buf)))
+            .unwrap_or_else(|panic| {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Some(ItemResult {
+                    source_id: ctx.source_id,
+                    entry: fallback,
+                    digests: None,
+                    mime: None,
+                    observations: Vec::new(),
+                    errors: vec![ItemError::new(
+                        Stage::Engine,
+                        format!("panic while processing: {msg}"),
+                    )],
+                    children: Vec::new(),
+                    records: Vec::new(),
+                })
+            });
+    ctx.journal.end(ctx.source_id, &path);
+    result
+}
+
+/// Reads, hashes and analyzes one entry. `None` when cancelled mid-read (not done: a rerun
+/// does it again).
+pub(super) fn process_item(
+    ctx: &SourceContext,
+    root_fd: &OwnedFd,
+    entry: WalkEntry,
+    buf: &mut Vec<u8>,
+) -> Option<ItemResult> {
+    let mut result = ItemResult {
+        source_id: ctx.source_id,
+        entry,
+        digests: None,
+        mime: None,
+        observations: Vec::new(),
+        errors: Vec::new(),
+        children: Vec::new(),
+        records: Vec::new(),
+    };
+    if let Some(&crashes) = ctx.suspects.get(&result.entry.rel_path)
+        && crashes >= POISON_CRASHES
+    {
+        result.errors.push(ItemError::new(Stage::Resume, format!("in flight during {crashes} interrupted scans; not read again (possible poison file)")));
+        return Some(result);
+    }
+    if result.entry.meta.kind != EntryKind::File {
+        // Directories, links, FIFOs, sockets and devices are recorded, never opened.
+        return Some(result);
+    }
+    let mut head = Vec::new();
+    if let Some(hook) = ctx.before_open {
+        hook(ctx.root, &result.entry.rel_path);
+    }
+    // Typed once, from the first chunk: that also decides whether an analyzer needs the
+    // whole content kept while the file is hashed.
+    let typed: std::cell::RefCell<Option<typing::ContentType>> = std::cell::RefCell::new(None);
+    let size = result.entry.meta.size;
+    let keep = |first: &[u8]| {
+        let ct = typing::detect(&first[..first.len().min(digest::HEAD_LEN)]);
+        let wanted = ctx.analyzers.iter().any(|a| a.wants_content(&ct, size));
+        *typed.borrow_mut() = Some(ct);
+        wanted
+    };
+    let mut content = None;
+    match walk::open_regular_file(root_fd, &result.entry.rel_path) {
+        Err(e) => result
+            .errors
+            .push(ItemError::new(Stage::Read, format!("open: {e}"))),
+        Ok(file) => match digest::digest_reader_keeping(
+            file,
+            buf,
+            &|| ctx.stop.load(Ordering::Relaxed),
+            &keep,
+        ) {
+            Err(e)
+                if ctx.stop.load(Ordering::Relaxed)
+                    && e.kind() == std::io::ErrorKind::Interrupted =>
+            {
+                return None;
+            }
+            Err(e) => result
+                .errors
+                .push(ItemError::new(Stage::Read, format!("read: {e}"))),
+            Ok(outcome) => {
+                ctx.progress
+                    .bytes_done
+                    .fetch_add(outcome.bytes, Ordering::Relaxed);
+                if outcome.bytes != result.entry.meta.size {
+                    result.errors.push(ItemError::new(
+                        Stage::Read,
+                        format!(
+                            "size changed during the scan: listed {} bytes, read {}",
+                            result.entry.meta.size, outcome.bytes
+                        ),
+                    ));
+                }
+                result.digests = Some(outcome.digests);
+                head = outcome.head;
+                content = outcome.content;
+            }
+        },
+    }
+    let content_type = result
+        .digests
+        .is_some()
+        .then(|| typed.take().unwrap_or_else(|| typing::detect(&head)));
+    result.mime = content_type.as_ref().map(|c| c.mime.clone());
+    let decoded = match (&content_type, &result.digests) {
+        (Some(ct), Some(_)) if crate::media::decodable(&ct.mime) => {
+            decode_image(content.as_deref(), &ct.mime, size, &mut result.errors)
+        }
+        _ => None,
+    };
+    let decoder = content_type
+        .as_ref()
+        .map_or("", |ct| crate::media::decoder_name(&ct.mime));
+    let companion = |suffix: &str| -> Option<Result<Vec<u8>, String>> {
+        use std::io::Read;
+        let path = [result.entry.rel_path.as_slice(), suffix.as_bytes()].concat();
+        let file = match walk::open_regular_file(root_fd, &path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => return Some(Err(format!("open: {e}"))),
+            Ok(f) => f,
+        };
+        let mut bytes = Vec::new();
+        let limit = crate::comms::MAX_IN_MEMORY;
+        Some(match file.take(limit + 1).read_to_end(&mut bytes) {
+            Err(e) => Err(format!("read: {e}")),
+            Ok(n) if n as u64 > limit => Err(format!("over {} MiB; not read", limit >> 20)),
+            Ok(_) => Ok(bytes),
+        })
+    };
+    let reopen = || {
+        walk::open_regular_file(root_fd, &result.entry.rel_path).map_err(|e| format!("open: {e}"))
+    };
+    let view = ItemView {
+        source_label: ctx.label,
+        entry: &result.entry,
+        digests: result.digests.as_ref(),
+        content_type: content_type.as_ref(),
+        head: &head,
+        content: content.as_deref(),
+        image: decoded.as_ref(),
+        decoder,
+        companion: Some(&companion),
+        reopen: Some(&reopen),
+        expand: true,
+    };
+    let mut expansion = Expansion::default();
+    if let Some(d) = &result.digests {
+        expansion.expanded.insert(d.sha256);
+    }
+    let thumb_key = result.digests.as_ref().map(|d| d.sha256.to_hex());
+    let examined = examine(
+        ctx,
+        &view,
+        thumb_key,
+        Some(VideoBytes::Evidence(root_fd)),
+        1,
+        &mut expansion,
+    );
+    drop(decoded);
+    drop(content);
+    result.observations = examined.observations;
+    result.errors.extend(examined.errors);
+    result.records = examined.records;
+    result.children = examined.descendants;
+    if ctx.stop.load(Ordering::Relaxed) {
+        // A container's children or a video's keyframes may have been cut short by Ctrl-C:
+        // not stored half done, a rerun does the whole item again.
+        return None;
+    }
+    Some(result)
+}

@@ -318,74 +318,17 @@ fn run(cli: Cli) -> Result<i32, String> {
         Command::Leads {
             action: Some(LeadsAction::Explain { case, lead, json }),
             ..
-        } => {
-            let conn = open(&case)?;
-            let id = leads::resolve_id(&conn, &lead)?;
-            let all = leads::list(&conn).map_err(|e| e.to_string())?;
-            let lead = all
-                .into_iter()
-                .find(|l| l.id == id)
-                .ok_or("lead vanished")?;
-            let reviews: Vec<_> = review::list(&conn)
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .filter(|r| r.lead == id)
-                .collect();
-            if json {
-                println!("{}", serde_json::json!({"lead": lead, "reviews": reviews}));
-            } else {
-                print_explain(&lead, &reviews);
-            }
-            Ok(exit::OK)
-        }
+        } => explain_command(&case, &lead, json),
         Command::Leads {
             case, top, json, ..
-        } => {
-            let conn = open(&case.ok_or("leads needs a case directory")?)?;
-            let list: Vec<_> = leads::list(&conn)
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .filter(|l| l.active)
-                .take(top.unwrap_or(usize::MAX))
-                .collect();
-            let mut out = std::io::stdout().lock();
-            if json {
-                for l in &list {
-                    writeln!(
-                        out,
-                        "{}",
-                        serde_json::to_string(l).map_err(|e| e.to_string())?
-                    )
-                    .map_err(|e| e.to_string())?;
-                }
-            } else {
-                print_leads(&mut out, &list).map_err(|e| e.to_string())?;
-            }
-            Ok(exit::OK)
-        }
+        } => leads_command(case, top, json),
         Command::Review {
             case,
             lead,
             decision,
             by,
             reason,
-        } => {
-            let mut conn = open(&case)?;
-            let decision = match decision {
-                DecisionArg::Confirm => review::Decision::Confirm,
-                DecisionArg::Reject => review::Decision::Reject,
-                DecisionArg::NeedsInfo => review::Decision::NeedsInfo,
-            };
-            let row = review::decide(&mut conn, &lead, decision, &by, &reason)?;
-            println!(
-                "{}: {} by {} (audit entry {})",
-                row.lead,
-                review::Decision::parse(&row.decision)?.state(),
-                sanitize(&row.reviewer),
-                row.audit_seq
-            );
-            Ok(exit::OK)
-        }
+        } => review_command(&case, &lead, decision, &by, &reason),
         Command::Reveal {
             case,
             lead,
@@ -402,38 +345,13 @@ fn run(cli: Cli) -> Result<i32, String> {
             by,
             format,
             out,
-        } => {
-            let conn = open(&case)?;
-            let format = match format {
-                ReportFormat::Html => report::Format::Html,
-                ReportFormat::Json => report::Format::Json,
-            };
-            let actor = by.unwrap_or_else(whoami);
-            let path = report::write_report(&conn, &case, format, out, &actor)?;
-            println!("{}", path.display());
-            Ok(exit::OK)
-        }
+        } => report_command(&case, by, format, out),
         Command::Export {
             case,
             format: ExportFormat::Jsonl,
             kind,
             out,
-        } => {
-            let conn = open(&case)?;
-            match &out {
-                Some(path) => {
-                    let file = std::fs::File::create(path)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    let mut w = std::io::BufWriter::new(file);
-                    report::export_jsonl(&conn, &kind, &mut w)?;
-                }
-                None => {
-                    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-                    report::export_jsonl(&conn, &kind, &mut w)?;
-                }
-            }
-            Ok(exit::OK)
-        }
+        } => export_command(&case, &kind, out),
         Command::Verify { case } => {
             let conn = open(&case)?;
             let results = crate::engine::verify_and_record(&conn, &whoami())?;
@@ -442,19 +360,7 @@ fn run(cli: Cli) -> Result<i32, String> {
         }
         Command::Audit {
             action: AuditAction::Verify { case },
-        } => {
-            let conn = open(&case)?;
-            match audit::verify(&conn).map_err(|e| e.to_string())? {
-                audit::Verdict::Intact { entries, head } => {
-                    println!("audit log intact: {entries} entries, head {head}");
-                    Ok(exit::OK)
-                }
-                audit::Verdict::Broken { seq, reason } => {
-                    println!("audit log BROKEN at entry {seq}: {reason}");
-                    Ok(exit::MISMATCH)
-                }
-            }
-        }
+        } => audit_verify(&case),
         Command::Audit {
             action: AuditAction::Log { case },
         } => {
@@ -469,23 +375,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             query,
             limit,
             json,
-        } => {
-            let hits = crate::text::index::search(&case, &query, limit)?;
-            for h in &hits {
-                if json {
-                    println!("{}", serde_json::to_string(h).map_err(|e| e.to_string())?);
-                } else {
-                    println!(
-                        "{:>6.2}  {}:{}  {}  {}\n        {}",
-                        h.score, h.source, h.path, h.kind, h.locator, h.snippet
-                    );
-                }
-            }
-            if !json {
-                println!("{} hit(s)", hits.len());
-            }
-            Ok(exit::OK)
-        }
+        } => search_command(&case, &query, limit, json),
         Command::Rules {
             action: RulesAction::Show { rules },
         } => {
@@ -507,17 +397,7 @@ fn run(cli: Cli) -> Result<i32, String> {
         }
         Command::Models {
             action: ModelsAction::Pack { file },
-        } => {
-            let dir = crate::vision::models_dir();
-            let (files, bytes) = crate::vision::pack::pack(&dir, &file)?;
-            println!(
-                "{}: {files} files, {:.1} MB (from {})",
-                file.display(),
-                bytes as f64 / 1e6,
-                dir.display()
-            );
-            Ok(exit::OK)
-        }
+        } => models_pack(&file),
         Command::Models {
             action: ModelsAction::Install { file, dir },
         } => {
@@ -536,27 +416,205 @@ fn run(cli: Cli) -> Result<i32, String> {
                     images,
                     labels,
                 },
-        } => {
-            let dir = crate::vision::models_dir();
-            let (card, path) = crate::vision::eval::evaluate(&dir, &model, &images, &labels)?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&card).map_err(|e| e.to_string())?
-            );
-            println!("model card: {}", path.display());
+        } => models_eval(&model, &images, &labels),
+        Command::DemoData { dir } => demo_data(&dir),
+    }
+}
+
+/// `spoor review`: records a named reviewer's decision on a lead (with its audit entry).
+fn review_command(
+    case: &std::path::Path,
+    lead: &str,
+    decision: DecisionArg,
+    by: &str,
+    reason: &str,
+) -> Result<i32, String> {
+    let mut conn = open(&case)?;
+    let decision = match decision {
+        DecisionArg::Confirm => review::Decision::Confirm,
+        DecisionArg::Reject => review::Decision::Reject,
+        DecisionArg::NeedsInfo => review::Decision::NeedsInfo,
+    };
+    let row = review::decide(&mut conn, &lead, decision, &by, &reason)?;
+    println!(
+        "{}: {} by {} (audit entry {})",
+        row.lead,
+        review::Decision::parse(&row.decision)?.state(),
+        sanitize(&row.reviewer),
+        row.audit_seq
+    );
+    Ok(exit::OK)
+}
+
+/// `spoor audit verify`: checks the audit chain, entry by entry.
+fn audit_verify(case: &std::path::Path) -> Result<i32, String> {
+    let conn = open(&case)?;
+    match audit::verify(&conn).map_err(|e| e.to_string())? {
+        audit::Verdict::Intact { entries, head } => {
+            println!("audit log intact: {entries} entries, head {head}");
             Ok(exit::OK)
         }
-        Command::DemoData { dir } => {
-            let set = demo::write(&dir)?;
-            for d in &set.devices {
-                println!("evidence: {}", d.display());
-            }
-            println!("hash set (known-bad): {}", set.known_bad.display());
-            println!("hash set (known-good): {}", set.known_good.display());
-            println!("PDQ list (known-bad): {}", set.known_bad_pdq.display());
-            Ok(exit::OK)
+        audit::Verdict::Broken { seq, reason } => {
+            println!("audit log BROKEN at entry {seq}: {reason}");
+            Ok(exit::MISMATCH)
         }
     }
+}
+
+/// `spoor report`: writes the report (with its audit entry) and says where.
+fn report_command(
+    case: &std::path::Path,
+    by: Option<String>,
+    format: ReportFormat,
+    out: Option<std::path::PathBuf>,
+) -> Result<i32, String> {
+    let conn = open(&case)?;
+    let format = match format {
+        ReportFormat::Html => report::Format::Html,
+        ReportFormat::Json => report::Format::Json,
+    };
+    let actor = by.unwrap_or_else(whoami);
+    let path = report::write_report(&conn, &case, format, out, &actor)?;
+    println!("{}", path.display());
+    Ok(exit::OK)
+}
+
+/// `spoor leads explain`: one lead, the rules and observations it rests on, and its reviews.
+fn explain_command(case: &std::path::Path, lead: &str, json: bool) -> Result<i32, String> {
+    let conn = open(&case)?;
+    let id = leads::resolve_id(&conn, &lead)?;
+    let all = leads::list(&conn).map_err(|e| e.to_string())?;
+    let lead = all
+        .into_iter()
+        .find(|l| l.id == id)
+        .ok_or("lead vanished")?;
+    let reviews: Vec<_> = review::list(&conn)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|r| r.lead == id)
+        .collect();
+    if json {
+        println!("{}", serde_json::json!({"lead": lead, "reviews": reviews}));
+    } else {
+        print_explain(&lead, &reviews);
+    }
+    Ok(exit::OK)
+}
+
+/// `spoor leads`: the active leads by rank.
+fn leads_command(
+    case: Option<std::path::PathBuf>,
+    top: Option<usize>,
+    json: bool,
+) -> Result<i32, String> {
+    let conn = open(&case.ok_or("leads needs a case directory")?)?;
+    let list: Vec<_> = leads::list(&conn)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|l| l.active)
+        .take(top.unwrap_or(usize::MAX))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        for l in &list {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(l).map_err(|e| e.to_string())?
+            )
+            .map_err(|e| e.to_string())?;
+        }
+    } else {
+        print_leads(&mut out, &list).map_err(|e| e.to_string())?;
+    }
+    Ok(exit::OK)
+}
+
+/// `spoor export`: the case as sorted JSON lines, to a file or standard output.
+fn export_command(
+    case: &std::path::Path,
+    kind: &[String],
+    out: Option<std::path::PathBuf>,
+) -> Result<i32, String> {
+    let conn = open(&case)?;
+    match &out {
+        Some(path) => {
+            let file =
+                std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            report::export_jsonl(&conn, &kind, &mut w)?;
+        }
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            report::export_jsonl(&conn, &kind, &mut w)?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// `spoor search`: hits of the word index, best first.
+fn search_command(
+    case: &std::path::Path,
+    query: &str,
+    limit: usize,
+    json: bool,
+) -> Result<i32, String> {
+    let hits = crate::text::index::search(&case, &query, limit)?;
+    for h in &hits {
+        if json {
+            println!("{}", serde_json::to_string(h).map_err(|e| e.to_string())?);
+        } else {
+            println!(
+                "{:>6.2}  {}:{}  {}  {}\n        {}",
+                h.score, h.source, h.path, h.kind, h.locator, h.snippet
+            );
+        }
+    }
+    if !json {
+        println!("{} hit(s)", hits.len());
+    }
+    Ok(exit::OK)
+}
+
+/// `spoor models pack`: the installed models as one file for an offline machine.
+fn models_pack(file: &std::path::Path) -> Result<i32, String> {
+    let dir = crate::vision::models_dir();
+    let (files, bytes) = crate::vision::pack::pack(&dir, &file)?;
+    println!(
+        "{}: {files} files, {:.1} MB (from {})",
+        file.display(),
+        bytes as f64 / 1e6,
+        dir.display()
+    );
+    Ok(exit::OK)
+}
+
+/// `spoor models eval`: a model's card measured on labelled pictures.
+fn models_eval(
+    model: &str,
+    images: &std::path::Path,
+    labels: &std::path::Path,
+) -> Result<i32, String> {
+    let dir = crate::vision::models_dir();
+    let (card, path) = crate::vision::eval::evaluate(&dir, &model, &images, &labels)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&card).map_err(|e| e.to_string())?
+    );
+    println!("model card: {}", path.display());
+    Ok(exit::OK)
+}
+
+/// `spoor demo-data`: writes the built-in demo evidence and says where.
+fn demo_data(dir: &std::path::Path) -> Result<i32, String> {
+    let set = demo::write(&dir)?;
+    for d in &set.devices {
+        println!("evidence: {}", d.display());
+    }
+    println!("hash set (known-bad): {}", set.known_bad.display());
+    println!("hash set (known-good): {}", set.known_good.display());
+    println!("PDQ list (known-bad): {}", set.known_bad_pdq.display());
+    Ok(exit::OK)
 }
 
 /// `spoor models list`: each model of the manifest with what it outputs, its file and its

@@ -352,7 +352,7 @@ impl Analyzer for CommsAnalyzer {
 
 impl CommsAnalyzer {
     /// The records, damage and attachments of a parsed export, with its `comms.export`
-    /// observation first and the entities of its message bodies.
+    /// observation.
     fn analysis(
         &self,
         format: &str,
@@ -378,20 +378,14 @@ impl CommsAnalyzer {
             confidence: 1.0,
             provenance: json!({"region": self.options.region, "owners": self.options.owners}),
         };
-        // Entities in the message bodies, each pointing at its record.
-        let mut observations = vec![observation];
-        observations.extend(crate::text::entities::observations(
-            parsed
-                .records
-                .iter()
-                .filter_map(|r| r.body.as_deref().map(|b| (r.locator.clone(), b))),
-            self.options.region.as_deref(),
-        ));
+        // The entities of the message bodies are the text stage's: the engine hands it every
+        // record's body.
         Analysis {
-            observations,
+            observations: vec![observation],
             records: parsed.records,
             damage: parsed.damage,
             embedded: parsed.embedded,
+            texts: Vec::new(),
         }
     }
 }

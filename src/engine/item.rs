@@ -45,8 +45,35 @@ pub(super) struct Analysed {
     pub(super) embedded: Vec<crate::comms::Embedded>,
 }
 
-/// Every analyzer that accepts the view, each behind its own panic guard.
-pub(super) fn run_analyzers(analyzers: &[Box<dyn Analyzer>], view: &ItemView) -> Analysed {
+/// The text stage: the entities in what an analyzer read (its records' bodies, its OCR
+/// lines), each occurrence pointing at its record or line. Run here, by the engine, so that
+/// no producer calls another (issue 12.2); the observations are the reading analyzer's.
+fn text_stage(
+    analysis: &crate::model::Analysis,
+    region: Option<&str>,
+) -> Vec<crate::model::ObservationDraft> {
+    let bodies = analysis
+        .records
+        .iter()
+        .filter_map(|r| r.body.as_deref().map(|b| (r.locator.clone(), b)));
+    let found = analysis
+        .texts
+        .iter()
+        .map(|t| (t.locator.clone(), t.text.as_str()));
+    let texts: Vec<_> = bodies.chain(found).collect();
+    if texts.is_empty() {
+        return Vec::new();
+    }
+    crate::text::entities::observations(texts.into_iter(), region)
+}
+
+/// Every analyzer that accepts the view, each behind its own panic guard, and the text stage
+/// over what each read; `region` is the default region of phone numbers (`--region`).
+pub(super) fn run_analyzers(
+    analyzers: &[Box<dyn Analyzer>],
+    view: &ItemView,
+    region: Option<&str>,
+) -> Analysed {
     let mut observations = Vec::new();
     let mut errors = Vec::new();
     let mut records = Vec::new();
@@ -56,8 +83,10 @@ pub(super) fn run_analyzers(analyzers: &[Box<dyn Analyzer>], view: &ItemView) ->
             continue;
         }
         match std::panic::catch_unwind(AssertUnwindSafe(|| a.analyze_full(view))) {
-            Ok(Ok(analysis)) => {
+            Ok(Ok(mut analysis)) => {
                 let (name, version) = (a.name(), a.version());
+                let entities = text_stage(&analysis, region);
+                analysis.observations.extend(entities);
                 observations.extend(
                     analysis
                         .observations
@@ -319,7 +348,7 @@ pub(super) fn examine(
     child_depth: usize,
     expansion: &mut Expansion,
 ) -> Examined {
-    let analysed = run_analyzers(ctx.analyzers, view);
+    let analysed = run_analyzers(ctx.analyzers, view, ctx.text_region);
     let mut errors = analysed.errors;
     let mut observations = analysed.observations;
     if let (Some(img), Some(key)) = (view.image, &thumb_key)

@@ -129,129 +129,23 @@ pub fn run_scan_with(
     let db = |e: rusqlite::Error| format!("case store: {e}");
 
     let crash_suspects = recover_journal(&plan.case, &conn)?;
-    let started = Timestamp::now().to_rfc3339();
-    let config_digest = plan.config_digest();
-    let mut source_ids = Vec::new();
-    let run_id = {
-        let tx = conn.transaction().map_err(db)?;
-        let run_id = store::scan::begin_run(
-            &tx,
-            &started,
-            &plan.examiner,
-            &config_digest,
-            &plan.rules.digest,
-        )
-        .map_err(db)?;
-        // A label clash is fatal here, before anything of this run is kept (the transaction
-        // is dropped) and before any evidence is read.
-        for source in &plan.sources {
-            source_ids.push((
-                store::scan::register_source(
-                    &tx,
-                    &source.root,
-                    &source.label,
-                    source.label_given,
-                    &plan.examiner,
-                    &started,
-                )?,
-                source,
-            ));
-        }
-        store::meta_set(&tx, "config_digest", &config_digest).map_err(db)?;
-        let rules = store::scan::RulesInForce {
-            digest: &plan.rules.digest,
-            version: &plan.rules.version,
-            text: &plan.rules.source_text,
-        };
-        store::scan::record_rules_change(&tx, &plan.examiner, &rules).map_err(db)?;
-        let hashset_meta: Vec<_> = plan.hashsets.iter().map(|h| json!({"name": h.name, "sha256": h.file_sha256.to_hex(), "format": h.parsed.format.as_str(), "status": h.spec.status.as_str(), "entries": h.parsed.entries.len(), "problems": h.parsed.problems.len()})).collect();
-        audit::append(&tx, &plan.examiner, "scan-start", &json!({
-            "run": run_id, "config_digest": config_digest, "rules_digest": plan.rules.digest,
-            "sources": plan.sources.iter().map(|s| json!({"label": s.label, "root": s.root.to_string_lossy()})).collect::<Vec<_>>(),
-            "hashsets": hashset_meta,
-        }))
-        .map_err(db)?;
-        store::scan::store_hashsets(&tx, run_id, &plan.hashsets).map_err(db)?;
-        store::scan::store_pdqlists(&tx, run_id, &plan.pdqlists).map_err(db)?;
-        tx.commit().map_err(db)?;
-        run_id
-    };
-
+    let (run_id, source_ids) = begin_run(&mut conn, plan)?;
     let index = Arc::new(HashSetIndex::new(plan.hashsets.clone()));
     let stored_before = store::scan::last_item_id(&conn).map_err(db)?;
-    let mut analyzers: Vec<Box<dyn Analyzer>> = vec![
-        Box::new(analyzer::HashSetAnalyzer {
-            index: index.clone(),
-        }),
-        Box::new(analyzer::ExtensionMismatchAnalyzer),
-        Box::new(crate::media::ExifAnalyzer),
-        Box::new(crate::media::PdqAnalyzer),
-        Box::new(crate::media::AnimationAnalyzer),
-        Box::new(crate::comms::CommsAnalyzer {
-            options: plan.comms.clone(),
-        }),
-        Box::new(crate::text::entities::TextEntityAnalyzer {
-            region: plan.comms.region.clone(),
-            is_export: {
-                let options = plan.comms.clone();
-                Box::new(move |head: &[u8]| crate::comms::is_export(head, &options))
-            },
-        }),
-        Box::new(crate::evidence::archive::ZipAnalyzer),
-    ];
-    analyzers.extend(
-        plan.models
-            .iter()
-            .map(|m| Box::new(m.clone()) as Box<dyn Analyzer>),
-    );
+    let mut analyzers = built_in_analyzers(plan, &index);
     analyzers.extend(hooks.extra_analyzers);
     for a in &analyzers {
         store::record_error_margin(&conn, a.name(), a.version(), a.error_margin()).map_err(db)?;
     }
     store::record_error_margin(&conn, VIDEO_STAGE, VIDEO_STAGE_VERSION, VIDEO_MARGIN)
         .map_err(db)?;
-    let thumbs_dir = plan.case.root.join("thumbs");
-
-    let journal =
-        journal::Journal::open(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
-    let writer_conn = store::open_bulk_writer(&plan.case)?;
-    let (tx, rx) = sync_channel::<WriteMsg>(WRITE_QUEUE);
-    let writer = std::thread::Builder::new()
-        .name("spoor-writer".into())
-        .spawn(move || writer::run(writer_conn, run_id, rx))
-        .map_err(|e| format!("writer thread: {e}"))?;
-
-    let mut processed = 0u64;
-    let mut already = 0u64;
-    for &(source_id, source) in &source_ids {
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let ctx = SourceContext {
-            source_id,
-            label: &source.label,
-            done: store::scan::stored_paths(&conn, source_id).map_err(db)?,
-            suspects: store::scan::crash_suspects(&conn, source_id).map_err(db)?,
-            analyzers: &analyzers,
-            journal: &journal,
-            progress,
-            stop,
-            root: &source.root,
-            before_open: hooks.before_open,
-            expansion_limits: hooks.expansion_limits.unwrap_or_default(),
-            thumbs: &thumbs_dir,
-            video: &plan.video,
-        };
-        let (p, a) = scan_source(&ctx, &source.root, &tx);
-        processed += p;
-        already += a;
-    }
-    drop(tx);
-    let written = writer
-        .join()
-        .map_err(|_| "writer thread panicked".to_string())?;
-    written
-        .map_err(|e| format!("case store write failed; rerun the same command to resume: {e}"))?;
+    let walked = WalkSettings {
+        analyzers: &analyzers,
+        before_open: hooks.before_open,
+        expansion_limits: hooks.expansion_limits.unwrap_or_default(),
+    };
+    let (processed, already) =
+        scan_sources(&conn, plan, run_id, &source_ids, &walked, progress, stop)?;
 
     let mut interrupted = stop.load(Ordering::Relaxed);
     if !interrupted && !index.is_empty() {
@@ -264,60 +158,9 @@ pub fn run_scan_with(
         )
         .map_err(db)?;
     }
-    // The whole-case passes, one after the other: each is idempotent (it replaces what it
-    // wrote before), so one cut short by Ctrl-C is simply run again by the next scan. The stop
-    // flag is polled between them and the one running is shown in the progress.
-    let radius = crate::media::neardup::DEFAULT_MAX_DISTANCE;
-    for pass in CasePass::ALL {
-        if interrupted || stop.load(Ordering::Relaxed) {
-            interrupted = true;
-            break;
-        }
-        progress
-            .case_pass
-            .store(pass as usize + 1, Ordering::Relaxed);
-        match pass {
-            CasePass::NearDuplicates => {
-                let pictures = crate::store::pdq_observations(&conn).map_err(db)?;
-                let found = crate::media::near_duplicates(&pictures, radius)?;
-                crate::store::store_pass(&mut conn, &found).map_err(db)?;
-            }
-            CasePass::PdqLists if !plan.pdqlists.is_empty() => {
-                let pictures = crate::store::pdq_observations(&conn).map_err(db)?;
-                let found = crate::media::match_pdq_lists(&pictures, &plan.pdqlists, radius);
-                crate::store::store_pass(&mut conn, &found).map_err(db)?;
-            }
-            CasePass::PdqLists => {}
-            CasePass::Places => {
-                if let Some((gazetteer, radius_m)) = &plan.geocode {
-                    let positions = crate::store::gps_observations(&conn).map_err(db)?;
-                    let found = crate::places::places(&positions, gazetteer, *radius_m);
-                    crate::store::store_pass(&mut conn, &found).map_err(db)?;
-                }
-            }
-            CasePass::Similarity => {
-                if let Some(similarity) = &plan.similarity {
-                    let pictures = crate::store::embedding_observations(&conn, &similarity.model)
-                        .map_err(db)?;
-                    let found = crate::vision::embedding::similarity_pass(&pictures, similarity)?;
-                    crate::store::store_pass(&mut conn, &found).map_err(db)?;
-                }
-            }
-            CasePass::Keywords => {
-                if let Some(keywords) = &plan.keywords {
-                    let texts = crate::store::case_texts(&conn).map_err(db)?;
-                    let found = crate::text::index::keyword_hits(&texts, keywords);
-                    crate::store::store_pass(&mut conn, &found).map_err(db)?;
-                }
-            }
-            CasePass::WordIndex => {
-                let texts = crate::store::case_texts(&conn).map_err(db)?;
-                crate::text::index::rebuild(&texts, &plan.case.root)?;
-            }
-        }
-        progress.case_passes_done.fetch_add(1, Ordering::Relaxed);
+    if !interrupted {
+        interrupted = run_case_passes(&mut conn, plan, progress, stop)?;
     }
-    progress.case_pass.store(0, Ordering::Relaxed);
     let finished = Timestamp::now().to_rfc3339();
     let mut sources = Vec::new();
     for (id, source) in &source_ids {
@@ -346,21 +189,7 @@ pub fn run_scan_with(
                 )
             })
             .collect(),
-        hashset_problems: plan
-            .hashsets
-            .iter()
-            .flat_map(|h| {
-                h.parsed
-                    .problems
-                    .iter()
-                    .map(move |p| format!("{}: {p}", h.name))
-            })
-            .chain(
-                plan.pdqlists
-                    .iter()
-                    .flat_map(|l| l.problems.iter().map(move |p| format!("{}: {p}", l.name))),
-            )
-            .collect(),
+        hashset_problems: list_problems(plan),
         leads: lead_counts,
     };
     let details = json!({
@@ -382,6 +211,238 @@ pub fn run_scan_with(
     // Every begun item is now either committed or known not to be: the journal has served.
     journal::clear(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
     Ok(summary)
+}
+
+/// The run's row, its sources, the rules, hash sets and PDQ lists in force, and the
+/// `scan-start` audit entry, in one transaction. A label clash is fatal here, before anything
+/// of this run is kept (the transaction is dropped) and before any evidence is read.
+fn begin_run<'p>(
+    conn: &mut Connection,
+    plan: &'p ScanPlan,
+) -> Result<(i64, Vec<(i64, &'p SourcePlan)>), String> {
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    let started = Timestamp::now().to_rfc3339();
+    let config_digest = plan.config_digest();
+    let tx = conn.transaction().map_err(db)?;
+    let run_id = store::scan::begin_run(
+        &tx,
+        &started,
+        &plan.examiner,
+        &config_digest,
+        &plan.rules.digest,
+    )
+    .map_err(db)?;
+    let mut source_ids = Vec::new();
+    for source in &plan.sources {
+        let id = store::scan::register_source(
+            &tx,
+            &source.root,
+            &source.label,
+            source.label_given,
+            &plan.examiner,
+            &started,
+        )?;
+        source_ids.push((id, source));
+    }
+    store::meta_set(&tx, "config_digest", &config_digest).map_err(db)?;
+    let rules = store::scan::RulesInForce {
+        digest: &plan.rules.digest,
+        version: &plan.rules.version,
+        text: &plan.rules.source_text,
+    };
+    store::scan::record_rules_change(&tx, &plan.examiner, &rules).map_err(db)?;
+    let hashset_meta: Vec<_> = plan.hashsets.iter().map(|h| json!({"name": h.name, "sha256": h.file_sha256.to_hex(), "format": h.parsed.format.as_str(), "status": h.spec.status.as_str(), "entries": h.parsed.entries.len(), "problems": h.parsed.problems.len()})).collect();
+    audit::append(&tx, &plan.examiner, "scan-start", &json!({
+        "run": run_id, "config_digest": config_digest, "rules_digest": plan.rules.digest,
+        "sources": plan.sources.iter().map(|s| json!({"label": s.label, "root": s.root.to_string_lossy()})).collect::<Vec<_>>(),
+        "hashsets": hashset_meta,
+    }))
+    .map_err(db)?;
+    store::scan::store_hashsets(&tx, run_id, &plan.hashsets).map_err(db)?;
+    store::scan::store_pdqlists(&tx, run_id, &plan.pdqlists).map_err(db)?;
+    tx.commit().map_err(db)?;
+    Ok((run_id, source_ids))
+}
+
+/// The per-item analyzers of every scan, in the order they run, then the plan's models.
+fn built_in_analyzers(plan: &ScanPlan, index: &Arc<HashSetIndex>) -> Vec<Box<dyn Analyzer>> {
+    let mut analyzers: Vec<Box<dyn Analyzer>> = vec![
+        Box::new(analyzer::HashSetAnalyzer {
+            index: index.clone(),
+        }),
+        Box::new(analyzer::ExtensionMismatchAnalyzer),
+        Box::new(crate::media::ExifAnalyzer),
+        Box::new(crate::media::PdqAnalyzer),
+        Box::new(crate::media::AnimationAnalyzer),
+        Box::new(crate::comms::CommsAnalyzer {
+            options: plan.comms.clone(),
+        }),
+        Box::new(crate::text::entities::TextEntityAnalyzer {
+            region: plan.comms.region.clone(),
+            is_export: {
+                let options = plan.comms.clone();
+                Box::new(move |head: &[u8]| crate::comms::is_export(head, &options))
+            },
+        }),
+        Box::new(crate::evidence::archive::ZipAnalyzer),
+    ];
+    analyzers.extend(
+        plan.models
+            .iter()
+            .map(|m| Box::new(m.clone()) as Box<dyn Analyzer>),
+    );
+    analyzers
+}
+
+/// What every source of a scan is walked with.
+struct WalkSettings<'a> {
+    analyzers: &'a [Box<dyn Analyzer>],
+    before_open: Option<BeforeOpen<'a>>,
+    expansion_limits: ExpansionLimits,
+}
+
+/// Walks every source into the one writer thread; returns (processed, already stored).
+fn scan_sources(
+    conn: &Connection,
+    plan: &ScanPlan,
+    run_id: i64,
+    source_ids: &[(i64, &SourcePlan)],
+    walked: &WalkSettings,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Result<(u64, u64), String> {
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    let thumbs_dir = plan.case.root.join("thumbs");
+    let journal =
+        journal::Journal::open(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
+    let writer_conn = store::open_bulk_writer(&plan.case)?;
+    let (tx, rx) = sync_channel::<WriteMsg>(WRITE_QUEUE);
+    let writer = std::thread::Builder::new()
+        .name("spoor-writer".into())
+        .spawn(move || writer::run(writer_conn, run_id, rx))
+        .map_err(|e| format!("writer thread: {e}"))?;
+    let mut processed = 0u64;
+    let mut already = 0u64;
+    for &(source_id, source) in source_ids {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let ctx = SourceContext {
+            source_id,
+            label: &source.label,
+            done: store::scan::stored_paths(conn, source_id).map_err(db)?,
+            suspects: store::scan::crash_suspects(conn, source_id).map_err(db)?,
+            analyzers: walked.analyzers,
+            text_region: plan.comms.region.as_deref(),
+            journal: &journal,
+            progress,
+            stop,
+            root: &source.root,
+            before_open: walked.before_open,
+            expansion_limits: walked.expansion_limits,
+            thumbs: &thumbs_dir,
+            video: &plan.video,
+        };
+        let (p, a) = scan_source(&ctx, &source.root, &tx);
+        processed += p;
+        already += a;
+    }
+    drop(tx);
+    let written = writer
+        .join()
+        .map_err(|_| "writer thread panicked".to_string())?;
+    written
+        .map_err(|e| format!("case store write failed; rerun the same command to resume: {e}"))?;
+    Ok((processed, already))
+}
+
+/// The whole-case passes, one after the other: each reads a typed view of the case, returns
+/// what it found, and the store replaces what that pass wrote before (so one cut short by
+/// Ctrl-C is simply run again by the next scan). The stop flag is polled between them and the
+/// one running is shown in the progress. Returns whether the scan was stopped.
+fn run_case_passes(
+    conn: &mut Connection,
+    plan: &ScanPlan,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Result<bool, String> {
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    let radius = crate::media::neardup::DEFAULT_MAX_DISTANCE;
+    let mut interrupted = false;
+    for pass in CasePass::ALL {
+        if stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            break;
+        }
+        progress
+            .case_pass
+            .store(pass as usize + 1, Ordering::Relaxed);
+        let found = match pass {
+            CasePass::NearDuplicates => {
+                let pictures = store::pdq_observations(conn).map_err(db)?;
+                Some(crate::media::near_duplicates(&pictures, radius)?)
+            }
+            CasePass::PdqLists if !plan.pdqlists.is_empty() => {
+                let pictures = store::pdq_observations(conn).map_err(db)?;
+                Some(crate::media::match_pdq_lists(
+                    &pictures,
+                    &plan.pdqlists,
+                    radius,
+                ))
+            }
+            CasePass::PdqLists => None,
+            CasePass::Places => match &plan.geocode {
+                Some((gazetteer, radius_m)) => {
+                    let positions = store::gps_observations(conn).map_err(db)?;
+                    Some(crate::places::places(&positions, gazetteer, *radius_m))
+                }
+                None => None,
+            },
+            CasePass::Similarity => match &plan.similarity {
+                Some(similarity) => {
+                    let pictures =
+                        store::embedding_observations(conn, &similarity.model).map_err(db)?;
+                    Some(crate::vision::embedding::similarity_pass(
+                        &pictures, similarity,
+                    )?)
+                }
+                None => None,
+            },
+            CasePass::Keywords => match &plan.keywords {
+                Some(keywords) => {
+                    let texts = store::case_texts(conn).map_err(db)?;
+                    Some(crate::text::index::keyword_hits(&texts, keywords))
+                }
+                None => None,
+            },
+            CasePass::WordIndex => {
+                let texts = store::case_texts(conn).map_err(db)?;
+                crate::text::index::rebuild(&texts, &plan.case.root)?;
+                None
+            }
+        };
+        if let Some(found) = found {
+            store::store_pass(conn, &found).map_err(db)?;
+        }
+        progress.case_passes_done.fetch_add(1, Ordering::Relaxed);
+    }
+    progress.case_pass.store(0, Ordering::Relaxed);
+    Ok(interrupted)
+}
+
+/// Every problem found in the hash sets and PDQ lists, named by their set.
+fn list_problems(plan: &ScanPlan) -> Vec<String> {
+    let sets = plan.hashsets.iter().flat_map(|h| {
+        h.parsed
+            .problems
+            .iter()
+            .map(move |p| format!("{}: {p}", h.name))
+    });
+    let lists = plan
+        .pdqlists
+        .iter()
+        .flat_map(|l| l.problems.iter().map(move |p| format!("{}: {p}", l.name)));
+    sets.chain(lists).collect()
 }
 
 /// Reads the journal of a run that died, counts a crash for each item it left in flight, and

@@ -12,6 +12,8 @@ pub(super) struct SourceContext<'a> {
     pub(super) done: HashSet<Vec<u8>>,
     pub(super) suspects: HashMap<Vec<u8>, i64>,
     pub(super) analyzers: &'a [Box<dyn Analyzer>],
+    /// Default region of phone numbers in the text stage (`--region`).
+    pub(super) text_region: Option<&'a str>,
     pub(super) journal: &'a journal::Journal,
     pub(super) progress: &'a Progress,
     pub(super) stop: &'a AtomicBool,

@@ -123,7 +123,7 @@ pub(super) fn frame_child(
         reopen: None,
         expand: false,
     };
-    let analysed = run_analyzers(ctx.analyzers, &view);
+    let analysed = run_analyzers(ctx.analyzers, &view, ctx.text_region);
     let (observations, mut errors) = (analysed.observations, analysed.errors);
     if let Err(e) = crate::media::thumbs::write(ctx.thumbs, &pixels_sha256, &img) {
         errors.push(ItemError::new(Stage::Thumbnail, e));

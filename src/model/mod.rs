@@ -7,9 +7,9 @@ pub mod leads;
 pub mod records;
 pub use leads::{ItemObservations, LeadCounts, LeadDraft, LeadRow, ReviewRow, StoredObservation};
 pub use records::{
-    Analysis, CaseText, CommRecord, Embedded, ItemError, ItemId, ObservationDraft, Participant,
-    PassCard, PassOutput, RecordKind, RecordTime, RecordedEntry, RecordedSource, Stage,
-    StoredEmbedding, StoredGps, StoredPdq,
+    Analysis, CaseText, CommRecord, Embedded, FoundText, ItemError, ItemId, ObservationDraft,
+    Participant, PassCard, PassOutput, RecordKind, RecordTime, RecordedEntry, RecordedSource,
+    Stage, StoredEmbedding, StoredGps, StoredPdq,
 };
 
 /// One kind of observation: its name, which stage makes it, and every field of its value.

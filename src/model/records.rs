@@ -132,6 +132,16 @@ pub struct Analysis {
     /// Files carried inside the item (e-mail attachments): the engine makes each a child item
     /// that goes through every stage, digests and hash sets included.
     pub embedded: Vec<Embedded>,
+    /// Text found in the item beside its records (OCR lines): the engine hands it, with the
+    /// records' bodies, to the text stage, which finds its entities. A producer never calls
+    /// the text stage itself.
+    pub texts: Vec<FoundText>,
+}
+
+/// Text an analyzer read from an item, and where in the item it is (`{"ocr": MODEL}`).
+pub struct FoundText {
+    pub locator: serde_json::Value,
+    pub text: String,
 }
 
 /// The largest file held in memory whole: an export parsed at once, or what the files

@@ -576,20 +576,22 @@ impl Analyzer for Ocr {
         item.image.is_some()
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
+        self.analyze_full(item).map(|a| a.observations)
+    }
+    /// The lines read, as an `image.text` observation and as text for the text stage
+    /// (which the engine hands it, for its entities).
+    fn analyze_full(&self, item: &ItemView) -> Result<crate::model::Analysis, String> {
         let Some(img) = super::rgb(item) else {
-            return Ok(Vec::new());
+            return Ok(Default::default());
         };
         let lines = self.read(&img)?;
         if lines.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Default::default());
         }
         let text: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
         let mean = lines.iter().map(|l| l.score).sum::<f32>() / lines.len() as f32;
         let joined = text.join("\n");
-        let mut out = crate::text::entities::observations(
-            std::iter::once((json!({"ocr": self.entry.name}), joined.as_str())),
-            None,
-        );
+        let mut out = Vec::new();
         out.push(ObservationDraft {
             kind: "image.text".into(),
             value: json!({
@@ -607,7 +609,14 @@ impl Analyzer for Ocr {
                 "dictionary_size": self.characters.len() - 2,
             }),
         });
-        Ok(out)
+        Ok(crate::model::Analysis {
+            observations: out,
+            texts: vec![crate::model::FoundText {
+                locator: json!({"ocr": self.entry.name}),
+                text: joined,
+            }],
+            ..Default::default()
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::io::Write;
 
+use maud::{DOCTYPE, Markup, html};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
@@ -194,26 +195,14 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
     }))
 }
 
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
+/// A JSON value as report text: strings as they are, `—` for none, anything else as JSON.
+/// Escaping is maud's: every value spliced into the page is escaped unless marked raw, and
+/// nothing in this module marks a value raw.
 fn text(v: &Value) -> String {
     match v {
-        Value::String(s) => escape(s),
+        Value::String(s) => s.clone(),
         Value::Null => "—".into(),
-        other => escape(&other.to_string()),
+        other => other.to_string(),
     }
 }
 
@@ -242,159 +231,134 @@ fn thumbnail_uri(thumbs_dir: Option<&std::path::Path>, lead: &Value) -> Option<S
     ))
 }
 
-fn lead_rows(
-    html: &mut String,
-    leads: &[Value],
-    with_decision: bool,
-    thumbs_dir: Option<&std::path::Path>,
-) {
-    html.push_str("<table><tr><th>lead</th><th>rank</th><th>score</th><th>source</th><th>path</th><th>why (rule → explanation; observations; error margin)</th>");
-    if with_decision {
-        html.push_str("<th>decisions</th>");
-    }
-    html.push_str("</tr>\n");
-    for l in leads {
-        html.push_str(&format!(
-            "<tr><td><code>{}</code></td><td>{}</td><td>{:.1}</td><td>{}</td><td><code>{}</code>{}</td><td>",
-            text(&l["id"]), text(&l["rank"]), l["score"].as_f64().unwrap_or(0.0), text(&l["source"]), text(&l["path"]),
-            thumbnail_uri(thumbs_dir, l)
-                .map(|uri| format!("<br><img class=thumb alt=\"thumbnail, blurred\" src=\"{uri}\"><br><small>blurred; <code>spoor reveal CASE {} --by NAME --reason TEXT</code> shows it and logs who looked</small>", text(&l["id"])))
-                .unwrap_or_default()
-        ));
-        for hit in l["hits"]["hits"].as_array().into_iter().flatten() {
-            html.push_str(&format!(
-                "<div class=hit><b>{}</b> ({}): {}<ul>",
-                text(&hit["rule"]),
-                text(&hit["title"]),
-                text(&hit["explanation"])
-            ));
-            for o in hit["observations"].as_array().into_iter().flatten() {
-                html.push_str(&format!(
-                    "<li><code>{}</code> by {} v{} — confidence {} — <code>{}</code><br><small>error margin: {}</small></li>",
-                    text(&o["kind"]), text(&o["analyzer"]), text(&o["analyzer_version"]), text(&o["confidence"]), text(&o["value"]), text(&o["error_margin"])
-                ));
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse;width:100%;margin-bottom:1.5em}\
+     td,th{border:1px solid #ccc;padding:4px;vertical-align:top;text-align:left;font-size:90%}\
+     .awaiting{border:3px dashed #c60;padding:0 1em;background:#fff8f0}.findings{border:3px solid #070;padding:0 1em}\
+     .hit{margin-bottom:.5em}code{word-break:break-all}.thumb{max-width:128px;max-height:128px;margin-top:4px}";
+
+/// A table of leads: why each was proposed (rule, explanation, observations with their error
+/// margins), its blurred thumbnail, and every decision on it.
+fn lead_rows(leads: &[Value], thumbs_dir: Option<&std::path::Path>) -> Markup {
+    html! {
+        table {
+            tr {
+                th { "lead" } th { "rank" } th { "score" } th { "source" } th { "path" }
+                th { "why (rule → explanation; observations; error margin)" } th { "decisions" }
             }
-            html.push_str("</ul></div>");
-        }
-        html.push_str("</td>");
-        if with_decision {
-            html.push_str("<td>");
-            for r in l["reviews"].as_array().into_iter().flatten() {
-                html.push_str(&format!(
-                    "<div>{} by <b>{}</b> at {}: {}</div>",
-                    text(&r["decision"]),
-                    text(&r["reviewer"]),
-                    text(&r["at"]),
-                    text(&r["reason"])
-                ));
+            @for l in leads {
+                tr {
+                    td { code { (text(&l["id"])) } }
+                    td { (text(&l["rank"])) }
+                    td { (format!("{:.1}", l["score"].as_f64().unwrap_or(0.0))) }
+                    td { (text(&l["source"])) }
+                    td {
+                        code { (text(&l["path"])) }
+                        @if let Some(uri) = thumbnail_uri(thumbs_dir, l) {
+                            br; img.thumb alt="thumbnail, blurred" src=(uri); br;
+                            small { "blurred; " code { "spoor reveal CASE " (text(&l["id"])) " --by NAME --reason TEXT" } " shows it and logs who looked" }
+                        }
+                    }
+                    td {
+                        @for hit in l["hits"]["hits"].as_array().into_iter().flatten() {
+                            div.hit {
+                                b { (text(&hit["rule"])) } " (" (text(&hit["title"])) "): " (text(&hit["explanation"]))
+                                ul {
+                                    @for o in hit["observations"].as_array().into_iter().flatten() {
+                                        li {
+                                            code { (text(&o["kind"])) } " by " (text(&o["analyzer"])) " v" (text(&o["analyzer_version"]))
+                                            " — confidence " (text(&o["confidence"])) " — " code { (text(&o["value"])) }
+                                            br; small { "error margin: " (text(&o["error_margin"])) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    td {
+                        @for r in l["reviews"].as_array().into_iter().flatten() {
+                            div { (text(&r["decision"])) " by " b { (text(&r["reviewer"])) } " at " (text(&r["at"])) ": " (text(&r["reason"])) }
+                        }
+                    }
+                }
             }
-            html.push_str("</td>");
         }
-        html.push_str("</tr>\n");
     }
-    html.push_str("</table>\n");
+}
+
+/// A table with one row per object of `rows`, the columns named by `keys`.
+fn table_of(headings: &[&str], keys: &[&str], rows: &Value) -> Markup {
+    html! {
+        table {
+            tr { @for h in headings { th { (h) } } }
+            @for row in rows.as_array().into_iter().flatten() {
+                tr { @for k in keys { td { (text(&row[*k])) } } }
+            }
+        }
+    }
 }
 
 /// The report as one HTML file; `thumbs_dir` (CASE/thumbs) lets it embed the pictures of the
-/// leads on images.
+/// leads on images, blurred.
 pub fn render_html(data: &Value, thumbs_dir: Option<&std::path::Path>) -> String {
-    let mut h = String::from(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>spoor case report</title><style>\
-         body{font-family:sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse;width:100%;margin-bottom:1.5em}\
-         td,th{border:1px solid #ccc;padding:4px;vertical-align:top;text-align:left;font-size:90%}\
-         .awaiting{border:3px dashed #c60;padding:0 1em;background:#fff8f0}.findings{border:3px solid #070;padding:0 1em}\
-         .hit{margin-bottom:.5em}code{word-break:break-all}.thumb{max-width:128px;max-height:128px;margin-top:4px}</style></head><body>\n<h1>spoor case report</h1>\n",
+    let list = |key: &str| data[key].as_array().cloned().unwrap_or_default();
+    let (findings, awaiting, rejected, errors) = (
+        list("findings"),
+        list("awaiting_review"),
+        list("rejected"),
+        list("errors"),
     );
-    h.push_str(&format!(
-        "<p>spoor {} — rules digest <code>{}</code> — audit log: {}</p>\n",
-        text(&data["tool"]["version"]),
-        text(&data["rules_digest"]),
-        if data["audit"]["intact"].as_bool() == Some(true) {
-            format!(
-                "intact, {} entries, head <code>{}</code>",
-                text(&data["audit"]["entries"]),
-                text(&data["audit"]["head"])
-            )
-        } else {
-            format!(
-                "<b>BROKEN</b> at entry {}: {}",
-                text(&data["audit"]["first_bad_entry"]),
-                text(&data["audit"]["reason"])
-            )
+    let audit = &data["audit"];
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { "spoor case report" } style { (STYLE) } }
+            body {
+                h1 { "spoor case report" }
+                p {
+                    "spoor " (text(&data["tool"]["version"])) " — rules digest " code { (text(&data["rules_digest"])) } " — audit log: "
+                    @if audit["intact"].as_bool() == Some(true) {
+                        "intact, " (text(&audit["entries"])) " entries, head " code { (text(&audit["head"])) }
+                    } @else {
+                        b { "BROKEN" } " at entry " (text(&audit["first_bad_entry"])) ": " (text(&audit["reason"]))
+                    }
+                }
+                h2 { "Evidence sources" }
+                (table_of(
+                    &["label", "root", "examiner", "first scan", "finished", "files", "dirs", "other", "bytes", "errors", "root digest (SHA-256)"],
+                    &["label", "root", "examiner", "first_scan", "finished", "files", "dirs", "other", "bytes", "errors", "root_digest"],
+                    &data["sources"],
+                ))
+                div.findings {
+                    h2 { "Findings (" (findings.len()) "): leads confirmed by a named reviewer" }
+                    @if findings.is_empty() {
+                        p { "No lead has been confirmed. Nothing in this case is a finding yet." }
+                    } @else {
+                        (lead_rows(&findings, thumbs_dir))
+                    }
+                }
+                div.awaiting {
+                    h2 { "AWAITING REVIEW (" (awaiting.len()) ") — proposals, not findings" }
+                    p {
+                        "These leads were produced by rules from observations. None has been confirmed by a person; \
+                         none may be acted on until a named reviewer confirms it (" code { "spoor review" } ")."
+                    }
+                    (lead_rows(&awaiting, thumbs_dir))
+                }
+                h2 { "Rejected leads (" (rejected.len()) ")" }
+                (lead_rows(&rejected, thumbs_dir))
+                h2 { "Hash sets used" }
+                (table_of(
+                    &["name", "format", "status", "category", "entries", "malformed lines", "file SHA-256"],
+                    &["name", "format", "status", "category", "entries", "problems", "sha256"],
+                    &data["hashsets"],
+                ))
+                h2 { "Items that could not be fully processed (" (errors.len()) ")" }
+                (table_of(&["source", "path", "stage", "reason"], &["source", "path", "stage", "reason"], &data["errors"]))
+                @if let Some(a) = data["place_attribution"].as_str() {
+                    p { small { (a) } }
+                }
+            }
         }
-    ));
-    h.push_str("<h2>Evidence sources</h2><table><tr><th>label</th><th>root</th><th>examiner</th><th>first scan</th><th>finished</th><th>files</th><th>dirs</th><th>other</th><th>bytes</th><th>errors</th><th>root digest (SHA-256)</th></tr>\n");
-    for s in data["sources"].as_array().into_iter().flatten() {
-        h.push_str("<tr>");
-        for k in [
-            "label",
-            "root",
-            "examiner",
-            "first_scan",
-            "finished",
-            "files",
-            "dirs",
-            "other",
-            "bytes",
-            "errors",
-            "root_digest",
-        ] {
-            h.push_str(&format!("<td>{}</td>", text(&s[k])));
-        }
-        h.push_str("</tr>\n");
-    }
-    h.push_str("</table>\n");
-    let findings = data["findings"].as_array().cloned().unwrap_or_default();
-    h.push_str(&format!(
-        "<div class=findings><h2>Findings ({}): leads confirmed by a named reviewer</h2>\n",
-        findings.len()
-    ));
-    if findings.is_empty() {
-        h.push_str("<p>No lead has been confirmed. Nothing in this case is a finding yet.</p>\n");
-    } else {
-        lead_rows(&mut h, &findings, true, thumbs_dir);
-    }
-    h.push_str("</div>\n");
-    let awaiting = data["awaiting_review"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    h.push_str(&format!(
-        "<div class=awaiting><h2>AWAITING REVIEW ({}) — proposals, not findings</h2>\n<p>These leads were produced by rules from observations. \
-         None has been confirmed by a person; none may be acted on until a named reviewer confirms it (<code>spoor review</code>).</p>\n",
-        awaiting.len()
-    ));
-    lead_rows(&mut h, &awaiting, true, thumbs_dir);
-    h.push_str("</div>\n");
-    let rejected = data["rejected"].as_array().cloned().unwrap_or_default();
-    h.push_str(&format!("<h2>Rejected leads ({})</h2>\n", rejected.len()));
-    lead_rows(&mut h, &rejected, true, thumbs_dir);
-    h.push_str("<h2>Hash sets used</h2><table><tr><th>name</th><th>format</th><th>status</th><th>category</th><th>entries</th><th>malformed lines</th><th>file SHA-256</th></tr>\n");
-    for s in data["hashsets"].as_array().into_iter().flatten() {
-        h.push_str("<tr>");
-        for k in [
-            "name", "format", "status", "category", "entries", "problems", "sha256",
-        ] {
-            h.push_str(&format!("<td>{}</td>", text(&s[k])));
-        }
-        h.push_str("</tr>\n");
-    }
-    h.push_str("</table>\n");
-    let errors = data["errors"].as_array().cloned().unwrap_or_default();
-    h.push_str(&format!("<h2>Items that could not be fully processed ({})</h2><table><tr><th>source</th><th>path</th><th>stage</th><th>reason</th></tr>\n", errors.len()));
-    for e in &errors {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
-            text(&e["source"]),
-            text(&e["path"]),
-            text(&e["stage"]),
-            text(&e["reason"])
-        ));
-    }
-    h.push_str("</table>\n");
-    if let Some(a) = data["place_attribution"].as_str() {
-        h.push_str(&format!("<p><small>{}</small></p>\n", escape(a)));
-    }
-    h.push_str("</body></html>\n");
-    h
+    };
+    page.into_string()
 }

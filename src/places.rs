@@ -181,7 +181,7 @@ pub fn places(
         for &i in group {
             let own = nearest.map(|_| gazetteer.nearest(points[i].0, points[i].1));
             let draft = ObservationDraft {
-                kind: "location.place".into(),
+                kind: crate::model::ObservationKind::LocationPlace,
                 value: json!({
                     "place": format!("P{}", n + 1),
                     "members": group.len(),
@@ -206,7 +206,7 @@ pub fn places(
     }
     crate::model::PassOutput {
         card: PLACES,
-        replaces: &["location.place"],
+        replaces: &[crate::model::ObservationKind::LocationPlace],
         observations,
     }
 }

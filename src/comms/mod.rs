@@ -364,7 +364,7 @@ impl CommsAnalyzer {
             *counts.entry(r.kind.as_str()).or_default() += 1;
         }
         let observation = ObservationDraft {
-            kind: "comms.export".into(),
+            kind: crate::model::ObservationKind::CommsExport,
             value: json!({
                 "format": format, "records": parsed.records.len(), "by_kind": counts,
                 "damaged": parsed.damage.len(), "summary": parsed.summary,

@@ -49,7 +49,7 @@ impl HashSetAnalyzer {
             .map(|m| {
                 let set = &self.index.sets[m.set_index];
                 ObservationDraft {
-                    kind: "hashset.match".into(),
+                    kind: crate::model::ObservationKind::HashsetMatch,
                     value: json!({
                         "set": set.name,
                         "status": m.status.as_str(),
@@ -99,7 +99,7 @@ impl Analyzer for ExtensionMismatchAnalyzer {
         };
         Ok(typing::extension_mismatch(&item.entry.rel_path, ct)
             .map(|(claimed, detected)| ObservationDraft {
-                kind: "type.extension_mismatch".into(),
+                kind: crate::model::ObservationKind::TypeExtensionMismatch,
                 value: json!({ "extension": claimed, "detected_extension": detected, "detected_mime": ct.mime }),
                 confidence: typing::signature_confidence(&detected),
                 provenance: json!({ "head_bytes": item.head.len() }),

@@ -72,7 +72,7 @@ pub(super) fn video_keyframes(
                 VIDEO_STAGE,
                 VIDEO_STAGE_VERSION,
                 analyzer::ObservationDraft {
-                    kind: "video.keyframes".into(),
+                    kind: crate::model::ObservationKind::VideoKeyframes,
                     value: serde_json::to_value(&info).unwrap_or_default(),
                     confidence: 1.0,
                     provenance: json!({"extractor": extractor, "interval_s": opts.interval, "scene_threshold": opts.scene_threshold, "min_gap_s": opts.min_gap, "max_frames": opts.max_frames}),

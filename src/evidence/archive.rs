@@ -71,7 +71,7 @@ fn listing(reader: impl Read + std::io::Seek) -> Result<Analysis, String> {
         .map_err(|e| format!("not a readable zip ({e}); members not extracted"))?;
     let mut analysis = Analysis::default();
     analysis.observations.push(ObservationDraft {
-        kind: "archive.zip".into(),
+        kind: crate::model::ObservationKind::ArchiveZip,
         value: json!({
             "members": archive.len(), "extracted": 0,
             "not_extracted_because": "an identical copy is already expanded within this evidence file",
@@ -159,7 +159,7 @@ fn members(mut reader: impl Read + std::io::Seek) -> Result<Analysis, String> {
         }
     }
     analysis.observations.push(ObservationDraft {
-            kind: "archive.zip".into(),
+            kind: crate::model::ObservationKind::ArchiveZip,
             value: json!({
                 "members": members, "extracted": tally.extracted, "directories": tally.directories,
                 "not_extracted": members - tally.extracted - tally.directories,

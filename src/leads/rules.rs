@@ -107,10 +107,10 @@ fn check_against_catalogue(rule: &Rule) -> Result<(), String> {
         .iter()
         .map(|k| known(k))
         .collect::<Result<Vec<_>, _>>()?;
-    let has_field = |kinds: &[&crate::model::ObservationKind], field: &str| {
+    let has_field = |kinds: &[&crate::model::KindSpec], field: &str| {
         OBSERVATION_ATTRIBUTES.contains(&field) || kinds.iter().any(|k| k.fields.contains(&field))
     };
-    let names = |kinds: &[&crate::model::ObservationKind]| {
+    let names = |kinds: &[&crate::model::KindSpec]| {
         kinds.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
     };
     for field in rule.conditions.keys() {

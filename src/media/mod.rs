@@ -134,7 +134,7 @@ impl Analyzer for PdqAnalyzer {
             ));
         };
         Ok(vec![ObservationDraft {
-            kind: "image.pdq".into(),
+            kind: crate::model::ObservationKind::ImagePdq,
             value: json!({
                 "hash": d.original.to_hex(),
                 "quality": d.quality,
@@ -256,7 +256,7 @@ impl Analyzer for AnimationAnalyzer {
                 "animated GIF of more than {MAX_ANIMATION_FRAMES} frames: only the first frame was examined"
             )),
             Some(n) if n > 1 => Ok(vec![ObservationDraft {
-                kind: "image.animation".into(),
+                kind: crate::model::ObservationKind::ImageAnimation,
                 value: json!({ "frames": n, "frames_examined": 1 }),
                 confidence: 1.0,
                 provenance: json!({ "method": "GIF block structure" }),
@@ -341,14 +341,14 @@ impl Analyzer for ExifAnalyzer {
         };
         let gps_from_xmp = facts.from_xmp.iter().any(|f| f == "gps");
         let mut out = vec![ObservationDraft {
-            kind: "image.exif".into(),
+            kind: crate::model::ObservationKind::ImageExif,
             value: serde_json::to_value(&facts).unwrap_or_default(),
             confidence: 1.0,
             provenance: json!({ "reader": "kamadak-exif 0.6; XMP: quick-xml 0.38" }),
         }];
         if let Some(gps) = &facts.gps {
             out.push(ObservationDraft {
-                kind: "image.gps".into(),
+                kind: crate::model::ObservationKind::ImageGps,
                 value: json!({ "latitude": gps.latitude, "longitude": gps.longitude, "altitude": gps.altitude }),
                 confidence: 1.0,
                 provenance: if gps_from_xmp {
@@ -425,7 +425,7 @@ pub fn near_duplicates(
             observations.push((
                 rows[member].item,
                 ObservationDraft {
-                    kind: "image.near_duplicate".into(),
+                    kind: crate::model::ObservationKind::ImageNearDuplicate,
                     value: json!({"cluster": cluster, "size": group.len(), "nearest_distance": others[0].0, "members": listed}),
                     confidence: 1.0,
                     provenance: json!({"max_distance": max_distance, "min_quality": MIN_CLUSTER_QUALITY}),
@@ -435,7 +435,7 @@ pub fn near_duplicates(
     }
     Ok(crate::model::PassOutput {
         card: NEAR_DUPLICATES,
-        replaces: &["image.near_duplicate"],
+        replaces: &[crate::model::ObservationKind::ImageNearDuplicate],
         observations,
     })
 }
@@ -502,7 +502,7 @@ pub fn match_pdq_lists(
             observations.push((
                 row.item,
                 ObservationDraft {
-                    kind: "image.pdq_match".into(),
+                    kind: crate::model::ObservationKind::ImagePdqMatch,
                     value: json!({
                         "list": list.name,
                         "status": list.spec.status.as_str(),

@@ -12,9 +12,10 @@ pub use records::{
     Stage, StoredEmbedding, StoredGps, StoredPdq,
 };
 
-/// One kind of observation: its name, which stage makes it, and every field of its value.
+/// One kind of observation as the catalogue describes it: its name, which stage makes it,
+/// and every field of its value.
 #[derive(Clone, Copy, Debug)]
-pub struct ObservationKind {
+pub struct KindSpec {
     pub name: &'static str,
     pub made_by: &'static str,
     pub fields: &'static [&'static str],
@@ -23,8 +24,8 @@ pub struct ObservationKind {
 /// Every observation kind spoor records. A producer that adds a kind or a field adds it here;
 /// the test suite checks that every observation any test exports is of a kind listed here
 /// with only these fields (tests/common::export).
-pub const OBSERVATION_KINDS: &[ObservationKind] = &[
-    ObservationKind {
+pub const OBSERVATION_KINDS: &[KindSpec] = &[
+    KindSpec {
         name: "archive.zip",
         made_by: "archive",
         fields: &[
@@ -38,14 +39,14 @@ pub const OBSERVATION_KINDS: &[ObservationKind] = &[
             "not_extracted_because",
         ],
     },
-    ObservationKind {
+    KindSpec {
         name: "comms.export",
         made_by: "comms",
         fields: &[
             "format", "records", "by_kind", "damaged", "summary", "encoding", "offsets", "streamed",
         ],
     },
-    ObservationKind {
+    KindSpec {
         name: "hashset.match",
         made_by: "hashsets",
         fields: &[
@@ -58,12 +59,12 @@ pub const OBSERVATION_KINDS: &[ObservationKind] = &[
             "size_agrees",
         ],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.animation",
         made_by: "media",
         fields: &["frames", "frames_examined"],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.classification",
         made_by: "vision",
         fields: &[
@@ -76,12 +77,12 @@ pub const OBSERVATION_KINDS: &[ObservationKind] = &[
             "above_threshold",
         ],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.embedding",
         made_by: "vision",
         fields: &["model", "dim", "encoding", "vector"],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.exif",
         made_by: "media",
         fields: &[
@@ -100,32 +101,32 @@ pub const OBSERVATION_KINDS: &[ObservationKind] = &[
             "invalid",
         ],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.faces",
         made_by: "vision",
         fields: &["model", "count", "faces", "best_score"],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.gps",
         made_by: "media",
         fields: &["latitude", "longitude", "altitude"],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.near_duplicate",
         made_by: "media",
         fields: &["cluster", "size", "nearest_distance", "members"],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.object",
         made_by: "vision",
         fields: &["model", "task", "label", "count", "score", "boxes"],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.pdq",
         made_by: "media",
         fields: &["hash", "quality", "width", "height", "dihedral"],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.pdq_match",
         made_by: "media",
         fields: &[
@@ -137,7 +138,7 @@ pub const OBSERVATION_KINDS: &[ObservationKind] = &[
             "transform",
         ],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.similar",
         made_by: "vision",
         fields: &[
@@ -148,17 +149,17 @@ pub const OBSERVATION_KINDS: &[ObservationKind] = &[
             "neighbours",
         ],
     },
-    ObservationKind {
+    KindSpec {
         name: "image.text",
         made_by: "vision",
         fields: &["model", "text", "lines", "mean_score"],
     },
-    ObservationKind {
+    KindSpec {
         name: "location.place",
         made_by: "places",
         fields: &["place", "members", "centroid", "nearest", "nearest_to_item"],
     },
-    ObservationKind {
+    KindSpec {
         name: "location.possible_place",
         made_by: "vision",
         fields: &[
@@ -171,32 +172,32 @@ pub const OBSERVATION_KINDS: &[ObservationKind] = &[
             "meaning",
         ],
     },
-    ObservationKind {
+    KindSpec {
         name: "scene.hint",
         made_by: "vision",
         fields: &["scene", "because", "model", "method"],
     },
-    ObservationKind {
+    KindSpec {
         name: "text.document",
         made_by: "text",
         fields: &["text", "bytes", "encoding", "truncated"],
     },
-    ObservationKind {
+    KindSpec {
         name: "text.entity",
         made_by: "text",
         fields: &["entity", "value", "check", "count", "occurrences"],
     },
-    ObservationKind {
+    KindSpec {
         name: "text.keyword_hit",
         made_by: "text",
         fields: &["term", "category", "count", "occurrences"],
     },
-    ObservationKind {
+    KindSpec {
         name: "type.extension_mismatch",
         made_by: "typing",
         fields: &["extension", "detected_mime", "detected_extension"],
     },
-    ObservationKind {
+    KindSpec {
         name: "video.keyframes",
         made_by: "video",
         fields: &[
@@ -209,10 +210,120 @@ pub const OBSERVATION_KINDS: &[ObservationKind] = &[
     },
 ];
 
+/// Every kind of observation spoor makes, closed: a producer names its kind by variant, so a
+/// misspelt kind does not compile; stored and exported as its name (`image.pdq`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObservationKind {
+    ArchiveZip,
+    CommsExport,
+    HashsetMatch,
+    ImageAnimation,
+    ImageClassification,
+    ImageEmbedding,
+    ImageExif,
+    ImageFaces,
+    ImageGps,
+    ImageNearDuplicate,
+    ImageObject,
+    ImagePdq,
+    ImagePdqMatch,
+    ImageSimilar,
+    ImageText,
+    LocationPlace,
+    LocationPossiblePlace,
+    SceneHint,
+    TextDocument,
+    TextEntity,
+    TextKeywordHit,
+    TypeExtensionMismatch,
+    VideoKeyframes,
+}
+
+impl ObservationKind {
+    pub const ALL: [ObservationKind; 23] = [
+        ObservationKind::ArchiveZip,
+        ObservationKind::CommsExport,
+        ObservationKind::HashsetMatch,
+        ObservationKind::ImageAnimation,
+        ObservationKind::ImageClassification,
+        ObservationKind::ImageEmbedding,
+        ObservationKind::ImageExif,
+        ObservationKind::ImageFaces,
+        ObservationKind::ImageGps,
+        ObservationKind::ImageNearDuplicate,
+        ObservationKind::ImageObject,
+        ObservationKind::ImagePdq,
+        ObservationKind::ImagePdqMatch,
+        ObservationKind::ImageSimilar,
+        ObservationKind::ImageText,
+        ObservationKind::LocationPlace,
+        ObservationKind::LocationPossiblePlace,
+        ObservationKind::SceneHint,
+        ObservationKind::TextDocument,
+        ObservationKind::TextEntity,
+        ObservationKind::TextKeywordHit,
+        ObservationKind::TypeExtensionMismatch,
+        ObservationKind::VideoKeyframes,
+    ];
+
+    /// As stored and exported.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObservationKind::ArchiveZip => "archive.zip",
+            ObservationKind::CommsExport => "comms.export",
+            ObservationKind::HashsetMatch => "hashset.match",
+            ObservationKind::ImageAnimation => "image.animation",
+            ObservationKind::ImageClassification => "image.classification",
+            ObservationKind::ImageEmbedding => "image.embedding",
+            ObservationKind::ImageExif => "image.exif",
+            ObservationKind::ImageFaces => "image.faces",
+            ObservationKind::ImageGps => "image.gps",
+            ObservationKind::ImageNearDuplicate => "image.near_duplicate",
+            ObservationKind::ImageObject => "image.object",
+            ObservationKind::ImagePdq => "image.pdq",
+            ObservationKind::ImagePdqMatch => "image.pdq_match",
+            ObservationKind::ImageSimilar => "image.similar",
+            ObservationKind::ImageText => "image.text",
+            ObservationKind::LocationPlace => "location.place",
+            ObservationKind::LocationPossiblePlace => "location.possible_place",
+            ObservationKind::SceneHint => "scene.hint",
+            ObservationKind::TextDocument => "text.document",
+            ObservationKind::TextEntity => "text.entity",
+            ObservationKind::TextKeywordHit => "text.keyword_hit",
+            ObservationKind::TypeExtensionMismatch => "type.extension_mismatch",
+            ObservationKind::VideoKeyframes => "video.keyframes",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ObservationKind> {
+        ObservationKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Its entry in [`OBSERVATION_KINDS`] (which stage makes it, its fields).
+    pub fn spec(self) -> &'static KindSpec {
+        OBSERVATION_KINDS
+            .iter()
+            .find(|k| k.name == self.name())
+            .expect("every kind is in the catalogue (tested)")
+    }
+}
+
+impl std::fmt::Display for ObservationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl serde::Serialize for ObservationKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// Fields every observation has beside its value's, usable in a rule's conditions.
 pub const OBSERVATION_ATTRIBUTES: &[&str] = &["confidence", "analyzer"];
 
-pub fn observation_kind(name: &str) -> Option<&'static ObservationKind> {
+pub fn observation_kind(name: &str) -> Option<&'static KindSpec> {
     OBSERVATION_KINDS.iter().find(|k| k.name == name)
 }
 
@@ -256,6 +367,15 @@ mod tests {
             Some("image.pdq_match")
         );
         assert_eq!(super::closest_kind("something.else"), None);
+        // The closed enum and the catalogue list the same kinds.
+        assert_eq!(
+            super::ObservationKind::ALL.len(),
+            super::OBSERVATION_KINDS.len()
+        );
+        for kind in super::ObservationKind::ALL {
+            assert_eq!(kind.spec().name, kind.name());
+            assert_eq!(super::ObservationKind::parse(kind.name()), Some(kind));
+        }
     }
 }
 

@@ -114,7 +114,7 @@ pub struct Embedded {
 /// An observation before the engine has attached it to a stored item.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ObservationDraft {
-    pub kind: String,
+    pub kind: super::ObservationKind,
     pub value: serde_json::Value,
     /// 1.0 for exact facts (a digest matched); a model's calibrated score otherwise.
     pub confidence: f64,
@@ -220,7 +220,7 @@ pub struct PassOutput {
     /// The observation kinds the pass owns and recomputes whole: what it wrote of them
     /// before is replaced. Empty: its observations are only added (equal ones are not
     /// stored twice).
-    pub replaces: &'static [&'static str],
+    pub replaces: &'static [super::ObservationKind],
     pub observations: Vec<(ItemId, ObservationDraft)>,
 }
 

@@ -179,7 +179,7 @@ pub fn insert_observation(
         "INSERT INTO observations(item_id, subject, kind, analyzer, analyzer_version, value, confidence, provenance)
          VALUES (?1,'item',?2,?3,?4,?5,?6,?7) ON CONFLICT DO NOTHING",
     )?
-    .execute(params![item_id, o.kind, analyzer, version, o.value.to_string(), o.confidence, o.provenance.to_string()])?;
+    .execute(params![item_id, o.kind.name(), analyzer, version, o.value.to_string(), o.confidence, o.provenance.to_string()])?;
     Ok(())
 }
 

@@ -129,7 +129,7 @@ pub fn store_pass(conn: &mut Connection, out: &PassOutput) -> rusqlite::Result<u
     for kind in out.replaces {
         tx.execute(
             "DELETE FROM observations WHERE kind = ?1 AND analyzer = ?2",
-            params![kind, out.card.name],
+            params![kind.name(), out.card.name],
         )?;
     }
     for (item, draft) in &out.observations {

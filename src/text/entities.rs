@@ -720,7 +720,7 @@ pub fn observations<'a>(
     }
     by.into_iter()
         .map(|((kind, value), (count, check, occurrences))| crate::analyze::ObservationDraft {
-            kind: "text.entity".into(),
+            kind: crate::model::ObservationKind::TextEntity,
             value: serde_json::json!({
                 "entity": kind, "value": value, "check": check, "count": count, "occurrences": occurrences,
             }),
@@ -804,7 +804,7 @@ impl crate::analyze::Analyzer for TextEntityAnalyzer {
             cut -= 1;
         }
         out.push(crate::analyze::ObservationDraft {
-            kind: "text.document".into(),
+            kind: crate::model::ObservationKind::TextDocument,
             value: serde_json::json!({
                 "text": &text[..cut], "bytes": text.len(), "truncated": cut < text.len(),
                 "encoding": found.name(),

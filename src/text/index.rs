@@ -206,7 +206,7 @@ pub fn keyword_hits(all: &[CaseText], keywords: &Keywords) -> crate::model::Pass
     for ((item, n), (count, occurrences)) in &per {
         let (term, category, _) = &keywords.terms[*n];
         let draft = ObservationDraft {
-            kind: "text.keyword_hit".into(),
+            kind: crate::model::ObservationKind::TextKeywordHit,
             value: json!({"term": term, "category": category, "count": count, "occurrences": occurrences}),
             confidence: 1.0,
             provenance: json!({"list": keywords.file, "list_sha256": keywords.sha256}),
@@ -220,7 +220,7 @@ pub fn keyword_hits(all: &[CaseText], keywords: &Keywords) -> crate::model::Pass
             error_margin: "exact whole-word matches of the watch list's terms, any case, in message bodies and OCR text; \
                  spelling variants, other languages and words split by OCR errors are not found",
         },
-        replaces: &["text.keyword_hit"],
+        replaces: &[crate::model::ObservationKind::TextKeywordHit],
         observations,
     }
 }

@@ -183,7 +183,7 @@ impl Analyzer for Classifier {
             None => (top.clone(), top_score),
         };
         out.push(ObservationDraft {
-            kind: "image.classification".into(),
+            kind: crate::model::ObservationKind::ImageClassification,
             value: json!({
                 "model": self.entry.name, "task": self.entry.task, "scores": by_label,
                 "top": top, "label": label, "score": confidence,

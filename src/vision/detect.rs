@@ -510,7 +510,7 @@ impl Analyzer for Detector {
                 })
                 .collect();
             out.push(ObservationDraft {
-                kind: "image.faces".into(),
+                kind: crate::model::ObservationKind::ImageFaces,
                 value: json!({"model": model, "count": found.len(), "faces": faces, "best_score": found[0].score}),
                 confidence: found[0].score as f64,
                 provenance,
@@ -527,7 +527,7 @@ impl Analyzer for Detector {
         for label in labels {
             let of: Vec<&Detection> = found.iter().filter(|d| d.label == label).collect();
             out.push(ObservationDraft {
-                kind: "image.object".into(),
+                kind: crate::model::ObservationKind::ImageObject,
                 value: json!({
                     "model": model, "task": self.entry.task, "label": label, "count": of.len(),
                     "score": of[0].score,
@@ -548,7 +548,7 @@ impl Analyzer for Detector {
                     names.sort();
                     names.dedup();
                     out.push(ObservationDraft {
-                        kind: "scene.hint".into(),
+                        kind: crate::model::ObservationKind::SceneHint,
                         value: json!({
                             "scene": scene, "because": names, "model": model,
                             "method": "heuristic: objects typical of the scene were detected; not a scene classifier",

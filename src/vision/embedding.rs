@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::analyze::ObservationDraft;
 
-pub const KIND: &str = "image.embedding";
+pub const KIND: crate::model::ObservationKind = crate::model::ObservationKind::ImageEmbedding;
 /// Default least cosine similarity: below the 0.84-0.89 of a photo's re-encoded, cropped or
 /// mirrored copies, above the 0.38-0.53 of unrelated photos (docs/models.md).
 pub const DEFAULT_THRESHOLD: f32 = 0.75;
@@ -27,7 +27,7 @@ pub fn observation(model: &str, vector: &[f32], provenance: serde_json::Value) -
     let unit = normalised(vector);
     let bytes: Vec<u8> = unit.iter().flat_map(|v| v.to_le_bytes()).collect();
     ObservationDraft {
-        kind: KIND.into(),
+        kind: KIND,
         value: json!({
             "model": model, "dim": unit.len(), "encoding": "f32le-base64, L2-normalised",
             "vector": base64::engine::general_purpose::STANDARD.encode(bytes),
@@ -271,7 +271,7 @@ pub fn similarity_pass(
         observations.push((
             items[i].item,
             ObservationDraft {
-                kind: "image.similar".into(),
+                kind: crate::model::ObservationKind::ImageSimilar,
                 value,
                 confidence: list[0].1 as f64,
                 provenance: json!({"method": "exact cosine over all pairs", "k": plan.k}),
@@ -287,7 +287,7 @@ pub fn similarity_pass(
                 observations.push((
                     items[i].item,
                     ObservationDraft {
-                        kind: "location.possible_place".into(),
+                        kind: crate::model::ObservationKind::LocationPossiblePlace,
                         value: json!({
                             "place": place, "similarity": s, "rank": rank + 1, "gallery_picture": file,
                             "model": plan.model, "threshold": min,
@@ -306,7 +306,10 @@ pub fn similarity_pass(
             version: "1",
             error_margin: SIMILAR_MARGIN,
         },
-        replaces: &["image.similar", "location.possible_place"],
+        replaces: &[
+            crate::model::ObservationKind::ImageSimilar,
+            crate::model::ObservationKind::LocationPossiblePlace,
+        ],
         observations,
     })
 }

@@ -593,7 +593,7 @@ impl Analyzer for Ocr {
         let joined = text.join("\n");
         let mut out = Vec::new();
         out.push(ObservationDraft {
-            kind: "image.text".into(),
+            kind: crate::model::ObservationKind::ImageText,
             value: json!({
                 "model": self.entry.name, "text": text.join("\n"), "lines": lines.iter().map(|l| json!({
                     "text": l.text, "score": l.score, "box_score": l.box_score,

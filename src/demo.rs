@@ -273,6 +273,7 @@ fn zip_with(name: &str, content: &[u8]) -> Vec<u8> {
     cursor.into_inner()
 }
 
+// Long (~133 lines): a table of the demo evidence, one entry per file, nothing else.
 /// (device, relative path bytes, content, listed in: 'b' known-bad, 'g' known-good, '-' none)
 fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
     let mut rng = Rng(0x5EED_5900);

@@ -182,6 +182,8 @@ fn time(raw: &str, m: &Mapping) -> Option<RecordTime> {
     })
 }
 
+// Long (~130 lines) on purpose: one pass over the CSV records in file order, each column of
+// the mapping read where it is; split up, the dozen per-row values would travel as arguments.
 pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptions) -> Parsed {
     let mut parsed = Parsed::default();
     let text = String::from_utf8_lossy(content);

@@ -188,6 +188,8 @@ fn telegram_contacts(root: &Value, region: Option<&str>, parsed: &mut Parsed) {
     }
 }
 
+// Long (~127 lines) on purpose: Telegram Desktop's result.json read top-down, chats then
+// messages, each field where the export has it; the branches share the chat's context.
 fn telegram(root: &Value, options: &CommsOptions, region: Option<&str>, parsed: &mut Parsed) {
     // The account's own identifiers, when the export is the whole account.
     let mut owners: Vec<String> = options

@@ -105,6 +105,8 @@ pub fn parse(content: &[u8], options: &CommsOptions) -> Parsed {
     parse_stream(content, options)
 }
 
+// Long (~130 lines): the XML event loop of one streaming pass; each element's record is built
+// by its own function (sms_record, call_record, finish_mms), what stays is the loop's state.
 /// As [`parse`], reading as it goes: one element (an `<mms>` with its parts) in memory at
 /// once, so a backup of several GB (pictures inside MMS) is read whole. A read error ends it
 /// like broken XML: said with its byte, everything before kept.
@@ -124,18 +126,6 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
         .iter()
         .map(|o| identifiers::identify(o, "sms", region))
         .collect();
-    let owner = |role: &'static str| -> Vec<Participant> {
-        owners
-            .iter()
-            .zip(&options.owners)
-            .map(|(id, raw)| Participant {
-                role,
-                identifier: id.clone(),
-                raw: raw.clone(),
-                name: None,
-            })
-            .collect()
-    };
     let who = Owners {
         region,
         ids: &owners,
@@ -171,44 +161,8 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
                     "smses" | "calls" => declared = a.get("count").cloned(),
                     "sms" => {
                         let index = *counts.entry("sms").and_modify(|c| *c += 1).or_insert(1);
-                        match time(&a) {
-                            Ok(t) => {
-                                let direction = super::android_sms_direction(
-                                    value(&a, "type").and_then(|t| t.parse().ok()),
-                                );
-                                let raw = value(&a, "address").unwrap_or("").to_string();
-                                let other = super::counterpart(
-                                    &raw,
-                                    direction == "incoming",
-                                    "sms",
-                                    region,
-                                    value(&a, "contact_name")
-                                        .filter(|n| *n != "(Unknown)")
-                                        .map(str::to_string),
-                                );
-                                let mut participants = vec![other];
-                                participants.extend(owner(if direction == "incoming" {
-                                    "to"
-                                } else {
-                                    "from"
-                                }));
-                                parsed.records.push(CommRecord {
-                                    kind: RecordKind::Message,
-                                    format: FORMAT,
-                                    locator: json!({"element": "sms", "index": index, "byte": at}),
-                                    time: t,
-                                    direction,
-                                    participants,
-                                    body: a.get("body").cloned(),
-                                    thread: Some(raw),
-                                    extra: json!({
-                                        "protocol": "sms", "type": value(&a, "type"), "read": value(&a, "read"),
-                                        "readable_date": value(&a, "readable_date"),
-                                        "status": value(&a, "status"), "date_sent": value(&a, "date_sent"),
-                                        "service_center": value(&a, "service_center"),
-                                    }),
-                                });
-                            }
+                        match sms_record(&a, index, at, &who) {
+                            Ok(record) => parsed.records.push(record),
                             Err(e) => parsed.damage.push(format!("byte {at}: sms {index}: {e}")),
                         }
                     }
@@ -237,42 +191,8 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
                     }
                     "call" => {
                         let index = *counts.entry("call").and_modify(|c| *c += 1).or_insert(1);
-                        match time(&a) {
-                            Ok(t) => {
-                                let direction = super::android_call_direction(
-                                    value(&a, "type").and_then(|t| t.parse().ok()),
-                                );
-                                let raw = value(&a, "number").unwrap_or("").to_string();
-                                let mut participants = vec![super::counterpart(
-                                    &raw,
-                                    direction != "outgoing",
-                                    "tel-raw",
-                                    region,
-                                    value(&a, "contact_name")
-                                        .filter(|n| *n != "(Unknown)")
-                                        .map(str::to_string),
-                                )];
-                                participants.extend(owner(if direction == "outgoing" {
-                                    "from"
-                                } else {
-                                    "to"
-                                }));
-                                parsed.records.push(CommRecord {
-                                    kind: RecordKind::Call,
-                                    format: FORMAT,
-                                    locator: json!({"element": "call", "index": index, "byte": at}),
-                                    time: t,
-                                    direction,
-                                    participants,
-                                    body: None,
-                                    thread: Some(raw),
-                                    extra: json!({
-                                        "duration_s": value(&a, "duration").and_then(|d| d.parse::<i64>().ok()),
-                                        "type": value(&a, "type"), "presentation": value(&a, "presentation"),
-                                        "readable_date": value(&a, "readable_date"),
-                                    }),
-                                });
-                            }
+                        match call_record(&a, index, at, &who) {
+                            Ok(record) => parsed.records.push(record),
                             Err(e) => parsed.damage.push(format!("byte {at}: call {index}: {e}")),
                         }
                     }
@@ -426,6 +346,108 @@ struct Owners<'a> {
     raw: &'a [String],
 }
 
+impl Owners<'_> {
+    /// The device owners (`--owner`) as participants in `role`.
+    fn participants(&self, role: &'static str) -> Vec<Participant> {
+        self.ids
+            .iter()
+            .zip(self.raw)
+            .map(|(id, raw)| Participant {
+                role,
+                identifier: id.clone(),
+                raw: raw.clone(),
+                name: None,
+            })
+            .collect()
+    }
+}
+
+/// One `<sms>` element as a message record.
+fn sms_record(
+    a: &BTreeMap<String, String>,
+    index: usize,
+    at: usize,
+    who: &Owners,
+) -> Result<CommRecord, String> {
+    let t = time(a)?;
+    let direction = super::android_sms_direction(value(a, "type").and_then(|t| t.parse().ok()));
+    let raw = value(a, "address").unwrap_or("").to_string();
+    let other = super::counterpart(
+        &raw,
+        direction == "incoming",
+        "sms",
+        who.region,
+        value(a, "contact_name")
+            .filter(|n| *n != "(Unknown)")
+            .map(str::to_string),
+    );
+    let mut participants = vec![other];
+    participants.extend(who.participants(if direction == "incoming" {
+        "to"
+    } else {
+        "from"
+    }));
+    Ok(CommRecord {
+        kind: RecordKind::Message,
+        format: FORMAT,
+        locator: json!({"element": "sms", "index": index, "byte": at}),
+        time: t,
+        direction,
+        participants,
+        body: a.get("body").cloned(),
+        thread: Some(raw),
+        extra: json!({
+            "protocol": "sms", "type": value(a, "type"), "read": value(a, "read"),
+            "readable_date": value(a, "readable_date"),
+            "status": value(a, "status"), "date_sent": value(a, "date_sent"),
+            "service_center": value(a, "service_center"),
+        }),
+    })
+}
+
+/// One `<call>` element as a call record.
+fn call_record(
+    a: &BTreeMap<String, String>,
+    index: usize,
+    at: usize,
+    who: &Owners,
+) -> Result<CommRecord, String> {
+    let t = time(a)?;
+    let direction = super::android_call_direction(value(a, "type").and_then(|t| t.parse().ok()));
+    let raw = value(a, "number").unwrap_or("").to_string();
+    let mut participants = vec![super::counterpart(
+        &raw,
+        direction != "outgoing",
+        "tel-raw",
+        who.region,
+        value(a, "contact_name")
+            .filter(|n| *n != "(Unknown)")
+            .map(str::to_string),
+    )];
+    participants.extend(who.participants(if direction == "outgoing" {
+        "from"
+    } else {
+        "to"
+    }));
+    Ok(CommRecord {
+        kind: RecordKind::Call,
+        format: FORMAT,
+        locator: json!({"element": "call", "index": index, "byte": at}),
+        time: t,
+        direction,
+        participants,
+        body: None,
+        thread: Some(raw),
+        extra: json!({
+            "duration_s": value(a, "duration").and_then(|d| d.parse::<i64>().ok()),
+            "type": value(a, "type"), "presentation": value(a, "presentation"),
+            "readable_date": value(a, "readable_date"),
+        }),
+    })
+}
+
+// Long (~133 lines) on purpose: one MMS with its addresses, text parts and attached files in
+// the order the backup holds them; the parts share the message's time, direction and budget.
 fn finish_mms(m: Option<Mms>, parsed: &mut Parsed, who: &Owners, budget: &mut super::EmbedBudget) {
     let Some(m) = m else { return };
     let Owners {

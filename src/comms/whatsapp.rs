@@ -194,6 +194,8 @@ pub fn parse(content: &[u8], name: &str, options: &CommsOptions) -> Parsed {
     parse_app(content, name, options, &WHATSAPP)
 }
 
+// Long (~136 lines) on purpose: one pass over the lines of a chat export, continuation lines
+// joined to the message before them; the pass's state (open message, clock, counts) is local.
 pub fn parse_app(content: &[u8], name: &str, options: &CommsOptions, app: &App) -> Parsed {
     let mut parsed = Parsed::default();
     let text = match std::str::from_utf8(content) {

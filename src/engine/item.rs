@@ -187,6 +187,8 @@ pub(super) struct Expansion {
     pub(super) expanded: HashSet<Sha256>,
 }
 
+// Long (~125 lines) on purpose: the expansion bounds (depth, count, bytes, seen digests) are
+// checked in order for each child before it takes the one per-item path (examine).
 /// Files carried inside an item (e-mail attachments) as child items through every stage:
 /// digests (so hash sets match them), typing, image decoding and the vision models, the text
 /// and comms parsers, thumbnails; and what they carry in turn, under their own path.

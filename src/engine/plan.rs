@@ -84,36 +84,7 @@ impl ScanPlan {
                 req.evidence.len()
             ));
         }
-        let mut sources = Vec::new();
-        let mut labels = HashSet::new();
-        for (i, dir) in req.evidence.iter().enumerate() {
-            let meta =
-                std::fs::metadata(dir).map_err(|e| format!("evidence {}: {e}", dir.display()))?;
-            if !meta.is_dir() {
-                return Err(format!("evidence {}: not a directory", dir.display()));
-            }
-            let root = dir
-                .canonicalize()
-                .map_err(|e| format!("evidence {}: {e}", dir.display()))?;
-            let label = match req.labels.get(i) {
-                Some(l) if !l.trim().is_empty() => l.trim().to_string(),
-                Some(_) => return Err("an empty --label".into()),
-                None => root
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "root".into()),
-            };
-            if !labels.insert(label.clone()) {
-                return Err(format!(
-                    "two sources would be labelled {label:?}: give each a --label"
-                ));
-            }
-            sources.push(SourcePlan {
-                root,
-                label,
-                label_given: req.labels.get(i).is_some(),
-            });
-        }
+        let sources = resolve_sources(req)?;
         let rules = match &req.rules_file {
             Some(path) => RuleSet::from_file(path)?,
             None => RuleSet::default_set(),
@@ -135,35 +106,7 @@ impl ScanPlan {
             .map(crate::text::index::Keywords::load)
             .transpose()?;
         let (models, embedder) = load_models(&req.models, req.model_sessions)?;
-        let similarity = match (embedder, &req.places_gallery) {
-            (None, Some(dir)) => {
-                return Err(format!(
-                    "--places {}: needs a model with an embedding in --models (e.g. nsfwjs)",
-                    dir.display()
-                ));
-            }
-            (None, None) => None,
-            (Some(model), gallery) => {
-                let gallery = match gallery {
-                    Some(dir) => Some((
-                        crate::vision::embedding::Gallery::load(dir, &|img| {
-                            model
-                                .run(img)?
-                                .embedding
-                                .ok_or_else(|| "no embedding".to_string())
-                        })?,
-                        req.similar_threshold,
-                    )),
-                    None => None,
-                };
-                Some(crate::vision::embedding::Similarity {
-                    model: model.entry.name.clone(),
-                    threshold: req.similar_threshold,
-                    k: crate::vision::embedding::NEIGHBOURS,
-                    gallery,
-                })
-            }
-        };
+        let similarity = similarity_plan(embedder, req)?;
         let geocode = match req.geocode_radius_m {
             Some(r) => Some((
                 crate::places::Gazetteer::load(&crate::vision::models_dir())?,
@@ -227,6 +170,79 @@ impl ScanPlan {
         });
         audit::digest_hex(cfg.to_string().as_bytes())
     }
+}
+
+/// Each evidence directory, canonical, with its label (given, or the directory's name);
+/// two sources with one label are refused.
+fn resolve_sources(req: &ScanRequest) -> Result<Vec<SourcePlan>, String> {
+    let mut sources = Vec::new();
+    let mut labels = HashSet::new();
+    for (i, dir) in req.evidence.iter().enumerate() {
+        let meta =
+            std::fs::metadata(dir).map_err(|e| format!("evidence {}: {e}", dir.display()))?;
+        if !meta.is_dir() {
+            return Err(format!("evidence {}: not a directory", dir.display()));
+        }
+        let root = dir
+            .canonicalize()
+            .map_err(|e| format!("evidence {}: {e}", dir.display()))?;
+        let label = match req.labels.get(i) {
+            Some(l) if !l.trim().is_empty() => l.trim().to_string(),
+            Some(_) => return Err("an empty --label".into()),
+            None => root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "root".into()),
+        };
+        if !labels.insert(label.clone()) {
+            return Err(format!(
+                "two sources would be labelled {label:?}: give each a --label"
+            ));
+        }
+        sources.push(SourcePlan {
+            root,
+            label,
+            label_given: req.labels.get(i).is_some(),
+        });
+    }
+    Ok(sources)
+}
+
+/// The similarity pass over the first model with an embedding, with the reference gallery
+/// of `--places` embedded by that model; `--places` without such a model is refused.
+fn similarity_plan(
+    embedder: Option<Arc<crate::vision::classifier::Classifier>>,
+    req: &ScanRequest,
+) -> Result<Option<crate::vision::embedding::Similarity>, String> {
+    Ok(match (embedder, &req.places_gallery) {
+        (None, Some(dir)) => {
+            return Err(format!(
+                "--places {}: needs a model with an embedding in --models (e.g. nsfwjs)",
+                dir.display()
+            ));
+        }
+        (None, None) => None,
+        (Some(model), gallery) => {
+            let gallery = match gallery {
+                Some(dir) => Some((
+                    crate::vision::embedding::Gallery::load(dir, &|img| {
+                        model
+                            .run(img)?
+                            .embedding
+                            .ok_or_else(|| "no embedding".to_string())
+                    })?,
+                    req.similar_threshold,
+                )),
+                None => None,
+            };
+            Some(crate::vision::embedding::Similarity {
+                model: model.entry.name.clone(),
+                threshold: req.similar_threshold,
+                k: crate::vision::embedding::NEIGHBOURS,
+                gallery,
+            })
+        }
+    })
 }
 
 /// The analyzers of the models asked for, each loaded once (its sessions shared by the workers).

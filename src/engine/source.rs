@@ -159,34 +159,22 @@ pub(super) fn process_guarded(
     result
 }
 
-/// Reads, hashes and analyzes one entry. `None` when cancelled mid-read (not done: a rerun
-/// does it again).
-pub(super) fn process_item(
+/// What reading a walked file gave: its first bytes, its whole content when an analyzer
+/// wants it, and its type (none when it could not be read).
+pub(super) struct ReadFile {
+    pub(super) head: Vec<u8>,
+    pub(super) content: Option<Vec<u8>>,
+    pub(super) content_type: Option<typing::ContentType>,
+}
+
+/// Opens, reads and hashes a walked file in one pass, typing it from its first chunk; the
+/// digests, the type and any read error go into `result`. `None` when cancelled mid-read.
+fn read_walked_file(
     ctx: &SourceContext,
     root_fd: &OwnedFd,
-    entry: WalkEntry,
+    result: &mut ItemResult,
     buf: &mut Vec<u8>,
-) -> Option<ItemResult> {
-    let mut result = ItemResult {
-        source_id: ctx.source_id,
-        entry,
-        digests: None,
-        mime: None,
-        observations: Vec::new(),
-        errors: Vec::new(),
-        children: Vec::new(),
-        records: Vec::new(),
-    };
-    if let Some(&crashes) = ctx.suspects.get(&result.entry.rel_path)
-        && crashes >= POISON_CRASHES
-    {
-        result.errors.push(ItemError::new(Stage::Resume, format!("in flight during {crashes} interrupted scans; not read again (possible poison file)")));
-        return Some(result);
-    }
-    if result.entry.meta.kind != EntryKind::File {
-        // Directories, links, FIFOs, sockets and devices are recorded, never opened.
-        return Some(result);
-    }
+) -> Option<ReadFile> {
     let mut head = Vec::new();
     if let Some(hook) = ctx.before_open {
         hook(ctx.root, &result.entry.rel_path);
@@ -245,6 +233,47 @@ pub(super) fn process_item(
         .is_some()
         .then(|| typed.take().unwrap_or_else(|| typing::detect(&head)));
     result.mime = content_type.as_ref().map(|c| c.mime.clone());
+    Some(ReadFile {
+        head,
+        content,
+        content_type,
+    })
+}
+
+/// Reads, hashes and analyzes one entry. `None` when cancelled mid-read (not done: a rerun
+/// does it again).
+pub(super) fn process_item(
+    ctx: &SourceContext,
+    root_fd: &OwnedFd,
+    entry: WalkEntry,
+    buf: &mut Vec<u8>,
+) -> Option<ItemResult> {
+    let mut result = ItemResult {
+        source_id: ctx.source_id,
+        entry,
+        digests: None,
+        mime: None,
+        observations: Vec::new(),
+        errors: Vec::new(),
+        children: Vec::new(),
+        records: Vec::new(),
+    };
+    if let Some(&crashes) = ctx.suspects.get(&result.entry.rel_path)
+        && crashes >= POISON_CRASHES
+    {
+        result.errors.push(ItemError::new(Stage::Resume, format!("in flight during {crashes} interrupted scans; not read again (possible poison file)")));
+        return Some(result);
+    }
+    if result.entry.meta.kind != EntryKind::File {
+        // Directories, links, FIFOs, sockets and devices are recorded, never opened.
+        return Some(result);
+    }
+    let ReadFile {
+        head,
+        content,
+        content_type,
+    } = read_walked_file(ctx, root_fd, &mut result, buf)?;
+    let size = result.entry.meta.size;
     let decoded = match (&content_type, &result.digests) {
         (Some(ct), Some(_)) if crate::media::decodable(&ct.mime) => {
             decode_image(content.as_deref(), &ct.mime, size, &mut result.errors)

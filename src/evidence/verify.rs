@@ -51,6 +51,8 @@ struct Stored {
     link_target: Option<Vec<u8>>,
 }
 
+// Long (~134 lines) on purpose: one walk per source, each file compared with what the case
+// recorded (missing, changed, added, unreadable), then the root digest recomputed like with like.
 /// Re-verifies every source as the store recorded it ([`crate::store::evidence_as_recorded`]).
 pub fn verify_sources(sources: Vec<RecordedSource>) -> Vec<SourceVerification> {
     let mut out = Vec::new();

@@ -76,6 +76,7 @@ pub fn read(bytes: &[u8]) -> Result<Option<ExifFacts>, String> {
     read_partial(bytes).map(|r| r.map(|(facts, _)| facts))
 }
 
+// Long (~121 lines): every EXIF field spoor reports, read field by field from the IFDs.
 /// [`read`], keeping what parses of a damaged EXIF block (a bad pointer in one IFD leaves the
 /// others readable, as exiftool reads them) together with the damage found. `Err` when
 /// nothing at all could be read.

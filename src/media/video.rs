@@ -153,6 +153,9 @@ fn select_expression(opts: &VideoOptions) -> String {
     )
 }
 
+// Long (~142 lines) on purpose: ffmpeg's process, its stdout of PPM frames and its stderr are
+// driven together in one loop with the time and frame bounds; split, they would share a dozen
+// handles and counters.
 /// Runs ffmpeg over `file` and calls `on_frame` for each kept frame, in order. Returns what
 /// ffmpeg said about the video and the problems met on the way (a decoder error in the middle
 /// of a video keeps the frames before it). `Err` when no frame at all could be had.

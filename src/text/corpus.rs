@@ -127,6 +127,7 @@ fn ethereum(rng: &mut Rng) -> String {
     format!("0x{mixed}")
 }
 
+// Long (~146 lines): the generator of the entity evaluation corpus, one arm per line template.
 /// (text, ground truth as (kind, normalised value) in order).
 pub fn generate(lines: usize, seed: u64) -> (String, Vec<(&'static str, String)>) {
     let mut rng = Rng::new(seed);

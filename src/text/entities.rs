@@ -521,6 +521,8 @@ fn entity(
     }
 }
 
+// Long (~169 lines): one arm per entity kind, each the checksum or registry check of that kind
+// (IBAN mod-97, base58check, bech32, EIP-55, Luhn, libphonenumber); the arms share nothing.
 /// Checks the candidate `text[start..end]` of kind number `kind`; when it passes, pushes its
 /// entities and returns the end of the span it claims (a URL without its trailing
 /// punctuation, the longest valid IBAN prefix).

@@ -1,12 +1,13 @@
 //! spoor: a batch engine for digital investigators.
 //!
-//! The stages meet only through typed records (see DESIGN.md): [`model`] holds them and
-//! imports nothing else of the crate; [`analyze`] is the interface every producer implements
-//! (evidence, hashsets, media, vision, comms, text depend on these two, not on the engine);
-//! [`evidence`] walks and hashes,
-//! [`engine`] runs the analyzers and the one store writer, [`leads`] turns observations into
-//! ranked proposals, [`review`] records the human decisions, [`report`] writes what a court
-//! reads, [`case`] keeps it all with an audit chain. [`cli`] only parses and dispatches.
+//! The stages meet only through typed records (see DESIGN.md and docs/architecture.md):
+//! [`model`] holds them and imports nothing else of the crate; [`analyze`] is the interface
+//! every producer implements (evidence, hashsets, media, vision, comms, text, places depend on
+//! these two, not on the engine or the store). [`store`] owns the case directory and every SQL
+//! statement; [`engine`] runs the analyzers over each item on one path and the whole-case
+//! passes, with one writer; [`leads`] turns observations into ranked proposals (pure
+//! evaluation); [`review`] records the human decisions; [`report`] writes what a court reads.
+//! [`cli`] only parses, dispatches and prints.
 
 pub mod analyze;
 pub mod cli;

@@ -429,13 +429,13 @@ fn review_command(
     by: &str,
     reason: &str,
 ) -> Result<i32, String> {
-    let mut conn = open(&case)?;
+    let mut conn = open(case)?;
     let decision = match decision {
         DecisionArg::Confirm => review::Decision::Confirm,
         DecisionArg::Reject => review::Decision::Reject,
         DecisionArg::NeedsInfo => review::Decision::NeedsInfo,
     };
-    let row = review::decide(&mut conn, &lead, decision, &by, &reason)?;
+    let row = review::decide(&mut conn, lead, decision, by, reason)?;
     println!(
         "{}: {} by {} (audit entry {})",
         row.lead,
@@ -448,7 +448,7 @@ fn review_command(
 
 /// `spoor audit verify`: checks the audit chain, entry by entry.
 fn audit_verify(case: &std::path::Path) -> Result<i32, String> {
-    let conn = open(&case)?;
+    let conn = open(case)?;
     match audit::verify(&conn).map_err(|e| e.to_string())? {
         audit::Verdict::Intact { entries, head } => {
             println!("audit log intact: {entries} entries, head {head}");
@@ -468,21 +468,21 @@ fn report_command(
     format: ReportFormat,
     out: Option<std::path::PathBuf>,
 ) -> Result<i32, String> {
-    let conn = open(&case)?;
+    let conn = open(case)?;
     let format = match format {
         ReportFormat::Html => report::Format::Html,
         ReportFormat::Json => report::Format::Json,
     };
     let actor = by.unwrap_or_else(whoami);
-    let path = report::write_report(&conn, &case, format, out, &actor)?;
+    let path = report::write_report(&conn, case, format, out, &actor)?;
     println!("{}", path.display());
     Ok(exit::OK)
 }
 
 /// `spoor leads explain`: one lead, the rules and observations it rests on, and its reviews.
 fn explain_command(case: &std::path::Path, lead: &str, json: bool) -> Result<i32, String> {
-    let conn = open(&case)?;
-    let id = leads::resolve_id(&conn, &lead)?;
+    let conn = open(case)?;
+    let id = leads::resolve_id(&conn, lead)?;
     let all = leads::list(&conn).map_err(|e| e.to_string())?;
     let lead = all
         .into_iter()
@@ -536,17 +536,17 @@ fn export_command(
     kind: &[String],
     out: Option<std::path::PathBuf>,
 ) -> Result<i32, String> {
-    let conn = open(&case)?;
+    let conn = open(case)?;
     match &out {
         Some(path) => {
             let file =
                 std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
             let mut w = std::io::BufWriter::new(file);
-            report::export_jsonl(&conn, &kind, &mut w)?;
+            report::export_jsonl(&conn, kind, &mut w)?;
         }
         None => {
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            report::export_jsonl(&conn, &kind, &mut w)?;
+            report::export_jsonl(&conn, kind, &mut w)?;
         }
     }
     Ok(exit::OK)
@@ -559,7 +559,7 @@ fn search_command(
     limit: usize,
     json: bool,
 ) -> Result<i32, String> {
-    let hits = crate::text::index::search(&case, &query, limit)?;
+    let hits = crate::text::index::search(case, query, limit)?;
     for h in &hits {
         if json {
             println!("{}", serde_json::to_string(h).map_err(|e| e.to_string())?);
@@ -579,7 +579,7 @@ fn search_command(
 /// `spoor models pack`: the installed models as one file for an offline machine.
 fn models_pack(file: &std::path::Path) -> Result<i32, String> {
     let dir = crate::vision::models_dir();
-    let (files, bytes) = crate::vision::pack::pack(&dir, &file)?;
+    let (files, bytes) = crate::vision::pack::pack(&dir, file)?;
     println!(
         "{}: {files} files, {:.1} MB (from {})",
         file.display(),
@@ -596,7 +596,7 @@ fn models_eval(
     labels: &std::path::Path,
 ) -> Result<i32, String> {
     let dir = crate::vision::models_dir();
-    let (card, path) = crate::vision::eval::evaluate(&dir, &model, &images, &labels)?;
+    let (card, path) = crate::vision::eval::evaluate(&dir, model, images, labels)?;
     println!(
         "{}",
         serde_json::to_string_pretty(&card).map_err(|e| e.to_string())?
@@ -607,7 +607,7 @@ fn models_eval(
 
 /// `spoor demo-data`: writes the built-in demo evidence and says where.
 fn demo_data(dir: &std::path::Path) -> Result<i32, String> {
-    let set = demo::write(&dir)?;
+    let set = demo::write(dir)?;
     for d in &set.devices {
         println!("evidence: {}", d.display());
     }

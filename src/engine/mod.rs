@@ -213,13 +213,16 @@ pub fn run_scan_with(
     Ok(summary)
 }
 
+/// Each source of the plan with its id in the case.
+type RegisteredSources<'p> = Vec<(i64, &'p SourcePlan)>;
+
 /// The run's row, its sources, the rules, hash sets and PDQ lists in force, and the
 /// `scan-start` audit entry, in one transaction. A label clash is fatal here, before anything
 /// of this run is kept (the transaction is dropped) and before any evidence is read.
 fn begin_run<'p>(
     conn: &mut Connection,
     plan: &'p ScanPlan,
-) -> Result<(i64, Vec<(i64, &'p SourcePlan)>), String> {
+) -> Result<(i64, RegisteredSources<'p>), String> {
     let db = |e: rusqlite::Error| format!("case store: {e}");
     let started = Timestamp::now().to_rfc3339();
     let config_digest = plan.config_digest();

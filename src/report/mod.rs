@@ -82,7 +82,6 @@ fn export_all(
             emit(v)?;
         }
     }
-    drop(emit);
     out.flush().map_err(ExportError::Io)?;
     Ok(lines)
 }

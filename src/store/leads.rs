@@ -44,14 +44,14 @@ pub fn item_observations(
             confidence: r.get(7)?,
             provenance: json_at(r, 8)?,
         };
-        if !by_item.contains_key(&item) {
+        if let std::collections::btree_map::Entry::Vacant(e) = by_item.entry(item) {
             let entry = ItemObservations {
                 item: ItemId(item),
                 source: r.get(1)?,
                 path: r.get(2)?,
                 observations: Vec::new(),
             };
-            by_item.insert(item, entry);
+            e.insert(entry);
         }
         if let Some(entry) = by_item.get_mut(&item) {
             entry.observations.push(observation);

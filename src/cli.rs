@@ -82,9 +82,11 @@ struct ScanArgs {
     /// e.g. NL): they become E.164 identifiers. Without it such numbers stay as written.
     #[arg(long, value_name = "CODE")]
     region: Option<String>,
-    /// An identifier of the device owner (a phone number, e-mail address or chat name),
-    /// once per identifier: messages from it are outgoing, to it incoming.
-    #[arg(long, value_name = "IDENTIFIER")]
+    /// An identifier of a device owner (a phone number, e-mail address or chat name), once
+    /// per identifier: messages from it are outgoing, to it incoming. `LABEL=IDENTIFIER`
+    /// gives the owner of one source (each seized phone has its own); a bare identifier
+    /// applies to every source.
+    #[arg(long, value_name = "[LABEL=]IDENTIFIER")]
     owner: Vec<String>,
     /// A call-detail-record CSV layout (TOML: columns and values; see docs/cdr-mapping.md);
     /// bandicoot's layout is built in.
@@ -141,6 +143,21 @@ enum Command {
         #[arg(long)]
         top: Option<usize>,
         /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The network of a case: identities across devices, contacts, metrics.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Graph {
+        #[command(subcommand)]
+        action: Option<GraphAction>,
+        /// Case directory.
+        #[arg(required = true)]
+        case: Option<PathBuf>,
+        /// How many top brokers to list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// The whole network (nodes, edges, ledger, metrics) as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -254,6 +271,18 @@ enum LeadsAction {
 }
 
 #[derive(Subcommand)]
+enum GraphAction {
+    /// One identity or group: identifiers, merge ledger, metrics, neighbours.
+    Show {
+        case: PathBuf,
+        /// A node's key, one of its identifiers, or a unique prefix.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditAction {
     /// Check the hash chain; exit 3 naming the first bad entry when broken.
     Verify { case: PathBuf },
@@ -322,6 +351,13 @@ fn run(cli: Cli) -> Result<i32, String> {
         Command::Leads {
             case, top, json, ..
         } => leads_command(case, top, json),
+        Command::Graph {
+            action: Some(GraphAction::Show { case, id, json }),
+            ..
+        } => graph_show(&case, &id, json),
+        Command::Graph {
+            case, top, json, ..
+        } => graph_summary(&case.ok_or("graph needs a case directory")?, top, json),
         Command::Review {
             case,
             lead,
@@ -476,6 +512,160 @@ fn report_command(
     let actor = by.unwrap_or_else(whoami);
     let path = report::write_report(&conn, case, format, out, &actor)?;
     println!("{}", path.display());
+    Ok(exit::OK)
+}
+
+/// `spoor graph CASE`: the network's summary.
+fn graph_summary(case: &std::path::Path, top: usize, json: bool) -> Result<i32, String> {
+    let conn = open(case)?;
+    let analysed = crate::graph::of_case(&conn)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&analysed).map_err(|e| e.to_string())?
+        );
+        return Ok(exit::OK);
+    }
+    let network = &analysed.network;
+    let persons = network
+        .nodes
+        .iter()
+        .filter(|n| n.kind == crate::graph::NodeKind::Person)
+        .count();
+    println!(
+        "network: {persons} identities, {} groups, {} edges, {} components",
+        network.nodes.len() - persons,
+        network.edges.len(),
+        analysed.components
+    );
+    let mut by_kind = std::collections::BTreeMap::<&str, (usize, u64)>::new();
+    for e in &network.edges {
+        let slot = by_kind.entry(e.kind.as_str()).or_default();
+        slot.0 += 1;
+        slot.1 += e.count;
+    }
+    for (kind, (edges, contacts)) in &by_kind {
+        println!("  {kind:<14} {edges:>6} edges  {contacts:>8} contacts");
+    }
+    let largest = analysed.metrics.iter().filter(|m| m.component == 0).count();
+    if !network.nodes.is_empty() {
+        println!(
+            "largest component: {largest} of {} nodes ({:.0}%)",
+            network.nodes.len(),
+            100.0 * largest as f64 / network.nodes.len() as f64
+        );
+    }
+    let mut order: Vec<usize> = (0..network.nodes.len()).collect();
+    order.sort_by(|&a, &b| {
+        analysed.metrics[b]
+            .betweenness
+            .total_cmp(&analysed.metrics[a].betweenness)
+            .then(a.cmp(&b))
+    });
+    println!("top brokers (betweenness, unweighted):");
+    for &i in order.iter().take(top) {
+        let (n, m) = (&network.nodes[i], &analysed.metrics[i]);
+        println!(
+            "  {:>8.4}  degree {:>4}  {}  ({})",
+            m.betweenness,
+            m.degree,
+            sanitize(&n.label),
+            sanitize(&n.key)
+        );
+    }
+    let cross: Vec<&crate::graph::Node> = network
+        .nodes
+        .iter()
+        .filter(|n| n.kind == crate::graph::NodeKind::Person && n.devices.len() > 1)
+        .collect();
+    println!("on several devices: {}", cross.len());
+    for n in cross.iter().take(top) {
+        println!(
+            "  {}  on {}",
+            sanitize(&n.key),
+            sanitize(&n.devices.join(", "))
+        );
+    }
+    println!("merges in the ledger: {}", network.ledger.len());
+    for (why, count) in &network.unused {
+        println!("records without an edge: {count} ({why})");
+    }
+    Ok(exit::OK)
+}
+
+/// `spoor graph show CASE ID`: one node with its ledger, metrics and neighbours.
+fn graph_show(case: &std::path::Path, id: &str, json: bool) -> Result<i32, String> {
+    let conn = open(case)?;
+    let analysed = crate::graph::of_case(&conn)?;
+    let network = &analysed.network;
+    let i = crate::graph::find_node(network, id)?;
+    let node = &network.nodes[i];
+    let ledger: Vec<&crate::graph::Merge> = network
+        .ledger
+        .iter()
+        .filter(|(n, _)| *n == i)
+        .map(|(_, m)| m)
+        .collect();
+    let edges: Vec<&crate::graph::Edge> = network
+        .edges
+        .iter()
+        .filter(|e| e.from == i || e.to == i)
+        .collect();
+    if json {
+        let value = serde_json::json!({
+            "node": node, "metrics": analysed.metrics[i], "ledger": ledger,
+            "edges": edges.iter().map(|e| serde_json::json!({
+                "from": network.nodes[e.from].key, "to": network.nodes[e.to].key, "edge": e,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{value}");
+        return Ok(exit::OK);
+    }
+    println!("{}  ({:?})", sanitize(&node.label), node.kind);
+    println!("key: {}", sanitize(&node.key));
+    for identifier in &node.identifiers {
+        println!("  identifier: {}", sanitize(identifier));
+    }
+    println!("devices: {}", sanitize(&node.devices.join(", ")));
+    for m in &ledger {
+        println!(
+            "  merge: {} (confidence {}) on {}: {} — records {:?}",
+            m.rule,
+            m.confidence,
+            sanitize(&m.device),
+            sanitize(&m.identifiers.join(" + ")),
+            m.records.iter().take(10).collect::<Vec<_>>()
+        );
+    }
+    let m = &analysed.metrics[i];
+    println!(
+        "degree {} (out {}, in {}), strength {}, betweenness {:.4}, closeness {:.4}, pagerank {:.4}, core {}, component {}",
+        m.degree,
+        m.out_degree,
+        m.in_degree,
+        m.strength,
+        m.betweenness,
+        m.closeness,
+        m.pagerank,
+        m.core,
+        m.component
+    );
+    for e in edges {
+        let (arrow, other) = if e.from == i {
+            ("->", e.to)
+        } else {
+            ("<-", e.from)
+        };
+        println!(
+            "  {arrow} {:<14} {:>5}x  {}  first {}  last {}  ({} records)",
+            e.kind.as_str(),
+            e.count,
+            sanitize(&network.nodes[other].label),
+            e.first.as_deref().unwrap_or("?"),
+            e.last.as_deref().unwrap_or("?"),
+            e.records.len()
+        );
+    }
     Ok(exit::OK)
 }
 

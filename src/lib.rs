@@ -15,6 +15,7 @@ pub mod comms;
 pub mod demo;
 pub mod engine;
 pub mod evidence;
+pub mod graph;
 pub mod hashsets;
 pub mod leads;
 pub mod media;

@@ -977,7 +977,8 @@ fn bandicoot_cdrs_equal_bandicoots_own_report_and_bad_rows_are_reported_by_line(
         (first.direction, first.extra["duration_s"].as_i64()),
         ("incoming", Some(137))
     );
-    assert_eq!(first.participants[1].identifier, "cdr-subscriber:A");
+    // The subscriber (the file name) is normalised like every party (issue 13).
+    assert_eq!(first.participants[1].identifier, "tel-raw:A");
     assert!(!first.time.zone_known);
     // Inconsistent columns and a bad time: reported with their line, the rest kept.
     let mut bad = read("comms/cdr/A.csv");

@@ -223,7 +223,9 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
     let owner: Vec<Participant> = if options.owners.is_empty() {
         vec![Participant {
             role: "owner",
-            identifier: format!("cdr-subscriber:{stem}"),
+            // The subscriber goes through the same normalisation as every party, so the
+            // same number as another file's correspondent is the same identifier.
+            identifier: identifiers::identify(&stem, identifiers::PHONE_FIELD, region),
             raw: stem.clone(),
             name: None,
         }]
@@ -233,7 +235,7 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
             .iter()
             .map(|o| Participant {
                 role: "owner",
-                identifier: identifiers::identify(o, "cdr", region),
+                identifier: identifiers::identify(o, identifiers::PHONE_FIELD, region),
                 raw: o.clone(),
                 name: None,
             })
@@ -290,7 +292,7 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
         let mut participants = vec![super::counterpart(
             &party_raw,
             direction != "outgoing",
-            "cdr",
+            identifiers::PHONE_FIELD,
             region,
             None,
         )];

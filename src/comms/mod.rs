@@ -136,13 +136,32 @@ pub(crate) use crate::model::records::{EmbedBudget, safe_name};
 pub struct CommsOptions {
     /// Default region for phone numbers written without a country code (`NL`).
     pub region: Option<String>,
-    /// The device owner's own identifiers, given by the investigator.
+    /// The device owner's own identifiers, given by the investigator for every source.
     pub owners: Vec<String>,
+    /// Owners of one source each (`--owner LABEL=IDENTIFIER`): each seized phone has its own.
+    pub owners_by_source: Vec<(String, String)>,
     /// CDR layouts from `--cdr-mapping` files; bandicoot's is always known.
     pub cdr_mappings: Vec<cdr::Mapping>,
 }
 
 impl CommsOptions {
+    /// The options for one source: its own owners after the ones given for every source.
+    /// `None` when no owner is given per source (the options apply as they are).
+    fn for_source(&self, label: &str) -> Option<CommsOptions> {
+        if self.owners_by_source.is_empty() {
+            return None;
+        }
+        let mut options = self.clone();
+        options.owners.extend(
+            self.owners_by_source
+                .iter()
+                .filter(|(l, _)| l == label)
+                .map(|(_, id)| id.clone()),
+        );
+        options.owners_by_source.clear();
+        Some(options)
+    }
+
     /// Every CDR layout known: the given ones first, then bandicoot's.
     fn mappings(&self) -> Vec<cdr::Mapping> {
         let mut all = self.cdr_mappings.clone();
@@ -236,6 +255,16 @@ impl Analyzer for CommsAnalyzer {
         self.analyze_full(item).map(|a| a.observations)
     }
     fn analyze_full(&self, item: &ItemView) -> Result<Analysis, String> {
+        match self.options.for_source(item.source_label) {
+            Some(options) => CommsAnalyzer { options }.parse_item(item),
+            None => self.parse_item(item),
+        }
+    }
+}
+
+impl CommsAnalyzer {
+    /// Recognises and parses one item with these options.
+    fn parse_item(&self, item: &ItemView) -> Result<Analysis, String> {
         let Some(format) = recognise(item.head, &self.options) else {
             if typed_as_database(item) {
                 // Typing calls anything starting "SQLi" a database; SQLite itself wants the

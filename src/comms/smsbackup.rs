@@ -124,7 +124,7 @@ pub fn parse_stream(input: impl std::io::BufRead, options: &CommsOptions) -> Par
     let owners: Vec<String> = options
         .owners
         .iter()
-        .map(|o| identifiers::identify(o, "sms", region))
+        .map(|o| identifiers::identify(o, identifiers::PHONE_FIELD, region))
         .collect();
     let who = Owners {
         region,
@@ -375,7 +375,7 @@ fn sms_record(
     let other = super::counterpart(
         &raw,
         direction == "incoming",
-        "sms",
+        identifiers::PHONE_FIELD,
         who.region,
         value(a, "contact_name")
             .filter(|n| *n != "(Unknown)")
@@ -418,7 +418,7 @@ fn call_record(
     let mut participants = vec![super::counterpart(
         &raw,
         direction != "outgoing",
-        "tel-raw",
+        identifiers::PHONE_FIELD,
         who.region,
         value(a, "contact_name")
             .filter(|n| *n != "(Unknown)")
@@ -486,7 +486,7 @@ fn finish_mms(m: Option<Mms>, parsed: &mut Parsed, who: &Owners, budget: &mut su
             };
             Some(Participant {
                 role,
-                identifier: identifiers::identify(&raw, "sms", region),
+                identifier: identifiers::identify(&raw, identifiers::PHONE_FIELD, region),
                 raw,
                 name: None,
             })

@@ -112,7 +112,7 @@ fn parse_connection(
         .iter()
         .map(|o| Participant {
             role: "owner",
-            identifier: identifiers::identify(o, "sms", region),
+            identifier: identifiers::identify(o, identifiers::PHONE_FIELD, region),
             raw: o.clone(),
             name: None,
         })
@@ -278,7 +278,7 @@ fn android_sms(
         let mut participants = vec![super::counterpart(
             &raw,
             direction == "incoming",
-            "sms",
+            identifiers::PHONE_FIELD,
             region,
             None,
         )];
@@ -358,7 +358,7 @@ fn android_mms(
             };
             participants.push(Participant {
                 role,
-                identifier: identifiers::identify(&raw, "sms", region),
+                identifier: identifiers::identify(&raw, identifiers::PHONE_FIELD, region),
                 raw,
                 name: None,
             });
@@ -420,7 +420,7 @@ fn android_calls(
         let mut participants = vec![super::counterpart(
             &raw,
             direction != "outgoing",
-            "tel-raw",
+            identifiers::PHONE_FIELD,
             region,
             r.get(5)?,
         )];
@@ -547,7 +547,7 @@ fn android_contacts(
             };
             let kind = mimetype.rsplit('/').next().unwrap_or("");
             let identifier = match kind {
-                "phone_v2" => identifiers::identify(&value, "tel-raw", region),
+                "phone_v2" => identifiers::identify(&value, identifiers::PHONE_FIELD, region),
                 "email_v2" => {
                     identifiers::email(&value).unwrap_or_else(|| format!("email-raw:{value}"))
                 }

@@ -150,7 +150,7 @@ fn contact(
         let raw = unescape(value);
         let raw = raw.trim().trim_start_matches("tel:").to_string();
         let identifier = match key.as_str() {
-            "TEL" => identifiers::phone(&raw, region).unwrap_or_else(|| format!("tel-raw:{raw}")),
+            "TEL" => identifiers::identify(&raw, identifiers::PHONE_FIELD, region),
             "EMAIL" => identifiers::email(&raw).unwrap_or_else(|| format!("email-raw:{raw}")),
             "IMPP" | "X-JABBER" | "X-SKYPE" | "X-TELEGRAM" | "X-WHATSAPP" => {
                 format!("{}:{raw}", key.to_ascii_lowercase())

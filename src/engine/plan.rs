@@ -85,6 +85,7 @@ impl ScanPlan {
             ));
         }
         let sources = resolve_sources(req)?;
+        let owners = split_owners(&req.owners, &sources)?;
         let rules = match &req.rules_file {
             Some(path) => RuleSet::from_file(path)?,
             None => RuleSet::default_set(),
@@ -151,7 +152,8 @@ impl ScanPlan {
             similarity,
             comms: crate::comms::CommsOptions {
                 region: req.region.clone(),
-                owners: req.owners.clone(),
+                owners: owners.0,
+                owners_by_source: owners.1,
                 cdr_mappings: req.cdr_mappings.clone(),
             },
             keywords,
@@ -170,6 +172,35 @@ impl ScanPlan {
         });
         audit::digest_hex(cfg.to_string().as_bytes())
     }
+}
+
+/// `--owner` values: `LABEL=IDENTIFIER` for one source (each seized phone has its own
+/// owner), a bare identifier for every source. A label that names no source is refused.
+type Owners = (Vec<String>, Vec<(String, String)>);
+
+fn split_owners(given: &[String], sources: &[SourcePlan]) -> Result<Owners, String> {
+    let mut everywhere = Vec::new();
+    let mut per_source = Vec::new();
+    for owner in given {
+        match owner.split_once('=') {
+            Some((label, id)) => {
+                let (label, id) = (label.trim(), id.trim());
+                if !sources.iter().any(|s| s.label == label) {
+                    let labels: Vec<&str> = sources.iter().map(|s| s.label.as_str()).collect();
+                    return Err(format!(
+                        "--owner {owner:?}: no source is labelled {label:?} (the sources are {})",
+                        labels.join(", ")
+                    ));
+                }
+                if id.is_empty() {
+                    return Err(format!("--owner {owner:?}: no identifier after '='"));
+                }
+                per_source.push((label.to_string(), id.to_string()));
+            }
+            None => everywhere.push(owner.trim().to_string()),
+        }
+    }
+    Ok((everywhere, per_source))
 }
 
 /// Each evidence directory, canonical, with its label (given, or the directory's name);

@@ -9,7 +9,7 @@ pub use leads::{ItemObservations, LeadCounts, LeadDraft, LeadRow, ReviewRow, Sto
 pub use records::{
     Analysis, CaseText, CommRecord, Embedded, FoundText, ItemError, ItemId, ObservationDraft,
     Participant, PassCard, PassOutput, RecordKind, RecordTime, RecordedEntry, RecordedSource,
-    Stage, StoredEmbedding, StoredGps, StoredPdq,
+    Stage, StoredEmbedding, StoredGps, StoredParticipant, StoredPdq, StoredRecord,
 };
 
 /// One kind of observation as the catalogue describes it: its name, which stage makes it,

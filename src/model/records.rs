@@ -331,3 +331,33 @@ pub struct RecordedEntry {
     pub sha256: Option<Vec<u8>>,
     pub link_target: Option<Vec<u8>>,
 }
+
+/// A communication record as the store holds it, for the network graph: who took part, when,
+/// on which device (source), and the record's row id for provenance.
+#[derive(Clone, Debug)]
+pub struct StoredRecord {
+    pub id: i64,
+    pub item: ItemId,
+    /// The device: the source's label.
+    pub source: String,
+    pub path: String,
+    pub kind: String,
+    pub format: String,
+    /// RFC 3339 UTC when the source's zone was known, else its wall-clock time.
+    pub time: Option<String>,
+    pub zone_known: bool,
+    pub direction: String,
+    pub participants: Vec<StoredParticipant>,
+    pub thread: Option<String>,
+    pub body: Option<String>,
+    /// Call length in seconds, when the source gave it.
+    pub duration_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct StoredParticipant {
+    pub role: String,
+    pub identifier: String,
+    pub raw: String,
+    pub name: Option<String>,
+}

@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod export;
+pub mod graph;
 pub mod items;
 pub mod leads;
 pub mod passes;

@@ -185,6 +185,12 @@ pub fn email(raw: &str) -> Option<String> {
     ok.then(|| format!("email:{}", s.to_lowercase()))
 }
 
+/// The namespace of a phone-number field that holds no number libphonenumber can place (an
+/// SMS sender ID, a pseudonymised CDR party, a number without its country code and no
+/// `--region`): one namespace whatever the field or format, so that an SMS address, a call
+/// log's number, a CDR subscriber and a contact's phone meet when they are the same text.
+pub const PHONE_FIELD: &str = "tel-raw";
+
 /// The identifier for an address as a source wrote it: a phone number, an e-mail address, or
 /// else the raw text in the app's namespace (`app:raw`).
 pub fn identify(raw: &str, app: &str, region: Option<&str>) -> String {

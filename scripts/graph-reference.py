@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Expected network metrics for tests/graph.rs, computed by NetworkX (pinned below).
+
+  python3 -m venv /tmp/nx && /tmp/nx/bin/pip install networkx==3.4.2 numpy scipy
+  /tmp/nx/bin/python scripts/graph-reference.py > tests/data/networks/expected.json
+
+Each `*_edges.csv` of tests/data/networks (from, to[, weight]) is read as an undirected graph,
+repeated pairs' weights summed, self-loops dropped, and only the people with at least one tie
+(spoor's input path, call records, cannot carry a person with none). People are named
+p0, p1, ... in sorted order of their names in the file, as tests/graph.rs writes them into
+CDR files. For every node: degree, strength (weighted degree), betweenness (unweighted,
+normalised), closeness (Wasserman-Faust, unweighted), harmonic, PageRank (weighted,
+alpha 0.85, run to tol 1e-13 so the reference itself is exact to far below the test's 1e-6),
+core number; and the number of connected components.
+"""
+import csv
+import json
+import sys
+from pathlib import Path
+
+import networkx as nx
+
+assert nx.__version__ == "3.4.2", nx.__version__
+DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "networks"
+
+
+def load(path):
+    g = nx.Graph()
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    names = sorted({r["from"] for r in rows} | {r["to"] for r in rows})
+    token = {n: f"p{i}" for i, n in enumerate(names)}
+    for r in rows:
+        a, b = token[r["from"]], token[r["to"]]
+        if a == b:
+            continue
+        w = float(r.get("weight") or 1)
+        if g.has_edge(a, b):
+            g[a][b]["weight"] += w
+        else:
+            g.add_edge(a, b, weight=w)
+    return g
+
+
+out = {"networkx": nx.__version__, "networks": {}}
+for path in sorted(DIR.glob("*_edges.csv")):
+    g = load(path)
+    bc = nx.betweenness_centrality(g, normalized=True)
+    cl = nx.closeness_centrality(g)
+    hc = nx.harmonic_centrality(g)
+    pr = nx.pagerank(g, alpha=0.85, weight="weight", tol=1e-13, max_iter=100000)
+    core = nx.core_number(g)
+    nodes = {}
+    for v in sorted(g.nodes):
+        nodes[v] = {
+            "degree": g.degree(v),
+            "strength": g.degree(v, weight="weight"),
+            "betweenness": bc[v],
+            "closeness": cl[v],
+            "harmonic": hc[v],
+            "pagerank": pr[v],
+            "core": core[v],
+        }
+    out["networks"][path.name.removesuffix("_edges.csv")] = {
+        "nodes": nodes,
+        "edges": g.number_of_edges(),
+        "components": nx.number_connected_components(g),
+    }
+json.dump(out, sys.stdout, indent=1, sort_keys=True)
+print()

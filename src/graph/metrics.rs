@@ -1,0 +1,315 @@
+//! Network metrics over a compressed adjacency (CSR) of the undirected, weighted contact
+//! graph: node `i`'s neighbours are `targets[offsets[i]..offsets[i + 1]]`, sorted, each with
+//! its weight (the number of contacts between the two, both directions together).
+//!
+//! Definitions follow NetworkX (checked against it in tests/graph.rs on the covert networks
+//! of tests/data/networks): where NetworkX offers variants, the one used is named here.
+
+use std::collections::VecDeque;
+
+/// An undirected simple graph: no self-loops, one entry per neighbour with the summed weight.
+#[derive(Clone, Debug, Default)]
+pub struct Csr {
+    pub offsets: Vec<usize>,
+    pub targets: Vec<u32>,
+    pub weights: Vec<f64>,
+}
+
+impl Csr {
+    /// From undirected weighted pairs (either order, repeats summed, self-loops dropped).
+    pub fn from_pairs(n: usize, pairs: impl IntoIterator<Item = (usize, usize, f64)>) -> Csr {
+        let mut adjacency: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
+        for (a, b, w) in pairs {
+            if a == b {
+                continue;
+            }
+            adjacency[a].push((b as u32, w));
+            adjacency[b].push((a as u32, w));
+        }
+        let mut csr = Csr {
+            offsets: Vec::with_capacity(n + 1),
+            targets: Vec::new(),
+            weights: Vec::new(),
+        };
+        csr.offsets.push(0);
+        for list in &mut adjacency {
+            list.sort_by_key(|e| e.0);
+            let mut i = 0;
+            while i < list.len() {
+                let (t, mut w) = list[i];
+                let mut j = i + 1;
+                while j < list.len() && list[j].0 == t {
+                    w += list[j].1;
+                    j += 1;
+                }
+                csr.targets.push(t);
+                csr.weights.push(w);
+                i = j;
+            }
+            csr.offsets.push(csr.targets.len());
+        }
+        csr
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn neighbours(&self, v: usize) -> &[u32] {
+        &self.targets[self.offsets[v]..self.offsets[v + 1]]
+    }
+
+    pub fn neighbour_weights(&self, v: usize) -> &[f64] {
+        &self.weights[self.offsets[v]..self.offsets[v + 1]]
+    }
+
+    pub fn degree(&self, v: usize) -> usize {
+        self.offsets[v + 1] - self.offsets[v]
+    }
+
+    /// Sum of the weights of `v`'s edges (NetworkX `G.degree(weight="weight")`).
+    pub fn strength(&self, v: usize) -> f64 {
+        self.neighbour_weights(v).iter().sum()
+    }
+
+    /// Connected components as a component number per node, numbered by their smallest node.
+    pub fn components(&self) -> Vec<usize> {
+        let n = self.len();
+        let mut component = vec![usize::MAX; n];
+        let mut next = 0;
+        let mut queue = VecDeque::new();
+        for start in 0..n {
+            if component[start] != usize::MAX {
+                continue;
+            }
+            component[start] = next;
+            queue.push_back(start);
+            while let Some(v) = queue.pop_front() {
+                for &w in self.neighbours(v) {
+                    let w = w as usize;
+                    if component[w] == usize::MAX {
+                        component[w] = next;
+                        queue.push_back(w);
+                    }
+                }
+            }
+            next += 1;
+        }
+        component
+    }
+
+    /// Hop distances from `source` (usize::MAX where unreachable).
+    fn bfs(&self, source: usize, dist: &mut [usize], queue: &mut VecDeque<usize>) {
+        dist.fill(usize::MAX);
+        dist[source] = 0;
+        queue.clear();
+        queue.push_back(source);
+        while let Some(v) = queue.pop_front() {
+            for &w in self.neighbours(v) {
+                let w = w as usize;
+                if dist[w] == usize::MAX {
+                    dist[w] = dist[v] + 1;
+                    queue.push_back(w);
+                }
+            }
+        }
+    }
+
+    /// Betweenness, unweighted (every edge one hop), exact by Brandes' algorithm, normalised as
+    /// NetworkX's `betweenness_centrality(G, normalized=True)`: the share of the shortest
+    /// paths between other pairs that pass through the node, over (n-1)(n-2)/2 pairs.
+    /// Direction is not used.
+    pub fn betweenness(&self) -> Vec<f64> {
+        let n = self.len();
+        let mut centrality = vec![0.0; n];
+        let mut sigma = vec![0.0f64; n];
+        let mut dist = vec![usize::MAX; n];
+        let mut delta = vec![0.0f64; n];
+        let mut order: Vec<usize> = Vec::with_capacity(n);
+        let mut queue = VecDeque::new();
+        for s in 0..n {
+            sigma.fill(0.0);
+            dist.fill(usize::MAX);
+            delta.fill(0.0);
+            order.clear();
+            sigma[s] = 1.0;
+            dist[s] = 0;
+            queue.push_back(s);
+            while let Some(v) = queue.pop_front() {
+                order.push(v);
+                for &w in self.neighbours(v) {
+                    let w = w as usize;
+                    if dist[w] == usize::MAX {
+                        dist[w] = dist[v] + 1;
+                        queue.push_back(w);
+                    }
+                    if dist[w] == dist[v] + 1 {
+                        sigma[w] += sigma[v];
+                    }
+                }
+            }
+            // Predecessors are the neighbours one hop closer: no lists kept.
+            for &w in order.iter().rev() {
+                for &v in self.neighbours(w) {
+                    let v = v as usize;
+                    if dist[v] != usize::MAX && dist[v] + 1 == dist[w] {
+                        delta[v] += sigma[v] / sigma[w] * (1.0 + delta[w]);
+                    }
+                }
+                if w != s {
+                    centrality[w] += delta[w];
+                }
+            }
+        }
+        if n > 2 {
+            // Each pair was counted from both ends.
+            let scale = 1.0 / ((n - 1) as f64 * (n - 2) as f64);
+            for c in &mut centrality {
+                *c *= scale;
+            }
+        }
+        centrality
+    }
+
+    /// Closeness as NetworkX's `closeness_centrality` (Wasserman–Faust improved form, for
+    /// graphs in several components): (r / Σd) · (r / (n-1)) for the r nodes `v` reaches.
+    /// Hops, no weights. Harmonic centrality beside it: Σ 1/d over the nodes reached.
+    pub fn closeness_and_harmonic(&self) -> (Vec<f64>, Vec<f64>) {
+        let n = self.len();
+        let mut closeness = vec![0.0; n];
+        let mut harmonic = vec![0.0; n];
+        let mut dist = vec![usize::MAX; n];
+        let mut queue = VecDeque::new();
+        for v in 0..n {
+            self.bfs(v, &mut dist, &mut queue);
+            let mut reached = 0usize;
+            let mut total = 0usize;
+            let mut h = 0.0;
+            for (w, &d) in dist.iter().enumerate() {
+                if w != v && d != usize::MAX {
+                    reached += 1;
+                    total += d;
+                    h += 1.0 / d as f64;
+                }
+            }
+            if total > 0 && n > 1 {
+                let r = reached as f64;
+                closeness[v] = (r / total as f64) * (r / (n - 1) as f64);
+            }
+            harmonic[v] = h;
+        }
+        (closeness, harmonic)
+    }
+
+    /// PageRank as NetworkX's `pagerank(G, alpha, weight="weight")` on the undirected graph
+    /// (each edge both ways, a node's rank spread in proportion to the weights; isolated nodes
+    /// spread theirs over everyone), by power iteration until the L1 change is under
+    /// `n · tolerance`.
+    pub fn pagerank(&self, alpha: f64, tolerance: f64, max_iterations: usize) -> Vec<f64> {
+        let n = self.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let strength: Vec<f64> = (0..n).map(|v| self.strength(v)).collect();
+        let mut rank = vec![1.0 / n as f64; n];
+        let mut next = vec![0.0; n];
+        for _ in 0..max_iterations {
+            let dangling: f64 = (0..n)
+                .filter(|&v| strength[v] == 0.0)
+                .map(|v| rank[v])
+                .sum();
+            let base = (1.0 - alpha) / n as f64 + alpha * dangling / n as f64;
+            next.fill(base);
+            for v in 0..n {
+                if strength[v] == 0.0 {
+                    continue;
+                }
+                let share = alpha * rank[v] / strength[v];
+                for (&w, &weight) in self.neighbours(v).iter().zip(self.neighbour_weights(v)) {
+                    next[w as usize] += share * weight;
+                }
+            }
+            let change: f64 = next.iter().zip(&rank).map(|(a, b)| (a - b).abs()).sum();
+            std::mem::swap(&mut rank, &mut next);
+            if change < n as f64 * tolerance {
+                break;
+            }
+        }
+        rank
+    }
+
+    /// k-core number of every node (NetworkX `core_number`): the largest k such that the node
+    /// is in a subgraph where every node has at least k neighbours. Batagelj–Zaversnik, O(m).
+    pub fn core_numbers(&self) -> Vec<usize> {
+        let n = self.len();
+        let mut degree: Vec<usize> = (0..n).map(|v| self.degree(v)).collect();
+        let max_degree = degree.iter().copied().max().unwrap_or(0);
+        let mut bins = vec![0usize; max_degree + 1];
+        for &d in &degree {
+            bins[d] += 1;
+        }
+        let mut start = 0;
+        for b in &mut bins {
+            let count = *b;
+            *b = start;
+            start += count;
+        }
+        let mut position = vec![0usize; n];
+        let mut vertices = vec![0usize; n];
+        for v in 0..n {
+            position[v] = bins[degree[v]];
+            vertices[position[v]] = v;
+            bins[degree[v]] += 1;
+        }
+        for d in (1..=max_degree).rev() {
+            bins[d] = bins[d - 1];
+        }
+        if !bins.is_empty() {
+            bins[0] = 0;
+        }
+        for i in 0..n {
+            let v = vertices[i];
+            for &u in self.neighbours(v) {
+                let u = u as usize;
+                if degree[u] > degree[v] {
+                    let du = degree[u];
+                    let pu = position[u];
+                    let pw = bins[du];
+                    let w = vertices[pw];
+                    if u != w {
+                        position[u] = pw;
+                        vertices[pu] = w;
+                        position[w] = pu;
+                        vertices[pw] = u;
+                    }
+                    bins[du] += 1;
+                    degree[u] -= 1;
+                }
+            }
+        }
+        degree
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_of_three_has_its_middle_on_every_shortest_path() {
+        let g = Csr::from_pairs(3, [(0, 1, 1.0), (1, 2, 2.0), (1, 0, 1.0)]);
+        assert_eq!(g.neighbour_weights(1), &[2.0, 2.0]);
+        assert_eq!(g.betweenness(), vec![0.0, 1.0, 0.0]);
+        assert_eq!(g.core_numbers(), vec![1, 1, 1]);
+        let (closeness, harmonic) = g.closeness_and_harmonic();
+        assert_eq!(closeness, vec![2.0 / 3.0, 1.0, 2.0 / 3.0]);
+        assert_eq!(harmonic, vec![1.5, 2.0, 1.5]);
+        let pr = g.pagerank(0.85, 1e-12, 1000);
+        assert!((pr.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!(pr[1] > pr[0] && (pr[0] - pr[2]).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,152 @@
+//! The criminal-network graph of a case: identities across every device, who contacts whom,
+//! and the metrics an analyst reads (issue 13). Built from the stored communication records
+//! ([`crate::store::graph::records`]); pure, so it is tested without a store.
+//!
+//! How groups are treated: a group chat is one node, each member linked to it by a
+//! `group-member` edge and each message into it an edge from its sender to the group; the
+//! metrics count the group as a node (it brokers between its members as a meeting place
+//! does), never as a clique of every pair of members.
+
+pub mod metrics;
+pub mod network;
+
+use serde::Serialize;
+
+pub use metrics::Csr;
+pub use network::{Edge, EdgeKind, Merge, Network, Node, NodeKind, build};
+
+/// The metrics of one node. Each is computed on the undirected contact graph (message, call,
+/// e-mail and group-member edges; a saved contact is not a contact), weight = the number of
+/// contacts both ways; which of them use the weight is said per field.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct NodeMetrics {
+    /// Distinct neighbours (no weight, no direction).
+    pub degree: usize,
+    /// Distinct nodes it sent to / received from (direction, no weight).
+    pub out_degree: usize,
+    pub in_degree: usize,
+    /// Contacts with everyone together (weight, no direction).
+    pub strength: f64,
+    /// Unweighted, undirected, normalised as NetworkX does.
+    pub betweenness: f64,
+    /// Hops, Wasserman–Faust form (no weight, no direction).
+    pub closeness: f64,
+    pub harmonic: f64,
+    /// α = 0.85, weighted, undirected.
+    pub pagerank: f64,
+    /// k-core number (no weight, no direction).
+    pub core: usize,
+    /// Connected component, numbered by size (0 = the largest).
+    pub component: usize,
+}
+
+/// The network with every node's metrics.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Analysed {
+    pub network: Network,
+    pub metrics: Vec<NodeMetrics>,
+    pub components: usize,
+}
+
+/// The contact graph of the metrics (see [`NodeMetrics`]).
+pub fn contact_graph(network: &Network) -> Csr {
+    Csr::from_pairs(
+        network.nodes.len(),
+        network
+            .edges
+            .iter()
+            .filter(|e| e.kind.is_communication())
+            .map(|e| (e.from, e.to, e.count as f64)),
+    )
+}
+
+/// Computes every metric of every node.
+pub fn analyse(network: Network) -> Analysed {
+    let n = network.nodes.len();
+    let csr = contact_graph(&network);
+    let mut out_neighbours = vec![std::collections::BTreeSet::new(); n];
+    let mut in_neighbours = vec![std::collections::BTreeSet::new(); n];
+    for e in network.edges.iter().filter(|e| e.kind.is_communication()) {
+        out_neighbours[e.from].insert(e.to);
+        in_neighbours[e.to].insert(e.from);
+    }
+    let betweenness = csr.betweenness();
+    let (closeness, harmonic) = csr.closeness_and_harmonic();
+    let pagerank = csr.pagerank(0.85, 1e-10, 1000);
+    let core = csr.core_numbers();
+    let raw_component = csr.components();
+    // Components numbered by size, largest first, ties by their smallest node.
+    let count = raw_component.iter().copied().max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; count];
+    for &c in &raw_component {
+        sizes[c] += 1;
+    }
+    let mut by_size: Vec<usize> = (0..count).collect();
+    by_size.sort_by(|a, b| sizes[*b].cmp(&sizes[*a]).then(a.cmp(b)));
+    let mut rank = vec![0usize; count];
+    for (r, c) in by_size.iter().enumerate() {
+        rank[*c] = r;
+    }
+    let metrics = (0..n)
+        .map(|v| NodeMetrics {
+            degree: csr.degree(v),
+            out_degree: out_neighbours[v].len(),
+            in_degree: in_neighbours[v].len(),
+            strength: csr.strength(v),
+            betweenness: betweenness[v],
+            closeness: closeness[v],
+            harmonic: harmonic[v],
+            pagerank: pagerank[v],
+            core: core[v],
+            component: rank[raw_component[v]],
+        })
+        .collect();
+    Analysed {
+        network,
+        metrics,
+        components: count,
+    }
+}
+
+/// The network of a case as the store holds its records, with every metric.
+pub fn of_case(conn: &rusqlite::Connection) -> Result<Analysed, String> {
+    let records = crate::store::graph::records(conn).map_err(|e| format!("case store: {e}"))?;
+    Ok(analyse(build(&records)))
+}
+
+/// The node an analyst means by `wanted`: its key, one of its identifiers, or a unique prefix
+/// of either.
+pub fn find_node(network: &Network, wanted: &str) -> Result<usize, String> {
+    let wanted = wanted.trim();
+    let exact: Vec<usize> = (0..network.nodes.len())
+        .filter(|&i| {
+            let n = &network.nodes[i];
+            n.key == wanted || n.identifiers.iter().any(|id| id == wanted)
+        })
+        .collect();
+    if let [one] = exact.as_slice() {
+        return Ok(*one);
+    }
+    let prefixed: Vec<usize> = (0..network.nodes.len())
+        .filter(|&i| {
+            let n = &network.nodes[i];
+            n.key.starts_with(wanted)
+                || n.identifiers.iter().any(|id| id.starts_with(wanted))
+                || n.label == wanted
+        })
+        .collect();
+    match prefixed.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!(
+            "no identity or group {wanted:?} in this case's network"
+        )),
+        many => Err(format!(
+            "{wanted:?} is ambiguous: {}",
+            many.iter()
+                .take(10)
+                .map(|&i| network.nodes[i].key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}

@@ -1,0 +1,44 @@
+//! The records the network graph is built from, read in a stable order (source, item, row).
+
+use rusqlite::Connection;
+
+use super::json_at;
+use crate::model::{ItemId, StoredParticipant, StoredRecord};
+
+/// Every communication record of the case, by source label, item path and row id.
+pub fn records(conn: &Connection) -> rusqlite::Result<Vec<StoredRecord>> {
+    let mut stmt = conn.prepare(
+        "SELECT r.id, r.item_id, s.label, i.path, r.kind, r.format, COALESCE(r.time_utc, r.time_local),
+                r.zone_known, r.direction, r.participants, r.thread, r.body,
+                json_extract(r.extra, '$.duration_s')
+         FROM records r JOIN items i ON i.id = r.item_id JOIN sources s ON s.id = i.source_id
+         ORDER BY s.label, i.path, r.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let participants = json_at(r, 9)?;
+        let participants: Vec<StoredParticipant> =
+            serde_json::from_value(participants).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    9,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?;
+        Ok(StoredRecord {
+            id: r.get(0)?,
+            item: ItemId(r.get(1)?),
+            source: r.get(2)?,
+            path: crate::evidence::display_path(&r.get::<_, Vec<u8>>(3)?),
+            kind: r.get(4)?,
+            format: r.get(5)?,
+            time: r.get(6)?,
+            zone_known: r.get(7)?,
+            direction: r.get(8)?,
+            participants,
+            thread: r.get(10)?,
+            body: r.get(11)?,
+            duration_s: r.get(12)?,
+        })
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,242 @@
+//! The network graph against NetworkX on real covert networks, loaded through spoor's own
+//! input path (call records in CDR files, scanned), and its identity and edge rules on
+//! records written for the purpose.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use common::{data, expect_code, run, scan, stdout};
+use serde_json::Value;
+
+/// Writes one bandicoot CDR file per person of an edge list: each tie `a — b` of weight w is
+/// w outgoing calls in a's file (people named p0, p1, … in sorted order of their names, as
+/// scripts/graph-reference.py names them).
+fn write_cdr_files(edges_csv: &Path, dir: &Path) {
+    let mut reader = csv::Reader::from_path(edges_csv).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (from, to, weight) = (col("from").unwrap(), col("to").unwrap(), col("weight"));
+    let rows: Vec<(String, String, u64)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let w = weight.map_or(1.0, |i| r[i].parse::<f64>().unwrap());
+            (r[from].to_string(), r[to].to_string(), w as u64)
+        })
+        .collect();
+    let mut names: Vec<&str> = rows
+        .iter()
+        .flat_map(|(a, b, _)| [a.as_str(), b.as_str()])
+        .collect();
+    names.sort();
+    names.dedup();
+    let token = |n: &str| format!("p{}", names.binary_search(&n).unwrap());
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    let mut second = 0u64;
+    for (a, b, w) in &rows {
+        if a == b {
+            continue;
+        }
+        let body = files.entry(token(a)).or_insert_with(|| {
+            "interaction,direction,correspondent_id,datetime,call_duration,antenna_id\n".into()
+        });
+        for _ in 0..*w {
+            second += 1;
+            let (h, m, s) = (second / 3600 % 24, second / 60 % 60, second % 60);
+            writeln!(
+                body,
+                "call,out,{},2020-01-01 {h:02}:{m:02}:{s:02},60,1",
+                token(b)
+            )
+            .unwrap();
+        }
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    for (person, body) in files {
+        std::fs::write(dir.join(format!("{person}.csv")), body).unwrap();
+    }
+}
+
+fn graph_json(case: &Path) -> Value {
+    let o = run(&["graph", case.to_str().unwrap(), "--json"]);
+    expect_code(&o, 0, "graph --json");
+    serde_json::from_str(&stdout(&o)).expect("graph --json is JSON")
+}
+
+#[test]
+fn every_metric_equals_networkx_on_the_covert_networks() {
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(data("networks/expected.json")).unwrap()).unwrap();
+    let networks = expected["networks"].as_object().unwrap();
+    assert_eq!(networks.len(), 6);
+    for (name, want) in networks {
+        let tmp = tempfile::tempdir().unwrap();
+        let evidence = tmp.path().join("cdr");
+        write_cdr_files(&data(&format!("networks/{name}_edges.csv")), &evidence);
+        let case = tmp.path().join("case");
+        let o = scan(&evidence, &case, "analyst", &[]);
+        expect_code(&o, 0, "scan of the CDR files");
+        let got = graph_json(&case);
+        let nodes = got["network"]["nodes"].as_array().unwrap();
+        let metrics = got["metrics"].as_array().unwrap();
+        let want_nodes = want["nodes"].as_object().unwrap();
+        assert_eq!(nodes.len(), want_nodes.len(), "{name}: nodes");
+        assert_eq!(got["components"], want["components"], "{name}: components");
+        for (node, m) in nodes.iter().zip(metrics) {
+            let key = node["key"].as_str().unwrap();
+            let person = key.strip_prefix("tel-raw:").expect("a CDR party");
+            let w = &want_nodes[person];
+            for field in ["degree", "core"] {
+                assert_eq!(m[field], w[field], "{name} {person} {field}");
+            }
+            let close = |field: &str, tolerance: f64| {
+                let (a, b) = (m[field].as_f64().unwrap(), w[field].as_f64().unwrap());
+                assert!(
+                    (a - b).abs() <= tolerance,
+                    "{name} {person} {field}: spoor {a}, NetworkX {b}"
+                );
+            };
+            close("strength", 0.0);
+            close("betweenness", 1e-9);
+            close("closeness", 1e-9);
+            close("harmonic", 1e-9);
+            close("pagerank", 1e-6);
+        }
+    }
+}
+
+/// A call seen from both ends (in each phone's CDR) is one contact with two sightings; the
+/// subscriber of one file and the correspondent of the other are the same identifier.
+#[test]
+fn a_call_in_both_parties_records_is_one_contact_and_the_two_files_meet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let header = "interaction,direction,correspondent_id,datetime,call_duration,antenna_id\n";
+    let a = tmp.path().join("phone-a");
+    let b = tmp.path().join("phone-b");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(
+        a.join("0612345678.csv"),
+        format!("{header}call,out,0687654321,2024-03-01 10:00:00,125,7\ntext,out,0687654321,2024-03-02 09:00:00,,7\n"),
+    )
+    .unwrap();
+    // The other end: 30 s later on its clock, one second shorter.
+    std::fs::write(
+        b.join("0687654321.csv"),
+        format!("{header}call,in,0612345678,2024-03-01 10:00:30,124,9\n"),
+    )
+    .unwrap();
+    let case = tmp.path().join("case");
+    let o = run(&[
+        "scan",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--case",
+        case.to_str().unwrap(),
+        "--examiner",
+        "analyst",
+        "--region",
+        "NL",
+    ]);
+    expect_code(&o, 0, "scan");
+    let got = graph_json(&case);
+    let nodes = got["network"]["nodes"].as_array().unwrap();
+    let keys: Vec<&str> = nodes.iter().map(|n| n["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["tel:+31612345678", "tel:+31687654321"]);
+    // The first number is on both devices: its own phone's records and the other's.
+    assert_eq!(
+        nodes[0]["devices"],
+        serde_json::json!(["phone-a", "phone-b"])
+    );
+    let edges = got["network"]["edges"].as_array().unwrap();
+    let call = edges.iter().find(|e| e["kind"] == "call").unwrap();
+    assert_eq!(
+        (
+            &call["from"],
+            &call["to"],
+            &call["count"],
+            &call["sightings"]
+        ),
+        (
+            &serde_json::json!(0),
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            &serde_json::json!(2)
+        )
+    );
+    assert_eq!(call["seconds"], 125.0);
+    let message = edges.iter().find(|e| e["kind"] == "message").unwrap();
+    assert_eq!(message["count"], 1);
+    let ledger = got["network"]["ledger"].as_array().unwrap();
+    assert!(
+        ledger
+            .iter()
+            .any(|entry| entry[1]["rule"] == "same-identifier"),
+        "{ledger:?}"
+    );
+}
+
+/// A group chat is one node with its members, not a clique; `--owner LABEL=ID` names one
+/// phone's owner, who is merged with that phone's records of their own side.
+#[test]
+fn a_group_chat_is_one_node_and_owners_are_given_per_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let phone = tmp.path().join("phone");
+    std::fs::create_dir_all(&phone).unwrap();
+    std::fs::write(
+        phone.join("WhatsApp Chat with Crew.txt"),
+        "01/03/2024, 10:00 - Ann: who has it\n01/03/2024, 10:01 - Bob: me\n01/03/2024, 10:02 - Cas: ok\n01/03/2024, 10:03 - Ann: tonight\n",
+    )
+    .unwrap();
+    std::fs::write(
+        phone.join("WhatsApp Chat with Bob.txt"),
+        "02/03/2024, 11:00 - Ann: bring it\n02/03/2024, 11:05 - Bob: yes\n",
+    )
+    .unwrap();
+    let case = tmp.path().join("case");
+    let o = scan(&phone, &case, "analyst", &["--owner", "phone=Ann"]);
+    expect_code(&o, 0, "scan");
+    let got = graph_json(&case);
+    let nodes = got["network"]["nodes"].as_array().unwrap();
+    let group: Vec<&Value> = nodes.iter().filter(|n| n["kind"] == "group").collect();
+    assert_eq!(group.len(), 1, "{nodes:?}");
+    let edges = got["network"]["edges"].as_array().unwrap();
+    let members = edges.iter().filter(|e| e["kind"] == "group-member").count();
+    assert_eq!(members, 3, "Ann, Bob and Cas are members of the one group");
+    // No clique: Bob and Cas have no edge of their own.
+    let index = |label: &str| {
+        nodes
+            .iter()
+            .position(|n| n["label"] == label)
+            .unwrap_or_else(|| panic!("{label} in {nodes:?}"))
+    };
+    let (bob, cas) = (index("Bob"), index("Cas"));
+    assert!(
+        !edges
+            .iter()
+            .any(|e| (e["from"] == bob && e["to"] == cas) || (e["from"] == cas && e["to"] == bob))
+    );
+    // The two-person chat: Ann and Bob both ways, one message each.
+    let ann = index("Ann");
+    assert!(
+        edges
+            .iter()
+            .any(|e| e["from"] == ann && e["to"] == bob && e["kind"] == "message")
+    );
+    assert!(
+        edges
+            .iter()
+            .any(|e| e["from"] == bob && e["to"] == ann && e["kind"] == "message")
+    );
+    // A label that names no source is refused before anything is read.
+    let o = scan(
+        &phone,
+        &tmp.path().join("c2"),
+        "analyst",
+        &["--owner", "laptop=Ann"],
+    );
+    expect_code(&o, 1, "unknown owner label");
+}

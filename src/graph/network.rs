@@ -246,10 +246,24 @@ struct Sighting {
     record: i64,
 }
 
-/// Builds the network of the case from its records (in the store's order).
-pub fn build(records: &[StoredRecord]) -> Network {
-    let mut unused: BTreeMap<String, u64> = BTreeMap::new();
-    // 1. Every identifier, and who owns each item.
+type Contacts = BTreeMap<(String, String, EdgeKind), Vec<Sighting>>;
+
+/// The owners of each item (source, path), from its records.
+struct Owners(HashMap<(String, String), Vec<String>>);
+
+impl Owners {
+    /// The owners of the item a record is in; the device's unnamed owner when none is known.
+    fn of(&self, r: &StoredRecord) -> Vec<String> {
+        match self.0.get(&(r.source.clone(), r.path.clone())) {
+            Some(o) if !o.is_empty() => o.clone(),
+            _ => vec![unnamed_owner(&r.source)],
+        }
+    }
+}
+
+/// Who owns each item: the participants named as its owner, or the side the parser found the
+/// owner on.
+fn item_owners(records: &[StoredRecord]) -> Owners {
     let mut owners_of_item: HashMap<(String, String), Vec<String>> = HashMap::new();
     for r in records {
         // The item's owner: named as such, or the side the parser found the owner on (the
@@ -274,19 +288,17 @@ pub fn build(records: &[StoredRecord]) -> Network {
         owners.sort();
         owners.dedup();
     }
-    let item_owners = |r: &StoredRecord| -> Vec<String> {
-        match owners_of_item.get(&(r.source.clone(), r.path.clone())) {
-            Some(o) if !o.is_empty() => o.clone(),
-            _ => vec![unnamed_owner(&r.source)],
-        }
-    };
+    Owners(owners_of_item)
+}
 
-    // 2. Merges: the owners of one item, a device's accounts, a contact entry's identifiers.
+/// The merges the records assert: the owners of one item, a device's accounts, a contact
+/// entry's identifiers.
+fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
     let mut merges: Vec<Merge> = Vec::new();
     let mut account_ids: BTreeMap<String, (BTreeSet<String>, Vec<i64>)> = BTreeMap::new();
     let mut owner_records: BTreeMap<(String, Vec<String>), Vec<i64>> = BTreeMap::new();
     for r in records {
-        let owners = item_owners(r);
+        let owners = owners.of(r);
         if owners.len() > 1 {
             owner_records
                 .entry((r.source.clone(), owners.clone()))
@@ -344,12 +356,20 @@ pub fn build(records: &[StoredRecord]) -> Network {
             confidence: 0.9,
         });
     }
+    merges
+}
 
-    // 3. Contacts: who to whom, of which kind; chats with more than two people are groups.
+/// The contacts between identifiers (sender, recipient, kind) with their sightings, and the
+/// members of every group chat. Records that give no contact are counted in `unused`.
+fn contacts(
+    records: &[StoredRecord],
+    owners: &Owners,
+    unused: &mut BTreeMap<String, u64>,
+) -> (Contacts, BTreeMap<String, BTreeSet<String>>) {
     let mut members: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
     for r in records {
         if r.kind == "message" && is_chat(&r.format) {
-            let s = sides(r, &item_owners(r));
+            let s = sides(r, &owners.of(r));
             let key = (
                 r.source.clone(),
                 r.path.clone(),
@@ -367,7 +387,7 @@ pub fn build(records: &[StoredRecord]) -> Network {
         let Some(kind) = edge_kind(r) else {
             continue;
         };
-        let owners = item_owners(r);
+        let item_owners = owners.of(r);
         let sighting = || Sighting {
             time: r.time.clone(),
             epoch: r.time.as_deref().and_then(epoch_seconds),
@@ -380,7 +400,7 @@ pub fn build(records: &[StoredRecord]) -> Network {
         if kind == EdgeKind::ContactSaved {
             for p in r.participants.iter().filter(|p| p.role != "owner") {
                 if let Some(id) = scoped(&p.identifier, &r.source) {
-                    for o in &owners {
+                    for o in &item_owners {
                         contacts
                             .entry((o.clone(), id.clone(), kind))
                             .or_default()
@@ -398,7 +418,7 @@ pub fn build(records: &[StoredRecord]) -> Network {
         let group = members
             .get(&thread_key)
             .filter(|m| m.len() > 2 && kind == EdgeKind::Message);
-        let mut s = sides(r, &owners);
+        let mut s = sides(r, &item_owners);
         if let Some(group_members_seen) = group {
             let group_key = format!("group:{}:{}:{}", thread_key.0, thread_key.1, thread_key.2);
             group_members
@@ -444,8 +464,30 @@ pub fn build(records: &[StoredRecord]) -> Network {
             }
         }
     }
+    (contacts, group_members)
+}
 
-    // 4. Identities: union of the merged identifiers; every identifier met is a node.
+/// Which node an identifier belongs to, once merges are applied.
+struct Resolver {
+    index: HashMap<String, usize>,
+    node: Vec<usize>,
+}
+
+impl Resolver {
+    /// Every identifier given here was collected into the index first, so this cannot miss.
+    fn node_of(&self, identifier: &str) -> usize {
+        self.node[self.index[identifier]]
+    }
+}
+
+/// Identities: every identifier met, merged by the union of the merges' identifiers; a node
+/// per identity (and per group), with its names, devices and ledger.
+fn identities(
+    records: &[StoredRecord],
+    contacts: &Contacts,
+    merges: Vec<Merge>,
+    group_members: &BTreeMap<String, BTreeSet<String>>,
+) -> (Vec<Node>, Vec<(usize, Merge)>, Resolver) {
     let mut all: BTreeSet<String> = BTreeSet::new();
     for (a, b, _) in contacts.keys() {
         all.insert(a.clone());
@@ -454,15 +496,15 @@ pub fn build(records: &[StoredRecord]) -> Network {
     for m in &merges {
         all.extend(m.identifiers.iter().cloned());
     }
-    for (g, ms) in &group_members {
+    for (g, ms) in group_members {
         all.insert(g.clone());
         all.extend(ms.iter().cloned());
     }
     let ids: Vec<String> = all.into_iter().collect();
-    let index: HashMap<&str, usize> = ids
+    let index: HashMap<String, usize> = ids
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.as_str(), i))
+        .map(|(i, s)| (s.clone(), i))
         .collect();
     let mut uf = UnionFind {
         parent: (0..ids.len()).collect(),
@@ -503,7 +545,7 @@ pub fn build(records: &[StoredRecord]) -> Network {
             }
         }
     }
-    let mut nodes: Vec<Node> = root_nodes
+    let nodes: Vec<Node> = root_nodes
         .iter()
         .enumerate()
         .map(|(n, &root)| {
@@ -552,11 +594,21 @@ pub fn build(records: &[StoredRecord]) -> Network {
         }
     }
     ledger.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.rule.cmp(b.1.rule)));
+    let node = (0..ids.len()).map(|i| node_of_root[&roots[i]]).collect();
+    (nodes, ledger, Resolver { index, node })
+}
 
-    // 5. Edges between nodes, each contact once across devices.
+/// The edges between nodes, each contact counted once across devices, and the group
+/// memberships.
+fn edges(
+    contacts: Contacts,
+    group_members: &BTreeMap<String, BTreeSet<String>>,
+    resolver: &Resolver,
+    unused: &mut BTreeMap<String, u64>,
+) -> Vec<Edge> {
     let mut by_pair: BTreeMap<(usize, usize, EdgeKind), Vec<Sighting>> = BTreeMap::new();
     for ((a, b, kind), sightings) in contacts {
-        let (from, to) = (node_of(&a), node_of(&b));
+        let (from, to) = (resolver.node_of(&a), resolver.node_of(&b));
         if from == to {
             *unused
                 .entry("contact of an identity with itself".into())
@@ -572,9 +624,9 @@ pub fn build(records: &[StoredRecord]) -> Network {
         .into_iter()
         .map(|((from, to, kind), sightings)| edge(from, to, kind, sightings))
         .collect();
-    for (group, ms) in &group_members {
-        let g = node_of(group);
-        let member_nodes: BTreeSet<usize> = ms.iter().map(|m| node_of(m)).collect();
+    for (group, ms) in group_members {
+        let g = resolver.node_of(group);
+        let member_nodes: BTreeSet<usize> = ms.iter().map(|m| resolver.node_of(m)).collect();
         for m in member_nodes {
             if m != g {
                 edges.push(Edge {
@@ -594,6 +646,17 @@ pub fn build(records: &[StoredRecord]) -> Network {
         }
     }
     edges.sort_by_key(|e| (e.from, e.to, e.kind));
+    edges
+}
+
+/// Builds the network of the case from its records (in the store's order).
+pub fn build(records: &[StoredRecord]) -> Network {
+    let mut unused: BTreeMap<String, u64> = BTreeMap::new();
+    let owners = item_owners(records);
+    let merges = merges(records, &owners);
+    let (contacts, group_members) = contacts(records, &owners, &mut unused);
+    let (mut nodes, ledger, resolver) = identities(records, &contacts, merges, &group_members);
+    let edges = edges(contacts, &group_members, &resolver, &mut unused);
     for n in &mut nodes {
         n.names.truncate(20);
     }

@@ -272,6 +272,28 @@ enum LeadsAction {
 
 #[derive(Subcommand)]
 enum GraphAction {
+    /// Paths between two people: the shortest by hops, or with --time-respecting the
+    /// earliest-arriving chain of contacts, each after the one before.
+    Path {
+        case: PathBuf,
+        from: String,
+        to: String,
+        /// Contacts in time order, each after the previous one.
+        #[arg(long)]
+        time_respecting: bool,
+        /// With --time-respecting: the longest anyone holds it before passing it on (90s,
+        /// 30m, 12h, 2d).
+        #[arg(long, value_name = "DURATION", requires = "time_respecting")]
+        max_wait: Option<String>,
+        /// With --time-respecting: only contacts at or after this time (YYYY-MM-DDTHH:MM:SS).
+        #[arg(long, value_name = "TIME", requires = "time_respecting")]
+        after: Option<String>,
+        /// How many shortest paths to list at most.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// One identity or group: identifiers, merge ledger, metrics, neighbours.
     Show {
         case: PathBuf,
@@ -355,6 +377,10 @@ fn run(cli: Cli) -> Result<i32, String> {
             action: Some(GraphAction::Show { case, id, json }),
             ..
         } => graph_show(&case, &id, json),
+        Command::Graph {
+            action: Some(path @ GraphAction::Path { .. }),
+            ..
+        } => graph_path(path),
         Command::Graph {
             case, top, json, ..
         } => graph_summary(&case.ok_or("graph needs a case directory")?, top, json),
@@ -589,6 +615,102 @@ fn graph_summary(case: &std::path::Path, top: usize, json: bool) -> Result<i32, 
     println!("merges in the ledger: {}", network.ledger.len());
     for (why, count) in &network.unused {
         println!("records without an edge: {count} ({why})");
+    }
+    Ok(exit::OK)
+}
+
+/// `spoor graph path CASE A B`: shortest paths, or the earliest time-respecting one.
+fn graph_path(action: GraphAction) -> Result<i32, String> {
+    let GraphAction::Path {
+        case,
+        from,
+        to,
+        time_respecting,
+        max_wait,
+        after,
+        limit,
+        json,
+    } = action
+    else {
+        return Err("not a path request".into());
+    };
+    let conn = open(&case)?;
+    let analysed = crate::graph::of_case(&conn)?;
+    let network = &analysed.network;
+    let (a, b) = (
+        crate::graph::find_node(network, &from)?,
+        crate::graph::find_node(network, &to)?,
+    );
+    let name = |i: usize| sanitize(&network.nodes[i].label);
+    if !time_respecting {
+        let csr = crate::graph::contact_graph(network);
+        let paths = crate::graph::paths::shortest_paths(&csr, a, b, limit);
+        if json {
+            let keyed: Vec<Vec<&str>> = paths
+                .iter()
+                .map(|p| p.iter().map(|&i| network.nodes[i].key.as_str()).collect())
+                .collect();
+            println!("{}", serde_json::json!({ "paths": keyed }));
+            return Ok(exit::OK);
+        }
+        if paths.is_empty() {
+            println!("no path between {} and {}", name(a), name(b));
+        }
+        for p in &paths {
+            let names: Vec<String> = p.iter().map(|&i| name(i)).collect();
+            println!("{} hops: {}", p.len() - 1, names.join(" — "));
+        }
+        return Ok(exit::OK);
+    }
+    let max_wait = max_wait
+        .as_deref()
+        .map(crate::graph::paths::parse_duration)
+        .transpose()?;
+    let start = match after.as_deref() {
+        Some(t) => Some(
+            crate::graph::network::epoch_seconds(t)
+                .ok_or_else(|| format!("--after {t:?}: not YYYY-MM-DDTHH:MM:SS"))?,
+        ),
+        None => None,
+    };
+    let events = crate::graph::paths::events(network);
+    let path =
+        crate::graph::paths::earliest_arrival(&events, network.nodes.len(), a, b, start, max_wait);
+    if json {
+        println!("{}", serde_json::json!({ "path": path }));
+        return Ok(exit::OK);
+    }
+    let Some(path) = path else {
+        println!(
+            "no time-respecting path from {} to {}{}",
+            name(a),
+            name(b),
+            max_wait.map_or(String::new(), |w| format!(" with waits of at most {w} s"))
+        );
+        return Ok(exit::OK);
+    };
+    println!(
+        "{} hops, arriving {}",
+        path.len(),
+        path.last().map_or("", |e| e.time.as_str())
+    );
+    for e in &path {
+        let origin = crate::store::graph::record_origin(&conn, e.record)
+            .map_err(|e| format!("case store: {e}"))?
+            .map(|(s, p, l)| format!("{s}:{p} {l}"))
+            .unwrap_or_default();
+        let via = e
+            .via_group
+            .map_or(String::new(), |g| format!(" in {}", name(g)));
+        println!(
+            "  {}  {} -> {}  {}{via}  (record {}: {})",
+            e.time,
+            name(e.from),
+            name(e.to),
+            e.kind.as_str(),
+            e.record,
+            sanitize(&origin)
+        );
     }
     Ok(exit::OK)
 }

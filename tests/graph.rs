@@ -240,3 +240,62 @@ fn a_group_chat_is_one_node_and_owners_are_given_per_device() {
     );
     expect_code(&o, 1, "unknown owner label");
 }
+
+/// Time-respecting paths follow the clock and the direction of messages: A→B then B→C is a
+/// path from A to C; with the contacts the other way round in time there is none, though the
+/// shortest path by hops is the same.
+#[test]
+fn a_time_respecting_path_follows_the_clock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let header = "interaction,direction,correspondent_id,datetime,call_duration,antenna_id\n";
+    let evidence = tmp.path().join("cdr");
+    std::fs::create_dir_all(&evidence).unwrap();
+    let write = |name: &str, rows: &str| {
+        std::fs::write(evidence.join(name), format!("{header}{rows}")).unwrap();
+    };
+    write(
+        "0611111111.csv",
+        "text,out,0622222222,2024-05-01 09:00:00,,1\n",
+    );
+    write(
+        "0622222222.csv",
+        "text,out,0633333333,2024-05-01 10:00:00,,1\ntext,out,0644444444,2024-04-30 08:00:00,,1\n",
+    );
+    write(
+        "0644444444.csv",
+        "text,out,0655555555,2024-04-29 08:00:00,,1\n",
+    );
+    let case = tmp.path().join("case");
+    expect_code(
+        &scan(&evidence, &case, "analyst", &["--region", "NL"]),
+        0,
+        "scan",
+    );
+    let path = |from: &str, to: &str, extra: &[&str]| -> Value {
+        let mut args = vec!["graph", "path", case.to_str().unwrap(), from, to, "--json"];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        expect_code(&o, 0, "graph path");
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let (a, c) = ("tel:+31611111111", "tel:+31633333333");
+    let found = path(a, c, &["--time-respecting"]);
+    let hops = found["path"].as_array().expect("a path from A to C");
+    assert_eq!(hops.len(), 2);
+    assert_eq!(hops[0]["time"], "2024-05-01T09:00:00");
+    assert_eq!(hops[1]["time"], "2024-05-01T10:00:00");
+    // Each hop names the record behind it.
+    assert!(hops.iter().all(|h| h["record"].as_i64().is_some()));
+    // B held it for an hour: a 10-minute limit leaves no path.
+    assert!(path(a, c, &["--time-respecting", "--max-wait", "10m"])["path"].is_null());
+    // A → B → D → E by hops, but D passed to E the day before it heard from B.
+    let e = "tel:+31655555555";
+    assert_eq!(
+        path(a, e, &[])["paths"].as_array().unwrap()[0]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert!(path(a, e, &["--time-respecting"])["path"].is_null());
+}

@@ -9,6 +9,7 @@
 
 pub mod metrics;
 pub mod network;
+pub mod paths;
 
 use serde::Serialize;
 

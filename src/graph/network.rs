@@ -81,8 +81,10 @@ pub struct Edge {
     pub seconds: f64,
     pub first: Option<String>,
     pub last: Option<String>,
-    /// The time of every contact, sorted (for time analysis).
+    /// The time of every contact with a known time, in time order (for time analysis).
     pub times: Vec<String>,
+    /// The record of each of `times` (the first sighting of that contact).
+    pub contact_records: Vec<i64>,
     /// Contacts per format (`whatsapp-txt`, `cdr-csv`, …).
     pub channels: BTreeMap<String, u64>,
     /// The records behind the edge (their row ids).
@@ -639,6 +641,7 @@ fn edges(
                     first: None,
                     last: None,
                     times: Vec::new(),
+                    contact_records: Vec::new(),
                     channels: BTreeMap::new(),
                     records: Vec::new(),
                 });
@@ -696,16 +699,18 @@ fn edge(from: usize, to: usize, kind: EdgeKind, mut sightings: Vec<Sighting>) ->
     }
     let mut channels: BTreeMap<String, u64> = BTreeMap::new();
     let mut times = Vec::new();
+    let mut contact_records = Vec::new();
     let mut seconds = 0.0;
+    // `counted` is in time order (sightings were sorted by time).
     for &c in &counted {
         let s = &sightings[c];
         *channels.entry(s.format.clone()).or_default() += 1;
         if let Some(t) = &s.time {
             times.push(t.clone());
+            contact_records.push(s.record);
         }
         seconds += s.seconds.unwrap_or(0.0);
     }
-    times.sort();
     Edge {
         from,
         to,
@@ -716,6 +721,7 @@ fn edge(from: usize, to: usize, kind: EdgeKind, mut sightings: Vec<Sighting>) ->
         first: times.first().cloned(),
         last: times.last().cloned(),
         times,
+        contact_records,
         channels,
         records: sightings.iter().map(|s| s.record).collect(),
     }

@@ -42,3 +42,24 @@ pub fn records(conn: &Connection) -> rusqlite::Result<Vec<StoredRecord>> {
     })?;
     rows.collect()
 }
+
+/// Where a record is: its source, item path and place in the item.
+pub fn record_origin(
+    conn: &Connection,
+    id: i64,
+) -> rusqlite::Result<Option<(String, String, String)>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT s.label, i.path, r.locator FROM records r JOIN items i ON i.id = r.item_id
+         JOIN sources s ON s.id = i.source_id WHERE r.id = ?1",
+        [id],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                crate::evidence::display_path(&r.get::<_, Vec<u8>>(1)?),
+                r.get::<_, String>(2)?,
+            ))
+        },
+    )
+    .optional()
+}

@@ -11,7 +11,8 @@ p0, p1, ... in sorted order of their names in the file, as tests/graph.rs writes
 CDR files. For every node: degree, strength (weighted degree), betweenness (unweighted,
 normalised), closeness (Wasserman-Faust, unweighted), harmonic, PageRank (weighted,
 alpha 0.85, run to tol 1e-13 so the reference itself is exact to far below the test's 1e-6),
-core number; and the number of connected components.
+core number; the number of connected components and the global efficiency; and the same
+figures with the two people of highest betweenness removed (`spoor graph disrupt`).
 """
 import csv
 import json
@@ -61,10 +62,22 @@ for path in sorted(DIR.glob("*_edges.csv")):
             "pagerank": pr[v],
             "core": core[v],
         }
+    # Disruption: the two people of highest betweenness (ties by name) taken out.
+    top = sorted(g.nodes, key=lambda v: (-bc[v], v))[:2]
+    h = g.copy()
+    h.remove_nodes_from(top)
+    largest = max((len(c) for c in nx.connected_components(h)), default=0)
     out["networks"][path.name.removesuffix("_edges.csv")] = {
         "nodes": nodes,
         "edges": g.number_of_edges(),
         "components": nx.number_connected_components(g),
+        "efficiency": nx.global_efficiency(g),
+        "disrupt": {
+            "removed": top,
+            "components": nx.number_connected_components(h),
+            "largest_component": largest,
+            "efficiency": nx.global_efficiency(h),
+        },
     }
 json.dump(out, sys.stdout, indent=1, sort_keys=True)
 print()

@@ -272,6 +272,20 @@ enum LeadsAction {
 
 #[derive(Subcommand)]
 enum GraphAction {
+    /// What removing people does to the network: largest component, components and global
+    /// efficiency before and after; --key-players K proposes the K whose removal fragments
+    /// it most (greedy).
+    Disrupt {
+        case: PathBuf,
+        /// Identities to remove (keys, identifiers or unique prefixes), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        remove: Vec<String>,
+        /// Propose this many more people to remove, greedily.
+        #[arg(long, value_name = "K")]
+        key_players: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Paths between two people: the shortest by hops, or with --time-respecting the
     /// earliest-arriving chain of contacts, each after the one before.
     Path {
@@ -381,6 +395,16 @@ fn run(cli: Cli) -> Result<i32, String> {
             action: Some(path @ GraphAction::Path { .. }),
             ..
         } => graph_path(path),
+        Command::Graph {
+            action:
+                Some(GraphAction::Disrupt {
+                    case,
+                    remove,
+                    key_players,
+                    json,
+                }),
+            ..
+        } => graph_disrupt(&case, &remove, key_players, json),
         Command::Graph {
             case, top, json, ..
         } => graph_summary(&case.ok_or("graph needs a case directory")?, top, json),
@@ -616,6 +640,77 @@ fn graph_summary(case: &std::path::Path, top: usize, json: bool) -> Result<i32, 
     for (why, count) in &network.unused {
         println!("records without an edge: {count} ({why})");
     }
+    Ok(exit::OK)
+}
+
+/// `spoor graph disrupt CASE --remove A,B [--key-players K]`: cohesion before and after.
+fn graph_disrupt(
+    case: &std::path::Path,
+    remove: &[String],
+    key_players: Option<usize>,
+    json: bool,
+) -> Result<i32, String> {
+    use crate::graph::disrupt;
+    let conn = open(case)?;
+    let analysed = crate::graph::of_case(&conn)?;
+    let network = &analysed.network;
+    let csr = crate::graph::contact_graph(network);
+    let mut removed = vec![false; network.nodes.len()];
+    let mut named = Vec::new();
+    for wanted in remove.iter().filter(|w| !w.trim().is_empty()) {
+        let i = crate::graph::find_node(network, wanted)?;
+        removed[i] = true;
+        named.push(i);
+    }
+    let proposed = match key_players {
+        Some(k) => disrupt::key_players(&csr, k, &removed),
+        None => Vec::new(),
+    };
+    for &i in &proposed {
+        removed[i] = true;
+    }
+    let before = disrupt::cohesion(&csr, &vec![false; network.nodes.len()]);
+    let after = disrupt::cohesion(&csr, &removed);
+    let keys = |list: &[usize]| -> Vec<String> {
+        list.iter().map(|&i| network.nodes[i].key.clone()).collect()
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "removed": keys(&named), "key_players": keys(&proposed),
+                "method": "greedy: each step removes the node that leaves the smallest largest component",
+                "before": before, "after": after,
+            })
+        );
+        return Ok(exit::OK);
+    }
+    for &i in &named {
+        println!("removed: {}", sanitize(&network.nodes[i].label));
+    }
+    for &i in &proposed {
+        println!(
+            "key player (greedy): {}  ({})",
+            sanitize(&network.nodes[i].label),
+            sanitize(&network.nodes[i].key)
+        );
+    }
+    println!("                 before    after");
+    println!("nodes          {:>8} {:>8}", before.nodes, after.nodes);
+    println!(
+        "components     {:>8} {:>8}",
+        before.components, after.components
+    );
+    println!(
+        "largest        {:>7.0}% {:>7.0}%   (of all {} nodes)",
+        100.0 * before.largest_share,
+        100.0 * after.largest_share,
+        before.nodes
+    );
+    println!(
+        "efficiency     {:>8.4} {:>8.4}",
+        before.efficiency, after.efficiency
+    );
     Ok(exit::OK)
 }
 

@@ -105,6 +105,40 @@ fn every_metric_equals_networkx_on_the_covert_networks() {
             close("harmonic", 1e-9);
             close("pagerank", 1e-6);
         }
+        // Taking out the two people of highest betweenness, as NetworkX does.
+        let removed: Vec<String> = want["disrupt"]["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| format!("tel-raw:{}", p.as_str().unwrap()))
+            .collect();
+        let o = run(&[
+            "graph",
+            "disrupt",
+            case.to_str().unwrap(),
+            "--remove",
+            &removed.join(","),
+            "--json",
+        ]);
+        expect_code(&o, 0, "graph disrupt");
+        let d: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let before = d["before"]["efficiency"].as_f64().unwrap();
+        assert!(
+            (before - want["efficiency"].as_f64().unwrap()).abs() < 1e-9,
+            "{name}"
+        );
+        let after = &d["after"];
+        let w = &want["disrupt"];
+        assert_eq!(
+            after["components"], w["components"],
+            "{name}: components after"
+        );
+        assert_eq!(after["largest_component"], w["largest_component"], "{name}");
+        let e = after["efficiency"].as_f64().unwrap();
+        assert!(
+            (e - w["efficiency"].as_f64().unwrap()).abs() < 1e-9,
+            "{name}: efficiency {e}"
+        );
     }
 }
 

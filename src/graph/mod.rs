@@ -7,6 +7,7 @@
 //! metrics count the group as a node (it brokers between its members as a meeting place
 //! does), never as a clique of every pair of members.
 
+pub mod disrupt;
 pub mod metrics;
 pub mod network;
 pub mod paths;

@@ -124,7 +124,7 @@ pub fn events(network: &Network) -> Vec<Event> {
             }
         }
     }
-    out.sort_by(|a, b| (a.at, a.from, a.to, a.record).cmp(&(b.at, b.from, b.to, b.record)));
+    out.sort_by_key(|a| (a.at, a.from, a.to, a.record));
     out
 }
 
@@ -297,7 +297,7 @@ mod tests {
                     event(next(20) as i64, a, b)
                 })
                 .collect();
-            events.sort_by(|a, b| (a.at, a.from, a.to).cmp(&(b.at, b.from, b.to)));
+            events.sort_by_key(|a| (a.at, a.from, a.to));
             let max_wait = if next(2) == 0 {
                 None
             } else {

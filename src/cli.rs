@@ -388,26 +388,11 @@ fn run(cli: Cli) -> Result<i32, String> {
             case, top, json, ..
         } => leads_command(case, top, json),
         Command::Graph {
-            action: Some(GraphAction::Show { case, id, json }),
-            ..
-        } => graph_show(&case, &id, json),
-        Command::Graph {
-            action: Some(path @ GraphAction::Path { .. }),
-            ..
-        } => graph_path(path),
-        Command::Graph {
-            action:
-                Some(GraphAction::Disrupt {
-                    case,
-                    remove,
-                    key_players,
-                    json,
-                }),
-            ..
-        } => graph_disrupt(&case, &remove, key_players, json),
-        Command::Graph {
-            case, top, json, ..
-        } => graph_summary(&case.ok_or("graph needs a case directory")?, top, json),
+            action,
+            case,
+            top,
+            json,
+        } => graph_command(action, case, top, json),
         Command::Review {
             case,
             lead,
@@ -563,6 +548,26 @@ fn report_command(
     let path = report::write_report(&conn, case, format, out, &actor)?;
     println!("{}", path.display());
     Ok(exit::OK)
+}
+
+/// `spoor graph …`: the summary, or one of its actions.
+fn graph_command(
+    action: Option<GraphAction>,
+    case: Option<PathBuf>,
+    top: usize,
+    json: bool,
+) -> Result<i32, String> {
+    match action {
+        Some(GraphAction::Show { case, id, json }) => graph_show(&case, &id, json),
+        Some(path @ GraphAction::Path { .. }) => graph_path(path),
+        Some(GraphAction::Disrupt {
+            case,
+            remove,
+            key_players,
+            json,
+        }) => graph_disrupt(&case, &remove, key_players, json),
+        None => graph_summary(&case.ok_or("graph needs a case directory")?, top, json),
+    }
 }
 
 /// `spoor graph CASE`: the network's summary.

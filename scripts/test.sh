@@ -32,6 +32,17 @@ done
 
 cargo test --locked
 
+# The network exports read back by NetworkX (pinned, in a venv under target/), compared with
+# the network spoor computed: scripts/graph_roundtrip.py.
+venv=target/graph-venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c 'import networkx; assert networkx.__version__ == "3.4.2"' 2>/dev/null \
+  || "$venv/bin/pip" install -q networkx==3.4.2
+roundtrip=$(mktemp -d)
+trap 'rm -rf "$roundtrip"' EXIT
+target/debug/spoor scan tests/data/comms --case "$roundtrip/case" --examiner ci --region NL --quiet || [ $? = 2 ]
+"$venv/bin/python" scripts/graph_roundtrip.py target/debug/spoor "$roundtrip/case" "$roundtrip/out"
+
 # A bounded slice of the mutation fuzzer (scripts/fuzz.sh; about two minutes here): any panic,
 # hang, signal, fatal exit or silent skip fails the run. RELIABILITY.md has the longer runs.
 RUST_BACKTRACE=0 ./scripts/fuzz.sh --mutants 150 --seed 11 --binary target/debug/spoor --time-limit 60

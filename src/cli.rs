@@ -272,6 +272,23 @@ enum LeadsAction {
 
 #[derive(Subcommand)]
 enum GraphAction {
+    /// The network for other tools: graphml, gexf (1.3, with a time per contact), neo4j
+    /// (neo4j-admin import CSV) or csv (nodes and edges, for i2 and spreadsheets).
+    Export {
+        case: PathBuf,
+        #[arg(long)]
+        format: String,
+        /// Directory to write into (default CASE/exports/graph).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace every identifier and name by a keyed HMAC (the key: a file of at least
+        /// 16 bytes; the same key gives the same pseudonyms).
+        #[arg(long, value_name = "KEYFILE")]
+        pseudonymize: Option<PathBuf>,
+        /// Who exports (for the audit log; default the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// What removing people does to the network: largest component, components and global
     /// efficiency before and after; --key-players K proposes the K whose removal fragments
     /// it most (greedy).
@@ -566,6 +583,35 @@ fn graph_command(
             key_players,
             json,
         }) => graph_disrupt(&case, &remove, key_players, json),
+        Some(GraphAction::Export {
+            case,
+            format,
+            out,
+            pseudonymize,
+            by,
+        }) => {
+            let conn = open(&case)?;
+            let analysed = crate::graph::of_case(&conn)?;
+            let format = crate::graph::export::Format::parse(&format)?;
+            let keys = pseudonymize
+                .as_deref()
+                .map(crate::graph::export::Pseudonyms::from_file)
+                .transpose()?;
+            let dir = out.unwrap_or_else(|| case.join("exports").join("graph"));
+            let actor = by.unwrap_or_else(whoami);
+            let files = crate::graph::export::export_and_record(
+                &conn,
+                &analysed,
+                format,
+                &dir,
+                keys.as_ref(),
+                &actor,
+            )?;
+            for f in files {
+                println!("{}", f.display());
+            }
+            Ok(exit::OK)
+        }
         None => graph_summary(&case.ok_or("graph needs a case directory")?, top, json),
     }
 }

@@ -8,6 +8,7 @@
 //! does), never as a clique of every pair of members.
 
 pub mod disrupt;
+pub mod export;
 pub mod metrics;
 pub mod network;
 pub mod paths;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Expected network metrics for tests/graph.rs, computed by NetworkX (pinned below).
 
-  python3 -m venv /tmp/nx && /tmp/nx/bin/pip install networkx==3.4.2 numpy scipy
+  python3 -m venv /tmp/nx && /tmp/nx/bin/pip install networkx==3.4.2 numpy scipy igraph==1.0.0
   /tmp/nx/bin/python scripts/graph-reference.py > tests/data/networks/expected.json
 
 Each `*_edges.csv` of tests/data/networks (from, to[, weight]) is read as an undirected graph,
@@ -11,7 +11,8 @@ p0, p1, ... in sorted order of their names in the file, as tests/graph.rs writes
 CDR files. For every node: degree, strength (weighted degree), betweenness (unweighted,
 normalised), closeness (Wasserman-Faust, unweighted), harmonic, PageRank (weighted,
 alpha 0.85, run to tol 1e-13 so the reference itself is exact to far below the test's 1e-6),
-core number; the number of connected components and the global efficiency; and the same
+core number, eigenvector centrality, effective size and articulation points (NetworkX),
+Burt's constraint (igraph); the bridges, the number of connected components and the global efficiency; and the same
 figures with the two people of highest betweenness removed (`spoor graph disrupt`).
 """
 import csv
@@ -19,9 +20,11 @@ import json
 import sys
 from pathlib import Path
 
+import igraph
 import networkx as nx
 
 assert nx.__version__ == "3.4.2", nx.__version__
+assert igraph.__version__ == "1.0.0", igraph.__version__
 DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "networks"
 
 
@@ -43,7 +46,7 @@ def load(path):
     return g
 
 
-out = {"networkx": nx.__version__, "networks": {}}
+out = {"networkx": nx.__version__, "igraph": igraph.__version__, "networks": {}}
 for path in sorted(DIR.glob("*_edges.csv")):
     g = load(path)
     bc = nx.betweenness_centrality(g, normalized=True)
@@ -51,6 +54,13 @@ for path in sorted(DIR.glob("*_edges.csv")):
     hc = nx.harmonic_centrality(g)
     pr = nx.pagerank(g, alpha=0.85, weight="weight", tol=1e-13, max_iter=100000)
     core = nx.core_number(g)
+    ev = nx.eigenvector_centrality(g, tol=1e-13, max_iter=100000)
+    eff = nx.effective_size(g)
+    articulation = set(nx.articulation_points(g))
+    # Burt's constraint from igraph (unweighted), on the same graph.
+    order = sorted(g.nodes)
+    ig = igraph.Graph(n=len(order), edges=[(order.index(a), order.index(b)) for a, b in g.edges])
+    burt = dict(zip(order, ig.constraint()))
     nodes = {}
     for v in sorted(g.nodes):
         nodes[v] = {
@@ -61,6 +71,10 @@ for path in sorted(DIR.glob("*_edges.csv")):
             "harmonic": hc[v],
             "pagerank": pr[v],
             "core": core[v],
+            "eigenvector": ev[v],
+            "constraint": burt[v],
+            "effective_size": eff[v],
+            "articulation_point": v in articulation,
         }
     # Disruption: the two people of highest betweenness (ties by name) taken out.
     top = sorted(g.nodes, key=lambda v: (-bc[v], v))[:2]
@@ -72,6 +86,7 @@ for path in sorted(DIR.glob("*_edges.csv")):
         "edges": g.number_of_edges(),
         "components": nx.number_connected_components(g),
         "efficiency": nx.global_efficiency(g),
+        "bridges": sorted(sorted(e) for e in nx.bridges(g)),
         "disrupt": {
             "removed": top,
             "components": nx.number_connected_components(h),

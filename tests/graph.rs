@@ -89,7 +89,7 @@ fn every_metric_equals_networkx_on_the_covert_networks() {
             let key = node["key"].as_str().unwrap();
             let person = key.strip_prefix("tel-raw:").expect("a CDR party");
             let w = &want_nodes[person];
-            for field in ["degree", "core"] {
+            for field in ["degree", "core", "articulation_point"] {
                 assert_eq!(m[field], w[field], "{name} {person} {field}");
             }
             let close = |field: &str, tolerance: f64| {
@@ -104,7 +104,28 @@ fn every_metric_equals_networkx_on_the_covert_networks() {
             close("closeness", 1e-9);
             close("harmonic", 1e-9);
             close("pagerank", 1e-6);
+            close("eigenvector", 1e-6);
+            close("constraint", 1e-9);
+            close("effective_size", 1e-9);
         }
+        let token = |i: &Value| {
+            nodes[i.as_u64().unwrap() as usize]["key"].as_str().unwrap()["tel-raw:".len()..]
+                .to_string()
+        };
+        let mut bridges: Vec<Vec<String>> = got["bridges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| {
+                let mut p = vec![token(&pair[0]), token(&pair[1])];
+                p.sort();
+                p
+            })
+            .collect();
+        bridges.sort();
+        let want_bridges: Vec<Vec<String>> =
+            serde_json::from_value(want["bridges"].clone()).unwrap();
+        assert_eq!(bridges, want_bridges, "{name}: bridges");
         // Taking out the two people of highest betweenness, as NetworkX does.
         let removed: Vec<String> = want["disrupt"]["removed"]
             .as_array()

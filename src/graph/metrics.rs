@@ -293,6 +293,139 @@ impl Csr {
         }
         degree
     }
+
+    /// Eigenvector centrality as NetworkX's `eigenvector_centrality(G)` (unweighted): power
+    /// iteration on A + I from a uniform start, Euclidean norm 1, until the L1 change is
+    /// under `n · tolerance`.
+    pub fn eigenvector(&self, tolerance: f64, max_iterations: usize) -> Vec<f64> {
+        let n = self.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut x = vec![1.0 / n as f64; n];
+        for _ in 0..max_iterations {
+            let last = x.clone();
+            for v in 0..n {
+                for &w in self.neighbours(v) {
+                    x[w as usize] += last[v];
+                }
+            }
+            let norm = x.iter().map(|z| z * z).sum::<f64>().sqrt();
+            let norm = if norm == 0.0 { 1.0 } else { norm };
+            for z in &mut x {
+                *z /= norm;
+            }
+            let change: f64 = x.iter().zip(&last).map(|(a, b)| (a - b).abs()).sum();
+            if change < n as f64 * tolerance {
+                break;
+            }
+        }
+        x
+    }
+
+    /// Articulation points (a node whose removal disconnects its component) and bridges (an
+    /// edge whose removal does), by Tarjan's low-link over an explicit stack (no recursion: a
+    /// path of a million people is one deep chain).
+    pub fn articulation_points_and_bridges(&self) -> (Vec<bool>, Vec<(usize, usize)>) {
+        let n = self.len();
+        let mut discovered = vec![usize::MAX; n];
+        let mut low = vec![0usize; n];
+        let mut articulation = vec![false; n];
+        let mut bridges = Vec::new();
+        let mut time = 0;
+        // (node, parent, next neighbour index)
+        let mut stack: Vec<(usize, usize, usize)> = Vec::new();
+        for root in 0..n {
+            if discovered[root] != usize::MAX {
+                continue;
+            }
+            discovered[root] = time;
+            low[root] = time;
+            time += 1;
+            let mut root_children = 0;
+            stack.push((root, usize::MAX, 0));
+            while let Some(&mut (v, parent, ref mut next)) = stack.last_mut() {
+                let neighbours = self.neighbours(v);
+                if *next < neighbours.len() {
+                    let w = neighbours[*next] as usize;
+                    *next += 1;
+                    if w == parent {
+                        continue;
+                    }
+                    if discovered[w] == usize::MAX {
+                        discovered[w] = time;
+                        low[w] = time;
+                        time += 1;
+                        if v == root {
+                            root_children += 1;
+                        }
+                        stack.push((w, v, 0));
+                    } else {
+                        low[v] = low[v].min(discovered[w]);
+                    }
+                } else {
+                    stack.pop();
+                    if parent != usize::MAX {
+                        low[parent] = low[parent].min(low[v]);
+                        if low[v] > discovered[parent] {
+                            bridges.push((parent.min(v), parent.max(v)));
+                        }
+                        if parent != root && low[v] >= discovered[parent] {
+                            articulation[parent] = true;
+                        }
+                    }
+                }
+            }
+            if root_children > 1 {
+                articulation[root] = true;
+            }
+        }
+        bridges.sort();
+        (articulation, bridges)
+    }
+
+    /// Burt's constraint and effective size (unweighted, as NetworkX's `constraint(G)` and
+    /// `effective_size(G)` and igraph's `constraint()`): with p_ij = 1/degree(i) for a
+    /// neighbour j, c_i = Σ_j (p_ij + Σ_q p_iq p_qj)²; effective size = degree − 2t/degree
+    /// for t ties among the neighbours. NaN for a node with no neighbour, as both libraries.
+    pub fn constraint_and_effective_size(&self) -> (Vec<f64>, Vec<f64>) {
+        let n = self.len();
+        let mut constraint = vec![f64::NAN; n];
+        let mut effective = vec![f64::NAN; n];
+        let connected = |a: usize, b: usize| self.neighbours(a).binary_search(&(b as u32)).is_ok();
+        for i in 0..n {
+            let degree = self.degree(i);
+            if degree == 0 {
+                continue;
+            }
+            let p = |a: usize, b: usize| {
+                if connected(a, b) {
+                    1.0 / self.degree(a) as f64
+                } else {
+                    0.0
+                }
+            };
+            let mut c = 0.0;
+            let mut ties = 0usize;
+            for &j in self.neighbours(i) {
+                let j = j as usize;
+                let mut indirect = 0.0;
+                for &q in self.neighbours(i) {
+                    let q = q as usize;
+                    if q != j {
+                        indirect += p(i, q) * p(q, j);
+                        if q < j && connected(q, j) {
+                            ties += 1;
+                        }
+                    }
+                }
+                c += (p(i, j) + indirect).powi(2);
+            }
+            constraint[i] = c;
+            effective[i] = degree as f64 - 2.0 * ties as f64 / degree as f64;
+        }
+        (constraint, effective)
+    }
 }
 
 #[cfg(test)]

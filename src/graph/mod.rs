@@ -37,8 +37,16 @@ pub struct NodeMetrics {
     pub harmonic: f64,
     /// α = 0.85, weighted, undirected.
     pub pagerank: f64,
+    /// Unweighted, undirected, as NetworkX's `eigenvector_centrality`.
+    pub eigenvector: f64,
     /// k-core number (no weight, no direction).
     pub core: usize,
+    /// Burt's constraint and effective size (unweighted, undirected; NaN, written as null,
+    /// for a node without neighbours).
+    pub constraint: Option<f64>,
+    pub effective_size: Option<f64>,
+    /// Removing it disconnects its component (no weight, no direction).
+    pub articulation_point: bool,
     /// Connected component, numbered by size (0 = the largest).
     pub component: usize,
 }
@@ -49,6 +57,8 @@ pub struct Analysed {
     pub network: Network,
     pub metrics: Vec<NodeMetrics>,
     pub components: usize,
+    /// Edges whose removal disconnects their component, as node index pairs.
+    pub bridges: Vec<(usize, usize)>,
 }
 
 /// The contact graph of the metrics (see [`NodeMetrics`]).
@@ -77,6 +87,10 @@ pub fn analyse(network: Network) -> Analysed {
     let (closeness, harmonic) = csr.closeness_and_harmonic();
     let pagerank = csr.pagerank(0.85, 1e-10, 1000);
     let core = csr.core_numbers();
+    let eigenvector = csr.eigenvector(1e-12, 100_000);
+    let (constraint, effective_size) = csr.constraint_and_effective_size();
+    let (articulation, bridges) = csr.articulation_points_and_bridges();
+    let finite = |x: f64| x.is_finite().then_some(x);
     let raw_component = csr.components();
     // Components numbered by size, largest first, ties by their smallest node.
     let count = raw_component.iter().copied().max().map_or(0, |m| m + 1);
@@ -100,7 +114,11 @@ pub fn analyse(network: Network) -> Analysed {
             closeness: closeness[v],
             harmonic: harmonic[v],
             pagerank: pagerank[v],
+            eigenvector: eigenvector[v],
             core: core[v],
+            constraint: finite(constraint[v]),
+            effective_size: finite(effective_size[v]),
+            articulation_point: articulation[v],
             component: rank[raw_component[v]],
         })
         .collect();
@@ -108,6 +126,7 @@ pub fn analyse(network: Network) -> Analysed {
         network,
         metrics,
         components: count,
+        bridges,
     }
 }
 

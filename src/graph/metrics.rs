@@ -305,9 +305,9 @@ impl Csr {
         let mut x = vec![1.0 / n as f64; n];
         for _ in 0..max_iterations {
             let last = x.clone();
-            for v in 0..n {
+            for (v, &value) in last.iter().enumerate() {
                 for &w in self.neighbours(v) {
-                    x[w as usize] += last[v];
+                    x[w as usize] += value;
                 }
             }
             let norm = x.iter().map(|z| z * z).sum::<f64>().sqrt();

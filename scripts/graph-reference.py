@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Expected network metrics for tests/graph.rs, computed by NetworkX (pinned below).
 
-  python3 -m venv /tmp/nx && /tmp/nx/bin/pip install networkx==3.4.2 numpy scipy igraph==1.0.0
+  python3 -m venv /tmp/nx && /tmp/nx/bin/pip install networkx==3.4.2 numpy scipy igraph==1.0.0 leidenalg==0.12.0
   /tmp/nx/bin/python scripts/graph-reference.py > tests/data/networks/expected.json
 
 Each `*_edges.csv` of tests/data/networks (from, to[, weight]) is read as an undirected graph,
@@ -12,7 +12,7 @@ CDR files. For every node: degree, strength (weighted degree), betweenness (unwe
 normalised), closeness (Wasserman-Faust, unweighted), harmonic, PageRank (weighted,
 alpha 0.85, run to tol 1e-13 so the reference itself is exact to far below the test's 1e-6),
 core number, eigenvector centrality, effective size and articulation points (NetworkX),
-Burt's constraint (igraph); the bridges, the number of connected components and the global efficiency; and the same
+Burt's constraint (igraph); the modularity leidenalg's Leiden reaches; the bridges, the number of connected components and the global efficiency; and the same
 figures with the two people of highest betweenness removed (`spoor graph disrupt`).
 """
 import csv
@@ -21,10 +21,12 @@ import sys
 from pathlib import Path
 
 import igraph
+import leidenalg
 import networkx as nx
 
 assert nx.__version__ == "3.4.2", nx.__version__
 assert igraph.__version__ == "1.0.0", igraph.__version__
+assert leidenalg.__version__ == "0.12.0", leidenalg.__version__
 DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "networks"
 
 
@@ -46,7 +48,7 @@ def load(path):
     return g
 
 
-out = {"networkx": nx.__version__, "igraph": igraph.__version__, "networks": {}}
+out = {"networkx": nx.__version__, "igraph": igraph.__version__, "leidenalg": leidenalg.__version__, "networks": {}}
 for path in sorted(DIR.glob("*_edges.csv")):
     g = load(path)
     bc = nx.betweenness_centrality(g, normalized=True)
@@ -61,6 +63,10 @@ for path in sorted(DIR.glob("*_edges.csv")):
     order = sorted(g.nodes)
     ig = igraph.Graph(n=len(order), edges=[(order.index(a), order.index(b)) for a, b in g.edges])
     burt = dict(zip(order, ig.constraint()))
+    # Leiden (leidenalg) on the weighted graph, until stable, for the modularity to beat.
+    weights = [g[a][b]["weight"] for a, b in g.edges]
+    leiden = leidenalg.find_partition(ig, leidenalg.ModularityVertexPartition, weights=weights,
+                                      n_iterations=-1, seed=1)
     nodes = {}
     for v in sorted(g.nodes):
         nodes[v] = {
@@ -87,6 +93,7 @@ for path in sorted(DIR.glob("*_edges.csv")):
         "components": nx.number_connected_components(g),
         "efficiency": nx.global_efficiency(g),
         "bridges": sorted(sorted(e) for e in nx.bridges(g)),
+        "leidenalg_modularity": ig.modularity(leiden.membership, weights=weights),
         "disrupt": {
             "removed": top,
             "components": nx.number_connected_components(h),

@@ -7,7 +7,8 @@ with `spoor graph CASE --json` (the network spoor computed).
 GraphML is read with NetworkX (`read_graphml`), the CSV and neo4j CSV with the csv module
 and loaded into NetworkX, GEXF 1.3 with ElementTree (NetworkX reads GEXF only up to 1.2).
 Checked for each: the same nodes, the same edges (source, target, type, count, seconds,
-first, last), and the node attributes label, degree, strength, betweenness, pagerank, core.
+first, last), and the node attributes label, degree, strength, betweenness, pagerank, core, community,
+constraint.
 Then a pseudonymised export: no identifier or name of the network appears in it, and the
 same key gives the same file. Exit 1 at the first difference.
 """
@@ -36,7 +37,9 @@ metrics = truth["metrics"]
 keys = [n["key"] for n in nodes]
 want_nodes = {
     n["key"]: {"label": n["label"], "degree": m["degree"], "strength": m["strength"],
-               "betweenness": m["betweenness"], "pagerank": m["pagerank"], "core": m["core"]}
+               "betweenness": m["betweenness"], "pagerank": m["pagerank"], "core": m["core"],
+               "community": m["community"],
+               "constraint": "" if m["constraint"] is None else m["constraint"]}
     for n, m in zip(nodes, metrics)
 }
 want_edges = sorted(
@@ -56,7 +59,11 @@ def compare(fmt, got_nodes, got_edges):
         fail(f"{fmt}: nodes", sorted(got_nodes)[:5], sorted(want_nodes)[:5])
     for k, w in want_nodes.items():
         g = got_nodes[k]
-        for a in ("label", "degree", "core"):
+        if (g.get("constraint") in ("", None)) != (w["constraint"] == ""):
+            fail(f"{fmt}: {k} constraint", g.get("constraint"), w["constraint"])
+        if w["constraint"] != "" and abs(float(g["constraint"]) - w["constraint"]) > 1e-12:
+            fail(f"{fmt}: {k} constraint", g["constraint"], w["constraint"])
+        for a in ("label", "degree", "core", "community"):
             if str(g[a]) != str(w[a]):
                 fail(f"{fmt}: {k} {a}", g[a], w[a])
         for a in ("strength", "betweenness", "pagerank"):

@@ -687,6 +687,43 @@ fn graph_summary(case: &std::path::Path, top: usize, json: bool) -> Result<i32, 
             sanitize(&n.devices.join(", "))
         );
     }
+    println!(
+        "communities (Leiden, modularity {:.3}): {}",
+        analysed.modularity, analysed.communities
+    );
+    let mut community_sizes = vec![0usize; analysed.communities];
+    for m in &analysed.metrics {
+        community_sizes[m.community] += 1;
+    }
+    for (c, size) in community_sizes.iter().enumerate().take(top) {
+        let mut members: Vec<usize> = (0..network.nodes.len())
+            .filter(|&i| analysed.metrics[i].community == c)
+            .collect();
+        members.sort_by(|&a, &b| {
+            analysed.metrics[b]
+                .degree
+                .cmp(&analysed.metrics[a].degree)
+                .then(a.cmp(&b))
+        });
+        let names: Vec<String> = members
+            .iter()
+            .take(5)
+            .map(|&i| sanitize(&network.nodes[i].label))
+            .collect();
+        println!(
+            "  community {c}: {size} nodes, most connected: {}",
+            names.join(", ")
+        );
+    }
+    let articulation = analysed
+        .metrics
+        .iter()
+        .filter(|m| m.articulation_point)
+        .count();
+    println!(
+        "articulation points: {articulation}, bridges: {}",
+        analysed.bridges.len()
+    );
     println!("merges in the ledger: {}", network.ledger.len());
     for (why, count) in &network.unused {
         println!("records without an edge: {count} ({why})");

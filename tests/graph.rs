@@ -126,6 +126,14 @@ fn every_metric_equals_networkx_on_the_covert_networks() {
         let want_bridges: Vec<Vec<String>> =
             serde_json::from_value(want["bridges"].clone()).unwrap();
         assert_eq!(bridges, want_bridges, "{name}: bridges");
+        // Leiden: at least the modularity leidenalg reaches on the same weighted graph.
+        let q = got["modularity"].as_f64().unwrap();
+        let reference = want["leidenalg_modularity"].as_f64().unwrap();
+        eprintln!("{name}: modularity {q:.6}, leidenalg {reference:.6}");
+        assert!(
+            q >= reference - 1e-9,
+            "{name}: modularity {q} below leidenalg's {reference}"
+        );
         // Taking out the two people of highest betweenness, as NetworkX does.
         let removed: Vec<String> = want["disrupt"]["removed"]
             .as_array()
@@ -353,4 +361,70 @@ fn a_time_respecting_path_follows_the_clock() {
         4
     );
     assert!(path(a, e, &["--time-respecting"])["path"].is_null());
+}
+
+/// Hostile shapes: an empty case, a self-call, a number that normalises to nothing, and a
+/// bulk sender with thousands of one-off contacts give a clear result, not a panic or a
+/// quadratic blow-up.
+#[test]
+fn empty_cases_self_loops_and_bulk_senders_give_a_clear_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let case = tmp.path().join("case-empty");
+    expect_code(&scan(&empty, &case, "analyst", &[]), 0, "scan of nothing");
+    let o = run(&["graph", case.to_str().unwrap()]);
+    expect_code(&o, 0, "graph of an empty case");
+    assert!(
+        stdout(&o).contains("network: 0 identities, 0 groups, 0 edges"),
+        "{}",
+        stdout(&o)
+    );
+    let got = graph_json(&case);
+    assert_eq!(got["modularity"], 0.0);
+
+    let evidence = tmp.path().join("cdr");
+    std::fs::create_dir_all(&evidence).unwrap();
+    let header = "interaction,direction,correspondent_id,datetime,call_duration,antenna_id\n";
+    let mut bulk = String::from(header);
+    for i in 0..3000 {
+        writeln!(
+            bulk,
+            "text,out,06{:08},2024-01-01 10:{:02}:{:02},,1",
+            10_000_000 + i,
+            i / 60 % 60,
+            i % 60
+        )
+        .unwrap();
+    }
+    // A call to itself and a party that is only spaces.
+    bulk.push_str(
+        "call,out,0611111111,2024-01-02 10:00:00,30,1\ncall,out,   ,2024-01-02 11:00:00,30,1\n",
+    );
+    std::fs::write(evidence.join("0611111111.csv"), bulk).unwrap();
+    let case = tmp.path().join("case-bulk");
+    let o = scan(&evidence, &case, "analyst", &["--region", "NL"]);
+    assert!(
+        matches!(o.status.code(), Some(0 | 2)),
+        "{}",
+        common::stderr(&o)
+    );
+    let started = std::time::Instant::now();
+    let got = graph_json(&case);
+    let nodes = got["network"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3001, "the sender and its 3,000 correspondents");
+    let sender = nodes
+        .iter()
+        .position(|n| n["key"] == "tel:+31611111111")
+        .unwrap();
+    assert_eq!(got["metrics"][sender]["degree"], 3000);
+    let unused = &got["network"]["unused"];
+    assert_eq!(unused["contact of an identity with itself"], 1, "{unused}");
+    assert_eq!(unused["call without a sender or recipient"], 1, "{unused}");
+    // Not a timed test: a generous bound that only a quadratic step would break.
+    assert!(
+        started.elapsed().as_secs() < 120,
+        "graph of a bulk sender took {:?}",
+        started.elapsed()
+    );
 }

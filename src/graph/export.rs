@@ -4,7 +4,8 @@
 //!
 //! Every format carries the same attributes. Nodes: `label`, `kind`, `identifiers`,
 //! `devices`, `degree`, `strength`, `betweenness` (unweighted, undirected, normalised as
-//! NetworkX does), `pagerank`, `core`. Edges: `type`, `count`, `seconds`, `first`, `last`.
+//! NetworkX does), `pagerank`, `core`, `community` (Leiden), `constraint` (Burt's; empty for
+//! a node without neighbours). Edges: `type`, `count`, `seconds`, `first`, `last`.
 //! With a pseudonymisation key, every identifier, name and device label is replaced by a keyed
 //! HMAC, so a
 //! network can be shared without the numbers in it; the same key gives the same pseudonyms.
@@ -80,6 +81,9 @@ struct NodeRow {
     betweenness: f64,
     pagerank: f64,
     core: usize,
+    community: usize,
+    /// Empty for a node without neighbours (NaN in NetworkX and igraph).
+    constraint: String,
 }
 
 struct EdgeRow {
@@ -127,6 +131,8 @@ fn rows(analysed: &Analysed, pseudonyms: Option<&Pseudonyms>) -> (Vec<NodeRow>, 
             betweenness: m.betweenness,
             pagerank: m.pagerank,
             core: m.core,
+            community: m.community,
+            constraint: m.constraint.map_or(String::new(), |c| c.to_string()),
         })
         .collect();
     let edges = network
@@ -191,7 +197,7 @@ fn close(w: &mut Xml, name: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-const NODE_KEYS: [(&str, &str); 9] = [
+const NODE_KEYS: [(&str, &str); 11] = [
     ("label", "string"),
     ("kind", "string"),
     ("identifiers", "string"),
@@ -201,6 +207,8 @@ const NODE_KEYS: [(&str, &str); 9] = [
     ("betweenness", "double"),
     ("pagerank", "double"),
     ("core", "int"),
+    ("community", "int"),
+    ("constraint", "string"),
 ];
 const EDGE_KEYS: [(&str, &str); 5] = [
     ("type", "string"),
@@ -210,7 +218,7 @@ const EDGE_KEYS: [(&str, &str); 5] = [
     ("last", "string"),
 ];
 
-fn node_values(n: &NodeRow) -> [String; 9] {
+fn node_values(n: &NodeRow) -> [String; 11] {
     [
         n.label.clone(),
         n.kind.to_string(),
@@ -221,6 +229,8 @@ fn node_values(n: &NodeRow) -> [String; 9] {
         n.betweenness.to_string(),
         n.pagerank.to_string(),
         n.core.to_string(),
+        n.community.to_string(),
+        n.constraint.clone(),
     ]
 }
 

@@ -398,31 +398,32 @@ impl Csr {
             if degree == 0 {
                 continue;
             }
-            let p = |a: usize, b: usize| {
-                if connected(a, b) {
-                    1.0 / self.degree(a) as f64
-                } else {
-                    0.0
-                }
-            };
+            let p_from_i = 1.0 / degree as f64;
             let mut c = 0.0;
             let mut ties = 0usize;
             for &j in self.neighbours(i) {
                 let j = j as usize;
+                // Only common neighbours q of i and j add p_iq·p_qj: walk the smaller list and
+                // look each up in the other, so a bulk sender with a million one-off contacts
+                // costs a million steps, not a million squared.
+                let (walk, other) = if self.degree(j) < degree {
+                    (j, i)
+                } else {
+                    (i, j)
+                };
                 let mut indirect = 0.0;
-                for &q in self.neighbours(i) {
+                for &q in self.neighbours(walk) {
                     let q = q as usize;
-                    if q != j {
-                        indirect += p(i, q) * p(q, j);
-                        if q < j && connected(q, j) {
-                            ties += 1;
-                        }
+                    if q != i && q != j && connected(other, q) {
+                        indirect += p_from_i / self.degree(q) as f64;
+                        ties += 1;
                     }
                 }
-                c += (p(i, j) + indirect).powi(2);
+                c += (p_from_i + indirect).powi(2);
             }
             constraint[i] = c;
-            effective[i] = degree as f64 - 2.0 * ties as f64 / degree as f64;
+            // Each tie among i's neighbours was met from both of its ends.
+            effective[i] = degree as f64 - ties as f64 / degree as f64;
         }
         (constraint, effective)
     }

@@ -9,6 +9,7 @@
 
 pub mod disrupt;
 pub mod export;
+pub mod leiden;
 pub mod metrics;
 pub mod network;
 pub mod paths;
@@ -49,6 +50,9 @@ pub struct NodeMetrics {
     pub articulation_point: bool,
     /// Connected component, numbered by size (0 = the largest).
     pub component: usize,
+    /// Leiden community (modularity, weighted, undirected), numbered by size (0 = the
+    /// largest).
+    pub community: usize,
 }
 
 /// The network with every node's metrics.
@@ -59,6 +63,30 @@ pub struct Analysed {
     pub components: usize,
     /// Edges whose removal disconnects their component, as node index pairs.
     pub bridges: Vec<(usize, usize)>,
+    pub communities: usize,
+    /// Modularity of the Leiden communities (weighted, resolution 1).
+    pub modularity: f64,
+}
+
+/// The seed of the Leiden node orders: fixed, so a case always gets the same communities.
+pub const LEIDEN_SEED: u64 = 0x5_9004;
+
+/// Numbers groups by size, largest first, ties by their first member: `groups[v]` → rank.
+fn by_size(groups: &[usize]) -> (Vec<usize>, usize) {
+    let count = groups.iter().copied().max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; count];
+    let mut first = vec![usize::MAX; count];
+    for (v, &c) in groups.iter().enumerate() {
+        sizes[c] += 1;
+        first[c] = first[c].min(v);
+    }
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by(|a, b| sizes[*b].cmp(&sizes[*a]).then(first[*a].cmp(&first[*b])));
+    let mut rank = vec![0usize; count];
+    for (r, c) in order.iter().enumerate() {
+        rank[*c] = r;
+    }
+    (groups.iter().map(|&c| rank[c]).collect(), count)
 }
 
 /// The contact graph of the metrics (see [`NodeMetrics`]).
@@ -91,19 +119,10 @@ pub fn analyse(network: Network) -> Analysed {
     let (constraint, effective_size) = csr.constraint_and_effective_size();
     let (articulation, bridges) = csr.articulation_points_and_bridges();
     let finite = |x: f64| x.is_finite().then_some(x);
-    let raw_component = csr.components();
-    // Components numbered by size, largest first, ties by their smallest node.
-    let count = raw_component.iter().copied().max().map_or(0, |m| m + 1);
-    let mut sizes = vec![0usize; count];
-    for &c in &raw_component {
-        sizes[c] += 1;
-    }
-    let mut by_size: Vec<usize> = (0..count).collect();
-    by_size.sort_by(|a, b| sizes[*b].cmp(&sizes[*a]).then(a.cmp(b)));
-    let mut rank = vec![0usize; count];
-    for (r, c) in by_size.iter().enumerate() {
-        rank[*c] = r;
-    }
+    let (component, count) = by_size(&csr.components());
+    let leiden = leiden::communities(&csr, LEIDEN_SEED);
+    let modularity = leiden::modularity(&csr, &leiden);
+    let (community, communities) = by_size(&leiden);
     let metrics = (0..n)
         .map(|v| NodeMetrics {
             degree: csr.degree(v),
@@ -119,7 +138,8 @@ pub fn analyse(network: Network) -> Analysed {
             constraint: finite(constraint[v]),
             effective_size: finite(effective_size[v]),
             articulation_point: articulation[v],
-            component: rank[raw_component[v]],
+            component: component[v],
+            community: community[v],
         })
         .collect();
     Analysed {
@@ -127,6 +147,8 @@ pub fn analyse(network: Network) -> Analysed {
         metrics,
         components: count,
         bridges,
+        communities,
+        modularity,
     }
 }
 

@@ -188,8 +188,6 @@ fn sides(record: &StoredRecord, owners: &[String]) -> Sides {
     if recipients.is_empty() && matches!(record.direction.as_str(), "incoming" | "missed") {
         recipients = owners.to_vec();
     }
-    // An owner is never their own correspondent.
-    recipients.retain(|r| !senders.contains(r));
     Sides {
         senders,
         recipients,
@@ -459,6 +457,12 @@ fn contacts(
         }
         for from in &s.senders {
             for to in &s.recipients {
+                if from == to {
+                    *unused
+                        .entry("contact of an identity with itself".into())
+                        .or_default() += 1;
+                    continue;
+                }
                 contacts
                     .entry((from.clone(), to.clone(), kind))
                     .or_default()

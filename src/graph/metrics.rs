@@ -7,6 +7,32 @@
 
 use std::collections::VecDeque;
 
+/// Blocks of sources the betweenness is summed in (see [`Csr::betweenness`]).
+const BLOCKS: usize = 16;
+
+/// One thread's buffers for Brandes' algorithm.
+struct Brandes {
+    centrality: Vec<f64>,
+    sigma: Vec<f64>,
+    dist: Vec<usize>,
+    delta: Vec<f64>,
+    order: Vec<usize>,
+    queue: VecDeque<usize>,
+}
+
+impl Brandes {
+    fn new(n: usize) -> Brandes {
+        Brandes {
+            centrality: vec![0.0; n],
+            sigma: vec![0.0; n],
+            dist: vec![usize::MAX; n],
+            delta: vec![0.0; n],
+            order: Vec::with_capacity(n),
+            queue: VecDeque::new(),
+        }
+    }
+}
+
 /// An undirected simple graph: no self-loops, one entry per neighbour with the summed weight.
 #[derive(Clone, Debug, Default)]
 pub struct Csr {
@@ -124,45 +150,27 @@ impl Csr {
     /// paths between other pairs that pass through the node, over (n-1)(n-2)/2 pairs.
     /// Direction is not used.
     pub fn betweenness(&self) -> Vec<f64> {
+        use rayon::prelude::*;
         let n = self.len();
+        // Sources in a fixed number of blocks, each summed in order and the blocks added in
+        // order: the same sums on any number of threads, so the same figures on every machine.
+        let block = n.div_ceil(BLOCKS).max(1);
+        let partial: Vec<Vec<f64>> = (0..n)
+            .step_by(block)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|start| {
+                let mut state = Brandes::new(n);
+                for s in start..(start + block).min(n) {
+                    self.brandes_from(s, &mut state);
+                }
+                state.centrality
+            })
+            .collect();
         let mut centrality = vec![0.0; n];
-        let mut sigma = vec![0.0f64; n];
-        let mut dist = vec![usize::MAX; n];
-        let mut delta = vec![0.0f64; n];
-        let mut order: Vec<usize> = Vec::with_capacity(n);
-        let mut queue = VecDeque::new();
-        for s in 0..n {
-            sigma.fill(0.0);
-            dist.fill(usize::MAX);
-            delta.fill(0.0);
-            order.clear();
-            sigma[s] = 1.0;
-            dist[s] = 0;
-            queue.push_back(s);
-            while let Some(v) = queue.pop_front() {
-                order.push(v);
-                for &w in self.neighbours(v) {
-                    let w = w as usize;
-                    if dist[w] == usize::MAX {
-                        dist[w] = dist[v] + 1;
-                        queue.push_back(w);
-                    }
-                    if dist[w] == dist[v] + 1 {
-                        sigma[w] += sigma[v];
-                    }
-                }
-            }
-            // Predecessors are the neighbours one hop closer: no lists kept.
-            for &w in order.iter().rev() {
-                for &v in self.neighbours(w) {
-                    let v = v as usize;
-                    if dist[v] != usize::MAX && dist[v] + 1 == dist[w] {
-                        delta[v] += sigma[v] / sigma[w] * (1.0 + delta[w]);
-                    }
-                }
-                if w != s {
-                    centrality[w] += delta[w];
-                }
+        for p in partial {
+            for (c, x) in centrality.iter_mut().zip(p) {
+                *c += x;
             }
         }
         if n > 2 {
@@ -175,34 +183,83 @@ impl Csr {
         centrality
     }
 
+    /// One source's dependencies added to `state.centrality` (Brandes 2001).
+    fn brandes_from(&self, s: usize, state: &mut Brandes) {
+        let Brandes {
+            centrality,
+            sigma,
+            dist,
+            delta,
+            order,
+            queue,
+        } = state;
+        sigma.fill(0.0);
+        dist.fill(usize::MAX);
+        delta.fill(0.0);
+        order.clear();
+        sigma[s] = 1.0;
+        dist[s] = 0;
+        queue.push_back(s);
+        while let Some(v) = queue.pop_front() {
+            order.push(v);
+            for &w in self.neighbours(v) {
+                let w = w as usize;
+                if dist[w] == usize::MAX {
+                    dist[w] = dist[v] + 1;
+                    queue.push_back(w);
+                }
+                if dist[w] == dist[v] + 1 {
+                    sigma[w] += sigma[v];
+                }
+            }
+        }
+        // Predecessors are the neighbours one hop closer: no lists kept.
+        for &w in order.iter().rev() {
+            for &v in self.neighbours(w) {
+                let v = v as usize;
+                if dist[v] != usize::MAX && dist[v] + 1 == dist[w] {
+                    delta[v] += sigma[v] / sigma[w] * (1.0 + delta[w]);
+                }
+            }
+            if w != s {
+                centrality[w] += delta[w];
+            }
+        }
+    }
+
     /// Closeness as NetworkX's `closeness_centrality` (Wasserman–Faust improved form, for
     /// graphs in several components): (r / Σd) · (r / (n-1)) for the r nodes `v` reaches.
     /// Hops, no weights. Harmonic centrality beside it: Σ 1/d over the nodes reached.
     pub fn closeness_and_harmonic(&self) -> (Vec<f64>, Vec<f64>) {
+        use rayon::prelude::*;
         let n = self.len();
-        let mut closeness = vec![0.0; n];
-        let mut harmonic = vec![0.0; n];
-        let mut dist = vec![usize::MAX; n];
-        let mut queue = VecDeque::new();
-        for v in 0..n {
-            self.bfs(v, &mut dist, &mut queue);
-            let mut reached = 0usize;
-            let mut total = 0usize;
-            let mut h = 0.0;
-            for (w, &d) in dist.iter().enumerate() {
-                if w != v && d != usize::MAX {
-                    reached += 1;
-                    total += d;
-                    h += 1.0 / d as f64;
-                }
-            }
-            if total > 0 && n > 1 {
-                let r = reached as f64;
-                closeness[v] = (r / total as f64) * (r / (n - 1) as f64);
-            }
-            harmonic[v] = h;
-        }
-        (closeness, harmonic)
+        let per_node: Vec<(f64, f64)> = (0..n)
+            .into_par_iter()
+            .map_init(
+                || (vec![usize::MAX; n], VecDeque::new()),
+                |(dist, queue), v| {
+                    self.bfs(v, dist, queue);
+                    let mut reached = 0usize;
+                    let mut total = 0usize;
+                    let mut harmonic = 0.0;
+                    for (w, &d) in dist.iter().enumerate() {
+                        if w != v && d != usize::MAX {
+                            reached += 1;
+                            total += d;
+                            harmonic += 1.0 / d as f64;
+                        }
+                    }
+                    let closeness = if total > 0 && n > 1 {
+                        let r = reached as f64;
+                        (r / total as f64) * (r / (n - 1) as f64)
+                    } else {
+                        0.0
+                    };
+                    (closeness, harmonic)
+                },
+            )
+            .collect();
+        per_node.into_iter().unzip()
     }
 
     /// PageRank as NetworkX's `pagerank(G, alpha, weight="weight")` on the undirected graph

@@ -272,6 +272,38 @@ enum LeadsAction {
 
 #[derive(Subcommand)]
 enum GraphAction {
+    /// An investigator's decision: these identities are one person (in the merge ledger and
+    /// the audit chain).
+    Merge {
+        case: PathBuf,
+        /// Two or more identities (keys, identifiers or unique prefixes).
+        #[arg(required = true, num_args = 2..)]
+        identities: Vec<String>,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// An investigator's decision: this identifier is not the person its identity was merged
+    /// into.
+    Split {
+        case: PathBuf,
+        /// The identifier, exactly as `graph show` lists it.
+        identifier: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Takes back an identity decision (its number, as `graph show` lists it).
+    Undo {
+        case: PathBuf,
+        decision: i64,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// The network for other tools: graphml, gexf (1.3, with a time per contact), neo4j
     /// (neo4j-admin import CSV) or csv (nodes and edges, for i2 and spreadsheets).
     Export {
@@ -612,8 +644,44 @@ fn graph_command(
             }
             Ok(exit::OK)
         }
+        Some(GraphAction::Merge {
+            case,
+            identities,
+            by,
+            reason,
+        }) => graph_decide(&case, "merge", &identities, None, &by, &reason),
+        Some(GraphAction::Split {
+            case,
+            identifier,
+            by,
+            reason,
+        }) => graph_decide(&case, "split", &[identifier], None, &by, &reason),
+        Some(GraphAction::Undo {
+            case,
+            decision,
+            by,
+            reason,
+        }) => graph_decide(&case, "undo", &[], Some(decision), &by, &reason),
         None => graph_summary(&case.ok_or("graph needs a case directory")?, top, json),
     }
+}
+
+/// `spoor graph merge|split|undo`: records an identity decision and says its number.
+fn graph_decide(
+    case: &std::path::Path,
+    action: &str,
+    targets: &[String],
+    undoes: Option<i64>,
+    by: &str,
+    reason: &str,
+) -> Result<i32, String> {
+    let mut conn = open(case)?;
+    let id = crate::graph::decide_identity(&mut conn, action, targets, undoes, by, reason)?;
+    println!(
+        "identity decision {id}: {action} recorded by {}",
+        sanitize(by.trim())
+    );
+    Ok(exit::OK)
 }
 
 /// `spoor graph CASE`: the network's summary.
@@ -933,8 +1001,17 @@ fn graph_show(case: &std::path::Path, id: &str, json: bool) -> Result<i32, Strin
     }
     println!("devices: {}", sanitize(&node.devices.join(", ")));
     for m in &ledger {
+        let decided = m.decision.as_ref().map_or(String::new(), |d| {
+            format!(
+                " — decision {} by {} ({}): {}",
+                d.id,
+                sanitize(&d.by),
+                d.at,
+                sanitize(&d.reason)
+            )
+        });
         println!(
-            "  merge: {} (confidence {}) on {}: {} — records {:?}",
+            "  merge: {} (confidence {}) on {}: {} — records {:?}{decided}",
             m.rule,
             m.confidence,
             sanitize(&m.device),

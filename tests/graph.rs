@@ -428,3 +428,94 @@ fn empty_cases_self_loops_and_bulk_senders_give_a_clear_result() {
         started.elapsed()
     );
 }
+
+/// An investigator merges two identities and splits an identifier off, each in the ledger and
+/// the audit chain; an undo takes a decision back.
+#[test]
+fn investigators_merge_split_and_undo_with_the_ledger_and_audit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let header = "interaction,direction,correspondent_id,datetime,call_duration,antenna_id\n";
+    let evidence = tmp.path().join("cdr");
+    std::fs::create_dir_all(&evidence).unwrap();
+    std::fs::write(
+        evidence.join("0611111111.csv"),
+        format!("{header}call,out,0622222222,2024-01-01 10:00:00,30,1\ncall,out,0633333333,2024-01-01 11:00:00,30,1\n"),
+    )
+    .unwrap();
+    let case = tmp.path().join("case");
+    expect_code(
+        &scan(&evidence, &case, "analyst", &["--region", "NL"]),
+        0,
+        "scan",
+    );
+    let c = case.to_str().unwrap();
+    let nodes = |g: &Value| g["network"]["nodes"].as_array().unwrap().len();
+    assert_eq!(nodes(&graph_json(&case)), 3);
+    // Without a reason nothing is recorded.
+    let o = run(&[
+        "graph",
+        "merge",
+        c,
+        "tel:+31622222222",
+        "tel:+31633333333",
+        "--by",
+        "Ann",
+        "--reason",
+        " ",
+    ]);
+    expect_code(&o, 1, "merge without a reason");
+    let o = run(&[
+        "graph",
+        "merge",
+        c,
+        "tel:+31622222222",
+        "tel:+31633333333",
+        "--by",
+        "Ann",
+        "--reason",
+        "same SIM swapped (intercept 12)",
+    ]);
+    expect_code(&o, 0, "merge");
+    let g = graph_json(&case);
+    assert_eq!(nodes(&g), 2);
+    let ledger = g["network"]["ledger"].as_array().unwrap();
+    let merge = ledger
+        .iter()
+        .find(|e| e[1]["rule"] == "investigator-merge")
+        .expect("in the ledger");
+    assert_eq!(merge[1]["decision"]["by"], "Ann");
+    // Split one number off again, then undo the split: merged once more.
+    let o = run(&[
+        "graph",
+        "split",
+        c,
+        "tel:+31633333333",
+        "--by",
+        "Bob",
+        "--reason",
+        "different handset",
+    ]);
+    expect_code(&o, 0, "split");
+    assert_eq!(nodes(&graph_json(&case)), 3);
+    let o = run(&[
+        "graph",
+        "undo",
+        c,
+        "2",
+        "--by",
+        "Ann",
+        "--reason",
+        "Bob's check was on the wrong file",
+    ]);
+    expect_code(&o, 0, "undo");
+    assert_eq!(nodes(&graph_json(&case)), 2);
+    let o = run(&["graph", "undo", c, "2", "--by", "Ann", "--reason", "again"]);
+    expect_code(&o, 1, "a decision is undone once");
+    // Every decision is in the audit chain, and the chain holds.
+    let o = run(&["audit", "log", c]);
+    let log = stdout(&o);
+    for action in ["identity-merge", "identity-split", "identity-undo"] {
+        assert!(log.contains(action), "{action} in the audit log");
+    }
+    expect_code(&run(&["audit", "verify", c]), 0, "audit verify");
+}

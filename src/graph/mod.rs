@@ -154,8 +154,10 @@ pub fn analyse(network: Network) -> Analysed {
 
 /// The network of a case as the store holds its records, with every metric.
 pub fn of_case(conn: &rusqlite::Connection) -> Result<Analysed, String> {
-    let records = crate::store::graph::records(conn).map_err(|e| format!("case store: {e}"))?;
-    Ok(analyse(build(&records)))
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    let records = crate::store::graph::records(conn).map_err(db)?;
+    let decisions = crate::store::graph::identity_decisions(conn).map_err(db)?;
+    Ok(analyse(build(&records, &decisions)))
 }
 
 /// The node an analyst means by `wanted`: its key, one of its identifiers, or a unique prefix
@@ -193,4 +195,88 @@ pub fn find_node(network: &Network, wanted: &str) -> Result<usize, String> {
                 .join(", ")
         )),
     }
+}
+
+/// The action `spoor graph merge|split|undo` performs (the CLI now, the web UI later): checks
+/// the request against the case's network, then records the decision with who and why in the
+/// audit chain. Merge: the identities of `targets` become one; split: the identifier
+/// `targets[0]` is kept apart from its identity; undo: decision `undoes` is taken back.
+/// Returns the decision's id.
+pub fn decide_identity(
+    conn: &mut rusqlite::Connection,
+    action: &str,
+    targets: &[String],
+    undoes: Option<i64>,
+    reviewer: &str,
+    reason: &str,
+) -> Result<i64, String> {
+    let (reviewer, reason) = (reviewer.trim(), reason.trim());
+    if reviewer.is_empty() || reason.is_empty() {
+        return Err("an identity decision needs --by and --reason".into());
+    }
+    let analysed = of_case(conn)?;
+    let network = &analysed.network;
+    let identifiers: Vec<String> = match action {
+        "merge" => {
+            let nodes = targets
+                .iter()
+                .map(|t| find_node(network, t))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut keys: Vec<String> = nodes
+                .iter()
+                .map(|&i| network.nodes[i].key.clone())
+                .collect();
+            keys.sort();
+            keys.dedup();
+            if keys.len() < 2 {
+                return Err("a merge needs two different identities".into());
+            }
+            keys
+        }
+        "split" => {
+            let [identifier] = targets else {
+                return Err("a split names one identifier".into());
+            };
+            let owner = network
+                .nodes
+                .iter()
+                .find(|n| n.identifiers.iter().any(|i| i == identifier))
+                .ok_or_else(|| {
+                    format!(
+                        "no identity has the identifier {identifier:?} (a split names it exactly)"
+                    )
+                })?;
+            if owner.identifiers.len() < 2 {
+                return Err(format!("{identifier:?} is already an identity of its own"));
+            }
+            vec![identifier.clone()]
+        }
+        "undo" => {
+            let wanted = undoes.ok_or("undo names the decision to take back")?;
+            let decisions = crate::store::graph::identity_decisions(conn)
+                .map_err(|e| format!("case store: {e}"))?;
+            match decisions.iter().find(|d| d.id == wanted) {
+                None => return Err(format!("no identity decision {wanted}")),
+                Some(d) if d.action == "undo" => {
+                    return Err(format!("decision {wanted} is itself an undo"));
+                }
+                Some(_) if decisions.iter().any(|d| d.undoes == Some(wanted)) => {
+                    return Err(format!("decision {wanted} is already undone"));
+                }
+                Some(d) => d.identifiers.clone(),
+            }
+        }
+        other => return Err(format!("unknown identity decision {other:?}")),
+    };
+    let at = crate::evidence::walk::Timestamp::now().to_rfc3339();
+    crate::store::graph::record_identity_decision(
+        conn,
+        action,
+        &identifiers,
+        undoes,
+        reviewer,
+        reason,
+        &at,
+    )
+    .map_err(|e| format!("case store: {e}"))
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::model::{StoredParticipant, StoredRecord};
+use crate::model::{IdentityDecision, StoredParticipant, StoredRecord};
 
 /// Two sightings of a contact on different devices within this many seconds (and with the same
 /// body, or call lengths within [`SAME_CALL_SECONDS`]) are one contact.
@@ -99,6 +99,17 @@ pub struct Merge {
     pub device: String,
     pub records: Vec<i64>,
     pub confidence: f64,
+    /// An investigator's decision (`spoor graph merge|split`): its id, who and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionRef>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DecisionRef {
+    pub id: i64,
+    pub by: String,
+    pub reason: String,
+    pub at: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -329,6 +340,7 @@ fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
                         device: r.source.clone(),
                         records: vec![r.id],
                         confidence: 0.8,
+                        decision: None,
                     });
                 }
             }
@@ -342,6 +354,7 @@ fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
             device,
             records: ids,
             confidence: 0.95,
+            decision: None,
         });
     }
     for (device, (ids, recs)) in account_ids {
@@ -354,6 +367,7 @@ fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
             device,
             records: recs,
             confidence: 0.9,
+            decision: None,
         });
     }
     merges
@@ -595,6 +609,7 @@ fn identities(
                     device: node.devices.join(", "),
                     records: Vec::new(),
                     confidence: 1.0,
+                    decision: None,
                 },
             ));
         }
@@ -656,11 +671,57 @@ fn edges(
     edges
 }
 
-/// Builds the network of the case from its records (in the store's order).
-pub fn build(records: &[StoredRecord]) -> Network {
+/// Applies the investigators' decisions, in order, to the rules' merges: a merge joins its
+/// identifiers (confidence 1); a split keeps an identifier apart from every merge before it
+/// (a later merge may join it again); an undo takes a decision back.
+fn apply_decisions(mut merges: Vec<Merge>, decisions: &[IdentityDecision]) -> Vec<Merge> {
+    let undone: BTreeSet<i64> = decisions
+        .iter()
+        .filter(|d| d.action == "undo")
+        .filter_map(|d| d.undoes)
+        .collect();
+    for d in decisions.iter().filter(|d| !undone.contains(&d.id)) {
+        let decision = Some(DecisionRef {
+            id: d.id,
+            by: d.reviewer.clone(),
+            reason: d.reason.clone(),
+            at: d.at.clone(),
+        });
+        match d.action.as_str() {
+            "merge" => merges.push(Merge {
+                rule: "investigator-merge",
+                identifiers: d.identifiers.clone(),
+                device: String::new(),
+                records: Vec::new(),
+                confidence: 1.0,
+                decision,
+            }),
+            "split" => {
+                for m in &mut merges {
+                    m.identifiers.retain(|i| !d.identifiers.contains(i));
+                }
+                merges.push(Merge {
+                    rule: "investigator-split",
+                    identifiers: d.identifiers.clone(),
+                    device: String::new(),
+                    records: Vec::new(),
+                    confidence: 1.0,
+                    decision,
+                });
+            }
+            _ => {}
+        }
+    }
+    merges.retain(|m| !m.identifiers.is_empty());
+    merges
+}
+
+/// Builds the network of the case from its records (in the store's order) and the
+/// investigators' decisions on identities (in the order they were made).
+pub fn build(records: &[StoredRecord], decisions: &[IdentityDecision]) -> Network {
     let mut unused: BTreeMap<String, u64> = BTreeMap::new();
     let owners = item_owners(records);
-    let merges = merges(records, &owners);
+    let merges = apply_decisions(merges(records, &owners), decisions);
     let (contacts, group_members) = contacts(records, &owners, &mut unused);
     let (mut nodes, ledger, resolver) = identities(records, &contacts, merges, &group_members);
     let edges = edges(contacts, &group_members, &resolver, &mut unused);

@@ -7,9 +7,9 @@ pub mod leads;
 pub mod records;
 pub use leads::{ItemObservations, LeadCounts, LeadDraft, LeadRow, ReviewRow, StoredObservation};
 pub use records::{
-    Analysis, CaseText, CommRecord, Embedded, FoundText, ItemError, ItemId, ObservationDraft,
-    Participant, PassCard, PassOutput, RecordKind, RecordTime, RecordedEntry, RecordedSource,
-    Stage, StoredEmbedding, StoredGps, StoredParticipant, StoredPdq, StoredRecord,
+    Analysis, CaseText, CommRecord, Embedded, FoundText, IdentityDecision, ItemError, ItemId,
+    ObservationDraft, Participant, PassCard, PassOutput, RecordKind, RecordTime, RecordedEntry,
+    RecordedSource, Stage, StoredEmbedding, StoredGps, StoredParticipant, StoredPdq, StoredRecord,
 };
 
 /// One kind of observation as the catalogue describes it: its name, which stage makes it,

@@ -361,3 +361,19 @@ pub struct StoredParticipant {
     pub raw: String,
     pub name: Option<String>,
 }
+
+/// An investigator's decision on identities, as recorded (`spoor graph merge|split|undo`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct IdentityDecision {
+    pub id: i64,
+    /// `merge`, `split` or `undo`.
+    pub action: String,
+    /// Merge: the identifiers made one identity; split: the identifier kept apart.
+    pub identifiers: Vec<String>,
+    /// Undo: the decision it takes back.
+    pub undoes: Option<i64>,
+    pub reviewer: String,
+    pub reason: String,
+    pub at: String,
+    pub audit_seq: i64,
+}

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 use super::json_at;
-use crate::model::{ItemId, StoredParticipant, StoredRecord};
+use crate::model::{IdentityDecision, ItemId, StoredParticipant, StoredRecord};
 
 /// Every communication record of the case, by source label, item path and row id.
 pub fn records(conn: &Connection) -> rusqlite::Result<Vec<StoredRecord>> {
@@ -62,4 +62,64 @@ pub fn record_origin(
         },
     )
     .optional()
+}
+
+/// Every identity decision, in the order they were made.
+pub fn identity_decisions(conn: &Connection) -> rusqlite::Result<Vec<IdentityDecision>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, action, identifiers, undoes, reviewer, reason, at, audit_seq
+         FROM identity_decisions ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let identifiers = json_at(r, 2)?;
+        let identifiers: Vec<String> = serde_json::from_value(identifiers).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        Ok(IdentityDecision {
+            id: r.get(0)?,
+            action: r.get(1)?,
+            identifiers,
+            undoes: r.get(3)?,
+            reviewer: r.get(4)?,
+            reason: r.get(5)?,
+            at: r.get(6)?,
+            audit_seq: r.get(7)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Records a decision with its audit entry, in one transaction; returns its id.
+pub fn record_identity_decision(
+    conn: &mut Connection,
+    action: &str,
+    identifiers: &[String],
+    undoes: Option<i64>,
+    reviewer: &str,
+    reason: &str,
+    at: &str,
+) -> rusqlite::Result<i64> {
+    let tx = conn.transaction()?;
+    let seq = super::audit::append(
+        &tx,
+        reviewer,
+        &format!("identity-{action}"),
+        &serde_json::json!({"identifiers": identifiers, "undoes": undoes, "reason": reason}),
+    )?;
+    tx.execute(
+        "INSERT INTO identity_decisions(action, identifiers, undoes, reviewer, reason, at, audit_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        rusqlite::params![
+            action,
+            serde_json::to_string(identifiers).unwrap_or_default(),
+            undoes,
+            reviewer,
+            reason,
+            at,
+            seq
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    tx.commit()?;
+    Ok(id)
 }

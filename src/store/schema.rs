@@ -194,6 +194,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX leads_subject ON leads (subject, subject_key);
     CREATE INDEX leads_item ON leads (item_id);
     "#,
+    // 5: investigators' decisions on identities (`spoor graph merge|split|undo`): the network
+    // is rebuilt from the records each time, and these are applied on top, in order.
+    r#"
+    CREATE TABLE identity_decisions (
+        id INTEGER PRIMARY KEY,
+        action TEXT NOT NULL CHECK (action IN ('merge', 'split', 'undo')),
+        identifiers TEXT NOT NULL,
+        undoes INTEGER REFERENCES identity_decisions(id),
+        reviewer TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL,
+        audit_seq INTEGER NOT NULL
+    );
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

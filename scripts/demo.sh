@@ -18,10 +18,18 @@ status=0
   --case "$CASE" --examiner "Demo Examiner" \
   --hashset "$EVIDENCE/hashsets/demo-known-bad.txt:bad:CAT-DEMO" \
   --hashset "$EVIDENCE/hashsets/demo-known-good-NSRLFile.txt:good" \
-  --pdqlist "$EVIDENCE/hashsets/demo-known-bad-pdq.txt:bad:CAT-DEMO" || status=$?
+  --pdqlist "$EVIDENCE/hashsets/demo-known-bad-pdq.txt:bad:CAT-DEMO" \
+  --region NL --owner phone-anna=+31612345678 --owner phone-anna=Anna \
+  --owner laptop-bram=bram@harbourfreight.example --owner laptop-bram=Bram || status=$?
 # 2 means "done, with item errors recorded": still a result to look at.
 [ "$status" -eq 0 ] || [ "$status" -eq 2 ] || exit "$status"
 
+echo
+echo "The network (who contacts whom across the three devices):"
+"$SPOOR" graph "$CASE" --top 5
+echo
+echo "Could word from Anna have reached Ivo, contact after contact?"
+"$SPOOR" graph path "$CASE" +31612345678 ivo@coldstore.example --time-respecting || true
 echo
 echo "Top leads (proposals: none is a finding until a named reviewer confirms it):"
 "$SPOOR" leads "$CASE" --top 10
@@ -31,3 +39,5 @@ first=$("$SPOOR" leads "$CASE" --top 1 --json | python3 -c 'import json,sys; pri
 "$SPOOR" report "$CASE" --format html >/dev/null
 echo "HTML report: $CASE/exports/report.html"
 echo "Decide:      $SPOOR review $CASE LEAD confirm|reject|needs-info --by NAME --reason TEXT"
+echo "Network:     $SPOOR graph show $CASE tel:+31622222222   |   graph disrupt $CASE --key-players 1"
+echo "             $SPOOR graph export $CASE --format gexf   (Gephi; graphml, neo4j, csv too)"

@@ -274,6 +274,180 @@ fn zip_with(name: &str, content: &[u8]) -> Vec<u8> {
 }
 
 // Long (~133 lines): a table of the demo evidence, one entry per file, nothing else.
+/// The communications of the demo case: two cells and a broker between them. Anna's phone
+/// holds an SMS backup (texts and calls with Bram and Kees), a WhatsApp group of cell A
+/// (Anna, Kees, Lotte, Mo) and a contact card for Bram with his number and address; Bram's
+/// laptop holds a mailbox with cell B (Dirk, Eva, Femke, Gijs, Hanna, Ivo), a contact card for
+/// Anna and a WhatsApp chat with Kees. Bram is
+/// the only tie between the cells, and Anna's number is on both devices.
+fn comms_files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
+    // 2024-03-01 09:00:00 UTC in milliseconds, then minutes after it.
+    let at = |minutes: i64| 1_709_283_600_000i64 + minutes * 60_000;
+    let sms = |address: &str, minutes: i64, kind: u8, body: &str| {
+        format!(
+            "  <sms protocol=\"0\" address=\"{address}\" date=\"{}\" type=\"{kind}\" body=\"{body}\" read=\"1\" status=\"-1\" />\n",
+            at(minutes)
+        )
+    };
+    let mut backup = String::from(
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<smses count=\"6\">\n",
+    );
+    backup.push_str(&sms(
+        "+31622222222",
+        0,
+        1,
+        "Boat in at 22:00. Tell the crew.",
+    ));
+    backup.push_str(&sms("+31622222222", 5, 2, "OK. Who collects?"));
+    backup.push_str(&sms(
+        "+31622222222",
+        9,
+        1,
+        "Dirk's people. Same as last time.",
+    ));
+    backup.push_str(&sms("+31633333333", 15, 2, "Tonight, 22:00, pier 4"));
+    backup.push_str(&sms("+31633333333", 18, 1, "Understood"));
+    backup.push_str(&sms("+31622222222", 600, 2, "Done. Crew is home."));
+    backup.push_str("</smses>\n");
+    let calls = format!(
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<calls count=\"2\">\n  <call number=\"+31622222222\" duration=\"185\" date=\"{}\" type=\"2\" presentation=\"1\" />\n  <call number=\"+31622222222\" duration=\"42\" date=\"{}\" type=\"1\" presentation=\"1\" />\n</calls>\n",
+        at(30),
+        at(700)
+    );
+    let group = "01/03/2024, 10:20 - Anna: Tonight 22:00 at pier 4\n\
+                 01/03/2024, 10:21 - Kees: I'll bring the van\n\
+                 01/03/2024, 10:25 - Lotte: I keep watch at the gate\n\
+                 01/03/2024, 10:26 - Mo: ok\n\
+                 01/03/2024, 10:30 - Anna: Phones off after 21:30\n";
+    let kees =
+        "02/03/2024, 08:10 - Bram: Van ready?\n02/03/2024, 08:12 - Kees: Yes, at pier 4 by 21:30\n";
+    let bram_card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bram\r\nTEL;TYPE=CELL:+31 6 2222 2222\r\nEMAIL:bram@harbourfreight.example\r\nEND:VCARD\r\n";
+    let anna_card =
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anna\r\nTEL;TYPE=CELL:+31 6 1234 5678\r\nEND:VCARD\r\n";
+    // Sent in the evening (18:00 + `hour` local, UTC+1), after the day's texts on the phone.
+    let mail = |from: &str,
+                to: &str,
+                cc: Option<&str>,
+                day: u32,
+                hour: u32,
+                subject: &str,
+                body: &str| {
+        let hour = 18 + hour;
+        format!(
+            "From {from} Fri Mar {day:2} {hour}:00:00 2024\nFrom: {from}\nTo: {to}\n{}Date: Fri, {day} Mar 2024 {hour}:00:00 +0100\nSubject: {subject}\nMessage-ID: <{day}.{hour}@harbourfreight.example>\n\n{body}\n\n",
+            cc.map_or(String::new(), |c| format!("Cc: {c}\n")),
+        )
+    };
+    let mut mbox = String::new();
+    mbox.push_str(&mail(
+        "bram@harbourfreight.example",
+        "dirk@coldstore.example",
+        None,
+        1,
+        1,
+        "Pickup",
+        "Friday night, pier 4. Bring two vans.",
+    ));
+    mbox.push_str(&mail(
+        "dirk@coldstore.example",
+        "bram@harbourfreight.example",
+        Some("eva@coldstore.example"),
+        1,
+        2,
+        "Re: Pickup",
+        "Eva arranges the vans.",
+    ));
+    mbox.push_str(&mail(
+        "eva@coldstore.example",
+        "femke@coldstore.example",
+        Some("dirk@coldstore.example"),
+        2,
+        3,
+        "Vans",
+        "Both vans booked under the usual name.",
+    ));
+    mbox.push_str(&mail(
+        "femke@coldstore.example",
+        "bram@harbourfreight.example",
+        None,
+        4,
+        4,
+        "Payment",
+        "Second half on Monday.",
+    ));
+    mbox.push_str(&mail(
+        "bram@harbourfreight.example",
+        "eva@coldstore.example",
+        None,
+        4,
+        0,
+        "Next month",
+        "Same route, the 29th.",
+    ));
+    mbox.push_str(&mail(
+        "dirk@coldstore.example",
+        "gijs@coldstore.example",
+        Some("hanna@coldstore.example, bram@harbourfreight.example"),
+        5,
+        1,
+        "Friday",
+        "Gijs drives, Hanna counts.",
+    ));
+    mbox.push_str(&mail(
+        "hanna@coldstore.example",
+        "ivo@coldstore.example",
+        Some("dirk@coldstore.example"),
+        5,
+        2,
+        "Count",
+        "Ivo, take the second van.",
+    ));
+    vec![
+        (
+            "phone-anna",
+            b"Backups/sms-20240302.xml".to_vec(),
+            backup.into_bytes(),
+            '-',
+        ),
+        (
+            "phone-anna",
+            b"Backups/calls-20240302.xml".to_vec(),
+            calls.into_bytes(),
+            '-',
+        ),
+        (
+            "phone-anna",
+            b"WhatsApp/WhatsApp Chat with Harbour crew.txt".to_vec(),
+            group.as_bytes().to_vec(),
+            '-',
+        ),
+        (
+            "phone-anna",
+            b"Contacts/bram.vcf".to_vec(),
+            bram_card.as_bytes().to_vec(),
+            '-',
+        ),
+        (
+            "laptop-bram",
+            b"Mail/inbox.mbox".to_vec(),
+            mbox.into_bytes(),
+            '-',
+        ),
+        (
+            "laptop-bram",
+            b"Mail/anna.vcf".to_vec(),
+            anna_card.as_bytes().to_vec(),
+            '-',
+        ),
+        (
+            "laptop-bram",
+            b"WhatsApp/WhatsApp Chat with Kees.txt".to_vec(),
+            kees.as_bytes().to_vec(),
+            '-',
+        ),
+    ]
+}
+
 /// (device, relative path bytes, content, listed in: 'b' known-bad, 'g' known-good, '-' none)
 fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
     let mut rng = Rng(0x5EED_5900);
@@ -284,7 +458,8 @@ fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
         b"date,amount,counterparty\n2024-02-01,4500,K.\n2024-02-09,12000,M.\n2024-02-20,800,K.\n"
             .to_vec();
     let readme = b"Windows driver readme. Install with setup.exe.\n".to_vec();
-    vec![
+    let mut list = comms_files();
+    list.extend(vec![
         (
             "laptop-bram",
             b"Documents/letter.txt".to_vec(),
@@ -406,7 +581,8 @@ fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
             'b',
         ),
         ("usb-stick", b"tools/README.txt".to_vec(), readme, 'g'),
-    ]
+    ]);
+    list
 }
 
 /// Fixed modification time of every demo file and folder: 2024-03-04T10:00:00Z.

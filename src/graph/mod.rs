@@ -164,6 +164,17 @@ pub fn of_case(conn: &rusqlite::Connection) -> Result<Analysed, String> {
 /// of either.
 pub fn find_node(network: &Network, wanted: &str) -> Result<usize, String> {
     let wanted = wanted.trim();
+    // A number or address as an analyst types it: `+31612345678`, `Anna@Example.org`.
+    let normalised = crate::text::identifiers::phone(wanted, None)
+        .or_else(|| crate::text::identifiers::email(wanted));
+    if let Some(id) = normalised.filter(|id| id != wanted)
+        && let Some(found) = network
+            .nodes
+            .iter()
+            .position(|n| n.identifiers.contains(&id))
+    {
+        return Ok(found);
+    }
     let exact: Vec<usize> = (0..network.nodes.len())
         .filter(|&i| {
             let n = &network.nodes[i];

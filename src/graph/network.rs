@@ -139,6 +139,17 @@ fn scoped(identifier: &str, device: &str) -> Option<String> {
     })
 }
 
+/// Whether a participant is one of the owners given with `--owner` (as written, or the same
+/// number or address).
+fn is_given_owner(p: &StoredParticipant, given: &[String]) -> bool {
+    given.iter().any(|o| {
+        let o = o.trim();
+        p.raw.trim() == o
+            || crate::text::identifiers::phone(o, None).is_some_and(|id| id == p.identifier)
+            || crate::text::identifiers::email(o).is_some_and(|id| id == p.identifier)
+    })
+}
+
 /// The owner of a device nobody named: a node of its own, merged with what the device says
 /// of its owner (its accounts, `--owner`).
 fn unnamed_owner(device: &str) -> String {
@@ -262,7 +273,18 @@ type Contacts = BTreeMap<(String, String, EdgeKind), Vec<Sighting>>;
 /// The owners of each item (source, path), from its records.
 struct Owners(HashMap<(String, String), Vec<String>>);
 
+/// A merge lists at most this many of the records that assert it (the first, in the store's
+/// order); a device's owner is asserted by every record of its exports.
+const MERGE_RECORDS_LISTED: usize = 100;
+
 impl Owners {
+    /// The owners the item's records name (none when they name none).
+    fn named(&self, r: &StoredRecord) -> &[String] {
+        self.0
+            .get(&(r.source.clone(), r.path.clone()))
+            .map_or(&[], |o| o.as_slice())
+    }
+
     /// The owners of the item a record is in; the device's unnamed owner when none is known.
     fn of(&self, r: &StoredRecord) -> Vec<String> {
         match self.0.get(&(r.source.clone(), r.path.clone())) {
@@ -277,17 +299,12 @@ impl Owners {
 fn item_owners(records: &[StoredRecord]) -> Owners {
     let mut owners_of_item: HashMap<(String, String), Vec<String>> = HashMap::new();
     for r in records {
-        // The item's owner: named as such, or the side the parser found the owner on (the
-        // sender of what it calls outgoing, the recipient of what it calls incoming).
-        let owner_side = match r.direction.as_str() {
-            "outgoing" => "from",
-            "incoming" | "missed" => "to",
-            _ => "owner",
-        };
+        // The item's owner: a participant named as such (a CDR's subscriber, a phone's own
+        // accounts), or one that is an owner the investigator gave for this source.
         let owners: Vec<String> = r
             .participants
             .iter()
-            .filter(|p| p.role == "owner" || p.role == owner_side)
+            .filter(|p| p.role == "owner" || is_given_owner(p, &r.owners_given))
             .filter_map(|p| scoped(&p.identifier, &r.source))
             .collect();
         let entry = owners_of_item
@@ -307,14 +324,25 @@ fn item_owners(records: &[StoredRecord]) -> Owners {
 fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
     let mut merges: Vec<Merge> = Vec::new();
     let mut account_ids: BTreeMap<String, (BTreeSet<String>, Vec<i64>)> = BTreeMap::new();
+    // A CDR file's owner is its subscriber (an operator's export holds many subscribers, each
+    // file one); any other export's owner is the device's owner.
     let mut owner_records: BTreeMap<(String, Vec<String>), Vec<i64>> = BTreeMap::new();
+    let mut device_owners: BTreeMap<String, (BTreeSet<String>, Vec<i64>)> = BTreeMap::new();
     for r in records {
-        let owners = owners.of(r);
-        if owners.len() > 1 {
-            owner_records
-                .entry((r.source.clone(), owners.clone()))
-                .or_default()
-                .push(r.id);
+        let named = owners.named(r);
+        if r.format.starts_with("cdr") {
+            if named.len() > 1 {
+                owner_records
+                    .entry((r.source.clone(), named.to_vec()))
+                    .or_default()
+                    .push(r.id);
+            }
+        } else if !named.is_empty() {
+            let slot = device_owners.entry(r.source.clone()).or_default();
+            slot.0.extend(named.iter().cloned());
+            if slot.1.len() < MERGE_RECORDS_LISTED {
+                slot.1.push(r.id);
+            }
         }
         match r.kind.as_str() {
             "account" => {
@@ -354,6 +382,19 @@ fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
             device,
             records: ids,
             confidence: 0.95,
+            decision: None,
+        });
+    }
+    for (device, (ids, recs)) in device_owners {
+        let mut identifiers: Vec<String> = ids.into_iter().collect();
+        identifiers.push(unnamed_owner(&device));
+        identifiers.sort();
+        merges.push(Merge {
+            rule: "device-owner",
+            identifiers,
+            device,
+            records: recs,
+            confidence: 0.9,
             decision: None,
         });
     }
@@ -429,9 +470,13 @@ fn contacts(
             r.path.clone(),
             r.thread.clone().unwrap_or_default(),
         );
-        let group = members
-            .get(&thread_key)
-            .filter(|m| m.len() > 2 && kind == EdgeKind::Message);
+        // A group: three people or more, two of them besides the item's owners (a one-to-one
+        // thread has its owner under several identifiers, a number and a name).
+        let group = members.get(&thread_key).filter(|m| {
+            kind == EdgeKind::Message
+                && m.len() > 2
+                && m.iter().filter(|x| !owners.named(r).contains(x)).count() >= 2
+        });
         let mut s = sides(r, &item_owners);
         if let Some(group_members_seen) = group {
             let group_key = format!("group:{}:{}:{}", thread_key.0, thread_key.1, thread_key.2);

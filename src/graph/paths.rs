@@ -132,10 +132,9 @@ pub fn events(network: &Network) -> Vec<Event> {
 /// each strictly later than the one before, starting at or after `start`, each intermediary
 /// passing on within `max_wait` seconds of receiving (when given). `None` when there is none.
 ///
-/// One pass over the events in time order. Each node keeps the times it was reached; an
-/// event can be used when its sender was reached before it and, with `max_wait`, no longer
-/// than `max_wait` before it: the latest time reached so far is the best for that, since
-/// events come in time order. Checked against a brute-force search of every chain on random
+/// One pass over the events in time order. Each node keeps the times it was reached (only the
+/// first without `max_wait`); an event can be used when its sender was reached before it and,
+/// with `max_wait`, no longer than `max_wait` before it. Checked against a brute-force search of every chain on random
 /// temporal graphs (tests below).
 pub fn earliest_arrival(
     events: &[Event],
@@ -157,15 +156,12 @@ pub fn earliest_arrival(
         let sender_arrival = if e.from == source {
             Some(usize::MAX)
         } else {
-            // The latest time the sender was reached strictly before this event (arrivals
-            // are kept in increasing time, so only same-time ones are skipped).
+            // The earliest time the sender was reached that lets it pass this on: before the
+            // event and, with a wait limit, within it. Earliest, so the path shown takes no
+            // detour through a later arrival.
             reached[e.from]
                 .iter()
-                .enumerate()
-                .rev()
-                .find(|(_, (t, _, _))| *t < e.at)
-                .filter(|(_, (t, _, _))| max_wait.is_none_or(|w| e.at - t <= w))
-                .map(|(i, _)| i)
+                .position(|(t, _, _)| *t < e.at && max_wait.is_none_or(|w| e.at - t <= w))
         };
         let Some(sender_arrival) = sender_arrival else {
             continue;
@@ -173,7 +169,12 @@ pub fn earliest_arrival(
         if e.to == source {
             continue;
         }
-        if reached[e.to].last().is_some_and(|&(t, _, _)| t >= e.at) {
+        // Without a wait limit only the first arrival matters; with one, later arrivals can
+        // open later windows, so each is kept (in increasing time).
+        if reached[e.to]
+            .last()
+            .is_some_and(|&(t, _, _)| t >= e.at || max_wait.is_none())
+        {
             continue;
         }
         reached[e.to].push((e.at, i, sender_arrival));

@@ -352,6 +352,9 @@ pub struct StoredRecord {
     pub body: Option<String>,
     /// Call length in seconds, when the source gave it.
     pub duration_s: Option<f64>,
+    /// The device owner's identifiers as the investigator gave them for this item's source
+    /// (`--owner`), as written.
+    pub owners_given: Vec<String>,
 }
 
 #[derive(Clone, Debug, serde::Deserialize)]

@@ -38,9 +38,30 @@ pub fn records(conn: &Connection) -> rusqlite::Result<Vec<StoredRecord>> {
             thread: r.get(10)?,
             body: r.get(11)?,
             duration_s: r.get(12)?,
+            owners_given: Vec::new(),
         })
     })?;
-    rows.collect()
+    let mut records: Vec<StoredRecord> = rows.collect::<rusqlite::Result<_>>()?;
+    // The owners given for each export (`--owner`), as its comms.export observation records.
+    let mut stmt = conn.prepare(
+        "SELECT item_id, json_extract(provenance, '$.owners') FROM observations
+         WHERE kind = 'comms.export' AND json_extract(provenance, '$.owners') IS NOT NULL",
+    )?;
+    let mut owners: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let text: String = r.get(1)?;
+        let list: Vec<String> = serde_json::from_str(&text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        owners.insert(r.get(0)?, list);
+    }
+    for record in &mut records {
+        if let Some(list) = owners.get(&record.item.0) {
+            record.owners_given = list.clone();
+        }
+    }
+    Ok(records)
 }
 
 /// Where a record is: its source, item path and place in the item.

@@ -1,0 +1,167 @@
+//! Times spoor's network stages on a deterministic synthetic communication case, for
+//! scripts/bench-graph.sh (which runs igraph, NetworKit and NetworkX on the same edges in the
+//! same run).
+//!
+//!   graph_rate PEOPLE CONTACTS SEED EDGES_OUT [--exact-betweenness] [--edges FILE]
+//!
+//! The case: PEOPLE phone numbers, CONTACTS calls and messages between them over a year; who
+//! calls whom is skewed (a node's chance falls as a power of its rank, as in real call graphs:
+//! a few hubs, many people with one or two contacts). With `--edges FILE` the contacts are read
+//! from an edge list (`from,to[,weight]`, as tests/data/networks) instead, weight = count.
+//! Writes the undirected weighted edge list it built (`a b weight`, node ids as spoor numbers
+//! them) to EDGES_OUT, and prints one JSON object of seconds per stage.
+
+use std::io::Write;
+use std::time::Instant;
+
+use spoor::graph::{self, paths};
+use spoor::model::{ItemId, StoredParticipant, StoredRecord};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn record(id: i64, from: &str, to: &str, second: i64, call: bool) -> StoredRecord {
+    let participant = |role: &str, n: &str| StoredParticipant {
+        role: role.into(),
+        identifier: format!("tel:+3160{n:0>7}"),
+        raw: n.into(),
+        name: None,
+    };
+    let days = second / 86_400;
+    let (h, m, s) = (second / 3600 % 24, second / 60 % 60, second % 60);
+    StoredRecord {
+        id,
+        item: ItemId(1),
+        source: "operator".into(),
+        path: "cdr.csv".into(),
+        kind: if call { "call" } else { "message" }.into(),
+        format: "cdr-csv".into(),
+        time: Some(format!(
+            "2024-{:02}-{:02}T{h:02}:{m:02}:{s:02}Z",
+            1 + days / 28 % 12,
+            1 + days % 28
+        )),
+        zone_known: true,
+        direction: "unknown".into(),
+        participants: vec![participant("from", from), participant("to", to)],
+        thread: None,
+        body: None,
+        duration_s: call.then_some(60.0),
+        owners_given: Vec::new(),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let people: usize = args[1].parse().expect("PEOPLE");
+    let contacts: usize = args[2].parse().expect("CONTACTS");
+    let seed: u64 = args[3].parse().expect("SEED");
+    let edges_out = &args[4];
+    let exact = args.iter().any(|a| a == "--exact-betweenness");
+    let from_file = args.iter().position(|a| a == "--edges").map(|i| args[i + 1].clone());
+
+    let mut records = Vec::new();
+    if let Some(path) = from_file {
+        let mut reader = csv::Reader::from_path(&path).expect("edge list");
+        let third = reader.headers().expect("header").get(2).map(str::to_string);
+        for (i, row) in reader.records().enumerate() {
+            let row = row.expect("edge row");
+            let value = row.get(2).and_then(|w| w.parse::<f64>().ok());
+            match (third.as_deref(), value) {
+                // A timestamped edge list (the DNC e-mails): one contact at that time.
+                (Some("timestamp"), Some(epoch)) => {
+                    let id = records.len() as i64;
+                    let second = (epoch as i64).rem_euclid(365 * 86_400);
+                    records.push(record(id, &row[0], &row[1], second, false));
+                }
+                _ => {
+                    for k in 0..value.unwrap_or(1.0) as i64 {
+                        let id = records.len() as i64;
+                        records.push(record(id, &row[0], &row[1], i as i64 * 97 + k, true));
+                    }
+                }
+            }
+        }
+    } else {
+        let mut rng = Rng(seed | 1);
+        for id in 0..contacts {
+            // Rank-skewed ends: P(rank r) ∝ r^(-0.75) roughly, from u^4.
+            let a = ((people as f64) * rng.unit().powi(4)) as usize;
+            let mut b = ((people as f64) * rng.unit().powi(2)) as usize;
+            if a == b {
+                b = (b + 1) % people;
+            }
+            let second = (rng.next() % (365 * 86_400)) as i64;
+            let call = rng.next() % 3 == 0;
+            records.push(record(id as i64, &a.to_string(), &b.to_string(), second, call));
+        }
+    }
+    let mut t = serde_json::Map::new();
+    let clock = Instant::now();
+    let network = graph::build(&records, &[]);
+    t.insert("build".into(), clock.elapsed().as_secs_f64().into());
+    let csr = graph::contact_graph(&network);
+    t.insert("nodes".into(), csr.len().into());
+    t.insert("edges".into(), (csr.targets.len() / 2).into());
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(edges_out).expect("EDGES_OUT"));
+        for v in 0..csr.len() {
+            for (&w, &x) in csr.neighbours(v).iter().zip(csr.neighbour_weights(v)) {
+                if (w as usize) > v {
+                    writeln!(out, "{v} {w} {x}").unwrap();
+                }
+            }
+        }
+    }
+    let time = |t: &mut serde_json::Map<String, serde_json::Value>, name: &str, f: &dyn Fn()| {
+        let clock = Instant::now();
+        f();
+        t.insert(name.into(), clock.elapsed().as_secs_f64().into());
+    };
+    if exact {
+        let clock = Instant::now();
+        let b = csr.betweenness();
+        t.insert("betweenness".into(), clock.elapsed().as_secs_f64().into());
+        // The values, for the peers to be compared with.
+        let pr = csr.pagerank(0.85, 1e-10, 1000);
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(format!("{edges_out}.values")).expect("values file"),
+        );
+        for v in 0..csr.len() {
+            writeln!(out, "{v} {} {}", b[v], pr[v]).unwrap();
+        }
+    }
+    time(&mut t, "pagerank", &|| {
+        std::hint::black_box(csr.pagerank(0.85, 1e-10, 1000));
+    });
+    time(&mut t, "core", &|| {
+        std::hint::black_box(csr.core_numbers());
+    });
+    time(&mut t, "leiden", &|| {
+        std::hint::black_box(graph::leiden::communities(&csr, graph::LEIDEN_SEED));
+    });
+    let leiden = graph::leiden::communities(&csr, graph::LEIDEN_SEED);
+    t.insert(
+        "modularity".into(),
+        graph::leiden::modularity(&csr, &leiden).into(),
+    );
+    let events = paths::events(&network);
+    time(&mut t, "temporal_100", &|| {
+        let n = network.nodes.len();
+        for s in 0..100.min(n) {
+            let target = (s * 7919 + 1) % n;
+            std::hint::black_box(paths::earliest_arrival(&events, n, s, target, None, None));
+        }
+    });
+    println!("{}", serde_json::Value::Object(t));
+}

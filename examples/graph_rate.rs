@@ -68,7 +68,10 @@ fn main() {
     let seed: u64 = args[3].parse().expect("SEED");
     let edges_out = &args[4];
     let exact = args.iter().any(|a| a == "--exact-betweenness");
-    let from_file = args.iter().position(|a| a == "--edges").map(|i| args[i + 1].clone());
+    let from_file = args
+        .iter()
+        .position(|a| a == "--edges")
+        .map(|i| args[i + 1].clone());
 
     let mut records = Vec::new();
     if let Some(path) = from_file {
@@ -102,8 +105,14 @@ fn main() {
                 b = (b + 1) % people;
             }
             let second = (rng.next() % (365 * 86_400)) as i64;
-            let call = rng.next() % 3 == 0;
-            records.push(record(id as i64, &a.to_string(), &b.to_string(), second, call));
+            let call = rng.next().is_multiple_of(3);
+            records.push(record(
+                id as i64,
+                &a.to_string(),
+                &b.to_string(),
+                second,
+                call,
+            ));
         }
     }
     let mut t = serde_json::Map::new();

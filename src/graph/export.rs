@@ -315,6 +315,26 @@ fn gexf_type(ty: &str) -> &str {
     }
 }
 
+/// GEXF's `<attributes class=…>` block, the ids counted from `first_id`.
+fn declare_attributes(
+    w: &mut Xml,
+    class: &str,
+    keys: &[(&str, &str)],
+    first_id: usize,
+) -> Result<(), String> {
+    open(w, "attributes", &[("class", class), ("mode", "static")])?;
+    for (i, (name, ty)) in keys.iter().enumerate() {
+        let id = (first_id + i).to_string();
+        element(
+            w,
+            "attribute",
+            &[("id", &id), ("title", name), ("type", gexf_type(ty))],
+            None,
+        )?;
+    }
+    close(w, "attributes")
+}
+
 fn gexf(path: &Path, nodes: &[NodeRow], edges: &[EdgeRow]) -> Result<(), String> {
     let mut w = xml_file(path)?;
     open(
@@ -339,42 +359,9 @@ fn gexf(path: &Path, nodes: &[NodeRow], edges: &[EdgeRow]) -> Result<(), String>
             ("timeformat", "datetime"),
         ],
     )?;
-    open(
-        &mut w,
-        "attributes",
-        &[("class", "node"), ("mode", "static")],
-    )?;
-    for (i, (name, ty)) in NODE_KEYS.iter().enumerate().skip(1) {
-        element(
-            &mut w,
-            "attribute",
-            &[
-                ("id", &i.to_string()),
-                ("title", name),
-                ("type", gexf_type(ty)),
-            ],
-            None,
-        )?;
-    }
-    close(&mut w, "attributes")?;
-    open(
-        &mut w,
-        "attributes",
-        &[("class", "edge"), ("mode", "static")],
-    )?;
-    for (i, (name, ty)) in EDGE_KEYS.iter().enumerate() {
-        element(
-            &mut w,
-            "attribute",
-            &[
-                ("id", &i.to_string()),
-                ("title", name),
-                ("type", gexf_type(ty)),
-            ],
-            None,
-        )?;
-    }
-    close(&mut w, "attributes")?;
+    // The label is the node's own attribute in GEXF, not a declared one.
+    declare_attributes(&mut w, "node", &NODE_KEYS[1..], 1)?;
+    declare_attributes(&mut w, "edge", &EDGE_KEYS, 0)?;
     open(&mut w, "nodes", &[])?;
     for n in nodes {
         open(&mut w, "node", &[("id", &n.id), ("label", &n.label)])?;

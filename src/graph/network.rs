@@ -836,13 +836,3 @@ fn edge(from: usize, to: usize, kind: EdgeKind, mut sightings: Vec<Sighting>) ->
         records: sightings.iter().map(|s| s.record).collect(),
     }
 }
-
-#[doc(hidden)]
-pub fn participant(role: &str, identifier: &str) -> StoredParticipant {
-    StoredParticipant {
-        role: role.into(),
-        identifier: identifier.into(),
-        raw: identifier.into(),
-        name: None,
-    }
-}

@@ -150,9 +150,16 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
         stdout(&o)
     );
 
-    let leads = export(&case, "leads");
+    let all = export(&case, "leads");
+    assert!(all.iter().all(|l| l["state"] == "proposed"));
+    // Leads on items, and on identities of the network (its roles: tests/graph.rs).
+    let (leads, identities): (Vec<_>, Vec<_>) =
+        all.iter().cloned().partition(|l| l["subject"] == "item");
     assert_eq!(leads.len(), 7, "{leads:#?}");
-    assert!(leads.iter().all(|l| l["state"] == "proposed"));
+    assert!(
+        !identities.is_empty() && identities.iter().all(|l| l["subject"] == "identity"),
+        "{identities:#?}"
+    );
     // Ranked: score descending, then id.
     let scores: Vec<f64> = leads.iter().map(|l| l["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]));
@@ -293,7 +300,7 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     assert_eq!(ids("findings"), vec![top.clone()]);
     assert_eq!(ids("rejected"), vec![second.clone()]);
     let awaiting = ids("awaiting_review");
-    assert_eq!(awaiting.len(), 5);
+    assert_eq!(awaiting.len(), 5 + identities.len());
     assert!(awaiting.contains(&third) && !awaiting.contains(&top) && !awaiting.contains(&second));
     assert_eq!(
         report["findings"][0]["reviews"][0]["reviewer"],
@@ -303,7 +310,9 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     expect_code(&run(&["report", c]), 0, "html report");
     let html = std::fs::read_to_string(case.join("exports/report.html")).unwrap();
     let findings_at = html.find("Findings (1)").expect("findings section");
-    let awaiting_at = html.find("AWAITING REVIEW (5)").expect("awaiting section");
+    let awaiting_at = html
+        .find(&format!("AWAITING REVIEW ({})", 5 + identities.len()))
+        .expect("awaiting section");
     let top_first = html.find(&top).unwrap();
     assert!(
         findings_at < top_first && top_first < awaiting_at,

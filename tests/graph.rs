@@ -519,3 +519,177 @@ fn investigators_merge_split_and_undo_with_the_ledger_and_audit() {
     }
     expect_code(&run(&["audit", "verify", c]), 0, "audit verify");
 }
+
+/// Network roles are observations on identities and the default rules turn them into leads:
+/// a broker between two cells, and a number used for one evening that reaches the broker. An
+/// identity decision recomputes both with the rules the case was scanned with.
+#[test]
+fn network_roles_become_leads_on_identities() {
+    let tmp = tempfile::tempdir().unwrap();
+    let header = "interaction,direction,correspondent_id,datetime,call_duration,antenna_id\n";
+    let evidence = tmp.path().join("cdr");
+    std::fs::create_dir_all(&evidence).unwrap();
+    // Two cells of three (0611…, 0622…), a broker 0610000000 with two ties into each, and
+    // 0690000000, three calls to the broker in one evening of a month-long case.
+    let mut files: BTreeMap<&str, String> = BTreeMap::new();
+    let mut call = |from: &'static str, to: &str, day: u32, hour: u32| {
+        writeln!(
+            files.entry(from).or_insert_with(|| header.to_string()),
+            "call,out,{to},2024-01-{day:02} {hour:02}:00:00,60,1"
+        )
+        .unwrap();
+    };
+    for (day, cell) in [(1, "1"), (2, "2")] {
+        let member = |i: u32| format!("06{cell}{cell}{cell}{cell}{cell}{cell}{cell}{i}");
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        call(leak(member(1)), &member(2), day, 9);
+        call(leak(member(2)), &member(3), day + 10, 9);
+        call(leak(member(3)), &member(1), day + 20, 9);
+        call("0610000000", &member(1), day + 5, 12);
+        call("0610000000", &member(2), day + 25, 12);
+    }
+    for hour in [20, 21, 22] {
+        call("0690000000", "0610000000", 15, hour);
+    }
+    for (name, body) in files {
+        std::fs::write(evidence.join(format!("{name}.csv")), body).unwrap();
+    }
+    let leads = |case: &Path| -> Vec<Value> {
+        let o = run(&["leads", case.to_str().unwrap(), "--json"]);
+        expect_code(&o, 0, "leads --json");
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let on = |leads: &[Value], key: &str| -> Vec<String> {
+        leads
+            .iter()
+            .filter(|l| l["subject_key"] == format!("identity:{key}") && l["active"] == true)
+            .flat_map(|l| l["rules"].as_array().unwrap().clone())
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect()
+    };
+    let case = tmp.path().join("case");
+    expect_code(
+        &scan(&evidence, &case, "analyst", &["--region", "NL"]),
+        0,
+        "scan",
+    );
+    let found = leads(&case);
+    let broker = on(&found, "tel:+31610000000");
+    assert!(
+        broker.contains(&"network-broker".to_string())
+            && broker.contains(&"network-community-bridge".to_string()),
+        "the broker's lead: {broker:?}"
+    );
+    assert_eq!(on(&found, "tel:+31690000000"), ["network-burner"]);
+    // A cell member is neither a broker between cells nor a burner.
+    assert!(!on(&found, "tel:+31611111113").contains(&"network-community-bridge".to_string()));
+    let lead = found
+        .iter()
+        .find(|l| l["subject_key"] == "identity:tel:+31690000000")
+        .unwrap();
+    assert_eq!(lead["subject"], "identity");
+    let explanation = lead["hits"]["hits"][0]["explanation"].as_str().unwrap();
+    assert!(
+        explanation.contains("3 contacts with 1 correspondent")
+            && explanation.contains("0.08 days"),
+        "{explanation}"
+    );
+    // The observations are exported with their subject, and catalogued.
+    let observations = common::export(&case, "observations");
+    let metrics: Vec<&Value> = observations
+        .iter()
+        .filter(|o| o["kind"] == "network.metrics")
+        .collect();
+    assert_eq!(metrics.len(), 8, "one per identity");
+    let broker_metrics = metrics
+        .iter()
+        .find(|o| o["subject_key"] == "tel:+31610000000")
+        .unwrap();
+    assert_eq!(broker_metrics["subject"], "identity");
+    assert_eq!(broker_metrics["value"]["betweenness_rank"], 1);
+    // Leiden puts the broker with the number that only calls it: all four ties into the
+    // cells are outside its community.
+    assert_eq!(broker_metrics["value"]["ties_outside"], 4);
+    assert_eq!(broker_metrics["value"]["communities_reached"], 2);
+    let activity = observations
+        .iter()
+        .find(|o| o["kind"] == "network.activity" && o["subject_key"] == "tel:+31690000000")
+        .unwrap();
+    // 2024-01-15 was a Monday: 20:00–22:00 are hours 20, 21 and 22 of the week.
+    let hours = activity["value"]["by_hour_of_week"].as_array().unwrap();
+    assert_eq!(hours.len(), 168);
+    assert_eq!(
+        (hours[20].as_u64(), hours[21].as_u64(), hours[23].as_u64()),
+        (Some(1), Some(1), Some(0))
+    );
+    assert_eq!(activity["value"]["first"], "2024-01-15T20:00:00");
+    // The investigator decides the number is the broker's second phone: merged, the burner
+    // lead has nothing left to stand on and is dropped (it was never reviewed).
+    let c = case.to_str().unwrap();
+    let o = run(&[
+        "graph",
+        "merge",
+        c,
+        "tel:+31690000000",
+        "tel:+31610000000",
+        "--by",
+        "Ann",
+        "--reason",
+        "both numbers in one handset (seizure report 4)",
+    ]);
+    expect_code(&o, 0, "merge");
+    let after = leads(&case);
+    assert!(
+        after
+            .iter()
+            .all(|l| l["subject_key"] != "identity:tel:+31690000000")
+    );
+    assert!(on(&after, "tel:+31610000000").contains(&"network-broker".to_string()));
+    // A case scanned with rules that have no network rule gets no identity lead, after a
+    // decision too: the rebuild uses the rules in force.
+    let rules = tmp.path().join("rules.toml");
+    let default = spoor::leads::DEFAULT_RULES;
+    let no_network = &default[..default.find("# Network roles").unwrap()];
+    std::fs::write(&rules, no_network).unwrap();
+    let other = tmp.path().join("other");
+    let rules_arg = rules.to_str().unwrap();
+    expect_code(
+        &scan(
+            &evidence,
+            &other,
+            "analyst",
+            &["--region", "NL", "--rules", rules_arg],
+        ),
+        0,
+        "scan with item rules only",
+    );
+    assert!(leads(&other).iter().all(|l| l["subject"] != "identity"));
+    let o = run(&[
+        "graph",
+        "split",
+        other.to_str().unwrap(),
+        "tel:+31690000000",
+        "--by",
+        "Ann",
+        "--reason",
+        "check",
+    ]);
+    // Nothing to split (one identifier): refused, and nothing changed.
+    expect_code(&o, 1, "split of a lone identifier");
+    let o = run(&[
+        "graph",
+        "merge",
+        other.to_str().unwrap(),
+        "tel:+31690000000",
+        "tel:+31611111111",
+        "--by",
+        "Ann",
+        "--reason",
+        "check",
+    ]);
+    expect_code(&o, 0, "merge in the item-rules case");
+    assert!(leads(&other).iter().all(|l| l["subject"] != "identity"));
+}

@@ -418,6 +418,10 @@ fn run_case_passes(
                 }
                 None => None,
             },
+            CasePass::Network => {
+                crate::graph::store_observations(conn)?;
+                None
+            }
             CasePass::WordIndex => {
                 let texts = store::case_texts(conn).map_err(db)?;
                 crate::text::index::rebuild(&texts, &plan.case.root)?;

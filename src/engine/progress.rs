@@ -26,16 +26,18 @@ pub enum CasePass {
     Places,
     Similarity,
     Keywords,
+    Network,
     WordIndex,
 }
 
 impl CasePass {
-    pub const ALL: [CasePass; 6] = [
+    pub const ALL: [CasePass; 7] = [
         CasePass::NearDuplicates,
         CasePass::PdqLists,
         CasePass::Places,
         CasePass::Similarity,
         CasePass::Keywords,
+        CasePass::Network,
         CasePass::WordIndex,
     ];
 
@@ -46,6 +48,7 @@ impl CasePass {
             CasePass::Places => "places",
             CasePass::Similarity => "similar pictures",
             CasePass::Keywords => "watch-list terms",
+            CasePass::Network => "network",
             CasePass::WordIndex => "word index",
         }
     }

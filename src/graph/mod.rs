@@ -12,7 +12,9 @@ pub mod export;
 pub mod leiden;
 pub mod metrics;
 pub mod network;
+pub mod observe;
 pub mod paths;
+pub mod temporal;
 
 use serde::Serialize;
 
@@ -160,6 +162,20 @@ pub fn of_case(conn: &rusqlite::Connection) -> Result<Analysed, String> {
     Ok(analyse(build(&records, &decisions)))
 }
 
+/// The network pass: computes the case's network and stores its observations on identities
+/// (replacing the last ones). Returns how many were stored.
+pub fn store_observations(conn: &mut rusqlite::Connection) -> Result<usize, String> {
+    let analysed = of_case(conn)?;
+    let observations = observe::identity_observations(&analysed);
+    crate::store::graph::replace_identity_observations(
+        conn,
+        &observe::NETWORK_CARD,
+        observe::NETWORK_KINDS,
+        &observations,
+    )
+    .map_err(|e| format!("case store: {e}"))
+}
+
 /// The node an analyst means by `wanted`: its key, one of its identifiers, or a unique prefix
 /// of either.
 pub fn find_node(network: &Network, wanted: &str) -> Result<usize, String> {
@@ -280,7 +296,7 @@ pub fn decide_identity(
         other => return Err(format!("unknown identity decision {other:?}")),
     };
     let at = crate::evidence::walk::Timestamp::now().to_rfc3339();
-    crate::store::graph::record_identity_decision(
+    let id = crate::store::graph::record_identity_decision(
         conn,
         action,
         &identifiers,
@@ -289,5 +305,10 @@ pub fn decide_identity(
         reason,
         &at,
     )
-    .map_err(|e| format!("case store: {e}"))
+    .map_err(|e| format!("case store: {e}"))?;
+    // The identities changed: so do their observations and the leads on them.
+    store_observations(conn)?;
+    let rules = crate::leads::rules_in_force(conn)?;
+    crate::leads::rebuild(conn, &rules).map_err(|e| format!("case store: {e}"))?;
+    Ok(id)
 }

@@ -218,6 +218,34 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(n * scale)
 }
 
+/// The neighbourhood of `v` up to `depth` hops on the undirected contact graph: every node
+/// reached, with its distance, by distance then index (`v` itself first, at 0).
+pub fn neighbourhood(csr: &Csr, v: usize, depth: usize) -> Vec<(usize, usize)> {
+    if v >= csr.len() {
+        return Vec::new();
+    }
+    let mut dist = vec![usize::MAX; csr.len()];
+    dist[v] = 0;
+    let mut out = vec![(v, 0)];
+    let mut frontier = vec![v];
+    for d in 1..=depth {
+        let mut next = Vec::new();
+        for &u in &frontier {
+            for &w in csr.neighbours(u) {
+                let w = w as usize;
+                if dist[w] == usize::MAX {
+                    dist[w] = d;
+                    next.push(w);
+                }
+            }
+        }
+        next.sort_unstable();
+        out.extend(next.iter().map(|&w| (w, d)));
+        frontier = next;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Value, json};
 
 use super::rules::{Condition, RuleSet};
-use crate::model::{ItemObservations, LeadDraft, StoredObservation, Subject};
+use crate::model::{IdentityObservations, ItemObservations, LeadDraft, StoredObservation, Subject};
 use crate::store::audit::digest_hex;
 
 /// How a rule reads an observation: a field of its value, or one of the attributes every
@@ -57,6 +57,7 @@ fn render(template: &str, obs: &StoredObservation, path: &str, source: &str) -> 
             _ => match obs.field(name) {
                 Some(Value::String(s)) => s,
                 Some(Value::Null) | None => "none".into(),
+                Some(Value::Number(n)) if n.is_f64() => readable_number(n.as_f64().unwrap_or(0.0)),
                 Some(v) => v.to_string(),
             },
         };
@@ -67,16 +68,42 @@ fn render(template: &str, obs: &StoredObservation, path: &str, source: &str) -> 
     out
 }
 
-/// The leads the rules propose over `items`, ranked: by score, ties by lead id. `margins`
-/// holds each analyzer's error margin by `store::error_margin_key`.
+/// Stable lead id for an identity of the network: `L` + 12 hex of SHA-256(0, "identity",
+/// 0, key) (a source label is never empty, so it cannot meet an item's).
+pub fn identity_lead_id(key: &str) -> String {
+    let mut bytes = b"\0identity\0".to_vec();
+    bytes.extend_from_slice(key.as_bytes());
+    format!("L{}", &digest_hex(&bytes)[..12])
+}
+
+/// A fraction as people read it: four decimals at most, no trailing zeros (0.6410 → 0.641).
+fn readable_number(x: f64) -> String {
+    let text = format!("{x:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() || text == "-" {
+        "0".into()
+    } else {
+        text.to_string()
+    }
+}
+
+/// The leads the rules propose over `items` and the network's `identities`, ranked: by
+/// score, ties by lead id. `margins` holds each analyzer's error margin by
+/// `store::error_margin_key`.
 pub fn evaluate(
     rules: &RuleSet,
     margins: &HashMap<String, String>,
     items: &[ItemObservations],
+    identities: &[IdentityObservations],
 ) -> Vec<LeadDraft> {
     let mut leads: Vec<LeadDraft> = items
         .iter()
         .filter_map(|item| item_lead(rules, margins, item))
+        .chain(
+            identities
+                .iter()
+                .filter_map(|identity| identity_lead(rules, margins, identity)),
+        )
         .collect();
     leads.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
     for (rank, lead) in leads.iter_mut().enumerate() {
@@ -85,14 +112,15 @@ pub fn evaluate(
     leads
 }
 
-/// The lead on one item, when any rule fires on it.
-fn item_lead(
+/// The rules that fire on one subject's observations, with their summed contribution.
+/// `shown` and `source` fill `{path}` and `{source}` in the explanations.
+fn fire(
     rules: &RuleSet,
     margins: &HashMap<String, String>,
-    item: &ItemObservations,
-) -> Option<LeadDraft> {
-    let (label, path, observations) = (&item.source, &item.path, &item.observations);
-    let shown = crate::evidence::display_path(path);
+    observations: &[StoredObservation],
+    shown: &str,
+    source: &str,
+) -> (Vec<Value>, f64) {
     let mut hits = Vec::new();
     let mut score = 0.0;
     for rule in &rules.rules {
@@ -120,7 +148,7 @@ fn item_lead(
             "title": rule.title,
             "weight": rule.weight,
             "contribution": contribution,
-            "explanation": render(&rule.explain, best, &shown, label),
+            "explanation": render(&rule.explain, best, shown, source),
             "observations": matched.iter().map(|o| json!({
                 "kind": o.kind,
                 "analyzer": o.analyzer,
@@ -132,6 +160,18 @@ fn item_lead(
             })).collect::<Vec<_>>(),
         }));
     }
+    (hits, score)
+}
+
+/// The lead on one item, when any rule fires on it.
+fn item_lead(
+    rules: &RuleSet,
+    margins: &HashMap<String, String>,
+    item: &ItemObservations,
+) -> Option<LeadDraft> {
+    let (label, path) = (&item.source, &item.path);
+    let shown = crate::evidence::display_path(path);
+    let (hits, score) = fire(rules, margins, &item.observations, &shown, label);
     if hits.is_empty() {
         return None;
     }
@@ -143,6 +183,38 @@ fn item_lead(
             path: path.clone(),
         },
         item: Some(item.item),
+        score,
+        rank: 0,
+        hits,
+    })
+}
+
+/// The lead on one identity of the network, when any rule fires on it. `{path}` in an
+/// explanation is the identity's label, `{source}` its devices.
+fn identity_lead(
+    rules: &RuleSet,
+    margins: &HashMap<String, String>,
+    identity: &IdentityObservations,
+) -> Option<LeadDraft> {
+    let field = |name: &str| {
+        identity.observations.iter().find_map(|o| {
+            o.value
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+    };
+    let label = field("label").unwrap_or_else(|| identity.key.clone());
+    let devices = field("devices").unwrap_or_default();
+    let (hits, score) = fire(rules, margins, &identity.observations, &label, &devices);
+    if hits.is_empty() {
+        return None;
+    }
+    let hits = json!({"subject": {"identity": identity.key, "label": label}, "rules_version": rules.version, "hits": hits});
+    Some(LeadDraft {
+        id: identity_lead_id(&identity.key),
+        subject: Subject::Identity(identity.key.clone()),
+        item: None,
         score,
         rank: 0,
         hits,

@@ -12,17 +12,41 @@ pub mod rules;
 use rusqlite::Connection;
 
 pub use crate::model::{LeadCounts, LeadRow};
-pub use evaluate::{evaluate, item_lead_id};
+pub use evaluate::{evaluate, identity_lead_id, item_lead_id};
 pub use rules::{Condition, DEFAULT_RULES, Ops, Rule, RuleSet, Unless};
 
 use crate::store;
 
-/// Recomputes every lead from the stored observations.
+/// Recomputes every lead from the stored observations (of items and of the network's
+/// identities), and keeps `rules` as the set in force, so that later rebuilds (after an
+/// identity decision) use the same rules.
 pub fn rebuild(conn: &mut Connection, rules: &RuleSet) -> rusqlite::Result<LeadCounts> {
     let margins = store::leads::error_margins(conn)?;
-    let items = store::leads::item_observations(conn, &rules.kinds())?;
-    let leads = evaluate(rules, &margins, &items);
+    let kinds = rules.kinds();
+    let items = store::leads::item_observations(conn, &kinds)?;
+    let identities = store::graph::identity_observations(conn, &kinds)?;
+    let leads = evaluate(rules, &margins, &items, &identities);
+    store::meta_set(conn, RULES_IN_FORCE, &rules.source_text)?;
+    store::meta_set(conn, RULES_ORIGIN, &rules.origin)?;
     store::leads::replace_leads(conn, &leads, &rules.digest)
+}
+
+const RULES_IN_FORCE: &str = "rules_in_force";
+const RULES_ORIGIN: &str = "rules_origin";
+
+/// The rule set the case's leads were last built with (the built-in set for a case that has
+/// none recorded).
+pub fn rules_in_force(conn: &Connection) -> Result<RuleSet, String> {
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    match store::meta_get(conn, RULES_IN_FORCE).map_err(db)? {
+        Some(text) => {
+            let origin = store::meta_get(conn, RULES_ORIGIN)
+                .map_err(db)?
+                .unwrap_or_else(|| "the case's rules".into());
+            RuleSet::parse(&text, &origin)
+        }
+        None => Ok(RuleSet::default_set()),
+    }
 }
 
 pub fn counts(conn: &Connection) -> rusqlite::Result<LeadCounts> {

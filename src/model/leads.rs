@@ -70,6 +70,13 @@ pub struct ItemObservations {
     pub observations: Vec<StoredObservation>,
 }
 
+/// An identity of the case's network (by its key) with its network observations.
+#[derive(Clone, Debug)]
+pub struct IdentityObservations {
+    pub key: String,
+    pub observations: Vec<StoredObservation>,
+}
+
 /// A lead the rules propose, ranked, before it is stored (its state is the store's: a
 /// reviewed lead keeps its decision across rebuilds).
 #[derive(Clone, Debug)]

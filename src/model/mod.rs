@@ -5,7 +5,10 @@
 
 pub mod leads;
 pub mod records;
-pub use leads::{ItemObservations, LeadCounts, LeadDraft, LeadRow, ReviewRow, StoredObservation};
+pub use leads::{
+    IdentityObservations, ItemObservations, LeadCounts, LeadDraft, LeadRow, ReviewRow,
+    StoredObservation,
+};
 pub use records::{
     Analysis, CaseText, CommRecord, Embedded, FoundText, IdentityDecision, ItemError, ItemId,
     ObservationDraft, Participant, PassCard, PassOutput, RecordKind, RecordTime, RecordedEntry,
@@ -173,6 +176,73 @@ pub const OBSERVATION_KINDS: &[KindSpec] = &[
         ],
     },
     KindSpec {
+        name: "network.activity",
+        made_by: "network",
+        fields: &[
+            "label",
+            "contacts",
+            "first",
+            "last",
+            "active_days",
+            "by_hour_of_week",
+            "busiest_hour_of_week",
+            "time_basis",
+        ],
+    },
+    KindSpec {
+        name: "network.burner",
+        made_by: "network",
+        fields: &[
+            "label",
+            "identifiers",
+            "first",
+            "last",
+            "active_days",
+            "contacts",
+            "correspondents",
+            "central_correspondents",
+            "case_days",
+        ],
+    },
+    KindSpec {
+        name: "network.cross_device",
+        made_by: "network",
+        fields: &["label", "devices", "device_count", "identifiers", "merges"],
+    },
+    KindSpec {
+        name: "network.metrics",
+        made_by: "network",
+        fields: &[
+            "label",
+            "identities",
+            "degree",
+            "in_degree",
+            "out_degree",
+            "strength",
+            "betweenness",
+            "betweenness_rank",
+            "betweenness_method",
+            "weighted_betweenness",
+            "closeness",
+            "harmonic",
+            "pagerank",
+            "eigenvector",
+            "core",
+            "max_core",
+            "inner_core",
+            "constraint",
+            "effective_size",
+            "articulation_point",
+            "component",
+            "component_size",
+            "community",
+            "community_size",
+            "participation",
+            "communities_reached",
+            "ties_outside",
+        ],
+    },
+    KindSpec {
         name: "scene.hint",
         made_by: "vision",
         fields: &["scene", "because", "model", "method"],
@@ -231,6 +301,10 @@ pub enum ObservationKind {
     ImageText,
     LocationPlace,
     LocationPossiblePlace,
+    NetworkActivity,
+    NetworkBurner,
+    NetworkCrossDevice,
+    NetworkMetrics,
     SceneHint,
     TextDocument,
     TextEntity,
@@ -240,7 +314,7 @@ pub enum ObservationKind {
 }
 
 impl ObservationKind {
-    pub const ALL: [ObservationKind; 23] = [
+    pub const ALL: [ObservationKind; 27] = [
         ObservationKind::ArchiveZip,
         ObservationKind::CommsExport,
         ObservationKind::HashsetMatch,
@@ -258,6 +332,10 @@ impl ObservationKind {
         ObservationKind::ImageText,
         ObservationKind::LocationPlace,
         ObservationKind::LocationPossiblePlace,
+        ObservationKind::NetworkActivity,
+        ObservationKind::NetworkBurner,
+        ObservationKind::NetworkCrossDevice,
+        ObservationKind::NetworkMetrics,
         ObservationKind::SceneHint,
         ObservationKind::TextDocument,
         ObservationKind::TextEntity,
@@ -286,6 +364,10 @@ impl ObservationKind {
             ObservationKind::ImageText => "image.text",
             ObservationKind::LocationPlace => "location.place",
             ObservationKind::LocationPossiblePlace => "location.possible_place",
+            ObservationKind::NetworkActivity => "network.activity",
+            ObservationKind::NetworkBurner => "network.burner",
+            ObservationKind::NetworkCrossDevice => "network.cross_device",
+            ObservationKind::NetworkMetrics => "network.metrics",
             ObservationKind::SceneHint => "scene.hint",
             ObservationKind::TextDocument => "text.document",
             ObservationKind::TextEntity => "text.entity",

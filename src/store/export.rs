@@ -131,9 +131,9 @@ pub fn observations(conn: &Connection, emit: Emit) -> Result<(), ExportError> {
     let db = |e: rusqlite::Error| ExportError::Other(format!("case store: {e}"));
     let mut stmt = conn
         .prepare(
-            "SELECT s.label, i.path, o.subject, o.kind, o.analyzer, o.analyzer_version, o.value, o.confidence, o.provenance
+            "SELECT s.label, i.path, o.subject, o.kind, o.analyzer, o.analyzer_version, o.value, o.confidence, o.provenance, o.subject_key
              FROM observations o LEFT JOIN items i ON i.id = o.item_id LEFT JOIN sources s ON s.id = i.source_id
-             ORDER BY s.label, i.path, o.kind, o.analyzer, o.value",
+             ORDER BY s.label, i.path, o.subject_key, o.kind, o.analyzer, o.value",
         )
         .map_err(db)?;
     let mut rows = stmt.query([]).map_err(db)?;
@@ -151,6 +151,9 @@ pub fn observations(conn: &Connection, emit: Emit) -> Result<(), ExportError> {
                 .unwrap_or_default(),
         );
         o.insert("subject".into(), json!(r.get::<_, String>(2).map_err(db)?));
+        if let Some(key) = r.get::<_, Option<String>>(9).map_err(db)? {
+            o.insert("subject_key".into(), json!(key));
+        }
         o.insert("kind".into(), json!(r.get::<_, String>(3).map_err(db)?));
         o.insert("analyzer".into(), json!(r.get::<_, String>(4).map_err(db)?));
         o.insert(

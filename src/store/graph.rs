@@ -144,3 +144,76 @@ pub fn record_identity_decision(
     tx.commit()?;
     Ok(id)
 }
+
+/// Replaces the network's observations on identities (`kinds`, made by `card`) with
+/// `observations`, in one transaction, with the card's error margin.
+pub fn replace_identity_observations(
+    conn: &mut Connection,
+    card: &crate::model::PassCard,
+    kinds: &[crate::model::ObservationKind],
+    observations: &[(String, crate::model::ObservationDraft)],
+) -> rusqlite::Result<usize> {
+    let tx = conn.transaction()?;
+    for kind in kinds {
+        tx.execute(
+            "DELETE FROM observations WHERE subject = 'identity' AND kind = ?1 AND analyzer = ?2",
+            rusqlite::params![kind.name(), card.name],
+        )?;
+    }
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO observations(item_id, subject, subject_key, kind, analyzer, analyzer_version, value, confidence, provenance)
+             VALUES (NULL,'identity',?1,?2,?3,?4,?5,?6,?7)",
+        )?;
+        for (key, o) in observations {
+            insert.execute(rusqlite::params![
+                key,
+                o.kind.name(),
+                card.name,
+                card.version,
+                o.value.to_string(),
+                o.confidence,
+                o.provenance.to_string()
+            ])?;
+        }
+    }
+    super::record_error_margin(&tx, card.name, card.version, card.error_margin)?;
+    tx.commit()?;
+    Ok(observations.len())
+}
+
+/// Every identity with its observations of `kinds`, by key.
+pub fn identity_observations(
+    conn: &Connection,
+    kinds: &[String],
+) -> rusqlite::Result<Vec<crate::model::IdentityObservations>> {
+    use crate::model::{IdentityObservations, StoredObservation};
+    let placeholders = vec!["?"; kinds.len()].join(",");
+    let sql = format!(
+        "SELECT subject_key, kind, analyzer, analyzer_version, value, confidence, provenance
+         FROM observations WHERE subject = 'identity' AND kind IN ({placeholders})
+         ORDER BY subject_key, kind, analyzer, value"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(kinds.iter()))?;
+    let mut out: Vec<IdentityObservations> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let key: String = r.get(0)?;
+        let observation = StoredObservation {
+            kind: r.get(1)?,
+            analyzer: r.get(2)?,
+            analyzer_version: r.get(3)?,
+            value: json_at(r, 4)?,
+            confidence: r.get(5)?,
+            provenance: json_at(r, 6)?,
+        };
+        match out.last_mut() {
+            Some(last) if last.key == key => last.observations.push(observation),
+            _ => out.push(IdentityObservations {
+                key,
+                observations: vec![observation],
+            }),
+        }
+    }
+    Ok(out)
+}

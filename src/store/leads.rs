@@ -151,10 +151,22 @@ pub fn list_leads(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
             score: r.get(2)?,
             state,
             active: r.get::<_, i64>(4)? != 0,
-            source: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            // A lead on an identity has no item: it shows where it comes from and its label.
+            source: r
+                .get::<_, Option<String>>(5)?
+                .unwrap_or_else(|| "(network)".into()),
             path: r
                 .get::<_, Option<Vec<u8>>>(6)?
                 .map(|p| crate::evidence::display_path(&p))
+                .or_else(|| {
+                    let label = hits["subject"]["label"].as_str()?;
+                    let key = hits["subject"]["identity"].as_str()?;
+                    Some(if label == key {
+                        format!("identity {key}")
+                    } else {
+                        format!("identity {label} ({key})")
+                    })
+                })
                 .unwrap_or_default(),
             rules,
             hits,

@@ -208,6 +208,12 @@ const MIGRATIONS: &[&str] = &[
         audit_seq INTEGER NOT NULL
     );
     "#,
+    // 6: observations about subjects other than items (the network's identities): which one,
+    // by its key (`identity:KEY`); NULL for an item's, which its item_id names.
+    r#"
+    ALTER TABLE observations ADD COLUMN subject_key TEXT;
+    CREATE INDEX observations_subject ON observations (subject, subject_key);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

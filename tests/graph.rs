@@ -693,3 +693,128 @@ fn network_roles_become_leads_on_identities() {
     expect_code(&o, 0, "merge in the item-rules case");
     assert!(leads(&other).iter().all(|l| l["subject"] != "identity"));
 }
+
+/// An operator's export lists both parties on every row (A-number, B-number); read through a
+/// mapping file, its calls meet the same calls in a seized phone's CDR as one contact each.
+#[test]
+fn an_operator_export_with_both_parties_per_row_meets_the_phones_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let evidence = tmp.path().join("evidence");
+    common::write(
+        &evidence.join("operator/vordering-17.csv"),
+        "Soort;A-nummer;B-nummer;Begintijd;Duur;Cel-ID\n\
+         Spraak;0611111111;0622222222;2024-01-01 10:00:00;61;NL-1\n\
+         SMS;0622222222;0633333333;2024-01-01 10:05:00;;NL-2\n\
+         Spraak;0633333333;0611111111;2024-01-01 11:00:00;30;NL-1\n"
+            .as_bytes(),
+    );
+    // The first call again, as the caller's phone logged it (one second longer, in the
+    // phone's clock, one hour ahead of UTC as the operator's +01:00 is).
+    common::write(
+        &evidence.join("phone/0611111111.csv"),
+        b"interaction,direction,correspondent_id,datetime,call_duration,antenna_id\n\
+          call,out,0622222222,2024-01-01 10:00:30,62,1\n",
+    );
+    let mapping = tmp.path().join("operator.toml");
+    std::fs::write(
+        &mapping,
+        "name = \"operator-ab\"\ndelimiter = \";\"\nkind = \"Soort\"\na_party = \"A-nummer\"\n\
+         b_party = \"B-nummer\"\ntime = \"Begintijd\"\nduration = \"Duur\"\ncell = \"Cel-ID\"\n\
+         call_values = [\"Spraak\"]\ntext_values = [\"SMS\"]\ntime_format = \"YYYY-MM-DD HH:MM:SS\"\n\
+         zone = \"unknown\"\n",
+    )
+    .unwrap();
+    let case = tmp.path().join("case");
+    // Two sources: the operator's answer and the seized phone.
+    let o = scan(
+        &evidence.join("operator"),
+        &case,
+        "analyst",
+        &[
+            evidence.join("phone").to_str().unwrap(),
+            "--region",
+            "NL",
+            "--cdr-mapping",
+            mapping.to_str().unwrap(),
+        ],
+    );
+    expect_code(&o, 0, "scan");
+    let records = common::export(&case, "records");
+    let operator: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["source"] == "operator")
+        .collect();
+    assert_eq!(operator.len(), 3);
+    let parties = |r: &Value| -> Vec<(String, String)> {
+        r["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["role"].as_str().unwrap().into(),
+                    p["identifier"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        parties(operator[1]),
+        [
+            ("from".to_string(), "tel:+31622222222".to_string()),
+            ("to".to_string(), "tel:+31633333333".to_string())
+        ]
+    );
+    assert_eq!(operator[1]["kind"], "message");
+    let g = graph_json(&case);
+    let nodes = g["network"]["nodes"].as_array().unwrap();
+    assert_eq!(
+        nodes.len(),
+        3,
+        "three numbers, one identity each: {nodes:?}"
+    );
+    let key = |i: &Value| {
+        nodes[i.as_u64().unwrap() as usize]["key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let edges = g["network"]["edges"].as_array().unwrap();
+    let call = edges
+        .iter()
+        .find(|e| {
+            e["kind"] == "call"
+                && key(&e["from"]) == "tel:+31611111111"
+                && key(&e["to"]) == "tel:+31622222222"
+        })
+        .expect("the A → B call");
+    assert_eq!(call["count"], 1, "one call: {call}");
+    assert_eq!(
+        call["sightings"], 2,
+        "seen by the operator and on the phone: {call}"
+    );
+    let back = edges
+        .iter()
+        .find(|e| key(&e["from"]) == "tel:+31633333333" && key(&e["to"]) == "tel:+31611111111")
+        .expect("the C → A call, directed");
+    assert_eq!(back["count"], 1);
+    // A mapping naming both shapes at once is refused before anything is read.
+    std::fs::write(
+        &mapping,
+        "name = \"x\"\ndelimiter = \";\"\na_party = \"A\"\nb_party = \"B\"\nparty = \"P\"\ntime = \"T\"\n\
+         time_format = \"epoch\"\nzone = \"UTC\"\n",
+    )
+    .unwrap();
+    let o = scan(
+        &evidence,
+        &tmp.path().join("c2"),
+        "analyst",
+        &["--cdr-mapping", mapping.to_str().unwrap()],
+    );
+    expect_code(&o, 1, "a mapping with both shapes");
+    assert!(
+        common::stderr(&o).contains("either `direction` and `party`"),
+        "{}",
+        common::stderr(&o)
+    );
+}

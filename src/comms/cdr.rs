@@ -1,8 +1,11 @@
 //! Call detail records as CSV, read through a column mapping: bandicoot's layout
 //! (`interaction,direction,correspondent_id,datetime,call_duration,antenna_id`, one file per
 //! subscriber) is built in; an operator's own layout is described in a TOML mapping file
-//! (`--cdr-mapping FILE`, same fields as [`Mapping`]). A row that does not fit (too few
-//! columns, a bad time) is an error with its line number; the other rows are kept.
+//! (`--cdr-mapping FILE`, same fields as [`Mapping`]). Two shapes of row: one subscriber's
+//! view (`direction` and `party`: the file's subscriber is the other side), or an operator's
+//! export with both parties on every row (`a_party`, the caller or sender, and `b_party`, the
+//! called or recipient). A row that does not fit (too few columns, a bad time) is an error
+//! with its line number; the other rows are kept.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -17,17 +20,25 @@ pub struct Mapping {
     /// A name for the layout, written on every record.
     pub name: String,
     pub delimiter: char,
-    /// Column names.
-    pub kind: String,
-    pub direction: String,
-    pub party: String,
+    /// Column names. Without a kind column every row is a call.
+    pub kind: Option<String>,
+    /// One subscriber's view: the direction and the other party.
+    pub direction: Option<String>,
+    pub party: Option<String>,
+    /// An operator's view: both parties (A calls or texts B).
+    pub a_party: Option<String>,
+    pub b_party: Option<String>,
     pub time: String,
     pub duration: Option<String>,
     pub cell: Option<String>,
     /// Values of the kind column that mean a call, and a text message.
+    #[serde(default)]
     pub call_values: Vec<String>,
+    #[serde(default)]
     pub text_values: Vec<String>,
+    #[serde(default)]
     pub incoming_values: Vec<String>,
+    #[serde(default)]
     pub outgoing_values: Vec<String>,
     /// `YYYY-MM-DD HH:MM:SS` (or with `T`), or `epoch` (seconds).
     pub time_format: String,
@@ -40,9 +51,11 @@ impl Mapping {
         Mapping {
             name: "bandicoot".into(),
             delimiter: ',',
-            kind: "interaction".into(),
-            direction: "direction".into(),
-            party: "correspondent_id".into(),
+            kind: Some("interaction".into()),
+            direction: Some("direction".into()),
+            party: Some("correspondent_id".into()),
+            a_party: None,
+            b_party: None,
             time: "datetime".into(),
             duration: Some("call_duration".into()),
             cell: Some("antenna_id".into()),
@@ -66,6 +79,27 @@ impl Mapping {
                 path.display()
             ));
         }
+        let subscriber_view = m.direction.is_some() && m.party.is_some();
+        let operator_view = m.a_party.is_some() && m.b_party.is_some();
+        let any_view = m.direction.is_some()
+            || m.party.is_some()
+            || m.a_party.is_some()
+            || m.b_party.is_some();
+        if subscriber_view == operator_view
+            || (operator_view && (m.direction.is_some() || m.party.is_some()))
+            || !any_view
+        {
+            return Err(format!(
+                "--cdr-mapping {}: name either `direction` and `party` (one subscriber's records) or `a_party` and `b_party` (an operator's, both parties per row)",
+                path.display()
+            ));
+        }
+        if m.kind.is_some() && m.call_values.is_empty() && m.text_values.is_empty() {
+            return Err(format!(
+                "--cdr-mapping {}: a `kind` column needs `call_values` or `text_values`",
+                path.display()
+            ));
+        }
         if m.zone != "unknown" && m.zone != "UTC" && parse_offset(&m.zone).is_none() {
             return Err(format!(
                 "--cdr-mapping {}: zone must be unknown, UTC or an offset like +01:00",
@@ -78,9 +112,25 @@ impl Mapping {
     /// Whether a header line has the columns this mapping needs.
     pub fn fits(&self, header: &str) -> bool {
         let cols = split(header, self.delimiter);
-        [&self.kind, &self.direction, &self.party, &self.time]
+        self.required()
             .iter()
-            .all(|c| cols.iter().any(|h| h.trim() == c.as_str()))
+            .all(|c| cols.iter().any(|h| h.trim() == *c))
+    }
+
+    /// The columns a file must have for this mapping.
+    fn required(&self) -> Vec<&str> {
+        [
+            &self.kind,
+            &self.direction,
+            &self.party,
+            &self.a_party,
+            &self.b_party,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain([self.time.as_str()])
+        .collect()
     }
 }
 
@@ -201,16 +251,22 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
         Some(Ok((header, _, _))) => header.into_iter().map(|c| c.trim().to_string()).collect(),
     };
     let at = |c: &str| cols.iter().position(|h| h == c);
-    let (Some(ki), Some(di), Some(pi), Some(ti)) = (
-        at(&mapping.kind),
-        at(&mapping.direction),
-        at(&mapping.party),
-        at(&mapping.time),
-    ) else {
+    if let Some(missing) = mapping.required().into_iter().find(|c| at(c).is_none()) {
         parsed.damage.push(format!(
-            "line 1: the header lacks a column of the {} mapping",
+            "line 1: the header lacks the column {missing:?} of the {} mapping",
             mapping.name
         ));
+        return parsed;
+    }
+    let column = |c: &Option<String>| c.as_deref().and_then(at);
+    let (ki, di, pi, ai, bi) = (
+        column(&mapping.kind),
+        column(&mapping.direction),
+        column(&mapping.party),
+        column(&mapping.a_party),
+        column(&mapping.b_party),
+    );
+    let Some(ti) = at(&mapping.time) else {
         return parsed;
     };
     let dur = mapping.duration.as_deref().and_then(at);
@@ -220,7 +276,10 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let owner: Vec<Participant> = if options.owners.is_empty() {
+    // An operator's export names both parties on each row: there is no subscriber to add.
+    let owner: Vec<Participant> = if ai.is_some() {
+        Vec::new()
+    } else if options.owners.is_empty() {
         vec![Participant {
             role: "owner",
             // The subscriber goes through the same normalisation as every party, so the
@@ -264,8 +323,8 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
             ));
             continue;
         }
-        let kind_raw = f[ki].trim();
-        let kind = if mapping.call_values.iter().any(|v| v == kind_raw) {
+        let kind_raw = ki.map_or("", |i| f[i].trim());
+        let kind = if ki.is_none() || mapping.call_values.iter().any(|v| v == kind_raw) {
             RecordKind::Call
         } else if mapping.text_values.iter().any(|v| v == kind_raw) {
             RecordKind::Message
@@ -280,23 +339,45 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
             ));
             continue;
         };
-        let d = f[di].trim();
-        let direction = if mapping.incoming_values.iter().any(|v| v == d) {
-            "incoming"
-        } else if mapping.outgoing_values.iter().any(|v| v == d) {
-            "outgoing"
-        } else {
-            "unknown"
+        let (direction, participants, thread) = match (ai, bi, di, pi) {
+            (Some(a), Some(b), _, _) => {
+                let (a_raw, b_raw) = (f[a].trim(), f[b].trim());
+                let participants = vec![
+                    super::counterpart(a_raw, true, identifiers::PHONE_FIELD, region, None),
+                    super::counterpart(b_raw, false, identifiers::PHONE_FIELD, region, None),
+                ];
+                // Seen by the operator, neither party's device: no direction of its own.
+                ("unknown", participants, format!("{a_raw} -> {b_raw}"))
+            }
+            (_, _, Some(di), Some(pi)) => {
+                let d = f[di].trim();
+                let direction = if mapping.incoming_values.iter().any(|v| v == d) {
+                    "incoming"
+                } else if mapping.outgoing_values.iter().any(|v| v == d) {
+                    "outgoing"
+                } else {
+                    "unknown"
+                };
+                let party_raw = f[pi].trim().to_string();
+                let mut participants = vec![super::counterpart(
+                    &party_raw,
+                    direction != "outgoing",
+                    identifiers::PHONE_FIELD,
+                    region,
+                    None,
+                )];
+                participants.extend(owner.iter().cloned());
+                (direction, participants, party_raw)
+            }
+            _ => {
+                // Mapping::load refuses a mapping with neither view; one built in code might.
+                parsed.damage.push(format!(
+                    "the {} mapping names neither direction and party nor a_party and b_party",
+                    mapping.name
+                ));
+                break;
+            }
         };
-        let party_raw = f[pi].trim().to_string();
-        let mut participants = vec![super::counterpart(
-            &party_raw,
-            direction != "outgoing",
-            identifiers::PHONE_FIELD,
-            region,
-            None,
-        )];
-        participants.extend(owner.iter().cloned());
         parsed.records.push(CommRecord {
             kind,
             format: FORMAT,
@@ -305,7 +386,7 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
             direction,
             participants,
             body: None,
-            thread: Some(party_raw),
+            thread: Some(thread),
             extra: json!({
                 "mapping": mapping.name,
                 "duration_s": dur.and_then(|i| f[i].trim().parse::<i64>().ok()),
@@ -313,7 +394,10 @@ pub fn parse(content: &[u8], name: &str, mapping: &Mapping, options: &CommsOptio
             }),
         });
     }
-    parsed.summary = json!({"mapping": mapping.name, "subscriber": owner[0].identifier});
+    parsed.summary = match owner.first() {
+        Some(subscriber) => json!({"mapping": mapping.name, "subscriber": subscriber.identifier}),
+        None => json!({"mapping": mapping.name, "parties": "both per row (operator export)"}),
+    };
     parsed
 }
 

@@ -2,7 +2,8 @@
 //! scripts/bench-graph.sh (which runs igraph, NetworKit and NetworkX on the same edges in the
 //! same run).
 //!
-//!   graph_rate PEOPLE CONTACTS SEED EDGES_OUT [--exact-betweenness] [--edges FILE]
+//!   graph_rate PEOPLE CONTACTS SEED EDGES_OUT [--exact-betweenness] [--weighted]
+//!              [--sampled PIVOTS] [--edges FILE] [--build-only]
 //!
 //! The case: PEOPLE phone numbers, CONTACTS calls and messages between them over a year; who
 //! calls whom is skewed (a node's chance falls as a power of its rank, as in real call graphs:
@@ -68,6 +69,11 @@ fn main() {
     let seed: u64 = args[3].parse().expect("SEED");
     let edges_out = &args[4];
     let exact = args.iter().any(|a| a == "--exact-betweenness");
+    let weighted = args.iter().any(|a| a == "--weighted");
+    let sampled: Option<usize> = args
+        .iter()
+        .position(|a| a == "--sampled")
+        .map(|i| args[i + 1].parse().expect("PIVOTS"));
     let from_file = args
         .iter()
         .position(|a| a == "--edges")
@@ -119,6 +125,10 @@ fn main() {
     let clock = Instant::now();
     let network = graph::build(&records, &[]);
     t.insert("build".into(), clock.elapsed().as_secs_f64().into());
+    if args.iter().any(|a| a == "--build-only") {
+        println!("{}", serde_json::Value::Object(t));
+        return;
+    }
     let csr = graph::contact_graph(&network);
     t.insert("nodes".into(), csr.len().into());
     t.insert("edges".into(), (csr.targets.len() / 2).into());
@@ -137,10 +147,12 @@ fn main() {
         f();
         t.insert(name.into(), clock.elapsed().as_secs_f64().into());
     };
+    let mut exact_values = None;
     if exact {
         let clock = Instant::now();
         let b = csr.betweenness();
         t.insert("betweenness".into(), clock.elapsed().as_secs_f64().into());
+        exact_values = Some(b.clone());
         // The values, for the peers to be compared with.
         let pr = csr.pagerank(0.85, 1e-10, 1000);
         let mut out = std::io::BufWriter::new(
@@ -148,6 +160,52 @@ fn main() {
         );
         for v in 0..csr.len() {
             writeln!(out, "{v} {} {}", b[v], pr[v]).unwrap();
+        }
+    }
+    if let Some(pivots) = sampled {
+        let clock = Instant::now();
+        let (estimate, bound) = csr.betweenness_sampled(pivots, graph::LEIDEN_SEED, 0.05);
+        t.insert("sampled".into(), clock.elapsed().as_secs_f64().into());
+        t.insert("sampled_pivots".into(), pivots.into());
+        t.insert("sampled_bound".into(), bound.into());
+        if let Some(b) = &exact_values {
+            let worst = estimate
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f64::max);
+            let mean = estimate
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .sum::<f64>()
+                / b.len().max(1) as f64;
+            t.insert("sampled_worst_error".into(), worst.into());
+            t.insert("sampled_mean_error".into(), mean.into());
+            // Do the top 10 brokers stay the top 10?
+            let top = |v: &[f64]| {
+                let mut order: Vec<usize> = (0..v.len()).collect();
+                order.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
+                order.truncate(10);
+                order
+            };
+            let (want, got) = (top(b), top(&estimate));
+            let kept = got.iter().filter(|v| want.contains(v)).count();
+            t.insert("sampled_top10_kept".into(), kept.into());
+        }
+    }
+    if weighted {
+        let clock = Instant::now();
+        let w = csr.betweenness_weighted();
+        t.insert(
+            "weighted_betweenness".into(),
+            clock.elapsed().as_secs_f64().into(),
+        );
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(format!("{edges_out}.weighted")).expect("weighted values file"),
+        );
+        for (v, x) in w.iter().enumerate() {
+            writeln!(out, "{v} {x}").unwrap();
         }
     }
     time(&mut t, "pagerank", &|| {

@@ -6,9 +6,12 @@
 #   (b) a synthetic case of 20,000 people and 200,000 contacts,
 #   (c) 100,000 people and 1,000,000 contacts (no exact betweenness: hours for everyone).
 # Stages: graph build from records (spoor only: the peers get the built edge list), exact
-# betweenness on (a) and (b), PageRank, k-core, Leiden, 100 time-respecting paths (spoor only:
-# no peer has them). NetworkX only on (a) (it needs hours on (b)). Prints seconds, the ratios,
-# the largest difference of betweenness and PageRank against igraph, and each modularity.
+# betweenness on (a) and (b), weighted betweenness on (a) (length 1/weight), sampled
+# betweenness (the same pivots count for spoor and NetworKit's EstimateBetweenness) on (b),
+# with its error against the exact figures, and on (c), PageRank, k-core, Leiden, 100
+# time-respecting paths (spoor only: no peer has them). NetworkX only on (a) (it needs hours
+# on (b)). Prints seconds, the ratios, the largest difference of betweenness and PageRank
+# against igraph, and each modularity.
 #
 #   BENCH_DIR=/tmp/bench scripts/bench-graph.sh [a|b|c ...]
 set -euo pipefail
@@ -29,9 +32,9 @@ for c in "${cases[@]}"; do
     a) dnc=../shared/data/networks/networkdata/csv/dnc_temporalGraph_edges.csv
        if [ -f "$dnc" ]; then src=(--edges "$dnc"); name="DNC e-mail (1,891 people)"
        else src=(--edges tests/data/networks/covert_10__1_edges.csv); name="Caviar (110 people)"; fi
-       args=(0 0 1 "$WORK/graph-a.edges" --exact-betweenness "${src[@]}"); nx=1 ;;
-    b) name="synthetic 20,000 / 200,000"; args=(20000 200000 7 "$WORK/graph-b.edges" --exact-betweenness); nx=0 ;;
-    c) name="synthetic 100,000 / 1,000,000"; args=(100000 1000000 11 "$WORK/graph-c.edges"); nx=0 ;;
+       args=(0 0 1 "$WORK/graph-a.edges" --exact-betweenness --weighted "${src[@]}"); nx=1 ;;
+    b) name="synthetic 20,000 / 200,000"; args=(20000 200000 7 "$WORK/graph-b.edges" --exact-betweenness --sampled 1000); nx=0 ;;
+    c) name="synthetic 100,000 / 1,000,000"; args=(100000 1000000 11 "$WORK/graph-c.edges" --sampled 1000); nx=0 ;;
     *) echo "unknown case $c (a, b or c)" >&2; exit 1 ;;
   esac
   echo "== ($c) $name"
@@ -64,6 +67,20 @@ if exact:
     rows.append(("betweenness", "igraph", t))
     t, _ = timed(lambda: nk.centrality.Betweenness(ku, normalized=True).run())
     rows.append(("betweenness", "networkit", t))
+if "weighted_betweenness" in spoor:
+    lengths = [1.0 / w for w in weights]
+    t, wb = timed(lambda: g.betweenness(directed=False, weights=lengths))
+    scale = 2.0 / ((n - 1) * (n - 2)) if n > 2 else 1.0
+    values["igraph_wb"] = [x * scale for x in wb]
+    rows.append(("weighted_betweenness", "igraph", t))
+    kw = nk.Graph(n, weighted=True)
+    for (a, b), w in zip(edges, lengths): kw.addEdge(a, b, w)
+    t, _ = timed(lambda: nk.centrality.Betweenness(kw, normalized=True).run())
+    rows.append(("weighted_betweenness", "networkit", t))
+if "sampled" in spoor:
+    k = spoor["sampled_pivots"]
+    t, _ = timed(lambda: nk.centrality.EstimateBetweenness(ku, k, normalized=True, parallel=True).run())
+    rows.append(("sampled", "networkit", t))
 t, pr = timed(lambda: g.pagerank(weights="weight", damping=0.85)); values["igraph_pr"] = pr
 rows.append(("pagerank", "igraph", t))
 t, _ = timed(lambda: nk.centrality.PageRank(kg, damp=0.85, tol=1e-10).run()); rows.append(("pagerank", "networkit", t))
@@ -96,5 +113,14 @@ if exact:
     db = max(abs(mine[v][0] - values["igraph_b"][v]) for v in range(n))
     dp = max(abs(mine[v][1] - values["igraph_pr"][v]) for v in range(n))
     print(f"  largest difference from igraph: betweenness {db:.2e}, pagerank {dp:.2e}")
+if "igraph_wb" in values:
+    mine = {int(v): float(x) for v, x in (line.split() for line in open(edges_file + ".weighted"))}
+    dw = max(abs(mine[v] - values["igraph_wb"][v]) for v in range(n))
+    print(f"  weighted betweenness: largest difference from igraph {dw:.2e}")
+if "sampled" in spoor:
+    line = f"  sampled betweenness: {spoor['sampled_pivots']} pivots, stated bound ±{spoor['sampled_bound']:.4f} (95 %)"
+    if "sampled_worst_error" in spoor:
+        line += f"; against exact: worst error {spoor['sampled_worst_error']:.2e}, mean {spoor['sampled_mean_error']:.2e}, top-10 brokers kept {spoor['sampled_top10_kept']}/10"
+    print(line)
 PY
 done

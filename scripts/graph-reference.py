@@ -9,7 +9,7 @@ repeated pairs' weights summed, self-loops dropped, and only the people with at 
 (spoor's input path, call records, cannot carry a person with none). People are named
 p0, p1, ... in sorted order of their names in the file, as tests/graph.rs writes them into
 CDR files. For every node: degree, strength (weighted degree), betweenness (unweighted,
-normalised), closeness (Wasserman-Faust, unweighted), harmonic, PageRank (weighted,
+normalised; and weighted, an edge's length 1 / its weight), closeness (Wasserman-Faust, unweighted), harmonic, PageRank (weighted,
 alpha 0.85, run to tol 1e-13 so the reference itself is exact to far below the test's 1e-6),
 core number, eigenvector centrality, effective size and articulation points (NetworkX),
 Burt's constraint (igraph); the modularity leidenalg's Leiden reaches; the bridges, the number of connected components and the global efficiency; and the same
@@ -52,6 +52,10 @@ out = {"networkx": nx.__version__, "igraph": igraph.__version__, "leidenalg": le
 for path in sorted(DIR.glob("*_edges.csv")):
     g = load(path)
     bc = nx.betweenness_centrality(g, normalized=True)
+    # Weighted: an edge's length is 1 / its weight (more contacts, a closer tie).
+    for a, b in g.edges:
+        g[a][b]["distance"] = 1.0 / g[a][b]["weight"]
+    wbc = nx.betweenness_centrality(g, normalized=True, weight="distance")
     cl = nx.closeness_centrality(g)
     hc = nx.harmonic_centrality(g)
     pr = nx.pagerank(g, alpha=0.85, weight="weight", tol=1e-13, max_iter=100000)
@@ -73,6 +77,7 @@ for path in sorted(DIR.glob("*_edges.csv")):
             "degree": g.degree(v),
             "strength": g.degree(v, weight="weight"),
             "betweenness": bc[v],
+            "weighted_betweenness": wbc[v],
             "closeness": cl[v],
             "harmonic": hc[v],
             "pagerank": pr[v],

@@ -101,6 +101,7 @@ fn every_metric_equals_networkx_on_the_covert_networks() {
             };
             close("strength", 0.0);
             close("betweenness", 1e-9);
+            close("weighted_betweenness", 1e-9);
             close("closeness", 1e-9);
             close("harmonic", 1e-9);
             close("pagerank", 1e-6);

@@ -267,7 +267,10 @@ fn graph_summary(
             .total_cmp(&analysed.metrics[a].betweenness)
             .then(a.cmp(&b))
     });
-    println!("top brokers (betweenness, unweighted):");
+    println!(
+        "top brokers (betweenness, unweighted, {}):",
+        analysed.betweenness_method.describe()
+    );
     for &i in order.iter().take(top) {
         let (n, m) = (&network.nodes[i], &analysed.metrics[i]);
         println!(

@@ -258,20 +258,41 @@ pub fn epoch_seconds(time: &str) -> Option<i64> {
 }
 
 /// One contact as a record saw it, before contacts seen on several devices are matched.
-struct Sighting {
-    time: Option<String>,
+/// It refers to its record rather than copying its time, device, body and format: a
+/// million-record case makes a million sightings.
+#[derive(Clone, Copy)]
+struct Sighting<'a> {
+    of: &'a StoredRecord,
     epoch: Option<i64>,
-    device: String,
-    body: Option<String>,
-    seconds: Option<f64>,
-    format: String,
-    record: i64,
 }
 
-type Contacts = BTreeMap<(String, String, EdgeKind), Vec<Sighting>>;
+/// The contacts between identifiers (interned: their index in [`Identifiers`]), with their
+/// sightings. A hash map: every edge's sightings are sorted by time later, and the edges by
+/// their nodes, so its order never shows (string-keyed B-tree maps were most of a
+/// million-record build).
+type Contacts<'a> = HashMap<(u32, u32, EdgeKind), Vec<Sighting<'a>>>;
 
-/// The owners of each item (source, path), from its records.
-struct Owners(HashMap<(String, String), Vec<String>>);
+/// Every identifier met in a contact, interned.
+#[derive(Default)]
+struct Identifiers {
+    index: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Identifiers {
+    fn id(&mut self, identifier: &str) -> u32 {
+        if let Some(&i) = self.index.get(identifier) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(identifier.to_string());
+        self.index.insert(identifier.to_string(), i);
+        i
+    }
+}
+
+/// The owners of each item (by its id), from its records.
+struct Owners(HashMap<i64, Vec<String>>);
 
 /// A merge lists at most this many of the records that assert it (the first, in the store's
 /// order); a device's owner is asserted by every record of its exports.
@@ -280,14 +301,12 @@ const MERGE_RECORDS_LISTED: usize = 100;
 impl Owners {
     /// The owners the item's records name (none when they name none).
     fn named(&self, r: &StoredRecord) -> &[String] {
-        self.0
-            .get(&(r.source.clone(), r.path.clone()))
-            .map_or(&[], |o| o.as_slice())
+        self.0.get(&r.item.0).map_or(&[], |o| o.as_slice())
     }
 
     /// The owners of the item a record is in; the device's unnamed owner when none is known.
     fn of(&self, r: &StoredRecord) -> Vec<String> {
-        match self.0.get(&(r.source.clone(), r.path.clone())) {
+        match self.0.get(&r.item.0) {
             Some(o) if !o.is_empty() => o.clone(),
             _ => vec![unnamed_owner(&r.source)],
         }
@@ -297,7 +316,7 @@ impl Owners {
 /// Who owns each item: the participants named as its owner, or the side the parser found the
 /// owner on.
 fn item_owners(records: &[StoredRecord]) -> Owners {
-    let mut owners_of_item: HashMap<(String, String), Vec<String>> = HashMap::new();
+    let mut owners_of_item: HashMap<i64, Vec<String>> = HashMap::new();
     for r in records {
         // The item's owner: a participant named as such (a CDR's subscriber, a phone's own
         // accounts), or one that is an owner the investigator gave for this source.
@@ -307,10 +326,7 @@ fn item_owners(records: &[StoredRecord]) -> Owners {
             .filter(|p| p.role == "owner" || is_given_owner(p, &r.owners_given))
             .filter_map(|p| scoped(&p.identifier, &r.source))
             .collect();
-        let entry = owners_of_item
-            .entry((r.source.clone(), r.path.clone()))
-            .or_default();
-        entry.extend(owners);
+        owners_of_item.entry(r.item.0).or_default().extend(owners);
     }
     for owners in owners_of_item.values_mut() {
         owners.sort();
@@ -416,11 +432,15 @@ fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
 
 /// The contacts between identifiers (sender, recipient, kind) with their sightings, and the
 /// members of every group chat. Records that give no contact are counted in `unused`.
-fn contacts(
-    records: &[StoredRecord],
+fn contacts<'a>(
+    records: &'a [StoredRecord],
     owners: &Owners,
     unused: &mut BTreeMap<String, u64>,
-) -> (Contacts, BTreeMap<String, BTreeSet<String>>) {
+) -> (
+    Contacts<'a>,
+    Identifiers,
+    BTreeMap<String, BTreeSet<String>>,
+) {
     let mut members: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
     for r in records {
         if r.kind == "message" && is_chat(&r.format) {
@@ -436,28 +456,23 @@ fn contacts(
                 .extend(s.senders.into_iter().chain(s.recipients));
         }
     }
-    let mut contacts: BTreeMap<(String, String, EdgeKind), Vec<Sighting>> = BTreeMap::new();
+    let mut contacts: Contacts<'a> = HashMap::new();
+    let mut ids = Identifiers::default();
     let mut group_members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in records {
         let Some(kind) = edge_kind(r) else {
             continue;
         };
         let item_owners = owners.of(r);
-        let sighting = || Sighting {
-            time: r.time.clone(),
-            epoch: r.time.as_deref().and_then(epoch_seconds),
-            device: r.source.clone(),
-            body: r.body.clone(),
-            seconds: r.duration_s,
-            format: r.format.clone(),
-            record: r.id,
-        };
+        let epoch = r.time.as_deref().and_then(epoch_seconds);
+        let sighting = || Sighting { of: r, epoch };
         if kind == EdgeKind::ContactSaved {
             for p in r.participants.iter().filter(|p| p.role != "owner") {
                 if let Some(id) = scoped(&p.identifier, &r.source) {
+                    let to = ids.id(&id);
                     for o in &item_owners {
                         contacts
-                            .entry((o.clone(), id.clone(), kind))
+                            .entry((ids.id(o), to, kind))
                             .or_default()
                             .push(sighting());
                     }
@@ -484,9 +499,10 @@ fn contacts(
                 .entry(group_key.clone())
                 .or_default()
                 .extend(group_members_seen.iter().cloned());
+            let group = ids.id(&group_key);
             for sender in &s.senders {
                 contacts
-                    .entry((sender.clone(), group_key.clone(), kind))
+                    .entry((ids.id(sender), group, kind))
                     .or_default()
                     .push(sighting());
             }
@@ -523,13 +539,13 @@ fn contacts(
                     continue;
                 }
                 contacts
-                    .entry((from.clone(), to.clone(), kind))
+                    .entry((ids.id(from), ids.id(to), kind))
                     .or_default()
                     .push(sighting());
             }
         }
     }
-    (contacts, group_members)
+    (contacts, ids, group_members)
 }
 
 /// Which node an identifier belongs to, once merges are applied.
@@ -549,15 +565,11 @@ impl Resolver {
 /// per identity (and per group), with its names, devices and ledger.
 fn identities(
     records: &[StoredRecord],
-    contacts: &Contacts,
+    in_contacts: &Identifiers,
     merges: Vec<Merge>,
     group_members: &BTreeMap<String, BTreeSet<String>>,
 ) -> (Vec<Node>, Vec<(usize, Merge)>, Resolver) {
-    let mut all: BTreeSet<String> = BTreeSet::new();
-    for (a, b, _) in contacts.keys() {
-        all.insert(a.clone());
-        all.insert(b.clone());
-    }
+    let mut all: BTreeSet<String> = in_contacts.names.iter().cloned().collect();
     for m in &merges {
         all.extend(m.identifiers.iter().cloned());
     }
@@ -610,14 +622,17 @@ fn identities(
             }
         }
     }
+    // The identifiers of each node, in sorted order (ids are sorted): one pass, not one per
+    // node (100,000 nodes × 100,000 identifiers took most of a 1M-record build).
+    let mut identifiers_of: Vec<Vec<String>> = vec![Vec::new(); root_nodes.len()];
+    for (i, id) in ids.iter().enumerate() {
+        identifiers_of[node_of_root[&roots[i]]].push(id.clone());
+    }
     let nodes: Vec<Node> = root_nodes
         .iter()
+        .zip(identifiers_of)
         .enumerate()
-        .map(|(n, &root)| {
-            let identifiers: Vec<String> = (0..ids.len())
-                .filter(|&i| roots[i] == root)
-                .map(|i| ids[i].clone())
-                .collect();
+        .map(|(n, (&root, identifiers))| {
             let key = ids[root].clone();
             let kind = if key.starts_with("group:") {
                 NodeKind::Group
@@ -667,14 +682,16 @@ fn identities(
 /// The edges between nodes, each contact counted once across devices, and the group
 /// memberships.
 fn edges(
-    contacts: Contacts,
+    contacts: Contacts<'_>,
+    ids: &Identifiers,
     group_members: &BTreeMap<String, BTreeSet<String>>,
     resolver: &Resolver,
     unused: &mut BTreeMap<String, u64>,
 ) -> Vec<Edge> {
-    let mut by_pair: BTreeMap<(usize, usize, EdgeKind), Vec<Sighting>> = BTreeMap::new();
+    let node: Vec<usize> = ids.names.iter().map(|n| resolver.node_of(n)).collect();
+    let mut by_pair: BTreeMap<(usize, usize, EdgeKind), Vec<Sighting<'_>>> = BTreeMap::new();
     for ((a, b, kind), sightings) in contacts {
-        let (from, to) = (resolver.node_of(&a), resolver.node_of(&b));
+        let (from, to) = (node[a as usize], node[b as usize]);
         if from == to {
             *unused
                 .entry("contact of an identity with itself".into())
@@ -767,9 +784,9 @@ pub fn build(records: &[StoredRecord], decisions: &[IdentityDecision]) -> Networ
     let mut unused: BTreeMap<String, u64> = BTreeMap::new();
     let owners = item_owners(records);
     let merges = apply_decisions(merges(records, &owners), decisions);
-    let (contacts, group_members) = contacts(records, &owners, &mut unused);
-    let (mut nodes, ledger, resolver) = identities(records, &contacts, merges, &group_members);
-    let edges = edges(contacts, &group_members, &resolver, &mut unused);
+    let (contacts, ids, group_members) = contacts(records, &owners, &mut unused);
+    let (mut nodes, ledger, resolver) = identities(records, &ids, merges, &group_members);
+    let edges = edges(contacts, &ids, &group_members, &resolver, &mut unused);
     for n in &mut nodes {
         n.names.truncate(20);
     }
@@ -784,23 +801,23 @@ pub fn build(records: &[StoredRecord], decisions: &[IdentityDecision]) -> Networ
 /// One edge from its sightings: sorted by time, a sighting on another device within
 /// [`SAME_CONTACT_SECONDS`] of a counted one, with the same body (or a call of about the same
 /// length), is the same contact and is not counted again.
-fn edge(from: usize, to: usize, kind: EdgeKind, mut sightings: Vec<Sighting>) -> Edge {
-    sightings.sort_by(|a, b| (a.epoch, &a.time, a.record).cmp(&(b.epoch, &b.time, b.record)));
+fn edge(from: usize, to: usize, kind: EdgeKind, mut sightings: Vec<Sighting<'_>>) -> Edge {
+    sightings.sort_by(|a, b| (a.epoch, &a.of.time, a.of.id).cmp(&(b.epoch, &b.of.time, b.of.id)));
     let mut counted: Vec<usize> = Vec::new();
     for (i, s) in sightings.iter().enumerate() {
         let same = s.epoch.is_some()
             && counted.iter().rev().take(16).any(|&c| {
                 let c = &sightings[c];
-                c.device != s.device
+                c.of.source != s.of.source
                     && c.epoch
                         .zip(s.epoch)
                         .is_some_and(|(x, y)| (y - x).abs() <= SAME_CONTACT_SECONDS)
                     && match kind {
-                        EdgeKind::Call => match (c.seconds, s.seconds) {
+                        EdgeKind::Call => match (c.of.duration_s, s.of.duration_s) {
                             (Some(x), Some(y)) => (x - y).abs() <= SAME_CALL_SECONDS,
                             _ => false,
                         },
-                        _ => c.body.is_some() && c.body == s.body,
+                        _ => c.of.body.is_some() && c.of.body == s.of.body,
                     }
             });
         if !same {
@@ -813,13 +830,13 @@ fn edge(from: usize, to: usize, kind: EdgeKind, mut sightings: Vec<Sighting>) ->
     let mut seconds = 0.0;
     // `counted` is in time order (sightings were sorted by time).
     for &c in &counted {
-        let s = &sightings[c];
+        let s = sightings[c].of;
         *channels.entry(s.format.clone()).or_default() += 1;
         if let Some(t) = &s.time {
             times.push(t.clone());
-            contact_records.push(s.record);
+            contact_records.push(s.id);
         }
-        seconds += s.seconds.unwrap_or(0.0);
+        seconds += s.duration_s.unwrap_or(0.0);
     }
     Edge {
         from,
@@ -833,6 +850,6 @@ fn edge(from: usize, to: usize, kind: EdgeKind, mut sightings: Vec<Sighting>) ->
         times,
         contact_records,
         channels,
-        records: sightings.iter().map(|s| s.record).collect(),
+        records: sightings.iter().map(|s| s.of.id).collect(),
     }
 }

@@ -577,6 +577,20 @@ fn network_roles_become_leads_on_identities() {
         0,
         "scan",
     );
+    // The network pass stored the network: read back, it is the network built afresh.
+    let stored = graph_json(&case);
+    let db = rusqlite::Connection::open(case.join("case.sqlite")).unwrap();
+    assert_eq!(
+        db.execute("DELETE FROM meta WHERE key = 'network'", [])
+            .unwrap(),
+        1
+    );
+    drop(db);
+    assert_eq!(
+        stored,
+        graph_json(&case),
+        "stored and rebuilt networks differ"
+    );
     let found = leads(&case);
     let broker = on(&found, "tel:+31610000000");
     assert!(

@@ -24,7 +24,7 @@ pub use network::{Edge, EdgeKind, Merge, Network, Node, NodeKind, build};
 /// The metrics of one node. Each is computed on the undirected contact graph (message, call,
 /// e-mail and group-member edges; a saved contact is not a contact), weight = the number of
 /// contacts both ways; which of them use the weight is said per field.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct NodeMetrics {
     /// Distinct neighbours (no weight, no direction).
     pub degree: usize,
@@ -62,7 +62,7 @@ pub struct NodeMetrics {
 }
 
 /// The network with every node's metrics.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
 pub struct Analysed {
     pub network: Network,
     pub metrics: Vec<NodeMetrics>,
@@ -76,7 +76,7 @@ pub struct Analysed {
 }
 
 /// How the betweenness of a network was computed.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 pub enum BetweennessMethod {
     #[default]
@@ -223,26 +223,41 @@ pub fn analyse(network: Network) -> Analysed {
     }
 }
 
-/// The network of a case as the store holds its records, with every metric.
+/// The network of a case with every metric: as the network pass stored it when that is
+/// current, else built afresh from the records and decisions (a case scanned before the
+/// network was stored, or a scan interrupted before its pass).
 pub fn of_case(conn: &rusqlite::Connection) -> Result<Analysed, String> {
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    let inputs = crate::store::graph::network_inputs(conn).map_err(db)?;
+    if let Some(stored) = crate::store::graph::load_network(conn, &inputs).map_err(db)? {
+        return Ok(stored);
+    }
+    build_of_case(conn)
+}
+
+/// The network built from the case's records and decisions, with every metric.
+fn build_of_case(conn: &rusqlite::Connection) -> Result<Analysed, String> {
     let db = |e: rusqlite::Error| format!("case store: {e}");
     let records = crate::store::graph::records(conn).map_err(db)?;
     let decisions = crate::store::graph::identity_decisions(conn).map_err(db)?;
     Ok(analyse(build(&records, &decisions)))
 }
 
-/// The network pass: computes the case's network and stores its observations on identities
-/// (replacing the last ones). Returns how many were stored.
+/// The network pass: builds the case's network, stores it, and stores its observations on
+/// identities (replacing the last ones), in one transaction. Returns how many observations.
 pub fn store_observations(conn: &mut rusqlite::Connection) -> Result<usize, String> {
-    let analysed = of_case(conn)?;
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    let inputs = crate::store::graph::network_inputs(conn).map_err(db)?;
+    let analysed = build_of_case(conn)?;
     let observations = observe::identity_observations(&analysed);
     crate::store::graph::replace_identity_observations(
         conn,
         &observe::NETWORK_CARD,
         observe::NETWORK_KINDS,
         &observations,
+        (&analysed, &inputs),
     )
-    .map_err(|e| format!("case store: {e}"))
+    .map_err(db)
 }
 
 /// The node an analyst means by `wanted`: its key, one of its identifiers, or a unique prefix

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{IdentityDecision, StoredParticipant, StoredRecord};
 
@@ -18,7 +18,7 @@ pub const SAME_CONTACT_SECONDS: i64 = 120;
 /// two ends round differently).
 pub const SAME_CALL_SECONDS: f64 = 2.0;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EdgeKind {
     Message,
@@ -46,7 +46,7 @@ impl EdgeKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NodeKind {
     Person,
@@ -54,7 +54,7 @@ pub enum NodeKind {
 }
 
 /// A node: an identity or a group chat.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Node {
     /// Stable name: the identity's smallest identifier, or `group:DEVICE:FILE:CHAT`.
     pub key: String,
@@ -68,7 +68,7 @@ pub struct Node {
 }
 
 /// One directed, typed edge with every contact behind it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Edge {
     pub from: usize,
     pub to: usize,
@@ -92,19 +92,19 @@ pub struct Edge {
 }
 
 /// One merge of identifiers into one identity, with what asserts it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Merge {
-    pub rule: &'static str,
+    pub rule: String,
     pub identifiers: Vec<String>,
     pub device: String,
     pub records: Vec<i64>,
     pub confidence: f64,
     /// An investigator's decision (`spoor graph merge|split`): its id, who and why.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<DecisionRef>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DecisionRef {
     pub id: i64,
     pub by: String,
@@ -112,7 +112,7 @@ pub struct DecisionRef {
     pub at: String,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Network {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
@@ -379,7 +379,7 @@ fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
                     .collect();
                 if ids.len() > 1 {
                     merges.push(Merge {
-                        rule: "contact-entry",
+                        rule: "contact-entry".into(),
                         identifiers: ids.into_iter().collect(),
                         device: r.source.clone(),
                         records: vec![r.id],
@@ -393,7 +393,7 @@ fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
     }
     for ((device, owners), ids) in owner_records {
         merges.push(Merge {
-            rule: "device-owner",
+            rule: "device-owner".into(),
             identifiers: owners,
             device,
             records: ids,
@@ -406,7 +406,7 @@ fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
         identifiers.push(unnamed_owner(&device));
         identifiers.sort();
         merges.push(Merge {
-            rule: "device-owner",
+            rule: "device-owner".into(),
             identifiers,
             device,
             records: recs,
@@ -419,7 +419,7 @@ fn merges(records: &[StoredRecord], owners: &Owners) -> Vec<Merge> {
         identifiers.push(unnamed_owner(&device));
         identifiers.sort();
         merges.push(Merge {
-            rule: "device-accounts",
+            rule: "device-accounts".into(),
             identifiers,
             device,
             records: recs,
@@ -664,7 +664,7 @@ fn identities(
             ledger.push((
                 n,
                 Merge {
-                    rule: "same-identifier",
+                    rule: "same-identifier".into(),
                     identifiers: node.identifiers.clone(),
                     device: node.devices.join(", "),
                     records: Vec::new(),
@@ -674,7 +674,7 @@ fn identities(
             ));
         }
     }
-    ledger.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.rule.cmp(b.1.rule)));
+    ledger.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.rule.cmp(&b.1.rule)));
     let node = (0..ids.len()).map(|i| node_of_root[&roots[i]]).collect();
     (nodes, ledger, Resolver { index, node })
 }
@@ -751,7 +751,7 @@ fn apply_decisions(mut merges: Vec<Merge>, decisions: &[IdentityDecision]) -> Ve
         });
         match d.action.as_str() {
             "merge" => merges.push(Merge {
-                rule: "investigator-merge",
+                rule: "investigator-merge".into(),
                 identifiers: d.identifiers.clone(),
                 device: String::new(),
                 records: Vec::new(),
@@ -763,7 +763,7 @@ fn apply_decisions(mut merges: Vec<Merge>, decisions: &[IdentityDecision]) -> Ve
                     m.identifiers.retain(|i| !d.identifiers.contains(i));
                 }
                 merges.push(Merge {
-                    rule: "investigator-split",
+                    rule: "investigator-split".into(),
                     identifiers: d.identifiers.clone(),
                     device: String::new(),
                     records: Vec::new(),

@@ -145,15 +145,18 @@ pub fn record_identity_decision(
     Ok(id)
 }
 
-/// Replaces the network's observations on identities (`kinds`, made by `card`) with
-/// `observations`, in one transaction, with the card's error margin.
+/// Replaces the stored network and its observations on identities (`kinds`, made by `card`)
+/// with `network` (built from its inputs) and `observations`, in one transaction, with the
+/// card's error margin.
 pub fn replace_identity_observations(
     conn: &mut Connection,
     card: &crate::model::PassCard,
     kinds: &[crate::model::ObservationKind],
     observations: &[(String, crate::model::ObservationDraft)],
+    network: (&crate::graph::Analysed, &str),
 ) -> rusqlite::Result<usize> {
     let tx = conn.transaction()?;
+    save_network(&tx, network.0, network.1)?;
     for kind in kinds {
         tx.execute(
             "DELETE FROM observations WHERE subject = 'identity' AND kind = ?1 AND analyzer = ?2",
@@ -216,4 +219,140 @@ pub fn identity_observations(
         }
     }
     Ok(out)
+}
+
+/// What the network is built from, to tell a stored network from a stale one: the records
+/// and the identity decisions (their count and last id; both only grow), and the version of
+/// the network code.
+pub fn network_inputs(conn: &Connection) -> rusqlite::Result<String> {
+    let (records, last_record): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM records",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (decisions, last_decision): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM identity_decisions",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(format!(
+        "network {}; records {records} to {last_record}; decisions {decisions} to {last_decision}",
+        crate::graph::observe::NETWORK_CARD.version
+    ))
+}
+
+const NETWORK_META: &str = "network";
+
+fn to_text<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
+    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+fn from_text<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Replaces the stored network with `analysed`, built from `inputs` (inside the caller's
+/// transaction, with the observations made from it).
+pub fn save_network(
+    tx: &Connection,
+    analysed: &crate::graph::Analysed,
+    inputs: &str,
+) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DELETE FROM network_nodes; DELETE FROM network_edges; DELETE FROM network_ledger;",
+    )?;
+    let network = &analysed.network;
+    {
+        let mut insert =
+            tx.prepare("INSERT INTO network_nodes(idx, key, node, metrics) VALUES (?1,?2,?3,?4)")?;
+        for (i, (node, metrics)) in network.nodes.iter().zip(&analysed.metrics).enumerate() {
+            insert.execute(rusqlite::params![
+                i as i64,
+                node.key,
+                to_text(node)?,
+                to_text(metrics)?
+            ])?;
+        }
+        let mut insert = tx.prepare(
+            "INSERT INTO network_edges(from_idx, to_idx, kind, edge) VALUES (?1,?2,?3,?4)",
+        )?;
+        for e in &network.edges {
+            insert.execute(rusqlite::params![
+                e.from as i64,
+                e.to as i64,
+                e.kind.as_str(),
+                to_text(e)?
+            ])?;
+        }
+        let mut insert =
+            tx.prepare("INSERT INTO network_ledger(node_idx, merge) VALUES (?1,?2)")?;
+        for (i, m) in &network.ledger {
+            insert.execute(rusqlite::params![*i as i64, to_text(m)?])?;
+        }
+    }
+    let summary = serde_json::json!({
+        "inputs": inputs,
+        "unused": network.unused,
+        "components": analysed.components,
+        "bridges": analysed.bridges,
+        "communities": analysed.communities,
+        "modularity": analysed.modularity,
+        "betweenness_method": analysed.betweenness_method,
+    });
+    super::meta_set(tx, NETWORK_META, &summary.to_string())
+}
+
+/// The stored network, when it was built from `inputs` (else None: it is stale or absent).
+pub fn load_network(
+    conn: &Connection,
+    inputs: &str,
+) -> rusqlite::Result<Option<crate::graph::Analysed>> {
+    let Some(text) = super::meta_get(conn, NETWORK_META)? else {
+        return Ok(None);
+    };
+    let summary: serde_json::Value = from_text(0, &text)?;
+    if summary["inputs"].as_str() != Some(inputs) {
+        return Ok(None);
+    }
+    let field = |name: &str| -> rusqlite::Result<serde_json::Value> { Ok(summary[name].clone()) };
+    let mut analysed = crate::graph::Analysed {
+        components: from_text(0, &field("components")?.to_string())?,
+        bridges: from_text(0, &field("bridges")?.to_string())?,
+        communities: from_text(0, &field("communities")?.to_string())?,
+        modularity: from_text(0, &field("modularity")?.to_string())?,
+        betweenness_method: from_text(0, &field("betweenness_method")?.to_string())?,
+        ..Default::default()
+    };
+    analysed.network.unused = from_text(0, &field("unused")?.to_string())?;
+    let mut stmt = conn.prepare("SELECT node, metrics FROM network_nodes ORDER BY idx")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        analysed
+            .network
+            .nodes
+            .push(from_text(0, &r.get::<_, String>(0)?)?);
+        analysed
+            .metrics
+            .push(from_text(1, &r.get::<_, String>(1)?)?);
+    }
+    let mut stmt = conn.prepare("SELECT edge FROM network_edges ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        analysed
+            .network
+            .edges
+            .push(from_text(0, &r.get::<_, String>(0)?)?);
+    }
+    let mut stmt = conn.prepare("SELECT node_idx, merge FROM network_ledger ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let node: i64 = r.get(0)?;
+        analysed
+            .network
+            .ledger
+            .push((node as usize, from_text(1, &r.get::<_, String>(1)?)?));
+    }
+    Ok(Some(analysed))
 }

@@ -214,6 +214,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE observations ADD COLUMN subject_key TEXT;
     CREATE INDEX observations_subject ON observations (subject, subject_key);
     "#,
+    // 7: the network as the network pass built it (nodes with their metrics, edges, ledger),
+    // so the analyst's commands read it instead of rebuilding it; `meta.network` holds the
+    // rest and the inputs it was built from (records, decisions), to tell when it is stale.
+    r#"
+    CREATE TABLE network_nodes (idx INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, node TEXT NOT NULL, metrics TEXT NOT NULL);
+    CREATE TABLE network_edges (id INTEGER PRIMARY KEY, from_idx INTEGER NOT NULL, to_idx INTEGER NOT NULL, kind TEXT NOT NULL, edge TEXT NOT NULL);
+    CREATE INDEX network_edges_from ON network_edges (from_idx);
+    CREATE INDEX network_edges_to ON network_edges (to_idx);
+    CREATE TABLE network_ledger (id INTEGER PRIMARY KEY, node_idx INTEGER NOT NULL, merge TEXT NOT NULL);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -76,6 +76,50 @@ impl Ord for Settle {
     }
 }
 
+/// Σ over `sources` of each one's dependencies, summed in a fixed number of blocks, each in
+/// order and the blocks added in order: the same sums on any number of threads, so the same
+/// figures on every machine. `from` adds one source's dependencies to its state; `take`
+/// gives the state's sums.
+fn sum_over_sources<S>(
+    n: usize,
+    sources: &[usize],
+    new: impl Fn() -> S + Sync,
+    from: impl Fn(usize, &mut S) + Sync,
+    take: impl Fn(S) -> Vec<f64> + Sync,
+) -> Vec<f64> {
+    use rayon::prelude::*;
+    let block = sources.len().div_ceil(BLOCKS).max(1);
+    let partial: Vec<Vec<f64>> = sources
+        .par_chunks(block)
+        .map(|chunk| {
+            let mut state = new();
+            for &s in chunk {
+                from(s, &mut state);
+            }
+            take(state)
+        })
+        .collect();
+    let mut centrality = vec![0.0; n];
+    for p in partial {
+        for (c, x) in centrality.iter_mut().zip(p) {
+            *c += x;
+        }
+    }
+    centrality
+}
+
+/// Sums of dependencies over every source, divided by (n−1)(n−2): each pair was counted
+/// from both ends, and NetworkX normalises over (n−1)(n−2)/2 pairs.
+fn normalise_betweenness(centrality: &mut [f64]) {
+    let n = centrality.len();
+    if n > 2 {
+        let scale = 1.0 / ((n - 1) as f64 * (n - 2) as f64);
+        for c in centrality {
+            *c *= scale;
+        }
+    }
+}
+
 /// An undirected simple graph: no self-loops, one entry per neighbour with the summed weight.
 #[derive(Clone, Debug, Default)]
 pub struct Csr {
@@ -193,36 +237,16 @@ impl Csr {
     /// paths between other pairs that pass through the node, over (n-1)(n-2)/2 pairs.
     /// Direction is not used.
     pub fn betweenness(&self) -> Vec<f64> {
-        use rayon::prelude::*;
         let n = self.len();
-        // Sources in a fixed number of blocks, each summed in order and the blocks added in
-        // order: the same sums on any number of threads, so the same figures on every machine.
-        let block = n.div_ceil(BLOCKS).max(1);
-        let partial: Vec<Vec<f64>> = (0..n)
-            .step_by(block)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|start| {
-                let mut state = Brandes::new(n);
-                for s in start..(start + block).min(n) {
-                    self.brandes_from(s, &mut state);
-                }
-                state.centrality
-            })
-            .collect();
-        let mut centrality = vec![0.0; n];
-        for p in partial {
-            for (c, x) in centrality.iter_mut().zip(p) {
-                *c += x;
-            }
-        }
-        if n > 2 {
-            // Each pair was counted from both ends.
-            let scale = 1.0 / ((n - 1) as f64 * (n - 2) as f64);
-            for c in &mut centrality {
-                *c *= scale;
-            }
-        }
+        let sources: Vec<usize> = (0..n).collect();
+        let mut centrality = sum_over_sources(
+            n,
+            &sources,
+            || Brandes::new(n),
+            |s, state| self.brandes_from(s, state),
+            |state| state.centrality,
+        );
+        normalise_betweenness(&mut centrality);
         centrality
     }
 
@@ -236,7 +260,6 @@ impl Csr {
     /// ε = n/(n−1) · √(ln(2n/δ) / (2·pivots)). With every node a pivot it is the exact
     /// figure and ε = 0.
     pub fn betweenness_sampled(&self, pivots: usize, seed: u64, delta: f64) -> (Vec<f64>, f64) {
-        use rayon::prelude::*;
         let n = self.len();
         if pivots >= n || n <= 2 {
             return (self.betweenness(), 0.0);
@@ -256,26 +279,13 @@ impl Csr {
             let j = i + (next() % (n - i) as u64) as usize;
             order.swap(i, j);
         }
-        let chosen = &order[..pivots];
-        let block = pivots.div_ceil(BLOCKS).max(1);
-        let partial: Vec<Vec<f64>> = chosen
-            .chunks(block)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|sources| {
-                let mut state = Brandes::new(n);
-                for &s in sources {
-                    self.brandes_from(s, &mut state);
-                }
-                state.centrality
-            })
-            .collect();
-        let mut centrality = vec![0.0; n];
-        for p in partial {
-            for (c, x) in centrality.iter_mut().zip(p) {
-                *c += x;
-            }
-        }
+        let mut centrality = sum_over_sources(
+            n,
+            &order[..pivots],
+            || Brandes::new(n),
+            |s, state| self.brandes_from(s, state),
+            |state| state.centrality,
+        );
         let scale = n as f64 / pivots as f64 / ((n - 1) as f64 * (n - 2) as f64);
         for c in &mut centrality {
             *c *= scale;
@@ -291,33 +301,16 @@ impl Csr {
     /// `distance = 1 / weight`. Lengths are summed in path order as NetworkX sums them, so
     /// equal paths are found equal by both.
     pub fn betweenness_weighted(&self) -> Vec<f64> {
-        use rayon::prelude::*;
         let n = self.len();
-        let block = n.div_ceil(BLOCKS).max(1);
-        let partial: Vec<Vec<f64>> = (0..n)
-            .step_by(block)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|start| {
-                let mut state = Dijkstra::new(n);
-                for s in start..(start + block).min(n) {
-                    self.dijkstra_brandes_from(s, &mut state);
-                }
-                state.centrality
-            })
-            .collect();
-        let mut centrality = vec![0.0; n];
-        for p in partial {
-            for (c, x) in centrality.iter_mut().zip(p) {
-                *c += x;
-            }
-        }
-        if n > 2 {
-            let scale = 1.0 / ((n - 1) as f64 * (n - 2) as f64);
-            for c in &mut centrality {
-                *c *= scale;
-            }
-        }
+        let sources: Vec<usize> = (0..n).collect();
+        let mut centrality = sum_over_sources(
+            n,
+            &sources,
+            || Dijkstra::new(n),
+            |s, state| self.dijkstra_brandes_from(s, state),
+            |state| state.centrality,
+        );
+        normalise_betweenness(&mut centrality);
         centrality
     }
 

@@ -156,6 +156,21 @@ fn by_size(groups: &[usize]) -> (Vec<usize>, usize) {
     (groups.iter().map(|&c| rank[c]).collect(), count)
 }
 
+/// The people (not groups) of the network, by betweenness, highest first, ties by index.
+pub fn people_by_betweenness(analysed: &Analysed) -> Vec<usize> {
+    let network = &analysed.network;
+    let mut people: Vec<usize> = (0..network.nodes.len())
+        .filter(|&v| network.nodes[v].kind == NodeKind::Person)
+        .collect();
+    people.sort_by(|&a, &b| {
+        analysed.metrics[b]
+            .betweenness
+            .total_cmp(&analysed.metrics[a].betweenness)
+            .then(a.cmp(&b))
+    });
+    people
+}
+
 /// The contact graph of the metrics (see [`NodeMetrics`]).
 pub fn contact_graph(network: &Network) -> Csr {
     Csr::from_pairs(

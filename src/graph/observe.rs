@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use super::Analysed;
 use super::temporal::{self, Activity};
-use super::{Analysed, NodeKind};
 use crate::model::{ObservationDraft, ObservationKind, PassCard};
 
 /// Who makes the network observations.
@@ -69,16 +69,9 @@ pub fn identity_observations(analysed: &Analysed) -> Vec<(String, ObservationDra
     let n = network.nodes.len();
     let csr = super::contact_graph(network);
     let activity = temporal::activity(network);
-    let people: Vec<usize> = (0..n)
-        .filter(|&v| network.nodes[v].kind == NodeKind::Person)
-        .collect();
-    let mut by_betweenness = people.clone();
-    by_betweenness.sort_by(|&a, &b| {
-        analysed.metrics[b]
-            .betweenness
-            .total_cmp(&analysed.metrics[a].betweenness)
-            .then(a.cmp(&b))
-    });
+    let by_betweenness = super::people_by_betweenness(analysed);
+    let mut people = by_betweenness.clone();
+    people.sort_unstable();
     let mut betweenness_rank = vec![0usize; n];
     for (rank, &v) in by_betweenness.iter().enumerate() {
         betweenness_rank[v] = rank + 1;

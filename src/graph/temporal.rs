@@ -177,16 +177,8 @@ pub fn parse_date(text: &str) -> Result<i64, String> {
 /// Which person nodes are central (see [`CENTRAL_TOP_SHARE`]).
 pub fn central(analysed: &Analysed) -> Vec<bool> {
     let network = &analysed.network;
-    let people: Vec<usize> = (0..network.nodes.len())
-        .filter(|&v| network.nodes[v].kind == NodeKind::Person)
-        .collect();
-    let mut by_betweenness = people.clone();
-    by_betweenness.sort_by(|&a, &b| {
-        analysed.metrics[b]
-            .betweenness
-            .total_cmp(&analysed.metrics[a].betweenness)
-            .then(a.cmp(&b))
-    });
+    let by_betweenness = super::people_by_betweenness(analysed);
+    let people = &by_betweenness;
     let top = ((people.len() as f64 * CENTRAL_TOP_SHARE).ceil() as usize).max(3);
     let mut out = vec![false; network.nodes.len()];
     for &v in by_betweenness.iter().take(top) {
@@ -198,7 +190,7 @@ pub fn central(analysed: &Analysed) -> Vec<bool> {
         .max()
         .unwrap_or(0);
     if max_core >= 3 {
-        for &v in &people {
+        for &v in people {
             out[v] |= analysed.metrics[v].core == max_core;
         }
     }

@@ -190,7 +190,7 @@ pub fn identity_observations(
     conn: &Connection,
     kinds: &[String],
 ) -> rusqlite::Result<Vec<crate::model::IdentityObservations>> {
-    use crate::model::{IdentityObservations, StoredObservation};
+    use crate::model::IdentityObservations;
     let placeholders = vec!["?"; kinds.len()].join(",");
     let sql = format!(
         "SELECT subject_key, kind, analyzer, analyzer_version, value, confidence, provenance
@@ -202,14 +202,7 @@ pub fn identity_observations(
     let mut out: Vec<IdentityObservations> = Vec::new();
     while let Some(r) = rows.next()? {
         let key: String = r.get(0)?;
-        let observation = StoredObservation {
-            kind: r.get(1)?,
-            analyzer: r.get(2)?,
-            analyzer_version: r.get(3)?,
-            value: json_at(r, 4)?,
-            confidence: r.get(5)?,
-            provenance: json_at(r, 6)?,
-        };
+        let observation = super::leads::observation_at(r, 1)?;
         match out.last_mut() {
             Some(last) if last.key == key => last.observations.push(observation),
             _ => out.push(IdentityObservations {

@@ -19,6 +19,22 @@ pub fn error_margins(conn: &Connection) -> rusqlite::Result<HashMap<String, Stri
     rows.collect()
 }
 
+/// An observation from the columns kind, analyzer, analyzer_version, value, confidence and
+/// provenance of a row, from column `first` on.
+pub(crate) fn observation_at(
+    r: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<StoredObservation> {
+    Ok(StoredObservation {
+        kind: r.get(first)?,
+        analyzer: r.get(first + 1)?,
+        analyzer_version: r.get(first + 2)?,
+        value: json_at(r, first + 3)?,
+        confidence: r.get(first + 4)?,
+        provenance: json_at(r, first + 5)?,
+    })
+}
+
 /// The observations of the given kinds, grouped by item, in item-id order; within an item
 /// by kind, analyzer and value, so evaluation is deterministic.
 pub fn item_observations(
@@ -36,14 +52,7 @@ pub fn item_observations(
     let mut by_item: BTreeMap<i64, ItemObservations> = BTreeMap::new();
     while let Some(r) = rows.next()? {
         let item: i64 = r.get(0)?;
-        let observation = StoredObservation {
-            kind: r.get(3)?,
-            analyzer: r.get(4)?,
-            analyzer_version: r.get(5)?,
-            value: json_at(r, 6)?,
-            confidence: r.get(7)?,
-            provenance: json_at(r, 8)?,
-        };
+        let observation = observation_at(r, 3)?;
         if let std::collections::btree_map::Entry::Vacant(e) = by_item.entry(item) {
             let entry = ItemObservations {
                 item: ItemId(item),

@@ -108,6 +108,27 @@ fn sum_over_sources<S>(
     centrality
 }
 
+/// `pivots` of the n nodes drawn without replacement, seeded: the first `pivots` of a partial
+/// Fisher–Yates shuffle driven by SplitMix64.
+fn sample_sources(n: usize, pivots: usize, seed: u64) -> Vec<usize> {
+    let pivots = pivots.min(n);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    for i in 0..pivots {
+        let j = i + (next() % (n - i) as u64) as usize;
+        order.swap(i, j);
+    }
+    order.truncate(pivots);
+    order
+}
+
 /// Sums of dependencies over every source, divided by (n−1)(n−2): each pair was counted
 /// from both ends, and NetworkX normalises over (n−1)(n−2)/2 pairs.
 fn normalise_betweenness(centrality: &mut [f64]) {
@@ -265,23 +286,10 @@ impl Csr {
             return (self.betweenness(), 0.0);
         }
         let pivots = pivots.max(1);
-        // A partial Fisher–Yates shuffle by SplitMix64: the first `pivots` of a permutation.
-        let mut order: Vec<usize> = (0..n).collect();
-        let mut state = seed;
-        let mut next = || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
-        for i in 0..pivots {
-            let j = i + (next() % (n - i) as u64) as usize;
-            order.swap(i, j);
-        }
+        let order = sample_sources(n, pivots, seed);
         let mut centrality = sum_over_sources(
             n,
-            &order[..pivots],
+            &order,
             || Brandes::new(n),
             |s, state| self.brandes_from(s, state),
             |state| state.centrality,
@@ -447,6 +455,81 @@ impl Csr {
             )
             .collect();
         per_node.into_iter().unzip()
+    }
+
+    /// Closeness and harmonic centrality estimated from `pivots` sampled sources (Eppstein &
+    /// Wang 2004): the graph is undirected, so a pivot's distances are distances to it; a
+    /// node's sum of distances is its component's size − 1 times its mean distance from the
+    /// pivots in its component (the sum of 1/d likewise), in the Wasserman–Faust form of
+    /// [`Csr::closeness_and_harmonic`]. A node whose component holds no pivot other than
+    /// itself gets its exact figures by a search of its own. Seeded as
+    /// [`Csr::betweenness_sampled`] (the same pivots for the same seed).
+    pub fn closeness_and_harmonic_sampled(&self, pivots: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+        use rayon::prelude::*;
+        let n = self.len();
+        if pivots >= n {
+            return self.closeness_and_harmonic();
+        }
+        let chosen = sample_sources(n, pivots, seed);
+        let component = self.components();
+        let mut size = vec![0usize; n];
+        for &c in &component {
+            size[c] += 1;
+        }
+        // Per node: Σ d and Σ 1/d from the pivots of its component, and how many there were.
+        let sums: Vec<(Vec<f64>, Vec<f64>, Vec<usize>)> = chosen
+            .par_chunks(chosen.len().div_ceil(BLOCKS).max(1))
+            .map(|chunk| {
+                let (mut total, mut inverse, mut count) =
+                    (vec![0.0; n], vec![0.0; n], vec![0usize; n]);
+                let (mut dist, mut queue) = (vec![usize::MAX; n], VecDeque::new());
+                for &p in chunk {
+                    self.bfs(p, &mut dist, &mut queue);
+                    for (v, &d) in dist.iter().enumerate() {
+                        if v != p && d != usize::MAX {
+                            total[v] += d as f64;
+                            inverse[v] += 1.0 / d as f64;
+                            count[v] += 1;
+                        }
+                    }
+                }
+                (total, inverse, count)
+            })
+            .collect();
+        let (mut total, mut inverse, mut count) = (vec![0.0; n], vec![0.0; n], vec![0usize; n]);
+        for (t, i, c) in sums {
+            for v in 0..n {
+                total[v] += t[v];
+                inverse[v] += i[v];
+                count[v] += c[v];
+            }
+        }
+        let mut closeness = vec![0.0; n];
+        let mut harmonic = vec![0.0; n];
+        let (mut dist, mut queue) = (vec![usize::MAX; n], VecDeque::new());
+        for v in 0..n {
+            let reached = size[component[v]] - 1;
+            if reached == 0 {
+                continue;
+            }
+            let (sum_d, sum_inverse) = if count[v] == 0 {
+                self.bfs(v, &mut dist, &mut queue);
+                let reachable = dist
+                    .iter()
+                    .enumerate()
+                    .filter(|&(w, &d)| w != v && d != usize::MAX);
+                reachable.fold((0.0, 0.0), |(t, h), (_, &d)| {
+                    (t + d as f64, h + 1.0 / d as f64)
+                })
+            } else {
+                let scale = reached as f64 / count[v] as f64;
+                (total[v] * scale, inverse[v] * scale)
+            };
+            let r = reached as f64;
+            closeness[v] = (r / sum_d) * (r / (n - 1) as f64);
+            harmonic[v] = sum_inverse;
+        }
+        (closeness, harmonic)
     }
 
     /// PageRank as NetworkX's `pagerank(G, alpha, weight="weight")` on the undirected graph
@@ -745,6 +828,44 @@ mod tests {
             .unwrap();
         let relative = (mean[top] - exact[top]).abs() / exact[top];
         assert!(relative < 0.05, "mean {} exact {}", mean[top], exact[top]);
+    }
+
+    #[test]
+    fn sampled_closeness_is_near_the_exact_one() {
+        // Two components: the ring of 300 with chords, and a pair no pivot may land in.
+        let mut pairs: Vec<(usize, usize, f64)> =
+            (0..300).map(|i| (i, (i + 1) % 300, 1.0)).collect();
+        let mut state = 7u64;
+        for _ in 0..600 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let (a, b) = ((state >> 33) as usize % 300, (state >> 13) as usize % 300);
+            pairs.push((a, b, 1.0));
+        }
+        pairs.push((300, 301, 1.0));
+        let g = Csr::from_pairs(302, pairs);
+        let (closeness, harmonic) = g.closeness_and_harmonic();
+        let (c, h) = g.closeness_and_harmonic_sampled(100, 3);
+        // Closeness (a mean of distances) is estimated closely; harmonic centrality, whose sum
+        // is dominated by the few nearest nodes, with more spread.
+        let relative = |a: &[f64], b: &[f64]| -> (f64, f64) {
+            let errors: Vec<f64> = (0..a.len()).map(|v| (a[v] - b[v]).abs() / b[v]).collect();
+            let worst = errors.iter().copied().fold(0.0, f64::max);
+            (worst, errors.iter().sum::<f64>() / errors.len() as f64)
+        };
+        let (worst, mean) = relative(&c, &closeness);
+        assert!(
+            worst < 0.1 && mean < 0.03,
+            "closeness: worst {worst}, mean {mean}"
+        );
+        let (worst, mean) = relative(&h, &harmonic);
+        assert!(
+            worst < 0.2 && mean < 0.05,
+            "harmonic: worst {worst}, mean {mean}"
+        );
+        // The pair: exact whether or not a pivot fell in it.
+        assert_eq!((c[300], h[300]), (closeness[300], harmonic[300]));
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub struct NodeMetrics {
     /// Weighted (an edge's length is 1 / its contacts), undirected, normalised; exact, and
     /// computed only where the exact unweighted one is affordable ([`WEIGHTED_WORK_LIMIT`]).
     pub weighted_betweenness: Option<f64>,
-    /// Hops, Wasserman–Faust form (no weight, no direction).
+    /// Hops, Wasserman–Faust form (no weight, no direction); estimated where betweenness is.
     pub closeness: f64,
     pub harmonic: f64,
     /// α = 0.85, weighted, undirected.
@@ -99,7 +99,7 @@ impl BetweennessMethod {
                 error_bound,
                 probability,
             } => format!(
-                "estimated from {pivots} sampled sources: within ±{error_bound:.4} of the exact value for every node with probability {probability}"
+                "estimated from {pivots} sampled sources (closeness and harmonic too): betweenness within ±{error_bound:.4} of the exact value for every node with probability {probability}"
             ),
         }
     }
@@ -194,9 +194,16 @@ pub fn analyse(network: Network) -> Analysed {
         in_neighbours[e.to].insert(e.from);
     }
     let (betweenness, betweenness_method) = betweenness(&csr);
+    // Closeness needs a search from every node too: sampled where betweenness is, from the
+    // same number of pivots.
+    let (closeness, harmonic) = match &betweenness_method {
+        BetweennessMethod::Exact => csr.closeness_and_harmonic(),
+        BetweennessMethod::Sampled { pivots, .. } => {
+            csr.closeness_and_harmonic_sampled(*pivots, LEIDEN_SEED)
+        }
+    };
     let weighted = (n as f64 * csr.targets.len() as f64 <= WEIGHTED_WORK_LIMIT)
         .then(|| csr.betweenness_weighted());
-    let (closeness, harmonic) = csr.closeness_and_harmonic();
     let pagerank = csr.pagerank(0.85, 1e-10, 1000);
     let core = csr.core_numbers();
     let eigenvector = csr.eigenvector(1e-12, 100_000);

@@ -641,6 +641,62 @@ fn network_roles_become_leads_on_identities() {
         (Some(1), Some(1), Some(0))
     );
     assert_eq!(activity["value"]["first"], "2024-01-15T20:00:00");
+    // The burner's neighbourhood: the broker at one hop, the four cell members he calls at two.
+    let o = run(&[
+        "graph",
+        "show",
+        case.to_str().unwrap(),
+        "+31690000000",
+        "--depth",
+        "2",
+        "--json",
+    ]);
+    expect_code(&o, 0, "graph show --depth 2");
+    let shown: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let ring = |d: u64| -> Vec<String> {
+        shown["neighbourhood"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["depth"] == d)
+            .map(|n| n["key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ring(1), ["tel:+31610000000"]);
+    assert_eq!(ring(2).len(), 4, "{:?}", ring(2));
+    assert!(
+        ring(2)
+            .iter()
+            .all(|k| k.starts_with("tel:+31611") || k.starts_with("tel:+31622"))
+    );
+    assert_eq!(shown["activity"]["contacts"], 3);
+    assert_eq!(shown["records"].as_array().unwrap().len(), 3);
+    let o = run(&[
+        "graph",
+        "show",
+        case.to_str().unwrap(),
+        "+31690000000",
+        "--depth",
+        "4",
+    ]);
+    expect_code(&o, 1, "a depth beyond 3 is refused");
+    // Around the evening of the 15th: the burner's tie both starts and stops; the cells'
+    // ties, spread over the month, neither.
+    let o = run(&[
+        "graph",
+        case.to_str().unwrap(),
+        "--around",
+        "2024-01-15T21:00:00",
+        "--window",
+        "2h",
+        "--json",
+    ]);
+    expect_code(&o, 0, "graph --around");
+    let around: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let ties = around["around"]["ties"].as_array().unwrap();
+    assert_eq!(ties.len(), 1, "{ties:?}");
+    assert_eq!(ties[0]["change"], "both");
+    assert_eq!(ties[0]["contacts"], 3);
     // The investigator decides the number is the broker's second phone: merged, the burner
     // lead has nothing left to stand on and is dropped (it was never reviewed).
     let c = case.to_str().unwrap();

@@ -32,7 +32,7 @@ echo "Could word from Anna have reached Ivo, contact after contact?"
 "$SPOOR" graph path "$CASE" +31612345678 ivo@coldstore.example --time-respecting || true
 echo
 echo "Top leads (proposals: none is a finding until a named reviewer confirms it):"
-"$SPOOR" leads "$CASE" --top 10
+"$SPOOR" leads "$CASE" --top 15
 echo
 first=$("$SPOOR" leads "$CASE" --top 1 --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["id"])' 2>/dev/null || true)
 [ -n "$first" ] && echo "Explain one:  $SPOOR leads explain $CASE $first"

@@ -289,7 +289,8 @@ fn graph_summary(
     println!("on several devices: {}", cross.len());
     for n in cross.iter().take(top) {
         println!(
-            "  {}  on {}",
+            "  {}  ({})  on {}",
+            sanitize(&n.label),
             sanitize(&n.key),
             sanitize(&n.devices.join(", "))
         );

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod evidence;
 pub mod graph;
 pub mod hashsets;
+pub mod interest;
 pub mod leads;
 pub mod media;
 pub mod model;

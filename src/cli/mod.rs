@@ -99,6 +99,19 @@ struct ScanArgs {
     /// message bodies and OCR text become observations (and leads).
     #[arg(long, value_name = "FILE")]
     keywords: Option<PathBuf>,
+    /// A watch list of entities: one IBAN, wallet address, phone number or e-mail address per
+    /// line, optionally TAB and a note; matched after normalisation in messages, documents
+    /// and OCR text.
+    #[arg(long, value_name = "FILE")]
+    watchlist: Option<PathBuf>,
+    /// Places of interest: CSV with the header name,latitude,longitude,radius_m; pictures
+    /// whose GPS position is within a place's radius get an observation (and a lead).
+    #[arg(long, value_name = "FILE")]
+    places_of_interest: Option<PathBuf>,
+    /// Object classes of interest, comma-separated, of a detector in --models (e.g.
+    /// knife,scissors for nanodet's COCO classes).
+    #[arg(long, value_name = "CLASSES", value_delimiter = ',')]
+    objects_of_interest: Vec<String>,
     /// ONNX Runtime sessions per model (default: one per worker thread); each handles one
     /// picture at a time.
     #[arg(long, value_name = "N")]
@@ -785,6 +798,9 @@ fn scan_command(args: ScanArgs) -> Result<i32, String> {
         owner,
         cdr_mapping,
         keywords,
+        watchlist,
+        places_of_interest,
+        objects_of_interest,
         quiet,
     } = args;
     let cdr_mappings = cdr_mapping
@@ -835,6 +851,9 @@ fn scan_command(args: ScanArgs) -> Result<i32, String> {
         owners: owner,
         cdr_mappings,
         keywords,
+        watchlist,
+        places_of_interest,
+        objects_of_interest,
         similar_threshold,
     };
     scan(&request, quiet)

@@ -418,6 +418,16 @@ fn run_case_passes(
                 }
                 None => None,
             },
+            CasePass::Interest => {
+                let lists = &plan.interest;
+                if lists.watchlist.is_some() || lists.places.is_some() || lists.objects.is_some() {
+                    let inputs = store::interest_inputs(conn).map_err(db)?;
+                    for found in crate::interest::matches(lists, &inputs) {
+                        store::store_pass(conn, &found).map_err(db)?;
+                    }
+                }
+                None
+            }
             CasePass::Network => {
                 crate::graph::store_observations(conn)?;
                 None

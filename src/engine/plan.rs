@@ -35,6 +35,12 @@ pub struct ScanRequest {
     pub cdr_mappings: Vec<crate::comms::cdr::Mapping>,
     /// A watch list of terms (`--keywords`).
     pub keywords: Option<PathBuf>,
+    /// A watch list of entities (`--watchlist`).
+    pub watchlist: Option<PathBuf>,
+    /// Places of interest (`--places-of-interest`).
+    pub places_of_interest: Option<PathBuf>,
+    /// Object classes of interest (`--objects-of-interest`).
+    pub objects_of_interest: Vec<String>,
 }
 
 pub struct SourcePlan {
@@ -63,6 +69,8 @@ pub struct ScanPlan {
     pub comms: crate::comms::CommsOptions,
     /// The watch list, loaded.
     pub keywords: Option<crate::text::index::Keywords>,
+    /// The lists of interest (entities, places, object classes), loaded.
+    pub interest: crate::interest::InterestLists,
 }
 
 impl ScanPlan {
@@ -106,6 +114,7 @@ impl ScanPlan {
             .as_deref()
             .map(crate::text::index::Keywords::load)
             .transpose()?;
+        let interest = load_interest(req)?;
         let (models, embedder) = load_models(&req.models, req.model_sessions)?;
         let similarity = similarity_plan(embedder, req)?;
         let geocode = match req.geocode_radius_m {
@@ -157,6 +166,7 @@ impl ScanPlan {
                 cdr_mappings: req.cdr_mappings.clone(),
             },
             keywords,
+            interest,
         })
     }
 
@@ -168,6 +178,11 @@ impl ScanPlan {
             "pdqlists": self.pdqlists.iter().map(|l| json!({"name": l.name, "sha256": l.file_sha256.to_hex(), "status": l.spec.status.as_str(), "category": l.spec.category})).collect::<Vec<_>>(),
             "rules_digest": self.rules.digest,
             "models": self.models.iter().map(|m| json!({"name": m.name(), "version": m.version()})).collect::<Vec<_>>(),
+            "interest": {
+                "watchlist": self.interest.watchlist.as_ref().map(|w| &w.sha256),
+                "places": self.interest.places.as_ref().map(|p| &p.sha256),
+                "objects": self.interest.objects.as_ref().map(|o| &o.digest),
+            },
             "video": {"interval": self.video.interval, "scene_threshold": self.video.scene_threshold, "min_gap": self.video.min_gap, "max_frames": self.video.max_frames},
         });
         audit::digest_hex(cfg.to_string().as_bytes())
@@ -279,6 +294,43 @@ fn similarity_plan(
 /// The analyzers of the models asked for, each loaded once (its sessions shared by the workers).
 /// Also the first model with an embedding output, for the similarity pass and `--places`.
 #[allow(clippy::type_complexity)]
+/// The lists of interest, each checked before the case is touched. Object classes are
+/// checked against the detectors of `--models` in the manifest.
+fn load_interest(req: &ScanRequest) -> Result<crate::interest::InterestLists, String> {
+    use crate::interest::*;
+    let region = req.region.as_deref();
+    let watchlist = req
+        .watchlist
+        .as_deref()
+        .map(|p| Watchlist::load(p, region))
+        .transpose()?;
+    let places = req
+        .places_of_interest
+        .as_deref()
+        .map(PlacesOfInterest::load)
+        .transpose()?;
+    let objects = if req.objects_of_interest.is_empty() {
+        None
+    } else {
+        let mut known = Vec::new();
+        if !req.models.is_empty() {
+            let manifest = crate::vision::manifest::Manifest::load(&crate::vision::models_dir())?;
+            for m in &manifest.models {
+                let asked = req.models.iter().any(|n| n == &m.name || (n == "default" && m.default));
+                if asked && m.task == "objects" {
+                    known.extend(m.labels.iter().cloned());
+                }
+            }
+        }
+        Some(ObjectsOfInterest::new(&req.objects_of_interest, &known)?)
+    };
+    Ok(InterestLists {
+        watchlist,
+        places,
+        objects,
+    })
+}
+
 pub(super) fn load_models(
     names: &[String],
     sessions: Option<usize>,

@@ -26,17 +26,19 @@ pub enum CasePass {
     Places,
     Similarity,
     Keywords,
+    Interest,
     Network,
     WordIndex,
 }
 
 impl CasePass {
-    pub const ALL: [CasePass; 7] = [
+    pub const ALL: [CasePass; 8] = [
         CasePass::NearDuplicates,
         CasePass::PdqLists,
         CasePass::Places,
         CasePass::Similarity,
         CasePass::Keywords,
+        CasePass::Interest,
         CasePass::Network,
         CasePass::WordIndex,
     ];
@@ -48,6 +50,7 @@ impl CasePass {
             CasePass::Places => "places",
             CasePass::Similarity => "similar pictures",
             CasePass::Keywords => "watch-list terms",
+            CasePass::Interest => "lists of interest",
             CasePass::Network => "network",
             CasePass::WordIndex => "word index",
         }

@@ -125,6 +125,11 @@ pub const OBSERVATION_KINDS: &[KindSpec] = &[
         fields: &["model", "task", "label", "count", "score", "boxes"],
     },
     KindSpec {
+        name: "image.object_of_interest",
+        made_by: "interest",
+        fields: &["model", "label", "count", "score", "list", "list_sha256"],
+    },
+    KindSpec {
         name: "image.pdq",
         made_by: "media",
         fields: &["hash", "quality", "width", "height", "dihedral"],
@@ -161,6 +166,19 @@ pub const OBSERVATION_KINDS: &[KindSpec] = &[
         name: "location.place",
         made_by: "places",
         fields: &["place", "members", "centroid", "nearest", "nearest_to_item"],
+    },
+    KindSpec {
+        name: "location.place_of_interest",
+        made_by: "interest",
+        fields: &[
+            "place",
+            "distance_m",
+            "radius_m",
+            "latitude",
+            "longitude",
+            "list",
+            "list_sha256",
+        ],
     },
     KindSpec {
         name: "location.possible_place",
@@ -268,6 +286,19 @@ pub const OBSERVATION_KINDS: &[KindSpec] = &[
         fields: &["extension", "detected_mime", "detected_extension"],
     },
     KindSpec {
+        name: "watchlist.match",
+        made_by: "interest",
+        fields: &[
+            "entity",
+            "value",
+            "note",
+            "count",
+            "occurrences",
+            "list",
+            "list_sha256",
+        ],
+    },
+    KindSpec {
         name: "video.keyframes",
         made_by: "video",
         fields: &[
@@ -295,11 +326,13 @@ pub enum ObservationKind {
     ImageGps,
     ImageNearDuplicate,
     ImageObject,
+    ImageObjectOfInterest,
     ImagePdq,
     ImagePdqMatch,
     ImageSimilar,
     ImageText,
     LocationPlace,
+    LocationPlaceOfInterest,
     LocationPossiblePlace,
     NetworkActivity,
     NetworkBurner,
@@ -311,10 +344,11 @@ pub enum ObservationKind {
     TextKeywordHit,
     TypeExtensionMismatch,
     VideoKeyframes,
+    WatchlistMatch,
 }
 
 impl ObservationKind {
-    pub const ALL: [ObservationKind; 27] = [
+    pub const ALL: [ObservationKind; 30] = [
         ObservationKind::ArchiveZip,
         ObservationKind::CommsExport,
         ObservationKind::HashsetMatch,
@@ -326,11 +360,13 @@ impl ObservationKind {
         ObservationKind::ImageGps,
         ObservationKind::ImageNearDuplicate,
         ObservationKind::ImageObject,
+        ObservationKind::ImageObjectOfInterest,
         ObservationKind::ImagePdq,
         ObservationKind::ImagePdqMatch,
         ObservationKind::ImageSimilar,
         ObservationKind::ImageText,
         ObservationKind::LocationPlace,
+        ObservationKind::LocationPlaceOfInterest,
         ObservationKind::LocationPossiblePlace,
         ObservationKind::NetworkActivity,
         ObservationKind::NetworkBurner,
@@ -342,6 +378,7 @@ impl ObservationKind {
         ObservationKind::TextKeywordHit,
         ObservationKind::TypeExtensionMismatch,
         ObservationKind::VideoKeyframes,
+        ObservationKind::WatchlistMatch,
     ];
 
     /// As stored and exported.
@@ -358,11 +395,13 @@ impl ObservationKind {
             ObservationKind::ImageGps => "image.gps",
             ObservationKind::ImageNearDuplicate => "image.near_duplicate",
             ObservationKind::ImageObject => "image.object",
+            ObservationKind::ImageObjectOfInterest => "image.object_of_interest",
             ObservationKind::ImagePdq => "image.pdq",
             ObservationKind::ImagePdqMatch => "image.pdq_match",
             ObservationKind::ImageSimilar => "image.similar",
             ObservationKind::ImageText => "image.text",
             ObservationKind::LocationPlace => "location.place",
+            ObservationKind::LocationPlaceOfInterest => "location.place_of_interest",
             ObservationKind::LocationPossiblePlace => "location.possible_place",
             ObservationKind::NetworkActivity => "network.activity",
             ObservationKind::NetworkBurner => "network.burner",
@@ -374,6 +413,7 @@ impl ObservationKind {
             ObservationKind::TextKeywordHit => "text.keyword_hit",
             ObservationKind::TypeExtensionMismatch => "type.extension_mismatch",
             ObservationKind::VideoKeyframes => "video.keyframes",
+            ObservationKind::WatchlistMatch => "watchlist.match",
         }
     }
 

@@ -49,6 +49,24 @@ pub fn gps_observations(conn: &Connection) -> rusqlite::Result<Vec<StoredGps>> {
     rows.collect()
 }
 
+/// What the interest pass reads: every `text.entity` and `image.object` observation (value
+/// and confidence) and every GPS position, in item order.
+pub fn interest_inputs(conn: &Connection) -> rusqlite::Result<crate::interest::InterestInputs> {
+    let of_kind = |kind: &str| -> rusqlite::Result<Vec<(ItemId, serde_json::Value, f64)>> {
+        let mut stmt = conn.prepare(
+            "SELECT item_id, value, confidence FROM observations WHERE kind = ?1 AND item_id IS NOT NULL
+             ORDER BY item_id, id",
+        )?;
+        let rows = stmt.query_map([kind], |r| Ok((ItemId(r.get(0)?), json_at(r, 1)?, r.get(2)?)))?;
+        rows.collect()
+    };
+    Ok(crate::interest::InterestInputs {
+        entities: of_kind("text.entity")?,
+        gps: gps_observations(conn)?,
+        objects: of_kind("image.object")?,
+    })
+}
+
 /// The `image.embedding` observations of one model, by source label and path.
 pub fn embedding_observations(
     conn: &Connection,

@@ -8,8 +8,8 @@ source scripts/system-deps.sh
 spoor_system_deps || echo "continuing: without them videos and HEIC photos become error records" >&2
 cargo build --release --locked --bin spoor
 SPOOR=target/release/spoor
-EVIDENCE=demo-evidence
-CASE=demo-case
+EVIDENCE=${DEMO_EVIDENCE:-demo-evidence}
+CASE=${DEMO_CASE:-demo-case}
 
 "$SPOOR" demo-data "$EVIDENCE"
 rm -rf "$CASE"

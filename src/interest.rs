@@ -33,7 +33,9 @@ pub struct Watchlist {
 }
 
 /// The entity kinds a watch list may name.
-pub const WATCHABLE: &[&str] = &["iban", "bitcoin", "ethereum", "phone", "email", "card", "bic"];
+pub const WATCHABLE: &[&str] = &[
+    "iban", "bitcoin", "ethereum", "phone", "email", "card", "bic",
+];
 
 impl Watchlist {
     pub fn load(path: &Path, region: Option<&str>) -> Result<Watchlist, String> {
@@ -105,7 +107,10 @@ impl PlacesOfInterest {
         let bytes = std::fs::read(path)
             .map_err(|e| format!("--places-of-interest {}: {e}", path.display()))?;
         let bad = |line: usize, why: String| {
-            format!("--places-of-interest {}: line {line}: {why}", path.display())
+            format!(
+                "--places-of-interest {}: line {line}: {why}",
+                path.display()
+            )
         };
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
@@ -134,7 +139,12 @@ impl PlacesOfInterest {
                     .parse::<f64>()
                     .ok()
                     .filter(|x| x.is_finite())
-                    .ok_or_else(|| bad(line, format!("{what} {:?} is not a number", record.get(i).unwrap_or(""))))
+                    .ok_or_else(|| {
+                        bad(
+                            line,
+                            format!("{what} {:?} is not a number", record.get(i).unwrap_or("")),
+                        )
+                    })
             };
             let name = record.get(0).unwrap_or("").to_string();
             let (latitude, longitude, radius_m) = (
@@ -146,7 +156,10 @@ impl PlacesOfInterest {
                 return Err(bad(line, "empty name".into()));
             }
             if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
-                return Err(bad(line, format!("{latitude}, {longitude} is not a position")));
+                return Err(bad(
+                    line,
+                    format!("{latitude}, {longitude} is not a position"),
+                ));
             }
             if !(radius_m > 0.0 && radius_m <= 100_000.0) {
                 return Err(bad(
@@ -162,7 +175,10 @@ impl PlacesOfInterest {
             });
         }
         if places.is_empty() {
-            return Err(format!("--places-of-interest {}: no places", path.display()));
+            return Err(format!(
+                "--places-of-interest {}: no places",
+                path.display()
+            ));
         }
         Ok(PlacesOfInterest {
             file: path.display().to_string(),
@@ -193,7 +209,9 @@ impl ObjectsOfInterest {
             return Err("--objects-of-interest names no class".into());
         }
         if known.is_empty() {
-            return Err("--objects-of-interest needs an object detector in --models (nanodet)".into());
+            return Err(
+                "--objects-of-interest needs an object detector in --models (nanodet)".into(),
+            );
         }
         for l in &wanted {
             if !known.iter().any(|k| k.eq_ignore_ascii_case(l)) {
@@ -279,7 +297,12 @@ pub fn matches(lists: &InterestLists, inputs: &InterestInputs) -> Vec<PassOutput
             let best = list
                 .places
                 .iter()
-                .map(|p| (p, distance_m(g.latitude, g.longitude, p.latitude, p.longitude)))
+                .map(|p| {
+                    (
+                        p,
+                        distance_m(g.latitude, g.longitude, p.latitude, p.longitude),
+                    )
+                })
                 .filter(|(p, d)| *d <= p.radius_m)
                 .min_by(|a, b| a.1.total_cmp(&b.1));
             if let Some((place, d)) = best {
@@ -363,7 +386,11 @@ mod tests {
         assert_eq!(
             w.entries,
             vec![
-                ("iban".into(), "NL91ABNA0417164300".into(), Some("Bram's account".into())),
+                (
+                    "iban".into(),
+                    "NL91ABNA0417164300".into(),
+                    Some("Bram's account".into())
+                ),
                 ("phone".into(), "+31612345678".into(), None),
                 ("email".into(), "ivo@coldstore.example".into(), None),
             ]
@@ -377,8 +404,11 @@ mod tests {
     fn places_of_interest_are_checked_line_by_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("p.csv");
-        std::fs::write(&p, "name,latitude,longitude,radius_m\nPier 4,51.9,4.4,250\nbad,91,4,10\n")
-            .unwrap();
+        std::fs::write(
+            &p,
+            "name,latitude,longitude,radius_m\nPier 4,51.9,4.4,250\nbad,91,4,10\n",
+        )
+        .unwrap();
         let e = PlacesOfInterest::load(&p).unwrap_err();
         assert!(e.contains("line 3") && e.contains("not a position"), "{e}");
         std::fs::write(&p, "name,latitude,longitude,radius_m\nPier 4,51.9,4.4,0\n").unwrap();
@@ -394,8 +424,18 @@ mod tests {
                 file: "p.csv".into(),
                 sha256: "x".into(),
                 places: vec![
-                    PlaceOfInterest { name: "far".into(), latitude: 52.0, longitude: 4.0, radius_m: 50_000.0 },
-                    PlaceOfInterest { name: "near".into(), latitude: 52.0001, longitude: 4.0, radius_m: 100.0 },
+                    PlaceOfInterest {
+                        name: "far".into(),
+                        latitude: 52.0,
+                        longitude: 4.0,
+                        radius_m: 50_000.0,
+                    },
+                    PlaceOfInterest {
+                        name: "near".into(),
+                        latitude: 52.0001,
+                        longitude: 4.0,
+                        radius_m: 100.0,
+                    },
                 ],
             }),
             ..Default::default()
@@ -403,8 +443,16 @@ mod tests {
         let inputs = InterestInputs {
             entities: vec![],
             gps: vec![
-                StoredGps { item: ItemId(1), latitude: 52.0, longitude: 4.0 },
-                StoredGps { item: ItemId(2), latitude: 53.0, longitude: 4.0 },
+                StoredGps {
+                    item: ItemId(1),
+                    latitude: 52.0,
+                    longitude: 4.0,
+                },
+                StoredGps {
+                    item: ItemId(2),
+                    latitude: 53.0,
+                    longitude: 4.0,
+                },
             ],
             objects: vec![],
         };

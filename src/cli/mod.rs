@@ -158,6 +158,9 @@ enum Command {
         /// Show at most N leads.
         #[arg(long)]
         top: Option<usize>,
+        /// Only leads about this kind of subject: item or identity.
+        #[arg(long)]
+        subject: Option<String>,
         /// JSON lines instead of a table.
         #[arg(long)]
         json: bool,
@@ -189,18 +192,29 @@ enum Command {
         )]
         window: String,
     },
-    /// Record a human decision on a lead.
+    /// Record a human decision on a lead (`review CASE LEAD DECISION`), or the same decision
+    /// on every active lead a query selects (`review CASE --rule R --state proposed reject`).
+    /// DECISION is confirm, reject or needs-info.
     Review {
         case: PathBuf,
-        lead: String,
-        #[arg(value_enum)]
-        decision: DecisionArg,
+        /// LEAD DECISION, or DECISION with --rule/--state/--subject.
+        #[arg(num_args = 1..=2, required = true, value_name = "[LEAD] DECISION")]
+        what: Vec<String>,
         /// Reviewer's name.
         #[arg(long)]
         by: String,
         /// Why.
         #[arg(long)]
         reason: String,
+        /// Bulk: the leads this rule fired on.
+        #[arg(long)]
+        rule: Option<String>,
+        /// Bulk: the leads in this state (proposed, confirmed, rejected, needs-info).
+        #[arg(long)]
+        state: Option<String>,
+        /// Bulk: the leads about this kind of subject (item, identity).
+        #[arg(long)]
+        subject: Option<String>,
     },
     /// Show the unblurred thumbnail of a lead's picture: prints its path, and the audit log
     /// records who looked, when and why (reports show thumbnails blurred).
@@ -313,6 +327,13 @@ enum RulesAction {
         #[arg(long)]
         rules: Option<PathBuf>,
     },
+    /// Per rule: its leads and what reviewers decided (precision = confirmed / decided), the
+    /// error margin as investigators meet it.
+    Stats {
+        case: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -365,8 +386,12 @@ fn run(cli: Cli) -> Result<i32, String> {
             ..
         } => explain_command(&case, &lead, json),
         Command::Leads {
-            case, top, json, ..
-        } => leads_command(case, top, json),
+            case,
+            top,
+            subject,
+            json,
+            ..
+        } => leads_command(case, top, subject, json),
         Command::Graph {
             action,
             case,
@@ -377,11 +402,26 @@ fn run(cli: Cli) -> Result<i32, String> {
         } => graph_command(action, case, top, json, around.map(|date| (date, window))),
         Command::Review {
             case,
-            lead,
-            decision,
+            what,
             by,
             reason,
-        } => review_command(&case, &lead, decision, &by, &reason),
+            rule,
+            state,
+            subject,
+        } => {
+            let selection = review::Selection {
+                rule,
+                state: state
+                    .map(|s| {
+                        crate::model::LeadState::parse(&s).ok_or_else(|| {
+                            format!("--state {s:?}: proposed, confirmed, rejected or needs-info")
+                        })
+                    })
+                    .transpose()?,
+                subject,
+            };
+            review_command(&case, &what, selection, &by, &reason)
+        }
         Command::Reveal {
             case,
             lead,
@@ -430,6 +470,9 @@ fn run(cli: Cli) -> Result<i32, String> {
             json,
         } => search_command(&case, &query, limit, json),
         Command::Rules {
+            action: RulesAction::Stats { case, json },
+        } => rules_stats_command(&case, json),
+        Command::Rules {
             action: RulesAction::Show { rules },
         } => {
             let set = match rules {
@@ -477,25 +520,48 @@ fn run(cli: Cli) -> Result<i32, String> {
 /// `spoor review`: records a named reviewer's decision on a lead (with its audit entry).
 fn review_command(
     case: &std::path::Path,
-    lead: &str,
-    decision: DecisionArg,
+    what: &[String],
+    selection: review::Selection,
     by: &str,
     reason: &str,
 ) -> Result<i32, String> {
     let mut conn = open(case)?;
-    let decision = match decision {
-        DecisionArg::Confirm => review::Decision::Confirm,
-        DecisionArg::Reject => review::Decision::Reject,
-        DecisionArg::NeedsInfo => review::Decision::NeedsInfo,
-    };
-    let row = review::decide(&mut conn, lead, decision, by, reason)?;
-    println!(
-        "{}: {} by {} (audit entry {})",
-        row.lead,
-        review::Decision::parse(&row.decision)?.state(),
-        sanitize(&row.reviewer),
-        row.audit_seq
-    );
+    let bulk = selection.rule.is_some() || selection.state.is_some() || selection.subject.is_some();
+    match what {
+        [lead, decision] if !bulk => {
+            let decision = review::Decision::parse(decision)?;
+            let row = review::decide(&mut conn, lead, decision, by, reason)?;
+            println!(
+                "{}: {} by {} (audit entry {})",
+                row.lead,
+                decision.state(),
+                sanitize(&row.reviewer),
+                row.audit_seq
+            );
+        }
+        [decision] if bulk => {
+            let decision = review::Decision::parse(decision)?;
+            let done = review::decide_bulk(&mut conn, &selection, decision, by, reason)?;
+            println!(
+                "{} of {} selected leads now {} by {}",
+                done.decided,
+                done.selected,
+                decision.state(),
+                sanitize(by.trim())
+            );
+            for (lead, why) in &done.skipped {
+                println!("  skipped {lead}: {}", sanitize(why));
+            }
+        }
+        [_] => {
+            return Err(
+                "review needs LEAD DECISION, or DECISION with --rule, --state or --subject".into(),
+            );
+        }
+        _ => {
+            return Err("a review of one lead takes no --rule, --state or --subject".into());
+        }
+    }
     Ok(exit::OK)
 }
 
@@ -554,17 +620,61 @@ fn explain_command(case: &std::path::Path, lead: &str, json: bool) -> Result<i32
     Ok(exit::OK)
 }
 
+/// `spoor rules stats`: per rule, its leads and their decisions.
+fn rules_stats_command(case: &std::path::Path, json: bool) -> Result<i32, String> {
+    let conn = open(case)?;
+    let stats = review::rule_stats(&conn)?;
+    if json {
+        for s in &stats {
+            println!("{}", serde_json::to_string(s).map_err(|e| e.to_string())?);
+        }
+        return Ok(exit::OK);
+    }
+    println!(
+        "{:<38} {:>5} {:>8} {:>10} {:>9} {:>8}  precision (confirmed / decided)",
+        "rule", "leads", "proposed", "needs-info", "confirmed", "rejected"
+    );
+    for s in &stats {
+        println!(
+            "{:<38} {:>5} {:>8} {:>10} {:>9} {:>8}  {}",
+            s.rule,
+            s.leads,
+            s.proposed,
+            s.needs_info,
+            s.confirmed,
+            s.rejected,
+            s.precision.map_or("no decisions yet".into(), |p| format!(
+                "{:.2} ({} of {})",
+                p,
+                s.confirmed,
+                s.confirmed + s.rejected
+            ))
+        );
+    }
+    Ok(exit::OK)
+}
+
 /// `spoor leads`: the active leads by rank.
 fn leads_command(
     case: Option<std::path::PathBuf>,
     top: Option<usize>,
+    subject: Option<String>,
     json: bool,
 ) -> Result<i32, String> {
+    if let Some(s) = &subject
+        && !crate::model::SUBJECT_KINDS.contains(&s.as_str())
+    {
+        return Err(format!(
+            "--subject {s:?}: one of {}",
+            crate::model::SUBJECT_KINDS.join(", ")
+        ));
+    }
     let conn = open(&case.ok_or("leads needs a case directory")?)?;
     let list: Vec<_> = leads::list(&conn)
         .map_err(|e| e.to_string())?
         .into_iter()
         .filter(|l| l.active)
+        .filter(|l| subject.as_ref().is_none_or(|s| &l.subject == s))
         .take(top.unwrap_or(usize::MAX))
         .collect();
     let mut out = std::io::stdout().lock();
@@ -1036,6 +1146,9 @@ fn print_leads(out: &mut dyn Write, list: &[leads::LeadRow]) -> std::io::Result<
 }
 
 fn print_explain(lead: &leads::LeadRow, reviews: &[review::ReviewRow]) {
+    let h = &lead.hits;
+    let num = |v: &serde_json::Value| crate::leads::words::number(v.as_f64().unwrap_or(0.0));
+    let text = |v: &serde_json::Value| sanitize(&crate::leads::words::plain(v));
     println!(
         "lead {}  rank {}  score {:.1}  state {}{}",
         lead.id,
@@ -1048,36 +1161,130 @@ fn print_explain(lead: &leads::LeadRow, reviews: &[review::ReviewRow]) {
             "  (no rule fires any more)"
         }
     );
-    println!(
-        "subject: {} / {}",
-        sanitize(&lead.source),
-        sanitize(&lead.path)
-    );
-    println!("rules digest: {}", lead.rules_digest);
-    for hit in lead.hits["hits"].as_array().into_iter().flatten() {
+    let subject = &h["subject"];
+    if lead.subject == "item" {
         println!(
-            "\nrule {} — {} (weight {}, contributes {:.1})",
+            "about: item {} on {}  sha256 {}",
+            sanitize(&lead.path),
+            sanitize(&lead.source),
+            subject["sha256"].as_str().unwrap_or("(not read)")
+        );
+    } else {
+        println!(
+            "about: {} {} ({})",
+            lead.subject,
+            text(&subject["label"]),
+            text(&subject["identity"])
+        );
+    }
+    println!(
+        "rules: version {}, digest {}",
+        text(&h["rules_version"]),
+        lead.rules_digest
+    );
+    println!(
+        "score: {:.1} = the sum over {} independent group(s) of the largest weight × confidence × precision in each (docs/scoring.md)",
+        lead.score, h["score"]["independent_groups"]
+    );
+    for hit in h["hits"].as_array().into_iter().flatten() {
+        let precision = &hit["precision"];
+        println!(
+            "\nrule {} (version {}) — {}{}",
             hit["rule"].as_str().unwrap_or("?"),
+            text(&h["rules_version"]),
             sanitize(hit["title"].as_str().unwrap_or("")),
-            hit["weight"],
-            hit["contribution"].as_f64().unwrap_or(0.0)
+            if hit["four_eyes"] == true {
+                "  [four eyes]"
+            } else {
+                ""
+            }
         );
         println!("  {}", sanitize(hit["explanation"].as_str().unwrap_or("")));
-        for o in hit["observations"].as_array().into_iter().flatten() {
+        println!(
+            "  contributes {} × confidence {} × precision {} = {:.1}{}",
+            num(&hit["weight"]),
+            num(&hit["confidence"]),
+            if precision.is_null() {
+                "1 (a combination: its parts carry theirs)".into()
+            } else {
+                num(&precision["factor"])
+            },
+            hit["contribution"].as_f64().unwrap_or(0.0),
+            if hit["counted"] == true {
+                String::new()
+            } else {
+                format!("; not added: a repeat in the group {}", text(&hit["group"]))
+            }
+        );
+        let show = |o: &serde_json::Value, role: &str| {
             println!(
-                "  observation {} by {} v{}, confidence {}",
+                "  {role} {} by {} v{}: {}",
                 o["kind"].as_str().unwrap_or("?"),
-                o["analyzer"].as_str().unwrap_or("?"),
-                o["analyzer_version"].as_str().unwrap_or("?"),
-                o["confidence"]
+                text(&o["analyzer"]),
+                text(&o["analyzer_version"]),
+                text(&o["words"])
             );
-            println!("    value: {}", sanitize(&o["value"].to_string()));
-            println!("    provenance: {}", sanitize(&o["provenance"].to_string()));
+            println!(
+                "    confidence {}; {}",
+                num(&o["confidence"]),
+                text(&o["precision"]["words"])
+            );
+            if let Some(p) = o["provenance"].as_object().filter(|p| !p.is_empty()) {
+                let parts: Vec<String> = p
+                    .iter()
+                    .filter(|(_, v)| !v.is_object() && !v.is_array() && !v.is_null())
+                    .map(|(k, v)| {
+                        format!("{} {}", k.replace('_', " "), crate::leads::words::plain(v))
+                    })
+                    .collect();
+                if !parts.is_empty() {
+                    println!("    from: {}", sanitize(&parts.join("; ")));
+                }
+            }
             println!(
                 "    error margin: {}",
                 sanitize(o["error_margin"].as_str().unwrap_or("not recorded"))
             );
+        };
+        for o in hit["observations"].as_array().into_iter().flatten() {
+            show(o, "observation");
         }
+        for o in hit["with"].as_array().into_iter().flatten() {
+            show(o, "with");
+        }
+        for p in hit["parts"].as_array().into_iter().flatten() {
+            println!(
+                "  rests on: rule {} on {} (lead {}, via {}, strength {})",
+                text(&p["rule"]),
+                text(&p["subject"]),
+                text(&p["lead"]),
+                text(&p["via"]),
+                num(&p["strength"])
+            );
+        }
+    }
+    let counter: Vec<_> = h["counter_indications"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    if !counter.is_empty() {
+        println!("\ncounter-indications:");
+        for c in counter {
+            println!("  - {}", text(c));
+        }
+    }
+    if h["four_eyes"] == true {
+        let confirmers = review::current_confirmers(reviews);
+        println!(
+            "\nfour eyes: a finding only once two distinct reviewers confirm it ({} of 2 so far{})",
+            confirmers.len().min(2),
+            if confirmers.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", sanitize(&confirmers.join(", ")))
+            }
+        );
     }
     if reviews.is_empty() {
         println!("\nno decision yet: this lead is a proposal, not a finding");

@@ -316,7 +316,10 @@ fn load_interest(req: &ScanRequest) -> Result<crate::interest::InterestLists, St
         if !req.models.is_empty() {
             let manifest = crate::vision::manifest::Manifest::load(&crate::vision::models_dir())?;
             for m in &manifest.models {
-                let asked = req.models.iter().any(|n| n == &m.name || (n == "default" && m.default));
+                let asked = req
+                    .models
+                    .iter()
+                    .any(|n| n == &m.name || (n == "default" && m.default));
                 if asked && m.task == "objects" {
                     known.extend(m.labels.iter().cloned());
                 }

@@ -228,7 +228,7 @@ fn cross_device_value(analysed: &Analysed, v: usize) -> Value {
         .iter()
         .filter(|(i, _)| *i == v)
         .map(|(_, m)| {
-            json!({"rule": m.rule, "device": m.device, "identifiers": m.identifiers, "confidence": m.confidence})
+            json!({"rule": m.rule, "device": m.device, "identifiers": m.identifiers, "confidence": m.confidence, "records": m.records.len()})
         })
         .collect();
     json!({

@@ -1,13 +1,19 @@
-//! Evaluating the rules: pure, over typed observations (store::leads reads them), so it is
-//! tested without a case store. One lead per subject with every rule that fired on it, the
-//! observations each rule rested on (with the analyzer's error margin), a score and a
-//! deterministic rank.
+//! Evaluating the rules: pure, over typed observations (store::leads reads them) and the
+//! links between subjects (who owns which device, who talks to whom, who sent which record),
+//! so it is tested without a case store. One lead per subject with every rule that fired on
+//! it, the observations each rule rested on (in words, with the model's measured precision),
+//! the counter-indications, a score (docs/scoring.md) and a deterministic rank.
+//!
+//! Rules fire in two steps: the rules on observations, then the combinations, each after the
+//! rules it requires (a cycle is refused when the rules load).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
-use super::rules::{Condition, RuleSet};
+use super::margin::{Precision, precision_of};
+use super::rules::{Condition, Relation, Rule, RuleSet, SubjectKind};
+use super::words;
 use crate::model::{IdentityObservations, ItemObservations, LeadDraft, StoredObservation, Subject};
 use crate::store::audit::digest_hex;
 
@@ -34,38 +40,23 @@ impl Fields for StoredObservation {
     }
 }
 
+/// What joins subjects for combinations: device owners, contacts, senders of records.
+#[derive(Clone, Debug, Default)]
+pub struct Links {
+    /// Device (source label) → the identities that own it (`--owner`), by key.
+    pub owners: BTreeMap<String, Vec<String>>,
+    /// Identity → the identities it has contact with, either way.
+    pub correspondents: HashMap<String, BTreeSet<String>>,
+    /// (item id, a record's locator as JSON text) → the key of the record's sender.
+    pub senders: HashMap<(i64, String), String>,
+}
+
 /// Stable lead id for an item: `L` + 12 hex of SHA-256(source label, 0, path bytes).
 pub fn item_lead_id(label: &str, path: &[u8]) -> String {
     let mut key = label.as_bytes().to_vec();
     key.push(0);
     key.extend_from_slice(path);
     format!("L{}", &digest_hex(&key)[..12])
-}
-
-fn render(template: &str, obs: &StoredObservation, path: &str, source: &str) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        let name = &rest[open + 1..open + close];
-        let text = match name {
-            "path" => path.to_string(),
-            "source" => source.to_string(),
-            _ => match obs.field(name) {
-                Some(Value::String(s)) => s,
-                Some(Value::Null) | None => "none".into(),
-                Some(Value::Number(n)) if n.is_f64() => readable_number(n.as_f64().unwrap_or(0.0)),
-                Some(v) => v.to_string(),
-            },
-        };
-        out.push_str(&text);
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Stable lead id for an identity of the network: `L` + 12 hex of SHA-256(0, "identity",
@@ -76,15 +67,457 @@ pub fn identity_lead_id(key: &str) -> String {
     format!("L{}", &digest_hex(&bytes)[..12])
 }
 
-/// A fraction as people read it: four decimals at most, no trailing zeros (0.6410 → 0.641).
-fn readable_number(x: f64) -> String {
-    let text = format!("{x:.4}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text.is_empty() || text == "-" {
-        "0".into()
-    } else {
-        text.to_string()
+fn render(template: &str, field: &dyn Fn(&str) -> Option<Value>) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        out.push_str(
+            &field(&rest[open + 1..open + close]).map_or("none".into(), |v| words::plain(&v)),
+        );
+        rest = &rest[open + close + 1..];
     }
+    out.push_str(rest);
+    out
+}
+
+/// One subject as the evaluator sees it.
+struct Subj<'a> {
+    lead: String,
+    shown: String,
+    source: String,
+    observations: &'a [StoredObservation],
+    /// The device an item is on; "network" for an identity.
+    device: String,
+}
+
+/// A rule that fired on a subject.
+struct Fired<'a> {
+    rule: &'a Rule,
+    confidence: f64,
+    precision: Option<Precision>,
+    contribution: f64,
+    group: String,
+    matched: Vec<&'a StoredObservation>,
+    with: Vec<&'a StoredObservation>,
+    parts: Vec<Part>,
+    explanation: String,
+}
+
+impl Fired<'_> {
+    /// How strongly it stands, 0..1: confidence × measured precision.
+    fn strength(&self) -> f64 {
+        self.confidence * self.precision.as_ref().map_or(1.0, |p| p.factor)
+    }
+}
+
+#[derive(Clone)]
+struct Part {
+    rule: String,
+    lead: String,
+    shown: String,
+    via: Relation,
+    strength: f64,
+}
+
+fn fire_on_observations<'a>(rule: &'a Rule, s: &Subj<'a>) -> Option<Fired<'a>> {
+    let matched: Vec<&StoredObservation> = s
+        .observations
+        .iter()
+        .filter(|o| rule.kinds.contains(&o.kind) && o.satisfies(&rule.conditions))
+        .collect();
+    // The best observation: the strongest after its model's precision.
+    let best = matched
+        .iter()
+        .map(|o| (*o, precision_of(o)))
+        .max_by(|a, b| (a.0.confidence * a.1.factor).total_cmp(&(b.0.confidence * b.1.factor)))?;
+    let found = |u: &super::rules::Unless| {
+        s.observations
+            .iter()
+            .filter(|o| o.kind == u.kind && o.satisfies(&u.conditions))
+            .collect::<Vec<_>>()
+    };
+    if rule.unless.iter().any(|u| !found(u).is_empty()) {
+        return None;
+    }
+    let mut with = Vec::new();
+    for w in &rule.with {
+        let also = found(w);
+        if also.is_empty() {
+            return None;
+        }
+        with.extend(also);
+    }
+    let (obs, precision) = best;
+    let explanation = render(&rule.explain, &|name| match name {
+        "path" => Some(json!(s.shown)),
+        "source" => Some(json!(s.source)),
+        _ => obs.field(name),
+    });
+    Some(Fired {
+        rule,
+        confidence: obs.confidence,
+        contribution: rule.weight * obs.confidence * precision.factor,
+        group: format!("{}@{}", obs.analyzer, s.device),
+        precision: Some(precision),
+        matched,
+        with,
+        parts: Vec::new(),
+        explanation,
+    })
+}
+
+/// The subjects of both kinds, with the index maps the relations need.
+struct World<'a> {
+    items: Vec<Subj<'a>>,
+    identities: Vec<Subj<'a>>,
+    item_ids: Vec<i64>,
+    identity_keys: Vec<&'a str>,
+    identity_by_key: HashMap<&'a str, usize>,
+    items_by_device: HashMap<&'a str, Vec<usize>>,
+    cluster_of: Vec<Option<String>>,
+    items_by_cluster: HashMap<String, Vec<usize>>,
+    links: &'a Links,
+}
+
+impl World<'_> {
+    fn owners_of(&self, item: usize) -> Vec<usize> {
+        self.links
+            .owners
+            .get(&self.items[item].device)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.identity_by_key.get(k.as_str()).copied())
+            .collect()
+    }
+
+    fn correspondents_of(&self, identity: usize) -> Vec<usize> {
+        self.links
+            .correspondents
+            .get(self.identity_keys[identity])
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.identity_by_key.get(k.as_str()).copied())
+            .collect()
+    }
+
+    fn devices_of(&self, identity: usize) -> Vec<&str> {
+        let key = self.identity_keys[identity];
+        self.links
+            .owners
+            .iter()
+            .filter(|(_, keys)| keys.iter().any(|k| k == key))
+            .map(|(d, _)| d.as_str())
+            .collect()
+    }
+}
+
+/// The subjects a relation reaches, as (is an item, index).
+fn related(world: &World, from: (SubjectKind, usize), via: Relation) -> Vec<(SubjectKind, usize)> {
+    use SubjectKind::*;
+    let (kind, at) = from;
+    match (via, kind) {
+        (Relation::Itself, _) => vec![from],
+        (Relation::DeviceItems, Identity) => world
+            .devices_of(at)
+            .into_iter()
+            .flat_map(|d| world.items_by_device.get(d).into_iter().flatten())
+            .map(|&i| (Item, i))
+            .collect(),
+        (Relation::Correspondents, Identity) => world
+            .correspondents_of(at)
+            .into_iter()
+            .map(|i| (Identity, i))
+            .collect(),
+        (Relation::Owner, Item) => world
+            .owners_of(at)
+            .into_iter()
+            .map(|i| (Identity, i))
+            .collect(),
+        (Relation::OwnerCorrespondents, Item) => {
+            let owners = world.owners_of(at);
+            let mut out: BTreeSet<usize> = BTreeSet::new();
+            for &o in &owners {
+                out.extend(world.correspondents_of(o));
+            }
+            out.retain(|i| !owners.contains(i));
+            out.into_iter().map(|i| (Identity, i)).collect()
+        }
+        (Relation::NearDuplicates, Item) => world.cluster_of[at]
+            .as_ref()
+            .and_then(|c| world.items_by_cluster.get(c))
+            .into_iter()
+            .flatten()
+            .filter(|&&i| i != at)
+            .map(|&i| (Item, i))
+            .collect(),
+        // `sent` is resolved per observation (fire_combination); other pairs are refused
+        // when the rules load.
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `fired`'s observations occur in a record that identity `key` sent.
+fn sent_by(world: &World, item: usize, fired: &Fired, key: &str) -> bool {
+    fired.matched.iter().any(|o| {
+        o.value
+            .get("occurrences")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|occ| occ.get("in"))
+            .any(|locator| {
+                world
+                    .links
+                    .senders
+                    .get(&(world.item_ids[item], locator.to_string()))
+                    .is_some_and(|s| s == key)
+            })
+    })
+}
+
+/// What fired, per subject.
+struct FiredSets<'a> {
+    items: Vec<Vec<Fired<'a>>>,
+    identities: Vec<Vec<Fired<'a>>>,
+}
+
+impl<'a> FiredSets<'a> {
+    fn on(&self, kind: SubjectKind, at: usize) -> &[Fired<'a>] {
+        match kind {
+            SubjectKind::Item => &self.items[at],
+            SubjectKind::Identity => &self.identities[at],
+        }
+    }
+}
+
+fn fire_combination<'a>(
+    rule: &'a Rule,
+    world: &World,
+    fired: &FiredSets,
+    subject: (SubjectKind, usize),
+) -> Option<Fired<'a>> {
+    let combine = rule.combine.as_ref()?;
+    if fired
+        .on(subject.0, subject.1)
+        .iter()
+        .any(|f| combine.unless_fired.contains(&f.rule.id))
+    {
+        return None;
+    }
+    let mut parts: Vec<Part> = Vec::new();
+    let mut weakest = f64::INFINITY;
+    for req in &combine.requires {
+        let targets: Vec<(SubjectKind, usize)> = if req.via == Relation::Sent {
+            (0..world.items.len())
+                .map(|i| (SubjectKind::Item, i))
+                .collect()
+        } else {
+            related(world, subject, req.via)
+        };
+        let mut best: Option<Part> = None;
+        for (kind, at) in targets {
+            let subj = match kind {
+                SubjectKind::Item => &world.items[at],
+                SubjectKind::Identity => &world.identities[at],
+            };
+            for f in fired.on(kind, at) {
+                if !req.rules.contains(&f.rule.id) {
+                    continue;
+                }
+                if req.via == Relation::Sent
+                    && !sent_by(world, at, f, world.identity_keys[subject.1])
+                {
+                    continue;
+                }
+                let part = Part {
+                    rule: f.rule.id.clone(),
+                    lead: subj.lead.clone(),
+                    shown: subj.shown.clone(),
+                    via: req.via,
+                    strength: f.strength(),
+                };
+                if best.as_ref().is_none_or(|b| part.strength > b.strength) {
+                    best = Some(part.clone());
+                }
+                if parts.len() < 20 {
+                    parts.push(part);
+                }
+            }
+        }
+        weakest = weakest.min(best?.strength);
+    }
+    let s = match subject.0 {
+        SubjectKind::Item => &world.items[subject.1],
+        SubjectKind::Identity => &world.identities[subject.1],
+    };
+    let evidence = parts
+        .iter()
+        .map(|p| format!("{} on {}", p.rule, p.shown))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let explanation = render(&rule.explain, &|name| match name {
+        "path" | "label" => Some(json!(s.shown)),
+        "source" => Some(json!(s.source)),
+        "evidence" => Some(json!(evidence)),
+        _ => None,
+    });
+    Some(Fired {
+        rule,
+        confidence: weakest,
+        precision: None,
+        contribution: rule.weight * weakest,
+        group: format!("combination:{}", rule.id),
+        matched: Vec::new(),
+        with: Vec::new(),
+        parts,
+        explanation,
+    })
+}
+
+/// Why a reader might doubt the lead, from what the subject's observations say.
+fn counter_indications(s: &Subj, fired: &[Fired]) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in s.observations {
+        if o.kind == "hashset.match"
+            && o.value.get("status").and_then(Value::as_str) == Some("good")
+        {
+            out.push(format!(
+                "also in the known-good hash set {}: a file known from ordinary software or content",
+                words::plain(o.value.get("set").unwrap_or(&Value::Null))
+            ));
+        }
+        if o.kind == "network.cross_device" {
+            for m in o
+                .value
+                .get("merges")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let records = m.get("records").and_then(Value::as_u64);
+                let rule = m.get("rule").and_then(Value::as_str).unwrap_or("");
+                let ids = m.get("identifiers").map(words::plain).unwrap_or_default();
+                if records == Some(1) {
+                    out.push(format!("the merge of {ids} ({rule}) rests on one record"));
+                } else if rule == "contact-entry" {
+                    out.push(format!(
+                        "the merge of {ids} rests on a contact entry: a name in an address book, not proof of one person"
+                    ));
+                }
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for f in fired {
+        for o in f.matched.iter().chain(&f.with) {
+            let p = precision_of(o);
+            if p.basis == "not-measured" && seen.insert(format!("unmeasured {:?}", p.model)) {
+                out.push(format!(
+                    "the precision of {} is not measured: its score is counted at {}",
+                    p.model.clone().unwrap_or_default(),
+                    super::margin::UNMEASURED
+                ));
+            }
+            let score = o.value.get("score").and_then(Value::as_f64);
+            if let (Some(score), Some(t)) = (score, p.threshold)
+                && (score - t).abs() < 0.05
+                && seen.insert(format!("near {:?}", p.model))
+            {
+                out.push(format!(
+                    "{} scores {} within 0.05 of its threshold {t}: a small change of the picture could turn it",
+                    p.model.clone().unwrap_or_default(),
+                    words::number(score)
+                ));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn observation_json(o: &StoredObservation, margins: &HashMap<String, String>) -> Value {
+    json!({
+        "kind": o.kind,
+        "analyzer": o.analyzer,
+        "analyzer_version": o.analyzer_version,
+        "value": o.value,
+        "words": words::describe(o),
+        "confidence": o.confidence,
+        "provenance": o.provenance,
+        "precision": precision_of(o),
+        "error_margin": margins.get(&crate::store::error_margin_key(&o.analyzer, &o.analyzer_version)),
+    })
+}
+
+/// The score of a subject's fired rules (docs/scoring.md): contributions grouped by
+/// independence (analyzer and device; a combination is its own group); within a group only
+/// the largest counts, a repeat of the same observation adds nothing; the groups add up.
+/// Returns the score and, per fired rule, whether it is the one its group counts.
+fn score(fired: &[Fired]) -> (f64, Vec<bool>) {
+    let mut best: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+    for (i, f) in fired.iter().enumerate() {
+        let slot = best.entry(f.group.as_str()).or_insert((f.contribution, i));
+        if f.contribution > slot.0 {
+            *slot = (f.contribution, i);
+        }
+    }
+    let counted: Vec<bool> = (0..fired.len())
+        .map(|i| best.values().any(|&(_, j)| j == i))
+        .collect();
+    (best.values().map(|(c, _)| c).sum(), counted)
+}
+
+fn lead_of(
+    rules: &RuleSet,
+    margins: &HashMap<String, String>,
+    s: &Subj,
+    fired: &[Fired],
+    subject: Value,
+) -> Option<(f64, Value)> {
+    if fired.is_empty() {
+        return None;
+    }
+    let (total, counted) = score(fired);
+    let hits: Vec<Value> = fired
+        .iter()
+        .zip(&counted)
+        .map(|(f, counted)| {
+            json!({
+                "rule": f.rule.id,
+                "title": f.rule.title,
+                "weight": f.rule.weight,
+                "confidence": f.confidence,
+                "precision": f.precision,
+                "contribution": f.contribution,
+                "group": f.group,
+                "counted": counted,
+                "four_eyes": f.rule.four_eyes,
+                "explanation": f.explanation,
+                "observations": f.matched.iter().map(|o| observation_json(o, margins)).collect::<Vec<_>>(),
+                "with": f.with.iter().map(|o| observation_json(o, margins)).collect::<Vec<_>>(),
+                "parts": f.parts.iter().map(|p| json!({
+                    "rule": p.rule, "lead": p.lead, "subject": p.shown, "via": p.via.as_str(), "strength": p.strength,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let groups = counted.iter().filter(|c| **c).count();
+    Some((
+        total,
+        json!({
+            "subject": subject,
+            "rules_version": rules.version,
+            "score": {"total": total, "independent_groups": groups, "formula": "sum over independent groups of the largest weight x confidence x precision (docs/scoring.md)"},
+            "four_eyes": fired.iter().any(|f| f.rule.four_eyes),
+            "hits": hits,
+            "counter_indications": counter_indications(s, fired),
+        }),
+    ))
 }
 
 /// The leads the rules propose over `items` and the network's `identities`, ranked: by
@@ -95,155 +528,140 @@ pub fn evaluate(
     margins: &HashMap<String, String>,
     items: &[ItemObservations],
     identities: &[IdentityObservations],
+    links: &Links,
 ) -> Vec<LeadDraft> {
-    let mut leads: Vec<LeadDraft> = items
-        .iter()
-        .filter_map(|item| item_lead(rules, margins, item))
-        .chain(
-            identities
-                .iter()
-                .filter_map(|identity| identity_lead(rules, margins, identity)),
-        )
-        .collect();
-    leads.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-    for (rank, lead) in leads.iter_mut().enumerate() {
-        lead.rank = rank as i64 + 1;
-    }
-    leads
-}
-
-/// The rules that fire on one subject's observations, with their summed contribution.
-/// `shown` and `source` fill `{path}` and `{source}` in the explanations.
-fn fire(
-    rules: &RuleSet,
-    margins: &HashMap<String, String>,
-    observations: &[StoredObservation],
-    shown: &str,
-    source: &str,
-) -> (Vec<Value>, f64) {
-    let mut hits = Vec::new();
-    let mut score = 0.0;
-    for rule in &rules.rules {
-        let matched: Vec<&StoredObservation> = observations
-            .iter()
-            .filter(|o| rule.kinds.contains(&o.kind) && o.satisfies(&rule.conditions))
-            .collect();
-        let Some(best) = matched
-            .iter()
-            .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
-        else {
-            continue;
-        };
-        if rule.unless.iter().any(|u| {
-            observations
-                .iter()
-                .any(|o| o.kind == u.kind && o.satisfies(&u.conditions))
-        }) {
-            continue;
-        }
-        let contribution = rule.weight * best.confidence;
-        score += contribution;
-        hits.push(json!({
-            "rule": rule.id,
-            "title": rule.title,
-            "weight": rule.weight,
-            "contribution": contribution,
-            "explanation": render(&rule.explain, best, shown, source),
-            "observations": matched.iter().map(|o| json!({
-                "kind": o.kind,
-                "analyzer": o.analyzer,
-                "analyzer_version": o.analyzer_version,
-                "value": o.value,
-                "confidence": o.confidence,
-                "provenance": o.provenance,
-                "error_margin": margins.get(&crate::store::error_margin_key(&o.analyzer, &o.analyzer_version)),
-            })).collect::<Vec<_>>(),
-        }));
-    }
-    (hits, score)
-}
-
-/// The lead on one item, when any rule fires on it.
-fn item_lead(
-    rules: &RuleSet,
-    margins: &HashMap<String, String>,
-    item: &ItemObservations,
-) -> Option<LeadDraft> {
-    let (label, path) = (&item.source, &item.path);
-    let shown = crate::evidence::display_path(path);
-    let (hits, score) = fire(rules, margins, &item.observations, &shown, label);
-    if hits.is_empty() {
-        return None;
-    }
-    let hits = json!({"subject": {"source": label, "path": shown}, "rules_version": rules.version, "hits": hits});
-    Some(LeadDraft {
-        id: item_lead_id(label, path),
-        subject: Subject::Item {
-            source: label.clone(),
-            path: path.clone(),
-        },
-        item: Some(item.item),
-        score,
-        rank: 0,
-        hits,
-    })
-}
-
-/// The lead on one identity of the network, when any rule fires on it. `{path}` in an
-/// explanation is the identity's label, `{source}` its devices.
-fn identity_lead(
-    rules: &RuleSet,
-    margins: &HashMap<String, String>,
-    identity: &IdentityObservations,
-) -> Option<LeadDraft> {
-    let field = |name: &str| {
-        identity.observations.iter().find_map(|o| {
+    let field = |obs: &[StoredObservation], name: &str| {
+        obs.iter().find_map(|o| {
             o.value
                 .get(name)
                 .and_then(Value::as_str)
                 .map(str::to_string)
         })
     };
-    let label = field("label").unwrap_or_else(|| identity.key.clone());
-    let devices = field("devices").unwrap_or_default();
-    let (hits, score) = fire(rules, margins, &identity.observations, &label, &devices);
-    if hits.is_empty() {
-        return None;
+    let item_subjects: Vec<Subj> = items
+        .iter()
+        .map(|i| Subj {
+            lead: item_lead_id(&i.source, &i.path),
+            shown: crate::evidence::display_path(&i.path),
+            source: i.source.clone(),
+            observations: &i.observations,
+            device: i.source.clone(),
+        })
+        .collect();
+    let identity_subjects: Vec<Subj> = identities
+        .iter()
+        .map(|i| Subj {
+            lead: identity_lead_id(&i.key),
+            shown: field(&i.observations, "label").unwrap_or_else(|| i.key.clone()),
+            source: field(&i.observations, "devices").unwrap_or_default(),
+            observations: &i.observations,
+            device: "network".into(),
+        })
+        .collect();
+    let cluster_of: Vec<Option<String>> = items
+        .iter()
+        .map(|i| {
+            i.observations
+                .iter()
+                .find(|o| o.kind == "image.near_duplicate")
+                .and_then(|o| o.value.get("cluster"))
+                .map(|c| c.to_string())
+        })
+        .collect();
+    let mut items_by_cluster: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, c) in cluster_of.iter().enumerate() {
+        if let Some(c) = c {
+            items_by_cluster.entry(c.clone()).or_default().push(i);
+        }
     }
-    let hits = json!({"subject": {"identity": identity.key, "label": label}, "rules_version": rules.version, "hits": hits});
-    Some(LeadDraft {
-        id: identity_lead_id(&identity.key),
-        subject: Subject::Identity(identity.key.clone()),
-        item: None,
-        score,
-        rank: 0,
-        hits,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conditions() {
-        let obs = StoredObservation {
-            kind: "k".into(),
-            analyzer: "a".into(),
-            analyzer_version: "1".into(),
-            value: json!({"status": "bad", "n": 3}),
-            confidence: 0.7,
-            provenance: Value::Null,
+    let mut items_by_device: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        items_by_device
+            .entry(item.source.as_str())
+            .or_default()
+            .push(i);
+    }
+    let world = World {
+        item_ids: items.iter().map(|i| i.item.0).collect(),
+        identity_keys: identities.iter().map(|i| i.key.as_str()).collect(),
+        identity_by_key: identities
+            .iter()
+            .enumerate()
+            .map(|(n, i)| (i.key.as_str(), n))
+            .collect(),
+        items: item_subjects,
+        identities: identity_subjects,
+        items_by_device,
+        cluster_of,
+        items_by_cluster,
+        links,
+    };
+    let mut fired = FiredSets {
+        items: (0..items.len()).map(|_| Vec::new()).collect(),
+        identities: (0..identities.len()).map(|_| Vec::new()).collect(),
+    };
+    for rule in rules.evaluation_order() {
+        let kind = rule.subject();
+        let count = match kind {
+            SubjectKind::Item => world.items.len(),
+            SubjectKind::Identity => world.identities.len(),
         };
-        let c = |t: &str| -> BTreeMap<String, Condition> { toml::from_str(t).unwrap() };
-        assert!(obs.satisfies(&c("status = \"bad\"")));
-        assert!(!obs.satisfies(&c("status = \"good\"")));
-        assert!(obs.satisfies(&c("n = { gte = 3 }\nconfidence = { gt = 0.5 }")));
-        assert!(!obs.satisfies(&c("confidence = { gt = 0.8 }")));
-        assert!(obs.satisfies(&c("status = { in = [\"bad\", \"worse\"] }")));
-        assert_eq!(
-            render("{path}: {status} {missing}", &obs, "a/b", "dev"),
-            "a/b: bad none"
-        );
+        let found: Vec<(usize, Fired)> = (0..count)
+            .filter_map(|at| {
+                let s = match kind {
+                    SubjectKind::Item => &world.items[at],
+                    SubjectKind::Identity => &world.identities[at],
+                };
+                let f = if rule.combine.is_some() {
+                    fire_combination(rule, &world, &fired, (kind, at))
+                } else {
+                    fire_on_observations(rule, s)
+                };
+                f.map(|f| (at, f))
+            })
+            .collect();
+        for (at, f) in found {
+            match kind {
+                SubjectKind::Item => fired.items[at].push(f),
+                SubjectKind::Identity => fired.identities[at].push(f),
+            }
+        }
     }
+    let mut leads: Vec<LeadDraft> = Vec::new();
+    for (at, item) in items.iter().enumerate() {
+        let s = &world.items[at];
+        let subject = json!({"source": item.source, "path": s.shown, "sha256": item.sha256});
+        if let Some((score, hits)) = lead_of(rules, margins, s, &fired.items[at], subject) {
+            leads.push(LeadDraft {
+                id: s.lead.clone(),
+                subject: Subject::Item {
+                    source: item.source.clone(),
+                    path: item.path.clone(),
+                },
+                item: Some(item.item),
+                score,
+                rank: 0,
+                hits,
+            });
+        }
+    }
+    for (at, identity) in identities.iter().enumerate() {
+        let s = &world.identities[at];
+        let subject = json!({"identity": identity.key, "label": s.shown});
+        if let Some((score, hits)) = lead_of(rules, margins, s, &fired.identities[at], subject) {
+            leads.push(LeadDraft {
+                id: s.lead.clone(),
+                subject: Subject::Identity(identity.key.clone()),
+                item: None,
+                score,
+                rank: 0,
+                hits,
+            });
+        }
+    }
+    leads.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    for (rank, lead) in leads.iter_mut().enumerate() {
+        lead.rank = rank as i64 + 1;
+    }
+    leads
 }

@@ -24,13 +24,113 @@ struct RulesFile {
 pub struct Rule {
     pub id: String,
     pub title: String,
+    /// The observation kinds the rule fires on (empty for a combination).
+    #[serde(default)]
     pub kinds: Vec<String>,
     #[serde(rename = "where", default)]
     pub conditions: BTreeMap<String, Condition>,
     #[serde(default)]
     pub unless: Vec<Unless>,
+    /// Observations the same subject must also have for the rule to fire ("a nudity score
+    /// together with detected faces"); they are listed with the lead as corroboration.
+    #[serde(default)]
+    pub with: Vec<Unless>,
+    /// A combination across modalities: fires on a subject when other rules fired on it or
+    /// on subjects related to it (an identity's devices' items, an item's device owner …).
+    #[serde(default)]
+    pub combine: Option<Combine>,
     pub weight: f64,
     pub explain: String,
+    /// Its leads count as findings only once two distinct reviewers confirmed them.
+    #[serde(default)]
+    pub four_eyes: bool,
+}
+
+/// A combination rule's subject and what it requires.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Combine {
+    pub subject: SubjectKind,
+    pub requires: Vec<Requirement>,
+    /// The combination does not fire on a subject these rules already fired on (a
+    /// near-duplicate of a known-bad picture that is itself listed adds nothing).
+    #[serde(default)]
+    pub unless_fired: Vec<String>,
+}
+
+/// One requirement: one of `rules` fired on a subject reached by `via`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub rules: Vec<String>,
+    pub via: Relation,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubjectKind {
+    Item,
+    Identity,
+}
+
+/// How a combination reaches from its subject to the subjects of another rule.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Relation {
+    /// The subject itself.
+    #[serde(rename = "self")]
+    Itself,
+    /// Identity → the items on the devices it owns (`--owner`).
+    DeviceItems,
+    /// Identity → the items in whose records (messages) it is the sender, where the other
+    /// rule's observation occurs in such a record: "an IBAN sent by".
+    Sent,
+    /// Identity → the identities it has contact with.
+    Correspondents,
+    /// Item → the identities owning its device.
+    Owner,
+    /// Item → the identities the owners of its device have contact with.
+    OwnerCorrespondents,
+    /// Item → the other pictures of its near-duplicate cluster (on any device).
+    NearDuplicates,
+}
+
+impl Relation {
+    /// (from, to): the subject kinds the relation joins.
+    pub fn joins(self) -> (Option<SubjectKind>, SubjectKind) {
+        use SubjectKind::*;
+        match self {
+            Relation::Itself => (None, Item),
+            Relation::DeviceItems | Relation::Sent => (Some(Identity), Item),
+            Relation::Correspondents => (Some(Identity), Identity),
+            Relation::Owner | Relation::OwnerCorrespondents => (Some(Item), Identity),
+            Relation::NearDuplicates => (Some(Item), Item),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Itself => "self",
+            Relation::DeviceItems => "device-items",
+            Relation::Sent => "sent",
+            Relation::Correspondents => "correspondents",
+            Relation::Owner => "owner",
+            Relation::OwnerCorrespondents => "owner-correspondents",
+            Relation::NearDuplicates => "near-duplicates",
+        }
+    }
+}
+
+impl Rule {
+    /// What the rule's leads are about: identities for the network's kinds and for a
+    /// combination on identities, items for the rest.
+    pub fn subject(&self) -> SubjectKind {
+        match &self.combine {
+            Some(c) => c.subject,
+            None if self.kinds.iter().all(|k| k.starts_with("network.")) => SubjectKind::Identity,
+            None => SubjectKind::Item,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -135,18 +235,216 @@ fn check_against_catalogue(rule: &Rule) -> Result<(), String> {
         }
         rest = &rest[open + close + 1..];
     }
-    for u in &rule.unless {
+    for u in rule.unless.iter().chain(&rule.with) {
         let kind = known(&u.kind)?;
         for field in u.conditions.keys() {
             if !has_field(&[kind], field) {
                 return Err(format!(
-                    "`unless` names {field:?}, which no observation of {} has",
+                    "`unless`/`with` names {field:?}, which no observation of {} has",
                     kind.name
                 ));
             }
         }
     }
     Ok(())
+}
+
+/// Thresholds a rule can meet: finite numbers, a confidence within 0..1, and a range that is
+/// not empty (`gt = 5, lt = 3` would never fire).
+fn check_threshold(field: &str, c: &Condition) -> Result<(), String> {
+    let Condition::Ops(o) = c else {
+        return Ok(());
+    };
+    for (name, t) in [("gt", o.gt), ("gte", o.gte), ("lt", o.lt), ("lte", o.lte)] {
+        let Some(t) = t else { continue };
+        if !t.is_finite() {
+            return Err(format!(
+                "threshold {field} {name} = {t} is not a finite number"
+            ));
+        }
+        if field == "confidence" && !(0.0..=1.0).contains(&t) {
+            return Err(format!(
+                "threshold confidence {name} = {t}: a confidence is between 0 and 1"
+            ));
+        }
+    }
+    let low =
+        o.gt.into_iter()
+            .chain(o.gte)
+            .fold(f64::NEG_INFINITY, f64::max);
+    let high = o.lt.into_iter().chain(o.lte).fold(f64::INFINITY, f64::min);
+    let closed = o.gte.is_some_and(|g| g == low) && o.lte.is_some_and(|l| l == high);
+    if low > high || (low == high && !closed) {
+        return Err(format!(
+            "thresholds on {field} leave no value ({low} .. {high}): the rule could never fire"
+        ));
+    }
+    Ok(())
+}
+
+/// A combination's explanation may use `{path}` (the subject as shown), `{source}` (its
+/// devices) and `{evidence}` (the leads it rests on, in words).
+fn check_combination_explain(rule: &Rule) -> Result<(), String> {
+    let mut rest = rule.explain.as_str();
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let field = &rest[open + 1..open + close];
+        if !matches!(field, "path" | "source" | "evidence" | "label") {
+            return Err(format!(
+                "`explain` uses {{{field}}}; a combination knows {{path}}, {{label}}, {{source}} and {{evidence}}"
+            ));
+        }
+        rest = &rest[open + close + 1..];
+    }
+    Ok(())
+}
+
+/// Combinations name existing rules, over relations that fit their subjects, and form no
+/// cycle. `Ok(Some(message))` names the first problem with its line.
+fn check_combinations(rules: &[Rule], line_of: &dyn Fn(&str) -> usize) -> Result<(), String> {
+    let by_id: HashMap<&str, &Rule> = rules.iter().map(|r| (r.id.as_str(), r)).collect();
+    for rule in rules {
+        let Some(c) = &rule.combine else { continue };
+        let at = line_of(&format!("\"{}\"", rule.id));
+        let bad = |why: String| -> Result<(), String> {
+            Err(format!("line {at}: rule {:?}: {why}", rule.id))
+        };
+        if c.requires.is_empty() {
+            return bad("`combine.requires` is empty".into());
+        }
+        for id in &c.unless_fired {
+            match by_id.get(id.as_str()) {
+                None => return bad(format!("`unless_fired` names the unknown rule {id:?}")),
+                Some(other) if other.subject() != c.subject => {
+                    return bad(format!(
+                        "`unless_fired` names {id:?}, which is about {:?}, not {:?}",
+                        other.subject(),
+                        c.subject
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for req in &c.requires {
+            let (from, to) = req.via.joins();
+            if from.is_some_and(|f| f != c.subject) {
+                return bad(format!(
+                    "`via = \"{}\"` starts from {:?}, but the combination is about {:?}",
+                    req.via.as_str(),
+                    from.unwrap_or(c.subject),
+                    c.subject
+                ));
+            }
+            let to = if req.via == Relation::Itself {
+                c.subject
+            } else {
+                to
+            };
+            if req.rules.is_empty() {
+                return bad("a requirement names no rule".into());
+            }
+            for id in &req.rules {
+                let Some(other) = by_id.get(id.as_str()) else {
+                    return bad(format!("requires the unknown rule {id:?}"));
+                };
+                if other.subject() != to {
+                    return bad(format!(
+                        "requires {id:?} via \"{}\", which reaches {:?}, but {id:?} is about {:?}",
+                        req.via.as_str(),
+                        to,
+                        other.subject()
+                    ));
+                }
+            }
+        }
+    }
+    // Cycles: depth-first over "requires", colouring rules on the current path.
+    fn visit<'a>(
+        id: &'a str,
+        by_id: &HashMap<&'a str, &'a Rule>,
+        state: &mut HashMap<&'a str, u8>,
+        path: &mut Vec<&'a str>,
+    ) -> Option<Vec<&'a str>> {
+        match state.get(id) {
+            Some(2) => return None,
+            Some(1) => {
+                let start = path.iter().position(|p| *p == id).unwrap_or(0);
+                let mut cycle = path[start..].to_vec();
+                cycle.push(id);
+                return Some(cycle);
+            }
+            _ => {}
+        }
+        state.insert(id, 1);
+        path.push(id);
+        if let Some(c) = by_id.get(id).and_then(|r| r.combine.as_ref()) {
+            for next in c
+                .requires
+                .iter()
+                .flat_map(|q| &q.rules)
+                .chain(&c.unless_fired)
+            {
+                {
+                    if let Some(cycle) = visit(next.as_str(), by_id, state, path) {
+                        return Some(cycle);
+                    }
+                }
+            }
+        }
+        path.pop();
+        state.insert(id, 2);
+        None
+    }
+    let mut state = HashMap::new();
+    for rule in rules {
+        if let Some(cycle) = visit(rule.id.as_str(), &by_id, &mut state, &mut Vec::new()) {
+            let at = line_of(&format!("\"{}\"", cycle[0]));
+            return Err(format!(
+                "line {at}: rule {:?}: a cycle of combinations: {}",
+                cycle[0],
+                cycle.join(" → ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl RuleSet {
+    /// The rules in the order combinations can be evaluated: every rule after the rules it
+    /// requires (the order of the file otherwise).
+    pub fn evaluation_order(&self) -> Vec<&Rule> {
+        let mut done: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        while out.len() < self.rules.len() {
+            let before = out.len();
+            for r in &self.rules {
+                if done.contains(r.id.as_str()) {
+                    continue;
+                }
+                let ready = r.combine.as_ref().is_none_or(|c| {
+                    c.requires
+                        .iter()
+                        .flat_map(|q| &q.rules)
+                        .chain(&c.unless_fired)
+                        .all(|id| done.contains(id.as_str()))
+                });
+                if ready {
+                    done.insert(r.id.as_str());
+                    out.push(r);
+                }
+            }
+            if out.len() == before {
+                break; // a cycle: refused at load, so not reached
+            }
+        }
+        out
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
 }
 
 /// A validated rule set with its text and digest (recorded with every run and lead).
@@ -195,8 +493,37 @@ impl RuleSet {
             if let Some(first) = seen.insert(rule.id.clone(), at) {
                 return Err(bad(format!("duplicate id (first at line {first})")));
             }
-            if rule.kinds.is_empty() {
-                return Err(bad("`kinds` is empty: the rule could never fire".into()));
+            match (&rule.combine, rule.kinds.is_empty()) {
+                (None, true) => {
+                    return Err(bad("`kinds` is empty: the rule could never fire".into()));
+                }
+                (Some(_), false) => {
+                    return Err(bad(
+                        "a rule has either `kinds` or `combine`, not both".into()
+                    ));
+                }
+                _ => {}
+            }
+            if rule.combine.is_none() {
+                let network = rule
+                    .kinds
+                    .iter()
+                    .filter(|k| k.starts_with("network."))
+                    .count();
+                if network != 0 && network != rule.kinds.len() {
+                    return Err(bad(
+                        "`kinds` mixes the network's kinds (about identities) with kinds about items"
+                            .into(),
+                    ));
+                }
+            }
+            if rule.combine.is_some()
+                && !(rule.conditions.is_empty() && rule.unless.is_empty() && rule.with.is_empty())
+            {
+                return Err(bad(
+                    "a combination has no `where`, `unless` or `with`: it reads other rules' leads"
+                        .into(),
+                ));
             }
             if !rule.weight.is_finite() || rule.weight <= 0.0 {
                 return Err(bad(format!(
@@ -207,12 +534,18 @@ impl RuleSet {
             if rule.explain.matches('{').count() != rule.explain.matches('}').count() {
                 return Err(bad("unbalanced braces in `explain`".into()));
             }
-            check_against_catalogue(rule).map_err(bad)?;
-            for c in rule
+            if rule.combine.is_none() {
+                check_against_catalogue(rule).map_err(bad)?;
+            } else {
+                check_combination_explain(rule).map_err(bad)?;
+            }
+            for (field, c) in rule
                 .conditions
-                .values()
-                .chain(rule.unless.iter().flat_map(|u| u.conditions.values()))
+                .iter()
+                .chain(rule.unless.iter().flat_map(|u| u.conditions.iter()))
+                .chain(rule.with.iter().flat_map(|u| u.conditions.iter()))
             {
+                check_threshold(field, c).map_err(bad)?;
                 if let Condition::Ops(o) = c
                     && o.eq.is_none()
                     && o.ne.is_none()
@@ -228,6 +561,8 @@ impl RuleSet {
                 }
             }
         }
+        check_combinations(&file.rules, &line_of)
+            .map_err(|e| format!("rules file {origin}: {e}"))?;
         Ok(RuleSet {
             version: file.version,
             rules: file.rules,
@@ -247,8 +582,13 @@ impl RuleSet {
                     .iter()
                     .cloned()
                     .chain(r.unless.iter().map(|u| u.kind.clone()))
+                    .chain(r.with.iter().map(|u| u.kind.clone()))
             })
             .collect();
+        // Read for every lead: a known-good match is a counter-indication, a near-duplicate
+        // cluster links pictures for combinations.
+        k.push("hashset.match".into());
+        k.push("image.near_duplicate".into());
         k.sort();
         k.dedup();
         k
@@ -301,7 +641,7 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("{sett}"), "{err}");
         let err = RuleSet::parse(&rule("kinds = [\"hashset.match\"]\nunless = [{ kind = \"image.pdq\", where = { status = \"good\" } }]\nexplain = \"e\""), "r.toml").unwrap_err();
-        assert!(err.contains("`unless` names \"status\""), "{err}");
+        assert!(err.contains("`unless`/`with` names \"status\""), "{err}");
         assert!(RuleSet::parse(&rule("kinds = [\"hashset.match\"]\nwhere = { status = \"bad\", confidence = { gte = 0.5 } }\nexplain = \"{path} on {source}: {set}\""), "r.toml").is_ok());
         let err = RuleSet::parse(
             "version = \"1\"\n[[rule]]\nid = \"x\"\nbogus = 1\n",

@@ -67,6 +67,8 @@ pub struct ItemObservations {
     pub item: ItemId,
     pub source: String,
     pub path: Vec<u8>,
+    /// The item's SHA-256 (hex), when it was read.
+    pub sha256: Option<String>,
     pub observations: Vec<StoredObservation>,
 }
 

@@ -563,6 +563,16 @@ pub enum Subject {
     Case,
 }
 
+/// The kinds of subject a lead can be about, as stored in `leads.subject`.
+pub const SUBJECT_KINDS: &[&str] = &[
+    "item",
+    "identity",
+    "identity-pair",
+    "place",
+    "picture-cluster",
+    "case",
+];
+
 impl Subject {
     /// The kind, as stored in `leads.subject`.
     pub fn kind(&self) -> &'static str {

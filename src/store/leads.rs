@@ -43,7 +43,8 @@ pub fn item_observations(
 ) -> rusqlite::Result<Vec<ItemObservations>> {
     let placeholders = vec!["?"; kinds.len()].join(",");
     let sql = format!(
-        "SELECT o.item_id, s.label, i.path, o.kind, o.analyzer, o.analyzer_version, o.value, o.confidence, o.provenance
+        "SELECT o.item_id, s.label, i.path, o.kind, o.analyzer, o.analyzer_version, o.value, o.confidence, o.provenance,
+                lower(hex(i.sha256))
          FROM observations o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
          WHERE o.kind IN ({placeholders}) ORDER BY o.item_id, o.kind, o.analyzer, o.value"
     );
@@ -58,6 +59,7 @@ pub fn item_observations(
                 item: ItemId(item),
                 source: r.get(1)?,
                 path: r.get(2)?,
+                sha256: r.get::<_, Option<String>>(9)?.filter(|h| !h.is_empty()),
                 observations: Vec::new(),
             };
             e.insert(entry);
@@ -205,20 +207,6 @@ pub fn lead_state_and_hits(
     .optional()
 }
 
-/// The latest decision on a lead: (decision, reviewer, at).
-pub fn latest_review(
-    conn: &Connection,
-    lead: &str,
-) -> rusqlite::Result<Option<(String, String, String)>> {
-    use rusqlite::OptionalExtension;
-    conn.query_row(
-        "SELECT decision, reviewer, at FROM reviews WHERE lead_id = ?1 ORDER BY audit_seq DESC LIMIT 1",
-        [lead],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-    .optional()
-}
-
 /// Records a decision and the lead's new state (inside the caller's transaction, with its
 /// audit entry).
 pub fn record_review(
@@ -235,6 +223,24 @@ pub fn record_review(
         params![state.as_str(), review.lead],
     )?;
     Ok(())
+}
+
+/// The decisions on one lead, in the order they were made.
+pub fn reviews_of(conn: &Connection, lead: &str) -> rusqlite::Result<Vec<ReviewRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT lead_id, decision, reviewer, reason, at, audit_seq FROM reviews WHERE lead_id = ?1 ORDER BY audit_seq",
+    )?;
+    let rows = stmt.query_map([lead], |r| {
+        Ok(ReviewRow {
+            lead: r.get(0)?,
+            decision: r.get(1)?,
+            reviewer: r.get(2)?,
+            reason: r.get(3)?,
+            at: r.get(4)?,
+            audit_seq: r.get(5)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// Every decision, in the order they were made.

@@ -57,7 +57,9 @@ pub fn interest_inputs(conn: &Connection) -> rusqlite::Result<crate::interest::I
             "SELECT item_id, value, confidence FROM observations WHERE kind = ?1 AND item_id IS NOT NULL
              ORDER BY item_id, id",
         )?;
-        let rows = stmt.query_map([kind], |r| Ok((ItemId(r.get(0)?), json_at(r, 1)?, r.get(2)?)))?;
+        let rows = stmt.query_map([kind], |r| {
+            Ok((ItemId(r.get(0)?), json_at(r, 1)?, r.get(2)?))
+        })?;
         rows.collect()
     };
     Ok(crate::interest::InterestInputs {

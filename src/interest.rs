@@ -366,11 +366,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn distance_matches_a_known_pair() {
-        // Amsterdam Centraal to Rotterdam Centraal: 57.0 km as the crow flies (haversine on
-        // the mean radius; Vincenty on WGS 84 gives 57.1 km).
-        let d = distance_m(52.3791, 4.9003, 51.9244, 4.4690);
-        assert!((d - 57_000.0).abs() < 300.0, "{d}");
+    fn distance_matches_the_sphere() {
+        // One degree along the equator and a quarter meridian, on the mean radius: 2πR/360
+        // and πR/2.
+        let r = 6_371_008.8_f64;
+        let degree = distance_m(0.0, 10.0, 0.0, 11.0);
+        assert!(
+            (degree - 2.0 * std::f64::consts::PI * r / 360.0).abs() < 1e-6,
+            "{degree}"
+        );
+        let quarter = distance_m(0.0, 4.0, 90.0, 4.0);
+        assert!(
+            (quarter - std::f64::consts::PI * r / 2.0).abs() < 1e-3,
+            "{quarter}"
+        );
     }
 
     #[test]
@@ -426,7 +435,7 @@ mod tests {
                 places: vec![
                     PlaceOfInterest {
                         name: "far".into(),
-                        latitude: 52.0,
+                        latitude: 52.1,
                         longitude: 4.0,
                         radius_m: 50_000.0,
                     },

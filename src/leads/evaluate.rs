@@ -665,3 +665,322 @@ pub fn evaluate(
     }
     leads
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ItemId;
+
+    fn obs(kind: &str, analyzer: &str, value: Value) -> StoredObservation {
+        StoredObservation {
+            kind: kind.into(),
+            analyzer: analyzer.into(),
+            analyzer_version: "1".into(),
+            value,
+            confidence: 1.0,
+            provenance: Value::Null,
+        }
+    }
+
+    fn item(
+        id: i64,
+        source: &str,
+        path: &str,
+        observations: Vec<StoredObservation>,
+    ) -> ItemObservations {
+        ItemObservations {
+            item: ItemId(id),
+            source: source.into(),
+            path: path.as_bytes().to_vec(),
+            sha256: None,
+            observations,
+        }
+    }
+
+    fn identity(key: &str, observations: Vec<StoredObservation>) -> IdentityObservations {
+        IdentityObservations {
+            key: key.into(),
+            observations,
+        }
+    }
+
+    fn rules_of(extra: &str) -> RuleSet {
+        let text = format!(
+            "version = \"t\"\n\
+             [[rule]]\nid = \"bad\"\ntitle = \"t\"\nkinds = [\"hashset.match\"]\nwhere = {{ status = \"bad\" }}\nweight = 100.0\nexplain = \"{{path}}\"\n\
+             [[rule]]\nid = \"pdq\"\ntitle = \"t\"\nkinds = [\"image.pdq_match\"]\nweight = 80.0\nexplain = \"{{path}}\"\n\
+             [[rule]]\nid = \"mime\"\ntitle = \"t\"\nkinds = [\"type.extension_mismatch\"]\nweight = 20.0\nexplain = \"{{path}}\"\n\
+             [[rule]]\nid = \"broker\"\ntitle = \"t\"\nkinds = [\"network.metrics\"]\nwhere = {{ betweenness_rank = {{ lte = 1 }} }}\nweight = 15.0\nexplain = \"{{label}}\"\n\
+             [[rule]]\nid = \"core\"\ntitle = \"t\"\nkinds = [\"network.metrics\"]\nwhere = {{ inner_core = true }}\nweight = 8.0\nexplain = \"{{label}}\"\n\
+             [[rule]]\nid = \"burner\"\ntitle = \"t\"\nkinds = [\"network.burner\"]\nweight = 15.0\nexplain = \"{{label}}\"\n\
+             [[rule]]\nid = \"iban\"\ntitle = \"t\"\nkinds = [\"watchlist.match\"]\nweight = 40.0\nexplain = \"{{value}}\"\n\
+             [[rule]]\nid = \"poi\"\ntitle = \"t\"\nkinds = [\"location.place_of_interest\"]\nweight = 25.0\nexplain = \"{{place}}\"\n\
+             [[rule]]\nid = \"nude-face\"\ntitle = \"t\"\nkinds = [\"image.classification\"]\nwhere = {{ above_threshold = true }}\nwith = [{{ kind = \"image.faces\", where = {{ count = {{ gte = 1 }} }} }}]\nweight = 40.0\nexplain = \"{{path}}\"\n\
+             {extra}"
+        );
+        RuleSet::parse(&text, "test").unwrap()
+    }
+
+    fn rule(id: &str, combine: &str) -> String {
+        format!(
+            "[[rule]]\nid = \"{id}\"\ntitle = \"t\"\ncombine = {combine}\nweight = 30.0\nexplain = \"{{path}}: {{evidence}}\"\n"
+        )
+    }
+
+    #[test]
+    fn independent_analyzers_add_up_and_repeats_do_not() {
+        let rules = rules_of("");
+        let items = [item(
+            1,
+            "laptop",
+            "a.png",
+            vec![
+                obs(
+                    "hashset.match",
+                    "hashsets",
+                    json!({"status": "bad", "set": "s"}),
+                ),
+                obs("image.pdq_match", "pdqlist", json!({"status": "bad"})),
+            ],
+        )];
+        let ids = [identity(
+            "tel:+1",
+            vec![obs(
+                "network.metrics",
+                "network",
+                json!({"label": "Bram", "betweenness_rank": 1, "inner_core": true}),
+            )],
+        )];
+        let leads = evaluate(&rules, &HashMap::new(), &items, &ids, &Links::default());
+        let by = |id: &str| leads.iter().find(|l| l.id == id).unwrap();
+        // Two analyzers on the picture: 100 + 80.
+        assert_eq!(by(&item_lead_id("laptop", b"a.png")).score, 180.0);
+        // Broker and inner core read the same network observation: the larger counts, the
+        // other is listed as a repeat.
+        let person = by(&identity_lead_id("tel:+1"));
+        assert_eq!(person.score, 15.0);
+        let hits = person.hits["hits"].as_array().unwrap();
+        assert_eq!(hits.len(), 2);
+        assert_eq!(hits[1]["counted"], false);
+        assert_eq!(leads[0].rank, 1);
+        assert!(leads[0].score >= leads[1].score);
+    }
+
+    #[test]
+    fn a_model_is_weighed_by_its_card_and_needs_its_companion() {
+        let rules = rules_of("");
+        let nudity = |score: f64| StoredObservation {
+            confidence: score,
+            ..obs(
+                "image.classification",
+                "open_nsfw",
+                json!({"model": "open_nsfw", "above_threshold": true, "score": score}),
+            )
+        };
+        let face = obs(
+            "image.faces",
+            "blazeface",
+            json!({"model": "blazeface", "count": 1}),
+        );
+        let items = [
+            item(1, "phone", "alone.jpg", vec![nudity(0.9)]),
+            item(2, "phone", "face.jpg", vec![nudity(0.82), face]),
+        ];
+        let leads = evaluate(&rules, &HashMap::new(), &items, &[], &Links::default());
+        assert_eq!(leads.len(), 1, "no face, no lead from nude-face");
+        // open_nsfw's precision is not measured: 40 x 0.82 x 0.5.
+        assert!(
+            (leads[0].score - 40.0 * 0.82 * 0.5).abs() < 1e-9,
+            "{}",
+            leads[0].score
+        );
+        let counter = leads[0].hits["counter_indications"].to_string();
+        assert!(
+            counter.contains("not measured") && counter.contains("within 0.05"),
+            "{counter}"
+        );
+        assert_eq!(leads[0].hits["hits"][0]["with"][0]["kind"], "image.faces");
+    }
+
+    #[test]
+    fn combinations_follow_owners_contacts_senders_and_clusters() {
+        let extra = [
+            rule("central-holder", "{ subject = \"identity\", requires = [{ rules = [\"broker\"], via = \"self\" }, { rules = [\"bad\", \"near-bad\"], via = \"device-items\" }] }"),
+            rule("near-bad", "{ subject = \"item\", requires = [{ rules = [\"bad\", \"pdq\"], via = \"near-duplicates\" }], unless_fired = [\"bad\", \"pdq\"] }"),
+            rule("iban-by-broker", "{ subject = \"identity\", requires = [{ rules = [\"broker\"], via = \"self\" }, { rules = [\"iban\"], via = \"sent\" }] }"),
+            rule("poi-burner", "{ subject = \"item\", requires = [{ rules = [\"poi\"], via = \"self\" }, { rules = [\"burner\"], via = \"owner-correspondents\" }] }"),
+        ]
+        .concat();
+        let rules = rules_of(&extra);
+        let cluster = |c: i64| obs("image.near_duplicate", "neardup", json!({"cluster": c}));
+        let locator = json!({"line": 7});
+        let items = [
+            item(
+                1,
+                "laptop",
+                "bad.png",
+                vec![
+                    obs("hashset.match", "hashsets", json!({"status": "bad"})),
+                    cluster(1),
+                ],
+            ),
+            item(2, "phone", "copy.jpg", vec![cluster(1)]),
+            item(
+                3,
+                "phone",
+                "chat.txt",
+                vec![obs(
+                    "watchlist.match",
+                    "watchlist",
+                    json!({"value": "NL91", "occurrences": [{"in": locator}]}),
+                )],
+            ),
+            item(
+                4,
+                "phone",
+                "pier.jpg",
+                vec![obs(
+                    "location.place_of_interest",
+                    "places-of-interest",
+                    json!({"place": "Pier 4"}),
+                )],
+            ),
+        ];
+        let metrics = |label: &str, rank: i64| {
+            obs(
+                "network.metrics",
+                "network",
+                json!({"label": label, "betweenness_rank": rank}),
+            )
+        };
+        let ids = [
+            identity("tel:+1", vec![metrics("Bram", 1)]),
+            identity("tel:+2", vec![metrics("Anna", 1)]),
+            identity(
+                "tel:+3",
+                vec![obs("network.burner", "network", json!({"label": "burner"}))],
+            ),
+        ];
+        let mut links = Links::default();
+        links.owners.insert("laptop".into(), vec!["tel:+1".into()]);
+        links.owners.insert("phone".into(), vec!["tel:+2".into()]);
+        links
+            .correspondents
+            .insert("tel:+2".into(), ["tel:+3".to_string()].into());
+        links
+            .senders
+            .insert((3, locator.to_string()), "tel:+2".into());
+        let leads = evaluate(&rules, &HashMap::new(), &items, &ids, &links);
+        let rules_of_lead = |id: &str| -> Vec<String> {
+            leads.iter().find(|l| l.id == id).map_or(vec![], |l| {
+                l.hits["hits"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| h["rule"].as_str().unwrap().to_string())
+                    .collect()
+            })
+        };
+        assert_eq!(
+            rules_of_lead(&identity_lead_id("tel:+1")),
+            ["broker", "central-holder"]
+        );
+        // Anna sent the IBAN, Bram did not; Anna's phone holds no known-bad file but a
+        // near-duplicate of one, which is flagged media too.
+        assert_eq!(
+            rules_of_lead(&identity_lead_id("tel:+2")),
+            ["broker", "iban-by-broker", "central-holder"]
+        );
+        assert_eq!(
+            rules_of_lead(&item_lead_id("phone", b"copy.jpg")),
+            ["near-bad"]
+        );
+        assert_eq!(
+            rules_of_lead(&item_lead_id("laptop", b"bad.png")),
+            ["bad"],
+            "unless_fired"
+        );
+        assert_eq!(
+            rules_of_lead(&item_lead_id("phone", b"pier.jpg")),
+            ["poi", "poi-burner"]
+        );
+        let anna = leads
+            .iter()
+            .find(|l| l.id == identity_lead_id("tel:+2"))
+            .unwrap();
+        let parts = anna.hits["hits"][1]["parts"].as_array().unwrap();
+        assert_eq!(anna.hits["hits"][1]["rule"], "iban-by-broker");
+        assert_eq!(parts[1]["lead"], item_lead_id("phone", b"chat.txt"));
+        assert_eq!(parts[1]["via"], "sent");
+    }
+
+    #[test]
+    fn bad_combinations_are_refused_with_their_line() {
+        let cycle = [
+            rule(
+                "a",
+                "{ subject = \"item\", requires = [{ rules = [\"b\"], via = \"self\" }] }",
+            ),
+            rule(
+                "b",
+                "{ subject = \"item\", requires = [{ rules = [\"a\"], via = \"self\" }] }",
+            ),
+        ]
+        .concat();
+        let text = format!("version = \"t\"\n{cycle}");
+        let e = RuleSet::parse(&text, "r.toml").unwrap_err();
+        assert!(
+            e.contains("line 3") && e.contains("a cycle of combinations: a → b → a"),
+            "{e}"
+        );
+        let e = RuleSet::parse(
+            &format!(
+                "version = \"t\"\n{}",
+                rule(
+                    "x",
+                    "{ subject = \"item\", requires = [{ rules = [\"nope\"], via = \"self\" }] }"
+                )
+            ),
+            "r.toml",
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown rule \"nope\""), "{e}");
+        // device-items starts from an identity.
+        let text = format!(
+            "version = \"t\"\n[[rule]]\nid = \"bad\"\ntitle = \"t\"\nkinds = [\"hashset.match\"]\nweight = 1.0\nexplain = \"e\"\n{}",
+            rule(
+                "x",
+                "{ subject = \"item\", requires = [{ rules = [\"bad\"], via = \"device-items\" }] }"
+            )
+        );
+        let e = RuleSet::parse(&text, "r.toml").unwrap_err();
+        assert!(
+            e.contains("line 9") && e.contains("starts from Identity"),
+            "{e}"
+        );
+        let threshold = |w: &str| {
+            RuleSet::parse(
+                &format!(
+                    "version = \"t\"\n[[rule]]\nid = \"x\"\ntitle = \"t\"\nkinds = [\"image.classification\"]\nwhere = {w}\nweight = 1.0\nexplain = \"e\"\n"
+                ),
+                "r.toml",
+            )
+        };
+        assert!(
+            threshold("{ confidence = { gte = 1.5 } }")
+                .unwrap_err()
+                .contains("between 0 and 1")
+        );
+        assert!(
+            threshold("{ score = { gt = 0.9, lt = 0.5 } }")
+                .unwrap_err()
+                .contains("could never fire")
+        );
+        assert!(
+            threshold("{ score = { gt = nan } }")
+                .unwrap_err()
+                .contains("finite")
+        );
+        assert!(threshold("{ score = { gte = 0.5, lte = 0.5 } }").is_ok());
+    }
+}

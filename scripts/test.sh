@@ -30,6 +30,14 @@ for f in "${converted[@]}"; do
   fi
 done
 
+# case_validate (PyPI case-utils, pinned, in a venv under target/) validates the CASE/UCO
+# export in tests/leads.rs; required there when CI is set.
+case_venv=target/case-venv
+[ -x "$case_venv/bin/python" ] || python3 -m venv "$case_venv"
+"$case_venv/bin/python" -c 'import case_utils, importlib.metadata as m; assert m.version("case_utils") == "0.18.0"' 2>/dev/null \
+  || "$case_venv/bin/pip" install -q case-utils==0.18.0
+export SPOOR_CASE_VALIDATE="$PWD/$case_venv/bin/case_validate"
+
 cargo test --locked
 
 # The network exports read back by NetworkX (pinned, in a venv under target/), compared with

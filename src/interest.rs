@@ -343,7 +343,7 @@ pub fn matches(lists: &InterestLists, inputs: &InterestInputs) -> Vec<PassOutput
                         "score": value.get("score"), "list": list.labels.join(","), "list_sha256": list.digest,
                     }),
                     confidence: *confidence,
-                    provenance: json!({"from": "image.object", "list_sha256": list.digest}),
+                    provenance: json!({"from": "image.object", "list": list.labels.join(","), "list_sha256": list.digest}),
                 }));
             }
         }

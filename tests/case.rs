@@ -155,7 +155,21 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     // Leads on items, and on identities of the network (its roles: tests/graph.rs).
     let (leads, identities): (Vec<_>, Vec<_>) =
         all.iter().cloned().partition(|l| l["subject"] == "item");
-    assert_eq!(leads.len(), 7, "{leads:#?}");
+    assert_eq!(leads.len(), 8, "{leads:#?}");
+    // The video's frame showing the known-bad picture is in no hash set, but a near-duplicate
+    // of a listed picture: the combination says so, and rests on the listed picture's lead.
+    let frame = leads
+        .iter()
+        .find(|l| l["path"].as_str().unwrap().contains("//frame-"))
+        .expect("a lead on the video's frame");
+    assert_eq!(
+        frame["rules"],
+        serde_json::json!(["near-duplicate-of-known-bad"])
+    );
+    assert_eq!(
+        frame["hits"]["hits"][0]["parts"][0]["rule"],
+        "hashset-known-bad"
+    );
     assert!(
         !identities.is_empty() && identities.iter().all(|l| l["subject"] == "identity"),
         "{identities:#?}"
@@ -300,7 +314,7 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     assert_eq!(ids("findings"), vec![top.clone()]);
     assert_eq!(ids("rejected"), vec![second.clone()]);
     let awaiting = ids("awaiting_review");
-    assert_eq!(awaiting.len(), 5 + identities.len());
+    assert_eq!(awaiting.len(), 6 + identities.len());
     assert!(awaiting.contains(&third) && !awaiting.contains(&top) && !awaiting.contains(&second));
     assert_eq!(
         report["findings"][0]["reviews"][0]["reviewer"],
@@ -311,7 +325,7 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     let html = std::fs::read_to_string(case.join("exports/report.html")).unwrap();
     let findings_at = html.find("Findings (1)").expect("findings section");
     let awaiting_at = html
-        .find(&format!("AWAITING REVIEW ({})", 5 + identities.len()))
+        .find(&format!("AWAITING REVIEW ({})", 6 + identities.len()))
         .expect("awaiting section");
     let top_first = html.find(&top).unwrap();
     assert!(
@@ -754,12 +768,19 @@ fn report_verify_and_reveal_write_their_own_audit_entries_when_called_from_the_l
     let case = tmp.path().join("case");
     expect_code(&scan(&ev, &case, "T", &["--quiet"]), 0, "scan");
     let conn = spoor::store::open_store(&spoor::store::existing(&case).unwrap()).unwrap();
-    let path =
-        spoor::report::write_report(&conn, &case, spoor::report::Format::Json, None, "R. Porter")
-            .unwrap();
+    let path = spoor::report::write_report(
+        &conn,
+        &case,
+        spoor::report::Format::Json,
+        None,
+        "R. Porter",
+        None,
+    )
+    .unwrap();
     assert!(path.ends_with("exports/report.json") && path.is_file());
     assert!(
-        spoor::report::write_report(&conn, &case, spoor::report::Format::Json, None, " ").is_err()
+        spoor::report::write_report(&conn, &case, spoor::report::Format::Json, None, " ", None)
+            .is_err()
     );
     let verified = spoor::engine::verify_and_record(&conn, "V. Erifier").unwrap();
     assert!(!verified[0].differs());

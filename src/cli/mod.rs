@@ -228,7 +228,8 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
-    /// Case report: findings (confirmed leads) and, apart, leads awaiting review.
+    /// Case report: findings (confirmed leads) and, apart, leads awaiting review; or the
+    /// findings as KML or CASE/UCO, or the processing record.
     Report {
         case: PathBuf,
         /// Who writes the report, for the audit log (default: SPOOR_EXAMINER, else the login name).
@@ -236,9 +237,15 @@ enum Command {
         by: Option<String>,
         #[arg(long, value_enum, default_value = "html")]
         format: ReportFormat,
-        /// Output file (default: CASE/exports/report.html or .json).
+        /// Output file (default: CASE/exports/report.html, report.json, findings.kml,
+        /// findings.case.jsonld or processing-record.json).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace the people of the network (identifiers, names) and the entity values leads
+        /// rest on by HMAC pseudonyms keyed by this file (at least 16 bytes), for reports
+        /// shared beyond the case team; thumbnails are left out.
+        #[arg(long, value_name = "KEYFILE")]
+        pseudonymize: Option<PathBuf>,
     },
     /// Machine-readable export, sorted and stable (docs/schema.md).
     Export {
@@ -347,6 +354,12 @@ enum DecisionArg {
 enum ReportFormat {
     Html,
     Json,
+    /// Findings with GPS positions, for maps.
+    Kml,
+    /// Findings as CASE/UCO JSON-LD.
+    CaseUco,
+    /// What was done with the evidence, for a DPIA (JSON).
+    ProcessingRecord,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -438,7 +451,8 @@ fn run(cli: Cli) -> Result<i32, String> {
             by,
             format,
             out,
-        } => report_command(&case, by, format, out),
+            pseudonymize,
+        } => report_command(&case, by, format, out, pseudonymize),
         Command::Export {
             case,
             format: ExportFormat::Jsonl,
@@ -586,14 +600,18 @@ fn report_command(
     by: Option<String>,
     format: ReportFormat,
     out: Option<std::path::PathBuf>,
+    pseudonymize: Option<std::path::PathBuf>,
 ) -> Result<i32, String> {
     let conn = open(case)?;
     let format = match format {
         ReportFormat::Html => report::Format::Html,
         ReportFormat::Json => report::Format::Json,
+        ReportFormat::Kml => report::Format::Kml,
+        ReportFormat::CaseUco => report::Format::CaseUco,
+        ReportFormat::ProcessingRecord => report::Format::ProcessingRecord,
     };
     let actor = by.unwrap_or_else(whoami);
-    let path = report::write_report(&conn, case, format, out, &actor)?;
+    let path = report::write_report(&conn, case, format, out, &actor, pseudonymize.as_deref())?;
     println!("{}", path.display());
     Ok(exit::OK)
 }

@@ -68,6 +68,18 @@ fn card(model: &str) -> Option<Value> {
         .and_then(|(_, text)| serde_json::from_str(text).ok())
 }
 
+/// What a report says of a model's card: its digest, threshold and measured figures (None
+/// for an analyzer without a card).
+pub fn card_summary(model: &str) -> Option<serde_json::Value> {
+    let c = card(model)?;
+    Some(serde_json::json!({
+        "card": format!("models/cards/{model}.json"),
+        "model_sha256": c.get("model_sha256"), "threshold": c.get("threshold"),
+        "precision": c.get("precision"), "recall": c.get("recall"), "images": c.get("images"),
+        "labels_sha256": c.get("labels_sha256"),
+    }))
+}
+
 /// The precision behind one observation.
 pub fn precision_of(obs: &StoredObservation) -> Precision {
     if !MODEL_KINDS.contains(&obs.kind.as_str()) {

@@ -16,6 +16,11 @@ use crate::review;
 use crate::store::export::ExportError;
 use crate::store::{self, audit};
 
+pub mod kml;
+pub mod pseudonym;
+pub mod record;
+pub mod uco;
+
 pub const EXPORT_KINDS: &[&str] = &[
     "items",
     "observations",
@@ -91,6 +96,12 @@ fn export_all(
 pub enum Format {
     Html,
     Json,
+    /// The findings with GPS positions.
+    Kml,
+    /// The findings as CASE/UCO JSON-LD.
+    CaseUco,
+    /// The processing record (DPIA) as JSON.
+    ProcessingRecord,
 }
 
 impl Format {
@@ -99,6 +110,9 @@ impl Format {
         match self {
             Format::Html => "report.html",
             Format::Json => "report.json",
+            Format::Kml => "findings.kml",
+            Format::CaseUco => "findings.case.jsonld",
+            Format::ProcessingRecord => "processing-record.json",
         }
     }
 }
@@ -112,15 +126,41 @@ pub fn write_report(
     format: Format,
     out: Option<std::path::PathBuf>,
     actor: &str,
+    pseudonymize: Option<&std::path::Path>,
 ) -> Result<std::path::PathBuf, String> {
     let actor = actor.trim();
     if actor.is_empty() {
         return Err("a report needs the name of who writes it (--by)".into());
     }
-    let data = report_data(conn)?;
+    let pseudonymizer = pseudonymize
+        .map(|key| pseudonymizer(conn, key))
+        .transpose()?;
+    let mut data = report_data(conn)?;
+    if let Some(p) = &pseudonymizer {
+        p.value(&mut data);
+        data["pseudonymized"] = json!({"key_sha256": p.key_sha256,
+            "what": "identifiers, labels and names of the network's identities and the entity values leads rest on are HMAC-SHA256 pseudonyms"});
+    }
+    let pretty = |v: &Value| {
+        serde_json::to_string_pretty(v)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string())
+    };
     let body = match format {
-        Format::Html => render_html(&data, Some(&case_dir.join("thumbs"))),
-        Format::Json => serde_json::to_string_pretty(&data).map_err(|e| e.to_string())? + "\n",
+        // Thumbnails of people are left out of a pseudonymized report: a face is not a pseudonym.
+        Format::Html => render_html(
+            &data,
+            if pseudonymizer.is_some() {
+                None
+            } else {
+                Some(case_dir.join("thumbs"))
+            }
+            .as_deref(),
+        ),
+        Format::Json => pretty(&data)?,
+        Format::Kml => kml::render(&data),
+        Format::CaseUco => pretty(&uco::render(&data))?,
+        Format::ProcessingRecord => pretty(&data["processing_record"])?,
     };
     let path = out.unwrap_or_else(|| case_dir.join("exports").join(format.default_name()));
     std::fs::write(&path, &body).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -133,10 +173,44 @@ pub fn write_report(
             "sha256": audit::digest_hex(body.as_bytes()),
             "findings": data["findings"].as_array().map(Vec::len),
             "awaiting_review": data["awaiting_review"].as_array().map(Vec::len),
+            "pseudonymized_with_key_sha256": pseudonymizer.as_ref().map(|p| &p.key_sha256),
         }),
     )
     .map_err(|e| e.to_string())?;
     Ok(path)
+}
+
+/// What to hide in a pseudonymized report: every identifier, label and name of the
+/// network, and the entity values (IBANs, numbers, addresses) of watch-list matches.
+fn pseudonymizer(
+    conn: &Connection,
+    key: &std::path::Path,
+) -> Result<pseudonym::Pseudonymizer, String> {
+    let mut p = pseudonym::Pseudonymizer::from_file(key)?;
+    let mut hide: Vec<String> = Vec::new();
+    if let Ok(analysed) = crate::graph::of_case(conn) {
+        for n in &analysed.network.nodes {
+            hide.push(n.key.clone());
+            hide.push(n.label.clone());
+            hide.extend(n.identifiers.iter().cloned());
+            hide.extend(n.names.iter().cloned());
+        }
+    }
+    hide.extend(store::report::entity_values(conn).map_err(|e| format!("case store: {e}"))?);
+    // Device-scoped names (`whatsapp-name:Bram@laptop-bram`) hide as the name too.
+    let scoped: Vec<String> = hide
+        .iter()
+        .filter_map(|h| {
+            h.split_once(':')
+                .and_then(|(_, v)| v.rsplit_once('@'))
+                .map(|(n, _)| n.to_string())
+        })
+        .filter(|n| !n.contains('.'))
+        .collect();
+    hide.extend(scoped);
+    hide.retain(|h| !h.starts_with("device-owner:") && !h.starts_with("group:"));
+    p.hide(hide);
+    Ok(p)
 }
 
 pub fn report_data(conn: &Connection) -> Result<Value, String> {
@@ -144,24 +218,33 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
     let sources = store::report::sources(conn).map_err(db)?;
     let all = leads::list(conn).map_err(db)?;
     let reviews = review::list(conn).map_err(db)?;
+    let items = store::report::lead_items(conn).map_err(db)?;
+    let reviews_of = |l: &LeadRow| -> Vec<review::ReviewRow> {
+        reviews.iter().filter(|r| r.lead == l.id).cloned().collect()
+    };
     let with_reviews = |l: &LeadRow| {
         let mut v = serde_json::to_value(l).unwrap_or_default();
-        v["reviews"] = json!(
-            reviews
-                .iter()
-                .filter(|r| r.lead == l.id)
-                .collect::<Vec<_>>()
-        );
+        let of = reviews_of(l);
+        v["finding"] = json!(review::is_finding(l, &of));
+        v["confirmed_by"] = json!(review::current_confirmers(&of));
+        v["reviews"] = json!(of);
+        v["item"] = items.get(&l.id).cloned().unwrap_or(Value::Null);
         v
     };
+    // Findings: confirmed, and on a four-eyes lead by two reviewers. A four-eyes lead one
+    // reviewer confirmed still awaits review.
     let findings: Vec<Value> = all
         .iter()
-        .filter(|l| l.state == LeadState::Confirmed)
+        .filter(|l| review::is_finding(l, &reviews_of(l)))
         .map(with_reviews)
         .collect();
     let awaiting: Vec<Value> = all
         .iter()
-        .filter(|l| l.active && l.state.awaiting_review())
+        .filter(|l| {
+            l.active
+                && (l.state.awaiting_review()
+                    || (l.state == LeadState::Confirmed && !review::is_finding(l, &reviews_of(l))))
+        })
         .map(with_reviews)
         .collect();
     let rejected: Vec<Value> = all
@@ -180,7 +263,12 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
         }
     };
     let places = store::report::observations_of_kind(conn, "location.place").map_err(db)?;
+    let items_examined = store::report::item_count(conn).map_err(db)?;
     Ok(json!({
+        "empty": items_examined == 0,
+        "items_examined": items_examined,
+        "rule_stats": review::rule_stats(conn)?,
+        "processing_record": record::processing_record(conn)?,
         "tool": {"name": "spoor", "version": crate::TOOL_VERSION},
         "place_attribution": (places > 0).then_some(crate::places::ATTRIBUTION),
         "rules_digest": crate::store::meta_get(conn, "rules_digest").map_err(db)?,
@@ -199,10 +287,15 @@ pub fn report_data(conn: &Connection) -> Result<Value, String> {
 /// nothing in this module marks a value raw.
 fn text(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
         Value::Null => "—".into(),
-        other => other.to_string(),
+        other => crate::leads::words::plain(other),
     }
+}
+
+/// A number as people read it (0.641, not 0.64102564).
+fn number(v: &Value) -> String {
+    v.as_f64()
+        .map_or_else(|| text(v), crate::leads::words::number)
 }
 
 /// Largest thumbnail embedded in the HTML report (they are ~5-20 KB; a bigger file is not one
@@ -233,7 +326,7 @@ fn thumbnail_uri(thumbs_dir: Option<&std::path::Path>, lead: &Value) -> Option<S
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse;width:100%;margin-bottom:1.5em}\
      td,th{border:1px solid #ccc;padding:4px;vertical-align:top;text-align:left;font-size:90%}\
      .awaiting{border:3px dashed #c60;padding:0 1em;background:#fff8f0}.findings{border:3px solid #070;padding:0 1em}\
-     .hit{margin-bottom:.5em}code{word-break:break-all}.thumb{max-width:128px;max-height:128px;margin-top:4px}";
+     .hit{margin-bottom:.5em}.counter{background:#fffbe6;padding:2px 6px}code{word-break:break-all}.thumb{max-width:128px;max-height:128px;margin-top:4px}";
 
 /// A table of leads: why each was proposed (rule, explanation, observations with their error
 /// margins), its blurred thumbnail, and every decision on it.
@@ -260,17 +353,33 @@ fn lead_rows(leads: &[Value], thumbs_dir: Option<&std::path::Path>) -> Markup {
                     td {
                         @for hit in l["hits"]["hits"].as_array().into_iter().flatten() {
                             div.hit {
-                                b { (text(&hit["rule"])) } " (" (text(&hit["title"])) "): " (text(&hit["explanation"]))
+                                b { (text(&hit["rule"])) } " (" (text(&hit["title"])) ")"
+                                @if hit["four_eyes"] == true { " " i { "[four eyes]" } }
+                                ": " (text(&hit["explanation"]))
+                                br; small {
+                                    "contributes " (number(&hit["weight"])) " × confidence " (number(&hit["confidence"]))
+                                    " × precision " (if hit["precision"].is_null() { "1".to_string() } else { number(&hit["precision"]["factor"]) })
+                                    " = " (format!("{:.1}", hit["contribution"].as_f64().unwrap_or(0.0)))
+                                    @if hit["counted"] == false { " (a repeat of the same analyzer's observation: not added)" }
+                                }
                                 ul {
-                                    @for o in hit["observations"].as_array().into_iter().flatten() {
+                                    @for o in hit["observations"].as_array().into_iter().flatten().chain(hit["with"].as_array().into_iter().flatten()) {
                                         li {
                                             code { (text(&o["kind"])) } " by " (text(&o["analyzer"])) " v" (text(&o["analyzer_version"]))
-                                            " — confidence " (text(&o["confidence"])) " — " code { (text(&o["value"])) }
+                                            ": " (text(&o["words"])) " — confidence " (number(&o["confidence"]))
+                                            br; small { (text(&o["precision"]["words"])) }
                                             br; small { "error margin: " (text(&o["error_margin"])) }
                                         }
                                     }
+                                    @for p in hit["parts"].as_array().into_iter().flatten() {
+                                        li { "rests on " b { (text(&p["rule"])) } " on " code { (text(&p["subject"])) } " (lead " code { (text(&p["lead"])) } ", via " (text(&p["via"])) ")" }
+                                    }
                                 }
                             }
+                        }
+                        @let counter = l["hits"]["counter_indications"].as_array().cloned().unwrap_or_default();
+                        @if !counter.is_empty() {
+                            div.counter { b { "Counter-indications: " } ul { @for c in &counter { li { (text(c)) } } } }
                         }
                     }
                     td {
@@ -321,6 +430,12 @@ pub fn render_html(data: &Value, thumbs_dir: Option<&std::path::Path>) -> String
                         b { "BROKEN" } " at entry " (text(&audit["first_bad_entry"])) ": " (text(&audit["reason"]))
                     }
                 }
+                @if data["empty"] == true {
+                    p.awaiting { b { "This case holds no items: " } "nothing was examined, so there are no leads and no findings." }
+                }
+                @if let Some(p) = data["pseudonymized"].as_object() {
+                    p { b { "Pseudonymized: " } (text(&p["what"].clone())) " (key SHA-256 " code { (text(&p["key_sha256"].clone())) } "). Thumbnails are left out." }
+                }
                 h2 { "Evidence sources" }
                 (table_of(
                     &["label", "root", "examiner", "first scan", "finished", "files", "dirs", "other", "bytes", "errors", "root digest (SHA-256)"],
@@ -345,6 +460,36 @@ pub fn render_html(data: &Value, thumbs_dir: Option<&std::path::Path>) -> String
                 }
                 h2 { "Rejected leads (" (rejected.len()) ")" }
                 (lead_rows(&rejected, thumbs_dir))
+                h2 { "Rules: what reviewers decided" }
+                p { "Per rule, its leads and their decisions: precision = confirmed / decided, the error margin as investigators meet it, beside each model card's (in the observations above)." }
+                table {
+                    tr { th { "rule" } th { "leads" } th { "proposed" } th { "needs-info" } th { "confirmed" } th { "rejected" } th { "precision" } }
+                    @for r in data["rule_stats"].as_array().into_iter().flatten().filter(|r| r["leads"].as_u64() != Some(0)) {
+                        tr {
+                            td { (text(&r["rule"])) } td { (text(&r["leads"])) } td { (text(&r["proposed"])) } td { (text(&r["needs_info"])) }
+                            td { (text(&r["confirmed"])) } td { (text(&r["rejected"])) }
+                            td { @if r["precision"].is_null() { "no decisions yet" } @else { (number(&r["precision"])) } }
+                        }
+                    }
+                }
+                h2 { "Processing record" }
+                @let record = &data["processing_record"];
+                p { "Which analyzers and models read the evidence, against which lists and rules (the whole record: " code { "spoor report CASE --format processing-record" } ")." }
+                table {
+                    tr { th { "analyzer" } th { "version" } th { "observations" } th { "model card" } th { "error margin" } }
+                    @for a in record["analyzers"].as_array().into_iter().flatten() {
+                        tr {
+                            td { (text(&a["analyzer"])) } td { (text(&a["version"])) } td { (text(&a["observations"])) }
+                            td { @if let Some(c) = a["model_card"].as_object() {
+                                code { (text(&c["card"])) } " — model SHA-256 " code { (text(&c["model_sha256"])) } ", threshold " (text(&c["threshold"])) ", precision " (number(&c["precision"])) " on " (text(&c["images"])) " pictures"
+                            } @else { "—" } }
+                            td { small { (text(&a["error_margin"])) } }
+                        }
+                    }
+                }
+                p { "Rules: version " (text(&record["rules"]["version"])) " from " (text(&record["rules"]["origin"])) ", SHA-256 " code { (text(&record["rules"]["sha256"])) } "." }
+                (table_of(&["list", "kind", "SHA-256"], &["list", "kind", "sha256"], &record["lists_of_interest"]))
+                (table_of(&["when", "who", "action"], &["at", "actor", "action"], &json!(record["media_revealed"].as_array().into_iter().flatten().chain(record["reports_and_exports"].as_array().into_iter().flatten()).collect::<Vec<_>>())))
                 h2 { "Hash sets used" }
                 (table_of(
                     &["name", "format", "status", "category", "entries", "malformed lines", "file SHA-256"],

@@ -292,7 +292,7 @@ fn review_workflow_four_eyes_bulk_and_stats() {
     let log = stdout(&run(&["audit", "log", c]));
     assert_eq!(
         log.lines()
-            .filter(|l| l.contains("\"bulk_query\":{"))
+            .filter(|l| l.contains("bulk_query\\\":{"))
             .count(),
         proposed_before
     );
@@ -492,7 +492,6 @@ fn reports_export_for_action_only_findings_and_validate() {
         "pseudonymized report still names people"
     );
     assert!(hidden.contains("\"p-"), "pseudonyms in the report");
-    assert_eq!(hidden.replace(char::is_whitespace, "").len() > 0, true);
     let again = report(
         "json",
         "p2.json",

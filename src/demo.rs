@@ -21,7 +21,169 @@ pub struct DemoSet {
     pub known_good: PathBuf,
     /// PDQ hashes of known-bad pictures (the flagged picture's).
     pub known_bad_pdq: PathBuf,
+    /// A watch list of entities (the cell's IBAN), for `--watchlist`.
+    pub watchlist: PathBuf,
+    /// Places of interest (a handover square), for `--places-of-interest`.
+    pub places_of_interest: PathBuf,
+    /// What was planted, for scripts/bench-leads.sh: the leads the scenario should raise.
+    pub ground_truth: PathBuf,
 }
+
+/// The device owners a demo scan names (`--owner LABEL=IDENTIFIER`).
+pub const OWNERS: &[&str] = &[
+    "phone-anna=+31612345678",
+    "phone-anna=Anna",
+    "phone-kees=+31655555555",
+    "phone-kees=Kees",
+    "laptop-bram=bram@harbourfreight.example",
+    "laptop-bram=Bram",
+];
+
+/// The object classes of interest a demo scan names (the van seen at the pier).
+pub const OBJECTS_OF_INTEREST: &str = "truck";
+
+/// A real photo with GPS (a Nikon Coolpix P6000 sample of exif-py, BSD-3; tests/data/exif/
+/// SOURCES.md): the handover square of the places of interest is where it was taken.
+const PHOTO_WITH_GPS: &[u8] = include_bytes!("../tests/data/exif/DSCN0010.jpg");
+/// A real photo in which NanoDet finds a truck, a bicycle and a dog (darknet's data/dog.jpg,
+/// public domain; tests/data/vision/SOURCES.md).
+const PHOTO_WITH_VAN: &[u8] = include_bytes!("../tests/data/vision/dog.png");
+
+/// The flagged picture as a messenger passes it on: scaled to three quarters and saved as JPEG
+/// (quality 80): different bytes, no hash-set match, but within PDQ's distance.
+fn flagged_forwarded() -> Vec<u8> {
+    let img = image::load_from_memory(&flagged_picture())
+        .expect("the demo picture decodes")
+        .resize_exact(288, 192, image::imageops::FilterType::Triangle)
+        .to_rgb8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&img)
+        .expect("encoding to memory");
+    out
+}
+
+/// The second phone, Kees's: texts and calls with Bram (one holds the watch-listed IBAN) and
+/// with the courier's second burner, a photo taken at the handover square, a photo of the van,
+/// and the flagged picture forwarded.
+fn phone_kees_files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
+    // Milliseconds of a UTC time in 2024.
+    let at = |month: u32, day: u32, hour: u32, minute: u32| {
+        let days_before_month = [0, 31, 60][(month - 1) as usize] as i64;
+        let days = 19_723 + days_before_month + day as i64 - 1; // 2024-01-01 is day 19,723
+        ((days * 24 + hour as i64) * 60 + minute as i64) * 60_000
+    };
+    let sms = |address: &str, when: i64, kind: u8, body: &str| {
+        format!(
+            "  <sms protocol=\"0\" address=\"{address}\" date=\"{when}\" type=\"{kind}\" body=\"{body}\" read=\"1\" status=\"-1\" />\n"
+        )
+    };
+    let bram = "+31622222222";
+    let burner = "+31644444444";
+    let texts = [
+        sms(
+            bram,
+            at(2, 1, 18, 2),
+            1,
+            "New route from March. Interested?",
+        ),
+        sms(bram, at(2, 1, 18, 10), 2, "Yes"),
+        sms(
+            bram,
+            at(3, 4, 11, 0),
+            1,
+            "Van money to NL91 ABNA 0417 1643 00 by Friday",
+        ),
+        sms(burner, at(3, 6, 9, 0), 1, "Package at the square at 14:00"),
+        sms(burner, at(3, 6, 9, 5), 2, "OK"),
+        sms(burner, at(3, 7, 8, 0), 1, "Done. Next one Thursday"),
+        sms(bram, at(3, 8, 19, 15), 2, "All paid."),
+    ];
+    let backup = format!(
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<smses count=\"{}\">\n{}</smses>\n",
+        texts.len(),
+        texts.concat()
+    );
+    let call = |number: &str, seconds: u32, when: i64, kind: u8| {
+        format!(
+            "  <call number=\"{number}\" duration=\"{seconds}\" date=\"{when}\" type=\"{kind}\" presentation=\"1\" />\n"
+        )
+    };
+    let calls = format!(
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<calls count=\"3\">\n{}{}{}</calls>\n",
+        call(bram, 240, at(2, 20, 17, 30), 1),
+        call(bram, 95, at(3, 3, 20, 0), 2),
+        call(burner, 40, at(3, 6, 12, 50), 1),
+    );
+    let bram_card =
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bram\r\nTEL;TYPE=CELL:+31 6 2222 2222\r\nEND:VCARD\r\n";
+    vec![
+        (
+            "phone-kees",
+            b"Backups/sms-20240308.xml".to_vec(),
+            backup.into_bytes(),
+            '-',
+        ),
+        (
+            "phone-kees",
+            b"Backups/calls-20240308.xml".to_vec(),
+            calls.into_bytes(),
+            '-',
+        ),
+        (
+            "phone-kees",
+            b"Contacts/bram.vcf".to_vec(),
+            bram_card.as_bytes().to_vec(),
+            '-',
+        ),
+        (
+            "phone-kees",
+            b"DCIM/Camera/DSCN0010.jpg".to_vec(),
+            PHOTO_WITH_GPS.to_vec(),
+            '-',
+        ),
+        (
+            "phone-kees",
+            b"DCIM/Camera/IMG_20240306_pier.png".to_vec(),
+            PHOTO_WITH_VAN.to_vec(),
+            '-',
+        ),
+        (
+            "phone-kees",
+            b"Messages/Media/IMG-20240306-0002.jpg".to_vec(),
+            flagged_forwarded(),
+            '-',
+        ),
+    ]
+}
+
+/// The leads the scenario plants, as scripts/bench-leads.sh reads them: each with the rule
+/// that should raise it. `expected` are true leads of the demo that are not the scenario's
+/// (the other known-bad files, the disguised files, the cells' leaders).
+const GROUND_TRUTH: &str = r#"{
+  "planted": [
+    {"subject": "identity", "key": "device-owner:laptop-bram", "rule": "network-broker", "why": "Bram, the broker between the harbour crew and the cold-store cell, on three devices"},
+    {"subject": "identity", "key": "tel:+31633333333", "rule": "network-burner", "why": "the courier's first burner: one evening, reaching Anna"},
+    {"subject": "identity", "key": "tel:+31644444444", "rule": "network-burner", "why": "the courier's second burner: two days, reaching Anna and Kees"},
+    {"subject": "item", "source": "laptop-bram", "path": "Pictures/flagged-0001.png", "rule": "hashset-known-bad", "why": "the known-bad picture"},
+    {"subject": "item", "source": "phone-kees", "path": "Messages/Media/IMG-20240306-0002.jpg", "rule": "pdq-known-bad", "why": "the known-bad picture forwarded: rescaled, re-encoded"},
+    {"subject": "item", "source": "phone-anna", "path": "DCIM/Camera/VID_20240305_101500.avi//frame-0001@2.000s", "rule": "pdq-known-bad", "why": "the video containing the known-bad picture"},
+    {"subject": "item", "source": "phone-kees", "path": "DCIM/Camera/DSCN0010.jpg", "rule": "place-of-interest", "why": "a real photo taken at the handover square, on the phone of a burner's contact"},
+    {"subject": "item", "source": "phone-kees", "path": "Backups/sms-20240308.xml", "rule": "watchlist-entity", "why": "the watch-listed IBAN, sent by Bram"},
+    {"subject": "item", "source": "phone-kees", "path": "DCIM/Camera/IMG_20240306_pier.png", "rule": "object-of-interest", "why": "the van (a truck to the detector), with models only"}
+  ],
+  "expected": [
+    {"subject": "item", "source": "phone-anna", "path": "WhatsApp/Media/Images/IMG-20240303-WA0001.png", "why": "a copy of the known-bad picture"},
+    {"subject": "item", "source": "phone-anna", "path": "WhatsApp/Media/Documents/contacts.txt", "why": "a known-bad picture named .txt"},
+    {"subject": "item", "source": "usb-stick", "path": "backup/2024/03/deep/er/still/IMG-0042.png", "why": "a known-bad file deep in folders"},
+    {"subject": "item", "source": "laptop-bram", "path": "Documents/holiday-notes.txt", "why": "a picture named .txt"},
+    {"subject": "item", "source": "laptop-bram", "path": "Downloads/invoice-march.pdf", "why": "a ZIP named .pdf"},
+    {"subject": "item", "source": "usb-stick", "path": "backup/2024/03/archive.jpg", "why": "a ZIP named .jpg"},
+    {"subject": "identity", "key": "device-owner:phone-anna", "why": "Anna, who leads the harbour crew"},
+    {"subject": "identity", "key": "email:dirk@coldstore.example", "why": "Dirk, who leads the cold-store cell"}
+  ]
+}
+"#;
 
 /// The flagged picture: listed by MD5 in the known-bad set, by PDQ in the PDQ list, and shown
 /// for three seconds in the phone's video. A mosaic of contrasting tiles, so that its PDQ
@@ -308,6 +470,14 @@ fn comms_files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
     backup.push_str(&sms("+31633333333", 15, 2, "Tonight, 22:00, pier 4"));
     backup.push_str(&sms("+31633333333", 18, 1, "Understood"));
     backup.push_str(&sms("+31622222222", 600, 2, "Done. Crew is home."));
+    // The courier's second number, five days later (minutes after 2024-03-01 09:00 UTC).
+    backup.push_str(&sms(
+        "+31644444444",
+        5 * 24 * 60 + 60,
+        1,
+        "Square, 14:00. Bring the envelope",
+    ));
+    backup.push_str(&sms("+31644444444", 5 * 24 * 60 + 62, 2, "Will do"));
     backup.push_str("</smses>\n");
     let calls = format!(
         "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<calls count=\"2\">\n  <call number=\"+31622222222\" duration=\"185\" date=\"{}\" type=\"2\" presentation=\"1\" />\n  <call number=\"+31622222222\" duration=\"42\" date=\"{}\" type=\"1\" presentation=\"1\" />\n</calls>\n",
@@ -459,6 +629,7 @@ fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
             .to_vec();
     let readme = b"Windows driver readme. Install with setup.exe.\n".to_vec();
     let mut list = comms_files();
+    list.extend(phone_kees_files());
     list.extend(vec![
         (
             "laptop-bram",
@@ -599,7 +770,7 @@ pub fn write(dir: &Path) -> Result<DemoSet, String> {
     let mut good = String::from(
         "\"SHA-1\",\"MD5\",\"CRC32\",\"FileName\",\"FileSize\",\"ProductCode\",\"OpSystemCode\",\"SpecialCode\"\n",
     );
-    for device in ["laptop-bram", "phone-anna", "usb-stick"] {
+    for device in ["laptop-bram", "phone-anna", "phone-kees", "usb-stick"] {
         let root = dir.join(device);
         if root.exists() {
             std::fs::remove_dir_all(&root).map_err(|e| io(&root, e))?;
@@ -653,6 +824,22 @@ pub fn write(dir: &Path) -> Result<DemoSet, String> {
         ),
     )
     .map_err(|e| io(&known_bad_pdq, e))?;
+    let lists = dir.join("lists");
+    std::fs::create_dir_all(&lists).map_err(|e| io(&lists, e))?;
+    let watchlist = lists.join("watchlist.txt");
+    std::fs::write(
+        &watchlist,
+        "# spoor demo watch list: VALUE<TAB>note. Synthetic.\nNL91 ABNA 0417 1643 00\tthe cell's payment account (tip 2024-117)\n",
+    )
+    .map_err(|e| io(&watchlist, e))?;
+    let places_of_interest = lists.join("places-of-interest.csv");
+    std::fs::write(
+        &places_of_interest,
+        "name,latitude,longitude,radius_m\nHandover square (tip 2024-118),43.4675,11.8851,150\n",
+    )
+    .map_err(|e| io(&places_of_interest, e))?;
+    let ground_truth = dir.join("ground-truth.json");
+    std::fs::write(&ground_truth, GROUND_TRUTH).map_err(|e| io(&ground_truth, e))?;
     for device in &devices {
         set_mtimes(device)?;
     }
@@ -661,6 +848,9 @@ pub fn write(dir: &Path) -> Result<DemoSet, String> {
         known_bad,
         known_good,
         known_bad_pdq,
+        watchlist,
+        places_of_interest,
+        ground_truth,
     })
 }
 

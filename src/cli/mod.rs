@@ -795,6 +795,21 @@ fn demo_data(dir: &std::path::Path) -> Result<i32, String> {
     println!("hash set (known-bad): {}", set.known_bad.display());
     println!("hash set (known-good): {}", set.known_good.display());
     println!("PDQ list (known-bad): {}", set.known_bad_pdq.display());
+    println!("watch list: {}", set.watchlist.display());
+    println!("places of interest: {}", set.places_of_interest.display());
+    println!("ground truth: {}", set.ground_truth.display());
+    println!(
+        "owners: {}",
+        demo::OWNERS
+            .iter()
+            .map(|o| format!("--owner {o}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "objects of interest: --objects-of-interest {}",
+        demo::OBJECTS_OF_INTEREST
+    );
     Ok(exit::OK)
 }
 

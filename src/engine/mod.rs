@@ -144,8 +144,15 @@ pub fn run_scan_with(
         before_open: hooks.before_open,
         expansion_limits: hooks.expansion_limits.unwrap_or_default(),
     };
+    // Wall time per stage, in the scan-complete audit entry (scripts/bench-leads.sh).
+    let mut stage_seconds: Vec<(String, f64)> = Vec::new();
+    let clock = std::time::Instant::now();
     let (processed, already) =
         scan_sources(&conn, plan, run_id, &source_ids, &walked, progress, stop)?;
+    stage_seconds.push((
+        "items (walk, digests, analyzers, models)".into(),
+        clock.elapsed().as_secs_f64(),
+    ));
 
     let mut interrupted = stop.load(Ordering::Relaxed);
     if !interrupted && !index.is_empty() {
@@ -159,18 +166,20 @@ pub fn run_scan_with(
         .map_err(db)?;
     }
     if !interrupted {
-        interrupted = run_case_passes(&mut conn, plan, progress, stop)?;
+        interrupted = run_case_passes(&mut conn, plan, progress, stop, &mut stage_seconds)?;
     }
     let finished = Timestamp::now().to_rfc3339();
     let mut sources = Vec::new();
     for (id, source) in &source_ids {
         sources.push(finish_source(&conn, *id, source, !interrupted, &finished).map_err(db)?);
     }
+    let clock = std::time::Instant::now();
     let lead_counts = if interrupted {
         leads::LeadCounts::default()
     } else {
         leads::rebuild(&mut conn, &plan.rules).map_err(db)?
     };
+    stage_seconds.push(("leads".into(), clock.elapsed().as_secs_f64()));
     let errors: i64 = sources.iter().map(|s| s.errors).sum();
     let summary = ScanSummary {
         run_id,
@@ -196,6 +205,7 @@ pub fn run_scan_with(
         "run": run_id, "items_processed": processed, "errors": errors,
         "root_digests": summary.sources.iter().map(|s| json!({"label": s.label, "root_digest": s.root_digest, "complete": s.complete})).collect::<Vec<_>>(),
         "leads": summary.leads,
+        "stage_seconds": stage_seconds.iter().map(|(k, v)| json!({"stage": k, "seconds": v})).collect::<Vec<_>>(),
     });
     let summary_json = serde_json::to_value(&summary).unwrap_or_default();
     store::scan::finish_run(
@@ -368,6 +378,7 @@ fn run_case_passes(
     plan: &ScanPlan,
     progress: &Progress,
     stop: &AtomicBool,
+    stage_seconds: &mut Vec<(String, f64)>,
 ) -> Result<bool, String> {
     let db = |e: rusqlite::Error| format!("case store: {e}");
     let radius = crate::media::neardup::DEFAULT_MAX_DISTANCE;
@@ -380,6 +391,7 @@ fn run_case_passes(
         progress
             .case_pass
             .store(pass as usize + 1, Ordering::Relaxed);
+        let clock = std::time::Instant::now();
         let found = match pass {
             CasePass::NearDuplicates => {
                 let pictures = store::pdq_observations(conn).map_err(db)?;
@@ -441,6 +453,7 @@ fn run_case_passes(
         if let Some(found) = found {
             store::store_pass(conn, &found).map_err(db)?;
         }
+        stage_seconds.push((pass.name().to_string(), clock.elapsed().as_secs_f64()));
         progress.case_passes_done.fetch_add(1, Ordering::Relaxed);
     }
     progress.case_pass.store(0, Ordering::Relaxed);

@@ -154,6 +154,7 @@ pub const OBSERVATION_KINDS: &[KindSpec] = &[
             "threshold",
             "best_similarity",
             "other_device",
+            "best_other_device_similarity",
             "neighbours",
         ],
     },

@@ -264,6 +264,8 @@ pub fn similarity_pass(
             "model": plan.model, "threshold": plan.threshold,
             "best_similarity": list[0].1,
             "other_device": list.iter().any(|(j, _)| items[*j].source != items[i].source),
+            // The best may be on the same device; a rule about other devices reads this.
+            "best_other_device_similarity": list.iter().find(|(j, _)| items[*j].source != items[i].source).map(|(_, s)| *s),
             "neighbours": list.iter().enumerate().map(|(rank, (j, s))| json!({
                 "rank": rank + 1, "similarity": s, "source": items[*j].source, "path": items[*j].path,
             })).collect::<Vec<_>>(),

@@ -452,7 +452,7 @@ fn comms_files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
         )
     };
     let mut backup = String::from(
-        "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<smses count=\"6\">\n",
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<smses count=\"8\">\n",
     );
     backup.push_str(&sms(
         "+31622222222",

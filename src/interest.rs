@@ -15,10 +15,7 @@ use serde_json::{Value, json};
 use crate::analyze::ObservationDraft;
 use crate::model::{ItemId, ObservationKind, PassCard, PassOutput, StoredGps};
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    crate::evidence::digest::to_hex(&sha2::Sha256::digest(bytes))
-}
+use crate::store::audit::digest_hex as sha256_hex;
 
 /// A watch list of entities: one per line, `VALUE` or `VALUE<TAB>NOTE`; `#` starts a
 /// comment. Each value is normalised by the entity extractor itself (an IBAN loses its

@@ -291,9 +291,6 @@ fn similarity_plan(
     })
 }
 
-/// The analyzers of the models asked for, each loaded once (its sessions shared by the workers).
-/// Also the first model with an embedding output, for the similarity pass and `--places`.
-#[allow(clippy::type_complexity)]
 /// The lists of interest, each checked before the case is touched. Object classes are
 /// checked against the detectors of `--models` in the manifest.
 fn load_interest(req: &ScanRequest) -> Result<crate::interest::InterestLists, String> {
@@ -334,6 +331,9 @@ fn load_interest(req: &ScanRequest) -> Result<crate::interest::InterestLists, St
     })
 }
 
+/// The analyzers of the models asked for, each loaded once (its sessions shared by the workers).
+/// Also the first model with an embedding output, for the similarity pass and `--places`.
+#[allow(clippy::type_complexity)]
 pub(super) fn load_models(
     names: &[String],
     sessions: Option<usize>,

@@ -190,16 +190,22 @@ const GROUND_TRUTH: &str = r#"{
 /// quality is high enough (>= 50) for PDQ matching; the plain gradients of the other demo
 /// pictures are too flat for it.
 fn flagged_picture() -> Vec<u8> {
-    let (w, h) = (384u32, 256u32);
-    let mut rng = Rng(0x5EED_F1A6);
-    let tiles: Vec<[u8; 3]> = (0..96)
+    mosaic(384, 256, 0x5EED_F1A6)
+}
+
+/// A mosaic of random tiles, 32 px each: the demo's known-bad pictures, which look like
+/// nothing else of the demo (its other pictures are plain gradients with a square).
+fn mosaic(w: u32, h: u32, seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed);
+    let columns = w.div_ceil(32);
+    let tiles: Vec<[u8; 3]> = (0..columns * h.div_ceil(32))
         .map(|_| {
             let v = rng.next();
             [(v >> 56) as u8, (v >> 48) as u8, (v >> 40) as u8]
         })
         .collect();
     let img = image::RgbImage::from_fn(w, h, |x, y| {
-        image::Rgb(tiles[(y / 32 * 12 + x / 32) as usize])
+        image::Rgb(tiles[(y / 32 * columns + x / 32) as usize])
     });
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
@@ -712,7 +718,7 @@ fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
         (
             "phone-anna",
             b"WhatsApp/Media/Documents/contacts.txt".to_vec(),
-            png(32, 32, 150),
+            mosaic(96, 96, 150),
             'b',
         ),
         (
@@ -748,7 +754,7 @@ fn files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
         (
             "usb-stick",
             b"backup/2024/03/deep/er/still/IMG-0042.png".to_vec(),
-            png(48, 48, 77),
+            mosaic(128, 96, 77),
             'b',
         ),
         ("usb-stick", b"tools/README.txt".to_vec(), readme, 'g'),

@@ -180,6 +180,9 @@ struct World<'a> {
     items_by_device: HashMap<&'a str, Vec<usize>>,
     cluster_of: Vec<Option<String>>,
     items_by_cluster: HashMap<String, Vec<usize>>,
+    /// Per item, the items on other devices its `image.similar` observation names, each with
+    /// how much the likeness counts: similarity × the embedding model's precision.
+    similar: Vec<Vec<(usize, f64)>>,
     links: &'a Links,
 }
 
@@ -254,6 +257,9 @@ fn related(world: &World, from: (SubjectKind, usize), via: Relation) -> Vec<(Sub
             .filter(|&&i| i != at)
             .map(|&i| (Item, i))
             .collect(),
+        (Relation::SimilarOnOtherDevices, Item) => {
+            world.similar[at].iter().map(|&(i, _)| (Item, i)).collect()
+        }
         // `sent` is resolved per observation (fire_combination); other pairs are refused
         // when the rules load.
         _ => Vec::new(),
@@ -333,12 +339,21 @@ fn fire_combination<'a>(
                 {
                     continue;
                 }
+                // A likeness is only as strong as the embedding says and its model is measured.
+                let link = if req.via == Relation::SimilarOnOtherDevices {
+                    world.similar[subject.1]
+                        .iter()
+                        .find(|(i, _)| *i == at)
+                        .map_or(0.0, |(_, w)| *w)
+                } else {
+                    1.0
+                };
                 let part = Part {
                     rule: f.rule.id.clone(),
                     lead: subj.lead.clone(),
                     shown: subj.shown.clone(),
                     via: req.via,
-                    strength: f.strength(),
+                    strength: f.strength() * link,
                 };
                 if best.as_ref().is_none_or(|b| part.strength > b.strength) {
                     best = Some(part.clone());
@@ -575,12 +590,54 @@ pub fn evaluate(
         }
     }
     let mut items_by_device: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_place: HashMap<(&str, String), usize> = HashMap::new();
     for (i, item) in items.iter().enumerate() {
         items_by_device
             .entry(item.source.as_str())
             .or_default()
             .push(i);
+        by_place.insert(
+            (
+                item.source.as_str(),
+                crate::evidence::display_path(&item.path),
+            ),
+            i,
+        );
     }
+    let similar: Vec<Vec<(usize, f64)>> = items
+        .iter()
+        .map(|item| {
+            let mut out = Vec::new();
+            for o in item
+                .observations
+                .iter()
+                .filter(|o| o.kind == "image.similar")
+            {
+                let precision = precision_of(o).factor;
+                for n in o
+                    .value
+                    .get("neighbours")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let (Some(source), Some(path)) = (
+                        n.get("source").and_then(Value::as_str),
+                        n.get("path").and_then(Value::as_str),
+                    ) else {
+                        continue;
+                    };
+                    let similarity = n.get("similarity").and_then(Value::as_f64).unwrap_or(0.0);
+                    if source != item.source
+                        && let Some(&i) = by_place.get(&(source, path.to_string()))
+                    {
+                        out.push((i, similarity.clamp(0.0, 1.0) * precision));
+                    }
+                }
+            }
+            out
+        })
+        .collect();
     let world = World {
         item_ids: items.iter().map(|i| i.item.0).collect(),
         identity_keys: identities.iter().map(|i| i.key.as_str()).collect(),
@@ -594,6 +651,7 @@ pub fn evaluate(
         items_by_device,
         cluster_of,
         items_by_cluster,
+        similar,
         links,
     };
     let mut fired = FiredSets {
@@ -912,6 +970,58 @@ mod tests {
         assert_eq!(anna.hits["hits"][1]["rule"], "iban-by-broker");
         assert_eq!(parts[1]["lead"], item_lead_id("phone", b"chat.txt"));
         assert_eq!(parts[1]["via"], "sent");
+    }
+
+    #[test]
+    fn a_likeness_counts_as_much_as_its_similarity_and_model() {
+        let rules = rules_of(&rule(
+            "like-bad",
+            "{ subject = \"item\", requires = [{ rules = [\"bad\"], via = \"similar-on-other-devices\" }], unless_fired = [\"bad\"] }",
+        ));
+        let similar = |source: &str, path: &str, s: f64| {
+            obs(
+                "image.similar",
+                "similarity",
+                json!({"model": "nsfwjs", "neighbours": [{"source": source, "path": path, "similarity": s}]}),
+            )
+        };
+        let items = [
+            item(
+                1,
+                "laptop",
+                "bad.png",
+                vec![obs("hashset.match", "hashsets", json!({"status": "bad"}))],
+            ),
+            item(
+                2,
+                "phone",
+                "like.jpg",
+                vec![similar("laptop", "bad.png", 0.8)],
+            ),
+            // A neighbour on the same device is no link across devices.
+            item(
+                3,
+                "laptop",
+                "same.jpg",
+                vec![similar("laptop", "bad.png", 0.99)],
+            ),
+        ];
+        let leads = evaluate(&rules, &HashMap::new(), &items, &[], &Links::default());
+        let like = leads
+            .iter()
+            .find(|l| l.id == item_lead_id("phone", b"like.jpg"))
+            .unwrap();
+        // 30 x similarity 0.8 x nsfwjs's unmeasured precision 0.5.
+        assert!(
+            (like.score - 30.0 * 0.8 * 0.5).abs() < 1e-9,
+            "{}",
+            like.score
+        );
+        assert!(
+            leads
+                .iter()
+                .all(|l| l.id != item_lead_id("laptop", b"same.jpg"))
+        );
     }
 
     #[test]

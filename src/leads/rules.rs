@@ -93,6 +93,8 @@ pub enum Relation {
     OwnerCorrespondents,
     /// Item → the other pictures of its near-duplicate cluster (on any device).
     NearDuplicates,
+    /// Item → the pictures on other devices its embedding is closest to (`image.similar`).
+    SimilarOnOtherDevices,
 }
 
 impl Relation {
@@ -104,7 +106,7 @@ impl Relation {
             Relation::DeviceItems | Relation::Sent => (Some(Identity), Item),
             Relation::Correspondents => (Some(Identity), Identity),
             Relation::Owner | Relation::OwnerCorrespondents => (Some(Item), Identity),
-            Relation::NearDuplicates => (Some(Item), Item),
+            Relation::NearDuplicates | Relation::SimilarOnOtherDevices => (Some(Item), Item),
         }
     }
 
@@ -117,6 +119,7 @@ impl Relation {
             Relation::Owner => "owner",
             Relation::OwnerCorrespondents => "owner-correspondents",
             Relation::NearDuplicates => "near-duplicates",
+            Relation::SimilarOnOtherDevices => "similar-on-other-devices",
         }
     }
 }
@@ -585,10 +588,11 @@ impl RuleSet {
                     .chain(r.with.iter().map(|u| u.kind.clone()))
             })
             .collect();
-        // Read for every lead: a known-good match is a counter-indication, a near-duplicate
-        // cluster links pictures for combinations.
+        // Read for every lead: a known-good match is a counter-indication, near-duplicate
+        // clusters and similar pictures link pictures for combinations.
         k.push("hashset.match".into());
         k.push("image.near_duplicate".into());
+        k.push("image.similar".into());
         k.sort();
         k.dedup();
         k

@@ -58,6 +58,8 @@ pub struct Precision {
     pub threshold: Option<f64>,
     /// Pictures the card was measured on.
     pub images: Option<u64>,
+    /// The SHA-256 of the model file the card was measured on.
+    pub model_sha256: Option<String>,
     pub words: String,
 }
 
@@ -90,6 +92,7 @@ pub fn precision_of(obs: &StoredObservation) -> Precision {
             measured: None,
             threshold: None,
             images: None,
+            model_sha256: None,
             words: format!(
                 "deterministic ({}): a fact of the evidence, not a model's score",
                 obs.analyzer
@@ -115,12 +118,20 @@ pub fn precision_of(obs: &StoredObservation) -> Precision {
         .as_ref()
         .and_then(|c| c.get("images"))
         .and_then(Value::as_u64);
+    let model_sha256 = card
+        .as_ref()
+        .and_then(|c| c.get("model_sha256"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let digest = model_sha256
+        .as_deref()
+        .map_or(String::new(), |d| format!(" (model file SHA-256 {d})"));
     match measured {
         Some(p) => Precision {
             factor: p.max(FLOOR),
             basis: "measured",
             words: format!(
-                "model {model}: precision {:.2} at threshold {} on {} labelled pictures (models/cards/{model}.json){}",
+                "model {model}{digest}: precision {:.2} at threshold {} on {} labelled pictures (models/cards/{model}.json){}",
                 p,
                 threshold.map_or("(none)".into(), |t| t.to_string()),
                 images.unwrap_or(0),
@@ -134,12 +145,13 @@ pub fn precision_of(obs: &StoredObservation) -> Precision {
             measured: Some(p),
             threshold,
             images,
+            model_sha256,
         },
         None => Precision {
             factor: UNMEASURED,
             basis: "not-measured",
             words: format!(
-                "model {model}: precision NOT measured (no labelled positives{}); counted at {UNMEASURED}",
+                "model {model}{digest}: precision NOT measured (no labelled positives{}); counted at {UNMEASURED}",
                 if card.is_some() {
                     format!(" in models/cards/{model}.json")
                 } else {
@@ -150,6 +162,7 @@ pub fn precision_of(obs: &StoredObservation) -> Precision {
             measured: None,
             threshold,
             images,
+            model_sha256,
         },
     }
 }

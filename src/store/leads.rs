@@ -230,17 +230,20 @@ pub fn reviews_of(conn: &Connection, lead: &str) -> rusqlite::Result<Vec<ReviewR
     let mut stmt = conn.prepare(
         "SELECT lead_id, decision, reviewer, reason, at, audit_seq FROM reviews WHERE lead_id = ?1 ORDER BY audit_seq",
     )?;
-    let rows = stmt.query_map([lead], |r| {
-        Ok(ReviewRow {
-            lead: r.get(0)?,
-            decision: r.get(1)?,
-            reviewer: r.get(2)?,
-            reason: r.get(3)?,
-            at: r.get(4)?,
-            audit_seq: r.get(5)?,
-        })
-    })?;
+    let rows = stmt.query_map([lead], review_at)?;
     rows.collect()
+}
+
+/// A review from the columns lead_id, decision, reviewer, reason, at, audit_seq.
+fn review_at(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewRow> {
+    Ok(ReviewRow {
+        lead: r.get(0)?,
+        decision: r.get(1)?,
+        reviewer: r.get(2)?,
+        reason: r.get(3)?,
+        at: r.get(4)?,
+        audit_seq: r.get(5)?,
+    })
 }
 
 /// Every decision, in the order they were made.
@@ -248,15 +251,6 @@ pub fn list_reviews(conn: &Connection) -> rusqlite::Result<Vec<ReviewRow>> {
     let mut stmt = conn.prepare(
         "SELECT lead_id, decision, reviewer, reason, at, audit_seq FROM reviews ORDER BY audit_seq",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(ReviewRow {
-            lead: r.get(0)?,
-            decision: r.get(1)?,
-            reviewer: r.get(2)?,
-            reason: r.get(3)?,
-            at: r.get(4)?,
-            audit_seq: r.get(5)?,
-        })
-    })?;
+    let rows = stmt.query_map([], review_at)?;
     rows.collect()
 }

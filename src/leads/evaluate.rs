@@ -351,7 +351,11 @@ fn fire_combination<'a>(
                 let part = Part {
                     rule: f.rule.id.clone(),
                     lead: subj.lead.clone(),
-                    shown: subj.shown.clone(),
+                    // An item with its device: the parts of a combination span devices.
+                    shown: match kind {
+                        SubjectKind::Item => format!("{}:{}", subj.source, subj.shown),
+                        SubjectKind::Identity => subj.shown.clone(),
+                    },
                     via: req.via,
                     strength: f.strength() * link,
                 };

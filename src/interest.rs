@@ -35,6 +35,19 @@ pub const WATCHABLE: &[&str] = &[
 ];
 
 impl Watchlist {
+    /// The network identifiers (`tel:+31…`, `email:…`) of the list's phone numbers and
+    /// addresses: matched against the parties of calls and messages.
+    pub fn identifiers(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter_map(|(kind, value, _)| match kind.as_str() {
+                "phone" => Some(format!("tel:{value}")),
+                "email" => Some(format!("email:{value}")),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn load(path: &Path, region: Option<&str>) -> Result<Watchlist, String> {
         let bytes =
             std::fs::read(path).map_err(|e| format!("--watchlist {}: {e}", path.display()))?;
@@ -237,6 +250,9 @@ pub struct InterestLists {
 /// observations.
 pub struct InterestInputs {
     pub entities: Vec<(ItemId, Value, f64)>,
+    /// Records whose participants include a watch-listed number or address: (item, the
+    /// record's locator, the participant's identifier, its role).
+    pub parties: Vec<(ItemId, Value, String, String)>,
     pub gps: Vec<StoredGps>,
     pub objects: Vec<(ItemId, Value, f64)>,
 }
@@ -254,6 +270,37 @@ pub fn matches(lists: &InterestLists, inputs: &InterestInputs) -> Vec<PassOutput
     let mut out = Vec::new();
     if let Some(list) = &lists.watchlist {
         let mut observations = Vec::new();
+        // A listed number or address as the party of a call or message: one observation per
+        // export and identifier, each record an occurrence.
+        let mut parties: std::collections::BTreeMap<(ItemId, &str), Vec<Value>> =
+            Default::default();
+        for (item, locator, identifier, role) in &inputs.parties {
+            parties
+                .entry((*item, identifier.as_str()))
+                .or_default()
+                .push(json!({"in": locator, "role": role}));
+        }
+        for ((item, identifier), occurrences) in parties {
+            let Some((kind, value)) = identifier.split_once(':') else {
+                continue;
+            };
+            let kind = if kind == "tel" { "phone" } else { kind };
+            let note = list
+                .entries
+                .iter()
+                .find(|(k, v, _)| k == kind && v == value)
+                .and_then(|(_, _, n)| n.clone());
+            let count = occurrences.len();
+            observations.push((item, ObservationDraft {
+                kind: ObservationKind::WatchlistMatch,
+                value: json!({
+                    "entity": kind, "value": value, "note": note, "count": count, "found_as": "party",
+                    "occurrences": occurrences.into_iter().take(20).collect::<Vec<_>>(), "list": list.file, "list_sha256": list.sha256,
+                }),
+                confidence: 1.0,
+                provenance: json!({"list": list.file, "list_sha256": list.sha256}),
+            }));
+        }
         for (item, value, confidence) in &inputs.entities {
             let (Some(kind), Some(v)) = (
                 value.get("entity").and_then(Value::as_str),
@@ -266,7 +313,7 @@ pub fn matches(lists: &InterestLists, inputs: &InterestInputs) -> Vec<PassOutput
                     observations.push((*item, ObservationDraft {
                         kind: ObservationKind::WatchlistMatch,
                         value: json!({
-                            "entity": kind, "value": v, "note": note, "count": value.get("count"),
+                            "entity": kind, "value": v, "note": note, "count": value.get("count"), "found_as": "text",
                             "occurrences": value.get("occurrences"), "list": list.file, "list_sha256": list.sha256,
                         }),
                         confidence: *confidence,
@@ -280,8 +327,9 @@ pub fn matches(lists: &InterestLists, inputs: &InterestInputs) -> Vec<PassOutput
                 name: "watchlist",
                 version: "1",
                 error_margin: "exact matches of normalised entities (IBAN mod-97, wallet checksums, E.164 phone numbers, \
-                     lower-cased addresses) found in message bodies, documents and OCR text; an entity written in a way \
-                     the extractor does not read (split over lines, misspelt, in a picture without OCR) is not found",
+                     lower-cased addresses) found in message bodies, documents and OCR text, and of listed numbers and \
+                     addresses as the parties of calls and messages; an entity written in a way the extractor does not \
+                     read (split over lines, misspelt, in a picture without OCR) is not found",
             },
             replaces: &[ObservationKind::WatchlistMatch],
             observations,
@@ -448,6 +496,7 @@ mod tests {
         };
         let inputs = InterestInputs {
             entities: vec![],
+            parties: vec![],
             gps: vec![
                 StoredGps {
                     item: ItemId(1),

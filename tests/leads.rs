@@ -24,6 +24,11 @@ fn interest_case(dir: &Path) -> std::path::PathBuf {
         &evidence.join("WhatsApp/WhatsApp Chat with Kees.txt"),
         b"02/03/2024, 08:10 - Bram: Pay to NL91 ABNA 0417 1643 00 today\n02/03/2024, 08:12 - Kees: ok\n",
     );
+    // A call from a watch-listed number: matched as the party, not in any text.
+    write(
+        &evidence.join("Backups/calls-20240306.xml"),
+        b"<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<calls count=\"1\">\n  <call number=\"+31644444444\" duration=\"40\" date=\"1709719800000\" type=\"1\" presentation=\"1\" />\n</calls>\n",
+    );
     write(&evidence.join("bad.bin"), b"known bad content\n");
     let md5 = common::coreutils_digest("md5sum", &evidence.join("bad.bin"));
     write(&dir.join("bad.txt"), format!("{md5}  bad.bin\n").as_bytes());
@@ -34,7 +39,7 @@ fn interest_case(dir: &Path) -> std::path::PathBuf {
     );
     write(
         &dir.join("watch.txt"),
-        b"# case 7\nNL91 ABNA 0417 1643 00\tpayments to the cell\n",
+        b"# case 7\nNL91 ABNA 0417 1643 00\tpayments to the cell\n06 4444 4444\tthe courier\n",
     );
     let case = dir.join("case");
     let o = scan(
@@ -85,7 +90,30 @@ fn lists_of_interest_become_explained_leads() {
     let obs = &place["hits"]["hits"][0]["observations"][0];
     assert_eq!(obs["value"]["place"], "Piazza Grande");
     assert!(obs["value"]["distance_m"].as_f64().unwrap() < 20.0, "{obs}");
-    let iban = lead_with_rule(&case, "watchlist-entity");
+    let leads = export(&case, "leads");
+    let of_path = |part: &str| {
+        leads
+            .iter()
+            .find(|l| l["path"].as_str().unwrap().contains(part))
+            .unwrap_or_else(|| panic!("no lead on {part}"))
+            .clone()
+    };
+    let iban = of_path("WhatsApp Chat with Kees");
+    assert_eq!(iban["rules"], serde_json::json!(["watchlist-entity"]));
+    // The listed number is no text of the call log: it is the call's party.
+    let call = of_path("calls-20240306.xml");
+    let value = &call["hits"]["hits"][0]["observations"][0]["value"];
+    assert_eq!(call["rules"], serde_json::json!(["watchlist-entity"]));
+    assert_eq!(
+        (
+            value["value"].as_str(),
+            value["found_as"].as_str(),
+            value["note"].as_str()
+        ),
+        (Some("+31644444444"), Some("party"), Some("the courier"))
+    );
+    // An incoming call: the listed number is its caller.
+    assert_eq!(value["occurrences"][0]["role"], "from");
     assert!(
         iban["path"]
             .as_str()
@@ -326,7 +354,11 @@ fn review_workflow_four_eyes_bulk_and_stats() {
     assert_eq!(of("hashset-known-bad")["precision"], 1.0);
     assert_eq!(of("hashset-known-bad")["confirmed"], 1);
     assert_eq!(of("place-of-interest")["precision"], 0.0);
-    assert_eq!(of("watchlist-entity")["needs_info"], 1);
+    assert_eq!(
+        of("watchlist-entity")["needs_info"],
+        2,
+        "the IBAN text and the call"
+    );
     assert!(of("watchlist-entity")["precision"].is_null());
 }
 

@@ -433,7 +433,12 @@ fn run_case_passes(
             CasePass::Interest => {
                 let lists = &plan.interest;
                 if lists.watchlist.is_some() || lists.places.is_some() || lists.objects.is_some() {
-                    let inputs = store::interest_inputs(conn).map_err(db)?;
+                    let parties = lists
+                        .watchlist
+                        .as_ref()
+                        .map(|w| w.identifiers())
+                        .unwrap_or_default();
+                    let inputs = store::interest_inputs(conn, &parties).map_err(db)?;
                     for found in crate::interest::matches(lists, &inputs) {
                         store::store_pass(conn, &found).map_err(db)?;
                     }

@@ -140,14 +140,19 @@ pub fn describe(obs: &StoredObservation) -> String {
             occurrences()
         ),
         "watchlist.match" => format!(
-            "the {} {} on the watch list{} occurs {}",
+            "the {} {} on the watch list{} occurs {}{}",
             f("entity"),
             f("value"),
             v.get("note")
                 .and_then(Value::as_str)
                 .map(|n| format!(" (\"{n}\")"))
                 .unwrap_or_default(),
-            occurrences()
+            occurrences(),
+            if v.get("found_as").and_then(Value::as_str) == Some("party") {
+                " as a party of calls or messages"
+            } else {
+                ""
+            }
         ),
         "text.entity" => format!(
             "the {} {} ({}) occurs {}",

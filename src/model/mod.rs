@@ -294,6 +294,7 @@ pub const OBSERVATION_KINDS: &[KindSpec] = &[
             "value",
             "note",
             "count",
+            "found_as",
             "occurrences",
             "list",
             "list_sha256",

@@ -50,8 +50,12 @@ pub fn gps_observations(conn: &Connection) -> rusqlite::Result<Vec<StoredGps>> {
 }
 
 /// What the interest pass reads: every `text.entity` and `image.object` observation (value
-/// and confidence) and every GPS position, in item order.
-pub fn interest_inputs(conn: &Connection) -> rusqlite::Result<crate::interest::InterestInputs> {
+/// and confidence), every GPS position, in item order, and the records with one of
+/// `party_identifiers` among their participants.
+pub fn interest_inputs(
+    conn: &Connection,
+    party_identifiers: &[String],
+) -> rusqlite::Result<crate::interest::InterestInputs> {
     let of_kind = |kind: &str| -> rusqlite::Result<Vec<(ItemId, serde_json::Value, f64)>> {
         let mut stmt = conn.prepare(
             "SELECT item_id, value, confidence FROM observations WHERE kind = ?1 AND item_id IS NOT NULL
@@ -62,8 +66,29 @@ pub fn interest_inputs(conn: &Connection) -> rusqlite::Result<crate::interest::I
         })?;
         rows.collect()
     };
+    let mut parties = Vec::new();
+    if !party_identifiers.is_empty() {
+        let placeholders = vec!["?"; party_identifiers.len()].join(",");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT r.item_id, r.locator, json_extract(j.value, '$.identifier'), json_extract(j.value, '$.role')
+             FROM records r, json_each(r.participants) j
+             WHERE json_extract(j.value, '$.identifier') IN ({placeholders}) ORDER BY r.id"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(party_identifiers), |r| {
+            Ok((
+                ItemId(r.get(0)?),
+                json_at(r, 1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            ))
+        })?;
+        for row in rows {
+            parties.push(row?);
+        }
+    }
     Ok(crate::interest::InterestInputs {
         entities: of_kind("text.entity")?,
+        parties,
         gps: gps_observations(conn)?,
         objects: of_kind("image.object")?,
     })

@@ -734,14 +734,7 @@ mod tests {
     use crate::model::ItemId;
 
     fn obs(kind: &str, analyzer: &str, value: Value) -> StoredObservation {
-        StoredObservation {
-            kind: kind.into(),
-            analyzer: analyzer.into(),
-            analyzer_version: "1".into(),
-            value,
-            confidence: 1.0,
-            provenance: Value::Null,
-        }
+        StoredObservation::for_test(kind, analyzer, value)
     }
 
     fn item(

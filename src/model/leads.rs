@@ -61,6 +61,21 @@ pub struct StoredObservation {
     pub provenance: Value,
 }
 
+#[cfg(test)]
+impl StoredObservation {
+    /// An observation of confidence 1 by version 1 of `analyzer`, for the rules' unit tests.
+    pub(crate) fn for_test(kind: &str, analyzer: &str, value: Value) -> StoredObservation {
+        StoredObservation {
+            kind: kind.into(),
+            analyzer: analyzer.into(),
+            analyzer_version: "1".into(),
+            value,
+            confidence: 1.0,
+            provenance: Value::Null,
+        }
+    }
+}
+
 /// An item with the observations of the kinds the rules name.
 #[derive(Clone, Debug)]
 pub struct ItemObservations {

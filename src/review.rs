@@ -296,10 +296,21 @@ pub fn reveal(
         .into_iter()
         .find(|l| l.id == id)
         .ok_or_else(|| format!("lead {id} not found"))?;
-    let key = row
-        .thumbnail_key
-        .ok_or_else(|| format!("lead {id} is not on a picture"))?;
-    let path = crate::media::thumbs::path_for(&case_dir.join("thumbs"), &key);
+    let thumbs = case_dir.join("thumbs");
+    // A picture cluster or a place shows the first of its members that has a thumbnail.
+    let members = row.hits["subject"]["members"].as_array();
+    let key = match &row.thumbnail_key {
+        Some(key) => key.clone(),
+        None => members
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["sha256"].as_str())
+            .filter(|k| k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+            .find(|k| crate::media::thumbs::path_for(&thumbs, k).exists())
+            .ok_or_else(|| format!("lead {id} is not on a picture"))?
+            .to_string(),
+    };
+    let path = crate::media::thumbs::path_for(&thumbs, &key);
     if !path.exists() {
         return Err(format!(
             "lead {id}: no thumbnail (the picture could not be decoded)"

@@ -152,10 +152,43 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
 
     let all = export(&case, "leads");
     assert!(all.iter().all(|l| l["state"] == "proposed"));
-    // Leads on items, and on identities of the network (its roles: tests/graph.rs).
-    let (leads, identities): (Vec<_>, Vec<_>) =
-        all.iter().cloned().partition(|l| l["subject"] == "item");
+    // Leads on items, on the cluster of the flagged picture's copies, and on identities of
+    // the network (its roles: tests/graph.rs) and pairs of them.
+    let of = |kinds: &[&str]| -> Vec<serde_json::Value> {
+        all.iter()
+            .filter(|l| kinds.contains(&l["subject"].as_str().unwrap()))
+            .cloned()
+            .collect()
+    };
+    let leads = of(&["item"]);
+    let clusters = of(&["picture-cluster"]);
+    let identities = of(&["identity", "identity-pair"]);
     assert_eq!(leads.len(), 8, "{leads:#?}");
+    assert_eq!(leads.len() + clusters.len() + identities.len(), all.len());
+    // The flagged picture, its copy on Anna's phone and its frame in her video are one lead
+    // to review, on two devices: the members are gathered under it and share its rank.
+    assert_eq!(clusters.len(), 1, "{clusters:#?}");
+    let cluster = &clusters[0];
+    assert_eq!(
+        cluster["rules"],
+        serde_json::json!(["flagged-picture-on-several-devices"])
+    );
+    let mut gathered: Vec<&str> = leads
+        .iter()
+        .filter(|l| l["part_of"] == cluster["id"])
+        .inspect(|l| assert_eq!(l["rank"], cluster["rank"]))
+        .map(|l| l["path"].as_str().unwrap())
+        .collect();
+    gathered.sort();
+    assert_eq!(
+        gathered,
+        [
+            "DCIM/Camera/VID_20240305_101500.avi//frame-0001@2.000s",
+            "Pictures/flagged-0001.png",
+            "WhatsApp/Media/Images/IMG-20240303-WA0001.png"
+        ]
+    );
+    assert_eq!(cluster["score"], 100.0, "its strongest member's score");
     // The video's frame showing the known-bad picture is in no hash set, but a near-duplicate
     // of a listed picture: the combination says so, and rests on the listed picture's lead.
     let frame = leads
@@ -174,8 +207,12 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
         !identities.is_empty() && identities.iter().all(|l| l["subject"] == "identity"),
         "{identities:#?}"
     );
-    // Ranked: score descending, then id.
-    let scores: Vec<f64> = leads.iter().map(|l| l["score"].as_f64().unwrap()).collect();
+    // Ranked: the leads that stand on their own by score descending, then id.
+    let scores: Vec<f64> = all
+        .iter()
+        .filter(|l| l.get("part_of").is_none())
+        .map(|l| l["score"].as_f64().unwrap())
+        .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]));
     assert_eq!(leads[0]["path"], "WhatsApp/Media/Documents/contacts.txt");
     assert_eq!(
@@ -314,7 +351,7 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     assert_eq!(ids("findings"), vec![top.clone()]);
     assert_eq!(ids("rejected"), vec![second.clone()]);
     let awaiting = ids("awaiting_review");
-    assert_eq!(awaiting.len(), 6 + identities.len());
+    assert_eq!(awaiting.len(), 6 + identities.len() + clusters.len());
     assert!(awaiting.contains(&third) && !awaiting.contains(&top) && !awaiting.contains(&second));
     assert_eq!(
         report["findings"][0]["reviews"][0]["reviewer"],
@@ -325,7 +362,10 @@ fn demo_leads_review_and_report_keep_findings_apart_from_proposals() {
     let html = std::fs::read_to_string(case.join("exports/report.html")).unwrap();
     let findings_at = html.find("Findings (1)").expect("findings section");
     let awaiting_at = html
-        .find(&format!("AWAITING REVIEW ({})", 6 + identities.len()))
+        .find(&format!(
+            "AWAITING REVIEW ({})",
+            6 + identities.len() + clusters.len()
+        ))
         .expect("awaiting section");
     let top_first = html.find(&top).unwrap();
     assert!(

@@ -650,3 +650,183 @@ fn bad_rules_files_exit_1_with_the_rule_line() {
     expect_code(&o, 1, "scan with bad rules");
     assert!(!tmp.path().join("case").exists());
 }
+
+/// Leads about groups (issue 14): the copies of one picture on two devices are one lead
+/// with each copy under it; two devices' photos at a place of interest make a lead about the
+/// place; both export for action only once confirmed, with every member (KML, CASE/UCO).
+#[test]
+fn copies_and_places_across_devices_are_leads_of_their_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (phone, laptop) = (tmp.path().join("phone"), tmp.path().join("laptop"));
+    std::fs::create_dir_all(phone.join("DCIM")).unwrap();
+    std::fs::create_dir_all(laptop.join("Pictures")).unwrap();
+    std::fs::copy(data("exif/DSCN0010.jpg"), phone.join("DCIM/DSCN0010.jpg")).unwrap();
+    std::fs::copy(
+        data("exif/DSCN0010.jpg"),
+        laptop.join("Pictures/from-kees.jpg"),
+    )
+    .unwrap();
+    // Another photo of the series, 40 m away, on the laptop only.
+    std::fs::copy(
+        data("exif/DSCN0012.jpg"),
+        laptop.join("Pictures/DSCN0012.jpg"),
+    )
+    .unwrap();
+    let md5 = common::coreutils_digest("md5sum", &phone.join("DCIM/DSCN0010.jpg"));
+    write(
+        &tmp.path().join("bad.txt"),
+        format!("{md5}  listed.jpg\n").as_bytes(),
+    );
+    write(
+        &tmp.path().join("places.csv"),
+        b"name,latitude,longitude,radius_m\nPiazza Grande,43.4675,11.8851,150\n",
+    );
+    let case = tmp.path().join("case");
+    let c = case.to_str().unwrap();
+    let o = run(&[
+        "scan",
+        phone.to_str().unwrap(),
+        laptop.to_str().unwrap(),
+        "--case",
+        c,
+        "--examiner",
+        "Tester",
+        "--hashset",
+        tmp.path().join("bad.txt").to_str().unwrap(),
+        "--places-of-interest",
+        tmp.path().join("places.csv").to_str().unwrap(),
+    ]);
+    expect_code(&o, 0, "scan");
+    let leads = export(&case, "leads");
+    let of =
+        |kind: &str| -> Vec<&Value> { leads.iter().filter(|l| l["subject"] == kind).collect() };
+    let (clusters, places) = (of("picture-cluster"), of("place"));
+    assert_eq!((clusters.len(), places.len()), (1, 1), "{leads:#?}");
+    let (cluster, place) = (clusters[0], places[0]);
+    assert_eq!(
+        cluster["rules"],
+        serde_json::json!(["flagged-picture-on-several-devices"])
+    );
+    assert_eq!(
+        place["rules"],
+        serde_json::json!(["place-of-interest-several-devices"])
+    );
+    // Each copy is a lead of its own (each file is evidence), gathered under the cluster:
+    // the listed photo sits at the place too, but it goes under the stronger group.
+    let under = |group: &Value| -> Vec<String> {
+        let mut v: Vec<String> = leads
+            .iter()
+            .filter(|l| l["part_of"] == group["id"])
+            .map(|l| {
+                format!(
+                    "{}:{}",
+                    l["source"].as_str().unwrap(),
+                    l["path"].as_str().unwrap()
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        under(cluster),
+        ["laptop:Pictures/from-kees.jpg", "phone:DCIM/DSCN0010.jpg"]
+    );
+    assert_eq!(under(place), ["laptop:Pictures/DSCN0012.jpg"]);
+    assert_eq!(
+        place["hits"]["subject"]["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(leads.iter().all(|l| l["subject"] == "picture-cluster"
+        || l["subject"] == "place"
+        || l.get("part_of").is_some()));
+    // The listing shows each member under its group.
+    let listing = stdout(&run(&["leads", c]));
+    let at = listing.find("picture cluster").unwrap();
+    assert!(listing[at..].contains("└ DCIM/DSCN0010.jpg"), "{listing}");
+    let explained = stdout(&run(&[
+        "leads",
+        "explain",
+        c,
+        cluster["id"].as_str().unwrap(),
+    ]));
+    assert!(
+        explained.contains("member: phone:DCIM/DSCN0010.jpg")
+            && explained.contains("member: laptop:Pictures/from-kees.jpg"),
+        "{explained}"
+    );
+    // A group's picture can be revealed, and the reveal is logged.
+    let o = run(&[
+        "reveal",
+        c,
+        cluster["id"].as_str().unwrap(),
+        "--by",
+        "B. Reviewer",
+        "--reason",
+        "check the copies",
+    ]);
+    expect_code(&o, 0, "reveal a cluster's picture");
+
+    for (lead, why) in [
+        (place, "both were at the square"),
+        (cluster, "the listed picture, twice"),
+    ] {
+        expect_code(
+            &run(&[
+                "review",
+                c,
+                lead["id"].as_str().unwrap(),
+                "confirm",
+                "--by",
+                "B. Reviewer",
+                "--reason",
+                why,
+            ]),
+            0,
+            "confirm",
+        );
+    }
+    let kml_path = tmp.path().join("f.kml");
+    expect_code(
+        &run(&[
+            "report",
+            c,
+            "--format",
+            "kml",
+            "--by",
+            "R",
+            "--out",
+            kml_path.to_str().unwrap(),
+        ]),
+        0,
+        "kml",
+    );
+    let kml = std::fs::read_to_string(&kml_path).unwrap();
+    // The place's three photos; the cluster is no place.
+    assert_eq!(kml.matches("<Placemark>").count(), 3, "{kml}");
+    assert!(
+        kml.contains("Pictures/DSCN0012.jpg") && kml.contains(",43.467"),
+        "{kml}"
+    );
+    let uco_path = tmp.path().join("f.jsonld");
+    expect_code(
+        &run(&[
+            "report",
+            c,
+            "--format",
+            "case-uco",
+            "--by",
+            "R",
+            "--out",
+            uco_path.to_str().unwrap(),
+        ]),
+        0,
+        "uco",
+    );
+    let uco = std::fs::read_to_string(&uco_path).unwrap();
+    assert!(uco.contains("from-kees.jpg") && uco.contains("DSCN0012.jpg"));
+    validates(&uco_path);
+}

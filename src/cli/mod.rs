@@ -688,12 +688,28 @@ fn leads_command(
         ));
     }
     let conn = open(&case.ok_or("leads needs a case directory")?)?;
-    let list: Vec<_> = leads::list(&conn)
+    let all: Vec<_> = leads::list(&conn)
         .map_err(|e| e.to_string())?
         .into_iter()
         .filter(|l| l.active)
         .filter(|l| subject.as_ref().is_none_or(|s| &l.subject == s))
-        .take(top.unwrap_or(usize::MAX))
+        .collect();
+    // `--top N`: the N first leads that stand on their own, each group with its members
+    // (a member listed without its group, under `--subject item`, counts itself).
+    let mut kept = std::collections::HashSet::new();
+    let list: Vec<_> = all
+        .into_iter()
+        .filter(|l| {
+            let parent_listed = l.part_of.as_ref().is_some_and(|p| kept.contains(p));
+            if parent_listed {
+                return true;
+            }
+            if kept.len() >= top.unwrap_or(usize::MAX) {
+                return false;
+            }
+            kept.insert(l.id.clone());
+            true
+        })
         .collect();
     let mut out = std::io::stdout().lock();
     if json {
@@ -1162,16 +1178,27 @@ fn print_leads(out: &mut dyn Write, list: &[leads::LeadRow]) -> std::io::Result<
         "{:>4}  {:<13} {:>7}  {:<10} {:<14} {:<40} rules",
         "rank", "lead", "score", "state", "source", "path"
     )?;
+    let listed: std::collections::HashSet<&str> = list.iter().map(|l| l.id.as_str()).collect();
     for l in list {
+        // A member under its group (listed just above): indented, the group's rank.
+        let member = l.part_of.as_deref().is_some_and(|p| listed.contains(p));
         writeln!(
             out,
             "{:>4}  {:<13} {:>7.1}  {:<10} {:<14} {:<40} {}",
-            l.rank,
+            if member {
+                String::new()
+            } else {
+                l.rank.to_string()
+            },
             l.id,
             l.score,
             l.state,
             sanitize(&l.source),
-            sanitize(&l.path),
+            if member {
+                format!("  └ {}", sanitize(&l.path))
+            } else {
+                sanitize(&l.path)
+            },
             l.rules.join(",")
         )?;
     }
@@ -1202,13 +1229,54 @@ fn print_explain(lead: &leads::LeadRow, reviews: &[review::ReviewRow]) {
             sanitize(&lead.source),
             subject["sha256"].as_str().unwrap_or("(not read)")
         );
-    } else {
+    } else if lead.subject == "identity" {
         println!(
             "about: {} {} ({})",
             lead.subject,
             text(&subject["label"]),
             text(&subject["identity"])
         );
+    } else {
+        println!(
+            "about: {} {}",
+            lead.subject.replace('-', " "),
+            text(&subject["label"])
+        );
+        if let Some(ids) = subject["identities"].as_array() {
+            println!("  identities: {}", text(&serde_json::json!(ids)));
+        }
+        for m in subject["members"].as_array().into_iter().flatten() {
+            let place = if m["latitude"].is_null() {
+                String::new()
+            } else {
+                format!(
+                    "  GPS {}, {} ({} m from the place)",
+                    num(&m["latitude"]),
+                    num(&m["longitude"]),
+                    num(&m["distance_m"])
+                )
+            };
+            println!(
+                "  member: {}:{}  sha256 {}{}{}",
+                text(&m["source"]),
+                text(&m["path"]),
+                m["sha256"].as_str().unwrap_or("(not read)"),
+                m["lead"]
+                    .as_str()
+                    .map_or(String::new(), |l| format!("  lead {l}")),
+                place
+            );
+        }
+        if !h["score"]["own"].is_null() {
+            println!(
+                "  the group's own score {:.1}, its strongest member's {:.1}: it ranks by the larger",
+                h["score"]["own"].as_f64().unwrap_or(0.0),
+                h["score"]["best_member"].as_f64().unwrap_or(0.0)
+            );
+        }
+    }
+    if let Some(group) = h["part_of"].as_str() {
+        println!("gathered under the group lead {group} (spoor leads explain CASE {group})");
     }
     println!(
         "rules: version {}, digest {}",

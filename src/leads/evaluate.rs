@@ -51,6 +51,14 @@ pub struct Links {
     pub senders: HashMap<(i64, String), String>,
 }
 
+/// Stable lead id for a picture cluster, a place or a pair of identities: `L` + 12 hex of
+/// SHA-256(0, its subject key), which starts with its kind (`picture-cluster:sha256:…`).
+pub fn group_lead_id(subject_key: &str) -> String {
+    let mut bytes = vec![0u8];
+    bytes.extend_from_slice(subject_key.as_bytes());
+    format!("L{}", &digest_hex(&bytes)[..12])
+}
+
 /// Stable lead id for an item: `L` + 12 hex of SHA-256(source label, 0, path bytes).
 pub fn item_lead_id(label: &str, path: &[u8]) -> String {
     let mut key = label.as_bytes().to_vec();
@@ -90,7 +98,7 @@ struct Subj<'a> {
     shown: String,
     source: String,
     observations: &'a [StoredObservation],
-    /// The device an item is on; "network" for an identity.
+    /// The device an item is on; "network" for an identity, "case" for a group.
     device: String,
 }
 
@@ -121,6 +129,8 @@ struct Part {
     shown: String,
     via: Relation,
     strength: f64,
+    target: (SubjectKind, usize),
+    device: String,
 }
 
 fn fire_on_observations<'a>(rule: &'a Rule, s: &Subj<'a>) -> Option<Fired<'a>> {
@@ -170,10 +180,13 @@ fn fire_on_observations<'a>(rule: &'a Rule, s: &Subj<'a>) -> Option<Fired<'a>> {
     })
 }
 
-/// The subjects of both kinds, with the index maps the relations need.
+/// The subjects of every kind, with the index maps the relations need.
 struct World<'a> {
-    items: Vec<Subj<'a>>,
-    identities: Vec<Subj<'a>>,
+    /// By `SubjectKind::index`: items, identities, picture clusters, places, pairs.
+    subjects: [Vec<Subj<'a>>; 5],
+    /// For a group (picture cluster, place, pair), its members: items, or identities for a
+    /// pair; empty for items and identities.
+    members: [Vec<Vec<usize>>; 5],
     item_ids: Vec<i64>,
     identity_keys: Vec<&'a str>,
     identity_by_key: HashMap<&'a str, usize>,
@@ -186,11 +199,15 @@ struct World<'a> {
     links: &'a Links,
 }
 
-impl World<'_> {
+impl<'a> World<'a> {
+    fn subj(&self, kind: SubjectKind, at: usize) -> &Subj<'a> {
+        &self.subjects[kind.index()][at]
+    }
+
     fn owners_of(&self, item: usize) -> Vec<usize> {
         self.links
             .owners
-            .get(&self.items[item].device)
+            .get(&self.subjects[0][item].device)
             .into_iter()
             .flatten()
             .filter_map(|k| self.identity_by_key.get(k.as_str()).copied())
@@ -218,7 +235,7 @@ impl World<'_> {
     }
 }
 
-/// The subjects a relation reaches, as (is an item, index).
+/// The subjects a relation reaches.
 fn related(world: &World, from: (SubjectKind, usize), via: Relation) -> Vec<(SubjectKind, usize)> {
     use SubjectKind::*;
     let (kind, at) = from;
@@ -260,6 +277,14 @@ fn related(world: &World, from: (SubjectKind, usize), via: Relation) -> Vec<(Sub
         (Relation::SimilarOnOtherDevices, Item) => {
             world.similar[at].iter().map(|&(i, _)| (Item, i)).collect()
         }
+        (Relation::Members, PictureCluster | Place) => world.members[kind.index()][at]
+            .iter()
+            .map(|&i| (Item, i))
+            .collect(),
+        (Relation::Members, IdentityPair) => world.members[kind.index()][at]
+            .iter()
+            .map(|&i| (Identity, i))
+            .collect(),
         // `sent` is resolved per observation (fire_combination); other pairs are refused
         // when the rules load.
         _ => Vec::new(),
@@ -285,19 +310,54 @@ fn sent_by(world: &World, item: usize, fired: &Fired, key: &str) -> bool {
     })
 }
 
-/// What fired, per subject.
-struct FiredSets<'a> {
-    items: Vec<Vec<Fired<'a>>>,
-    identities: Vec<Vec<Fired<'a>>>,
-}
+/// What fired, per subject, by `SubjectKind::index`.
+struct FiredSets<'a>([Vec<Vec<Fired<'a>>>; 5]);
 
 impl<'a> FiredSets<'a> {
     fn on(&self, kind: SubjectKind, at: usize) -> &[Fired<'a>] {
-        match kind {
-            SubjectKind::Item => &self.items[at],
-            SubjectKind::Identity => &self.identities[at],
+        &self.0[kind.index()][at]
+    }
+}
+
+/// The strongest choice of one part per requirement on distinct subjects (a pair: the burner
+/// on one side, the central person on the other), by its weakest part. Each requirement's
+/// eight strongest subjects are tried: a pair has two.
+fn best_distinct(candidates: &[Vec<Part>]) -> Option<Vec<Part>> {
+    fn go(
+        candidates: &[Vec<Part>],
+        used: &mut Vec<(SubjectKind, usize)>,
+        chosen: &mut Vec<Part>,
+        best: &mut Option<(f64, Vec<Part>)>,
+    ) {
+        let Some(here) = candidates.get(chosen.len()) else {
+            let weakest = chosen
+                .iter()
+                .map(|p| p.strength)
+                .fold(f64::INFINITY, f64::min);
+            if best.as_ref().is_none_or(|b| weakest > b.0) {
+                *best = Some((weakest, chosen.clone()));
+            }
+            return;
+        };
+        let mut tried: Vec<(SubjectKind, usize)> = Vec::new();
+        for p in here {
+            if used.contains(&p.target) || tried.contains(&p.target) {
+                continue;
+            }
+            if tried.len() == 8 {
+                break;
+            }
+            tried.push(p.target);
+            used.push(p.target);
+            chosen.push(p.clone());
+            go(candidates, used, chosen, best);
+            chosen.pop();
+            used.pop();
         }
     }
+    let mut best = None;
+    go(candidates, &mut Vec::new(), &mut Vec::new(), &mut best);
+    best.map(|(_, parts)| parts)
 }
 
 fn fire_combination<'a>(
@@ -314,22 +374,19 @@ fn fire_combination<'a>(
     {
         return None;
     }
-    let mut parts: Vec<Part> = Vec::new();
-    let mut weakest = f64::INFINITY;
+    // Per requirement, every part that meets it, strongest first.
+    let mut candidates: Vec<Vec<Part>> = Vec::new();
     for req in &combine.requires {
         let targets: Vec<(SubjectKind, usize)> = if req.via == Relation::Sent {
-            (0..world.items.len())
+            (0..world.subjects[0].len())
                 .map(|i| (SubjectKind::Item, i))
                 .collect()
         } else {
             related(world, subject, req.via)
         };
-        let mut best: Option<Part> = None;
+        let mut found: Vec<Part> = Vec::new();
         for (kind, at) in targets {
-            let subj = match kind {
-                SubjectKind::Item => &world.items[at],
-                SubjectKind::Identity => &world.identities[at],
-            };
+            let subj = world.subj(kind, at);
             for f in fired.on(kind, at) {
                 if !req.rules.contains(&f.rule.id) {
                     continue;
@@ -348,40 +405,80 @@ fn fire_combination<'a>(
                 } else {
                     1.0
                 };
-                let part = Part {
+                found.push(Part {
                     rule: f.rule.id.clone(),
                     lead: subj.lead.clone(),
                     // An item with its device: the parts of a combination span devices.
                     shown: match kind {
                         SubjectKind::Item => format!("{}:{}", subj.source, subj.shown),
-                        SubjectKind::Identity => subj.shown.clone(),
+                        _ => subj.shown.clone(),
                     },
                     via: req.via,
                     strength: f.strength() * link,
-                };
-                if best.as_ref().is_none_or(|b| part.strength > b.strength) {
-                    best = Some(part.clone());
-                }
-                if parts.len() < 20 {
-                    parts.push(part);
-                }
+                    target: (kind, at),
+                    device: subj.device.clone(),
+                });
             }
         }
-        weakest = weakest.min(best?.strength);
+        if found.is_empty() {
+            return None;
+        }
+        if let Some(n) = req.min_devices {
+            let devices: BTreeSet<&str> = found.iter().map(|p| p.device.as_str()).collect();
+            if devices.len() < n {
+                return None;
+            }
+        }
+        found.sort_by(|a, b| {
+            b.strength
+                .total_cmp(&a.strength)
+                .then_with(|| a.lead.cmp(&b.lead))
+                .then_with(|| a.rule.cmp(&b.rule))
+        });
+        candidates.push(found);
     }
-    let s = match subject.0 {
-        SubjectKind::Item => &world.items[subject.1],
-        SubjectKind::Identity => &world.identities[subject.1],
+    let chosen: Vec<Part> = if combine.distinct {
+        best_distinct(&candidates)?
+    } else {
+        candidates.iter().map(|c| c[0].clone()).collect()
     };
+    let weakest = chosen
+        .iter()
+        .map(|p| p.strength)
+        .fold(f64::INFINITY, f64::min);
+    // The parts it rests on, the chosen ones first, then the others (at most 20 in all).
+    let mut parts = chosen;
+    for p in candidates.iter().flatten() {
+        if parts.len() >= 20 {
+            break;
+        }
+        if !parts.iter().any(|q| q.lead == p.lead && q.rule == p.rule) {
+            parts.push(p.clone());
+        }
+    }
+    let s = world.subj(subject.0, subject.1);
     let evidence = parts
         .iter()
         .map(|p| format!("{} on {}", p.rule, p.shown))
         .collect::<Vec<_>>()
         .join("; ");
+    let devices: BTreeSet<&str> = candidates
+        .iter()
+        .flatten()
+        .map(|p| p.device.as_str())
+        .filter(|d| *d != "network")
+        .collect();
+    let members = world.members[subject.0.index()]
+        .get(subject.1)
+        .map_or(1, |m| m.len().max(1));
     let explanation = render(&rule.explain, &|name| match name {
         "path" | "label" => Some(json!(s.shown)),
         "source" => Some(json!(s.source)),
         "evidence" => Some(json!(evidence)),
+        "members" => Some(json!(members)),
+        "devices" => Some(json!(
+            devices.iter().copied().collect::<Vec<_>>().join(", ")
+        )),
         _ => None,
     });
     Some(Fired {
@@ -491,6 +588,176 @@ fn score(fired: &[Fired]) -> (f64, Vec<bool>) {
     (best.values().map(|(c, _)| c).sum(), counted)
 }
 
+/// Identical copies (one SHA-256) and PDQ near-duplicate clusters, joined: each group of two
+/// or more items is a picture cluster, named by the smallest SHA-256 among its members so
+/// the name survives a rescan.
+fn picture_clusters(
+    items: &[ItemObservations],
+    subjects: &[Subj],
+    cluster_of: &[Option<String>],
+) -> (Vec<Subj<'static>>, Vec<Vec<usize>>) {
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut parent: Vec<usize> = (0..items.len()).collect();
+    let mut first: HashMap<String, usize> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let keys = item
+            .sha256
+            .iter()
+            .map(|h| format!("sha256:{h}"))
+            .chain(cluster_of[i].iter().map(|c| format!("near:{c}")));
+        for key in keys {
+            let j = *first.entry(key).or_insert(i);
+            let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..items.len() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(i);
+    }
+    let mut out: Vec<(String, Vec<usize>)> = groups
+        .into_values()
+        .filter(|m| m.len() >= 2)
+        .map(|mut m| {
+            m.sort_by(|&a, &b| {
+                (&subjects[a].source, &subjects[a].shown)
+                    .cmp(&(&subjects[b].source, &subjects[b].shown))
+            });
+            let key = m
+                .iter()
+                .filter_map(|&i| items[i].sha256.as_deref())
+                .min()
+                .map(|h| format!("sha256:{h}"))
+                .unwrap_or_else(|| format!("item:{}", subjects[m[0]].lead));
+            (key, m)
+        })
+        .collect();
+    out.sort();
+    let mut subjs = Vec::new();
+    let mut members = Vec::new();
+    for (key, m) in out {
+        let first = &subjects[m[0]];
+        let devices: BTreeSet<&str> = m.iter().map(|&i| subjects[i].source.as_str()).collect();
+        subjs.push(Subj {
+            lead: group_lead_id(&Subject::PictureCluster(key).key()),
+            shown: format!(
+                "{}:{} and {} other cop{}",
+                first.source,
+                first.shown,
+                m.len() - 1,
+                if m.len() == 2 { "y" } else { "ies" }
+            ),
+            source: devices.into_iter().collect::<Vec<_>>().join(", "),
+            observations: &[],
+            device: "case".into(),
+        });
+        members.push(m);
+    }
+    (subjs, members)
+}
+
+/// The places of interest pictures were taken at (`location.place_of_interest`), each with
+/// its pictures.
+fn places_of_interest(
+    items: &[ItemObservations],
+    subjects: &[Subj],
+) -> (Vec<Subj<'static>>, Vec<Vec<usize>>) {
+    let mut by_place: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        for o in item
+            .observations
+            .iter()
+            .filter(|o| o.kind == "location.place_of_interest")
+        {
+            if let Some(place) = o.value.get("place").and_then(Value::as_str) {
+                let m = by_place.entry(place.to_string()).or_default();
+                if !m.contains(&i) {
+                    m.push(i);
+                }
+            }
+        }
+    }
+    let mut subjs = Vec::new();
+    let mut members = Vec::new();
+    for (place, m) in by_place {
+        let devices: BTreeSet<&str> = m.iter().map(|&i| subjects[i].source.as_str()).collect();
+        subjs.push(Subj {
+            lead: group_lead_id(&Subject::Place(format!("poi:{place}")).key()),
+            shown: place,
+            source: devices.into_iter().collect::<Vec<_>>().join(", "),
+            observations: &[],
+            device: "case".into(),
+        });
+        members.push(m);
+    }
+    (subjs, members)
+}
+
+/// The pairs of identities in contact of which at least one carries a rule's finding (a
+/// pair rule needs one), each once, in the order of their keys.
+fn identity_pairs(world: &World, fired: &FiredSets) -> (Vec<Subj<'static>>, Vec<Vec<usize>>) {
+    let mut pairs: BTreeSet<(&str, &str, usize, usize)> = BTreeSet::new();
+    for a in 0..world.identity_keys.len() {
+        if fired.on(SubjectKind::Identity, a).is_empty() {
+            continue;
+        }
+        for b in world.correspondents_of(a) {
+            let (ka, kb) = (world.identity_keys[a], world.identity_keys[b]);
+            if a == b {
+                continue;
+            }
+            pairs.insert(if ka <= kb {
+                (ka, kb, a, b)
+            } else {
+                (kb, ka, b, a)
+            });
+        }
+    }
+    let mut subjs = Vec::new();
+    let mut members = Vec::new();
+    for (ka, kb, a, b) in pairs {
+        let subject = Subject::IdentityPair(ka.to_string(), kb.to_string());
+        subjs.push(Subj {
+            lead: group_lead_id(&subject.key()),
+            shown: format!(
+                "{} and {}",
+                world.subj(SubjectKind::Identity, a).shown,
+                world.subj(SubjectKind::Identity, b).shown
+            ),
+            source: "network".into(),
+            observations: &[],
+            device: "network".into(),
+        });
+        members.push(vec![a, b]);
+    }
+    (subjs, members)
+}
+
+/// Fires `rule` on every subject of its kind.
+fn fire_rule<'a>(rule: &'a Rule, world: &World<'a>, fired: &mut FiredSets<'a>) {
+    let kind = rule.subject();
+    let found: Vec<(usize, Fired)> = (0..world.subjects[kind.index()].len())
+        .filter_map(|at| {
+            let f = if rule.combine.is_some() {
+                fire_combination(rule, world, fired, (kind, at))
+            } else {
+                fire_on_observations(rule, world.subj(kind, at))
+            };
+            f.map(|f| (at, f))
+        })
+        .collect();
+    for (at, f) in found {
+        fired.0[kind.index()][at].push(f);
+    }
+}
+
 fn lead_of(
     rules: &RuleSet,
     margins: &HashMap<String, String>,
@@ -539,9 +806,109 @@ fn lead_of(
     ))
 }
 
-/// The leads the rules propose over `items` and the network's `identities`, ranked: by
-/// score, ties by lead id. `margins` holds each analyzer's error margin by
-/// `store::error_margin_key`.
+/// What a lead's `subject` says about a subject, and which subject it is.
+fn subject_of(
+    world: &World,
+    items: &[ItemObservations],
+    identities: &[IdentityObservations],
+    fired: &FiredSets,
+    kind: SubjectKind,
+    at: usize,
+) -> (Value, Subject, Option<crate::model::ItemId>) {
+    let s = world.subj(kind, at);
+    let member = |i: usize| {
+        let m = world.subj(SubjectKind::Item, i);
+        let poi = items[i].observations.iter().find(|o| {
+            o.kind == "location.place_of_interest"
+                && o.value.get("place").and_then(Value::as_str) == Some(s.shown.as_str())
+        });
+        let mut v = json!({
+            "source": m.source,
+            "path": m.shown,
+            "sha256": items[i].sha256,
+            "lead": (!fired.on(SubjectKind::Item, i).is_empty()).then(|| m.lead.clone()),
+        });
+        if let Some(o) = poi.filter(|_| kind == SubjectKind::Place) {
+            for f in ["latitude", "longitude", "distance_m", "radius_m"] {
+                v[f] = o.value.get(f).cloned().unwrap_or(Value::Null);
+            }
+        }
+        v
+    };
+    let members = || -> Vec<Value> {
+        world.members[kind.index()][at]
+            .iter()
+            .map(|&i| member(i))
+            .collect()
+    };
+    let devices = || -> Vec<&str> { s.source.split(", ").filter(|d| !d.is_empty()).collect() };
+    match kind {
+        SubjectKind::Item => {
+            let item = &items[at];
+            (
+                json!({"source": item.source, "path": s.shown, "sha256": item.sha256}),
+                Subject::Item {
+                    source: item.source.clone(),
+                    path: item.path.clone(),
+                },
+                Some(item.item),
+            )
+        }
+        SubjectKind::Identity => (
+            json!({"identity": identities[at].key, "label": s.shown}),
+            Subject::Identity(identities[at].key.clone()),
+            None,
+        ),
+        SubjectKind::PictureCluster => {
+            let shas: Vec<&str> = world.members[kind.index()][at]
+                .iter()
+                .filter_map(|&i| items[i].sha256.as_deref())
+                .collect();
+            let key = shas
+                .iter()
+                .min()
+                .map(|h| format!("sha256:{h}"))
+                .unwrap_or_else(|| {
+                    format!(
+                        "item:{}",
+                        world
+                            .subj(SubjectKind::Item, world.members[kind.index()][at][0])
+                            .lead
+                    )
+                });
+            (
+                json!({"cluster": key, "label": s.shown, "members": members(), "devices": devices()}),
+                Subject::PictureCluster(key),
+                None,
+            )
+        }
+        SubjectKind::Place => (
+            json!({"place": s.shown, "label": s.shown, "members": members(), "devices": devices()}),
+            Subject::Place(format!("poi:{}", s.shown)),
+            None,
+        ),
+        SubjectKind::IdentityPair => {
+            let m = &world.members[kind.index()][at];
+            let (a, b) = (world.identity_keys[m[0]], world.identity_keys[m[1]]);
+            (
+                json!({
+                    "identities": [a, b],
+                    "labels": [world.subj(SubjectKind::Identity, m[0]).shown, world.subj(SubjectKind::Identity, m[1]).shown],
+                    "label": s.shown,
+                    "leads": [world.subj(SubjectKind::Identity, m[0]).lead, world.subj(SubjectKind::Identity, m[1]).lead],
+                }),
+                Subject::IdentityPair(a.to_string(), b.to_string()),
+                None,
+            )
+        }
+    }
+}
+
+/// The leads the rules propose over `items` and the network's `identities`, and over the
+/// groups they form (picture clusters, places of interest, pairs of identities in contact),
+/// ranked: by score, ties by lead id. A picture cluster or place gathers its members' leads
+/// (`part_of`): it ranks at least as high as its strongest member, and the members share its
+/// rank. `margins` holds each analyzer's error margin by `store::error_margin_key`.
 pub fn evaluate(
     rules: &RuleSet,
     margins: &HashMap<String, String>,
@@ -642,7 +1009,9 @@ pub fn evaluate(
             out
         })
         .collect();
-    let world = World {
+    let (cluster_subjects, cluster_members) = picture_clusters(items, &item_subjects, &cluster_of);
+    let (place_subjects, place_members) = places_of_interest(items, &item_subjects);
+    let mut world = World {
         item_ids: items.iter().map(|i| i.item.0).collect(),
         identity_keys: identities.iter().map(|i| i.key.as_str()).collect(),
         identity_by_key: identities
@@ -650,82 +1019,147 @@ pub fn evaluate(
             .enumerate()
             .map(|(n, i)| (i.key.as_str(), n))
             .collect(),
-        items: item_subjects,
-        identities: identity_subjects,
+        subjects: [
+            item_subjects,
+            identity_subjects,
+            cluster_subjects,
+            place_subjects,
+            Vec::new(),
+        ],
+        members: [
+            Vec::new(),
+            Vec::new(),
+            cluster_members,
+            place_members,
+            Vec::new(),
+        ],
         items_by_device,
         cluster_of,
         items_by_cluster,
         similar,
         links,
     };
-    let mut fired = FiredSets {
-        items: (0..items.len()).map(|_| Vec::new()).collect(),
-        identities: (0..identities.len()).map(|_| Vec::new()).collect(),
-    };
-    for rule in rules.evaluation_order() {
-        let kind = rule.subject();
-        let count = match kind {
-            SubjectKind::Item => world.items.len(),
-            SubjectKind::Identity => world.identities.len(),
-        };
-        let found: Vec<(usize, Fired)> = (0..count)
-            .filter_map(|at| {
-                let s = match kind {
-                    SubjectKind::Item => &world.items[at],
-                    SubjectKind::Identity => &world.identities[at],
-                };
-                let f = if rule.combine.is_some() {
-                    fire_combination(rule, &world, &fired, (kind, at))
-                } else {
-                    fire_on_observations(rule, s)
-                };
-                f.map(|f| (at, f))
-            })
-            .collect();
-        for (at, f) in found {
-            match kind {
-                SubjectKind::Item => fired.items[at].push(f),
-                SubjectKind::Identity => fired.identities[at].push(f),
+    let empty = |n: usize| (0..n).map(|_| Vec::new()).collect::<Vec<_>>();
+    let mut fired = FiredSets(std::array::from_fn(|k| empty(world.subjects[k].len())));
+    // Pairs are built once the rules on identities have fired (a pair needs a member that
+    // carries one, and no other subject's rule can require a pair's), so a network of a
+    // million contacts is not a million subjects.
+    let (pair_rules, other_rules): (Vec<&Rule>, Vec<&Rule>) = rules
+        .evaluation_order()
+        .into_iter()
+        .partition(|r| r.subject() == SubjectKind::IdentityPair);
+    for rule in other_rules {
+        fire_rule(rule, &world, &mut fired);
+    }
+    if !pair_rules.is_empty() {
+        let (pairs, members) = identity_pairs(&world, &fired);
+        let at = SubjectKind::IdentityPair.index();
+        fired.0[at] = empty(pairs.len());
+        world.subjects[at] = pairs;
+        world.members[at] = members;
+        for rule in pair_rules {
+            fire_rule(rule, &world, &mut fired);
+        }
+    }
+    let mut drafts: Vec<(SubjectKind, usize, LeadDraft)> = Vec::new();
+    for kind in SubjectKind::ALL {
+        for at in 0..world.subjects[kind.index()].len() {
+            let s = world.subj(kind, at);
+            let (json, subject, item) = subject_of(&world, items, identities, &fired, kind, at);
+            if let Some((score, hits)) = lead_of(rules, margins, s, fired.on(kind, at), json) {
+                drafts.push((
+                    kind,
+                    at,
+                    LeadDraft {
+                        id: s.lead.clone(),
+                        subject,
+                        item,
+                        score,
+                        rank: 0,
+                        hits,
+                        part_of: None,
+                    },
+                ));
             }
         }
     }
-    let mut leads: Vec<LeadDraft> = Vec::new();
-    for (at, item) in items.iter().enumerate() {
-        let s = &world.items[at];
-        let subject = json!({"source": item.source, "path": s.shown, "sha256": item.sha256});
-        if let Some((score, hits)) = lead_of(rules, margins, s, &fired.items[at], subject) {
-            leads.push(LeadDraft {
-                id: s.lead.clone(),
-                subject: Subject::Item {
-                    source: item.source.clone(),
-                    path: item.path.clone(),
-                },
-                item: Some(item.item),
-                score,
-                rank: 0,
-                hits,
+    gather_and_rank(&world, drafts)
+}
+
+/// Puts each member's lead under the strongest group lead gathering it (its own score, ties
+/// by id), raises a group to its strongest member's score, and ranks: the leads that stand
+/// on their own by score (ties by id), each group's members after it with its rank.
+fn gather_and_rank(world: &World, drafts: Vec<(SubjectKind, usize, LeadDraft)>) -> Vec<LeadDraft> {
+    let item_lead: HashMap<usize, usize> = drafts
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.0 == SubjectKind::Item)
+        .map(|(n, d)| (d.1, n))
+        .collect();
+    // Member lead (index in drafts) → its group lead.
+    let mut parent: HashMap<usize, usize> = HashMap::new();
+    for (g, (kind, at, lead)) in drafts.iter().enumerate() {
+        if !kind.gathers_members() {
+            continue;
+        }
+        for m in &world.members[kind.index()][*at] {
+            let Some(&n) = item_lead.get(m) else { continue };
+            let better = parent.get(&n).is_none_or(|&p| {
+                let other = &drafts[p].2;
+                lead.score > other.score || (lead.score == other.score && lead.id < other.id)
             });
+            if better {
+                parent.insert(n, g);
+            }
         }
     }
-    for (at, identity) in identities.iter().enumerate() {
-        let s = &world.identities[at];
-        let subject = json!({"identity": identity.key, "label": s.shown});
-        if let Some((score, hits)) = lead_of(rules, margins, s, &fired.identities[at], subject) {
-            leads.push(LeadDraft {
-                id: s.lead.clone(),
-                subject: Subject::Identity(identity.key.clone()),
-                item: None,
-                score,
-                rank: 0,
-                hits,
-            });
+    let mut leads: Vec<LeadDraft> = drafts.into_iter().map(|d| d.2).collect();
+    let mut gathered: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (&m, &g) in &parent {
+        gathered.entry(g).or_default().push(m);
+    }
+    let order =
+        |a: &LeadDraft, b: &LeadDraft| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id));
+    // In the order they are listed (`parent` is a hash map: its order is not).
+    for members in gathered.values_mut() {
+        members.sort_by(|&a, &b| order(&leads[a], &leads[b]));
+    }
+    for (&g, members) in &gathered {
+        let own = leads[g].score;
+        let best = members.iter().map(|&m| leads[m].score).fold(0.0, f64::max);
+        let ids: Vec<String> = members.iter().map(|&m| leads[m].id.clone()).collect();
+        let group_id = leads[g].id.clone();
+        for &m in members {
+            leads[m].part_of = Some(group_id.clone());
+            leads[m].hits["part_of"] = json!(group_id);
+        }
+        let lead = &mut leads[g];
+        lead.score = own.max(best);
+        lead.hits["gathers"] = json!(ids);
+        lead.hits["score"]["own"] = json!(own);
+        lead.hits["score"]["best_member"] = json!(best);
+        lead.hits["score"]["total"] = json!(lead.score);
+        lead.hits["score"]["formula"] = json!(
+            "the larger of the group's own score (its rules, as for any lead) and its strongest member's (docs/scoring.md)"
+        );
+    }
+    let mut top: Vec<usize> = (0..leads.len())
+        .filter(|n| !parent.contains_key(n))
+        .collect();
+    top.sort_by(|&a, &b| order(&leads[a], &leads[b]));
+    let mut placed: Vec<usize> = Vec::with_capacity(leads.len());
+    for (rank, &t) in top.iter().enumerate() {
+        leads[t].rank = rank as i64 + 1;
+        placed.push(t);
+        if let Some(members) = gathered.get(&t) {
+            for &m in members {
+                leads[m].rank = rank as i64 + 1;
+                placed.push(m);
+            }
         }
     }
-    leads.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-    for (rank, lead) in leads.iter_mut().enumerate() {
-        lead.rank = rank as i64 + 1;
-    }
-    leads
+    let mut slots: Vec<Option<LeadDraft>> = leads.into_iter().map(Some).collect();
+    placed.into_iter().filter_map(|n| slots[n].take()).collect()
 }
 
 #[cfg(test)]
@@ -970,6 +1404,154 @@ mod tests {
     }
 
     #[test]
+    fn groups_gather_their_members_and_pairs_need_distinct_members() {
+        let extra = [
+            rule("copies", "{ subject = \"picture-cluster\", requires = [{ rules = [\"bad\", \"pdq\"], via = \"members\" }] }"),
+            rule("meeting", "{ subject = \"place\", requires = [{ rules = [\"poi\"], via = \"members\", min_devices = 2 }] }"),
+            rule("burner-handler", "{ subject = \"identity-pair\", requires = [{ rules = [\"burner\"], via = \"members\" }, { rules = [\"broker\"], via = \"members\" }], distinct = true }"),
+        ]
+        .concat();
+        let rules = rules_of(&extra);
+        let with_sha = |mut i: ItemObservations, sha: &str| {
+            i.sha256 = Some(sha.into());
+            i
+        };
+        let bad = || obs("hashset.match", "hashsets", json!({"status": "bad"}));
+        let cluster = obs("image.near_duplicate", "neardup", json!({"cluster": 1}));
+        let poi = |place: &str| {
+            obs(
+                "location.place_of_interest",
+                "places-of-interest",
+                json!({"place": place, "latitude": 43.46, "longitude": 11.88}),
+            )
+        };
+        let items = [
+            with_sha(
+                item(1, "laptop", "bad.png", vec![bad(), cluster.clone()]),
+                "aa",
+            ),
+            // An identical copy (the same SHA-256) and a near-duplicate (one PDQ cluster).
+            with_sha(item(2, "phone", "copy.png", vec![bad()]), "aa"),
+            item(
+                3,
+                "usb",
+                "near.jpg",
+                vec![
+                    obs("image.pdq_match", "pdq", json!({"status": "bad"})),
+                    cluster,
+                ],
+            ),
+            with_sha(item(4, "usb", "other.png", vec![bad()]), "bb"),
+            item(5, "phone", "square-1.jpg", vec![poi("Square")]),
+            item(6, "laptop", "square-2.jpg", vec![poi("Square")]),
+            item(7, "phone", "pier.jpg", vec![poi("Pier")]),
+        ];
+        let metrics = |label: &str, rank: i64| {
+            obs(
+                "network.metrics",
+                "network",
+                json!({"label": label, "betweenness_rank": rank}),
+            )
+        };
+        let burner = || obs("network.burner", "network", json!({"label": "burner"}));
+        let ids = [
+            identity("tel:+1", vec![metrics("Bram", 1)]),
+            identity("tel:+3", vec![burner()]),
+            // Both a broker and a burner: a pair with someone plain is not "a burner and
+            // a central person".
+            identity("tel:+4", vec![metrics("Dirk", 1), burner()]),
+            identity("tel:+6", vec![metrics("Eva", 9)]),
+        ];
+        let mut links = Links::default();
+        for (a, b) in [
+            ("tel:+1", "tel:+3"),
+            ("tel:+4", "tel:+6"),
+            ("tel:+4", "tel:+9"),
+        ] {
+            links
+                .correspondents
+                .entry(a.into())
+                .or_default()
+                .insert(b.into());
+            links
+                .correspondents
+                .entry(b.into())
+                .or_default()
+                .insert(a.into());
+        }
+        let leads = evaluate(&rules, &HashMap::new(), &items, &ids, &links);
+        let find = |id: &str| leads.iter().find(|l| l.id == id);
+        let cluster_id = group_lead_id("picture-cluster:sha256:aa");
+        let cluster = find(&cluster_id).expect("a lead on the picture cluster");
+        let members: Vec<&str> = cluster.hits["subject"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(members, ["bad.png", "copy.png", "near.jpg"]);
+        assert_eq!(
+            cluster.hits["subject"]["devices"],
+            json!(["laptop", "phone", "usb"])
+        );
+        for (source, path) in [
+            ("laptop", "bad.png"),
+            ("phone", "copy.png"),
+            ("usb", "near.jpg"),
+        ] {
+            let m = find(&item_lead_id(source, path.as_bytes())).unwrap();
+            assert_eq!(m.part_of.as_deref(), Some(cluster_id.as_str()), "{path}");
+            assert_eq!(m.hits["part_of"], json!(cluster_id));
+            assert_eq!(m.rank, cluster.rank, "members share their group's rank");
+        }
+        // A file with no copy stands alone.
+        let other = find(&item_lead_id("usb", b"other.png")).unwrap();
+        assert_eq!(other.part_of, None);
+        // The group ranks at least as high as its strongest member: own 30, best member 100.
+        assert_eq!(cluster.hits["score"]["own"], json!(30.0));
+        assert_eq!(cluster.score, 100.0);
+        // Two devices at the square make a place lead; the pier, one device, does not.
+        let square = find(&group_lead_id("place:poi:Square")).expect("the square's lead");
+        assert_eq!(
+            square.hits["subject"]["members"].as_array().unwrap().len(),
+            2
+        );
+        assert_eq!(
+            square.hits["subject"]["members"][0]["latitude"],
+            json!(43.46)
+        );
+        assert!(find(&group_lead_id("place:poi:Pier")).is_none());
+        assert_eq!(
+            find(&item_lead_id("phone", b"pier.jpg")).unwrap().part_of,
+            None
+        );
+        // The pair: a burner and a broker, each on one side. Dirk alone is both; his
+        // pair with Eva does not fire, and a contact outside the identities is no pair.
+        let pair = find(&group_lead_id("identity-pair:tel:+1|tel:+3")).expect("the pair's lead");
+        assert_eq!(
+            pair.hits["subject"]["identities"],
+            json!(["tel:+1", "tel:+3"])
+        );
+        assert_eq!(pair.hits["hits"][0]["parts"].as_array().unwrap().len(), 2);
+        assert!(find(&group_lead_id("identity-pair:tel:+4|tel:+6")).is_none());
+        assert!(
+            !leads
+                .iter()
+                .any(|l| l.subject.kind() == "identity-pair" && l.id != pair.id)
+        );
+        // Ranks: the leads that stand alone are 1..n with no gap, each group before its members.
+        let mut expected = 1;
+        for (n, l) in leads.iter().enumerate() {
+            if l.part_of.is_none() {
+                assert_eq!(l.rank, expected);
+                expected += 1;
+            } else {
+                assert!(leads[..n].iter().any(|g| Some(&g.id) == l.part_of.as_ref()));
+            }
+        }
+    }
+
+    #[test]
     fn a_likeness_counts_as_much_as_its_similarity_and_model() {
         let rules = rules_of(&rule(
             "like-bad",
@@ -1062,7 +1644,7 @@ mod tests {
         );
         let e = RuleSet::parse(&text, "r.toml").unwrap_err();
         assert!(
-            e.contains("line 9") && e.contains("starts from Identity"),
+            e.contains("line 9") && e.contains("starts from an identity"),
             "{e}"
         );
         let threshold = |w: &str| {

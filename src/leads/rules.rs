@@ -56,6 +56,10 @@ pub struct Combine {
     /// near-duplicate of a known-bad picture that is itself listed adds nothing).
     #[serde(default)]
     pub unless_fired: Vec<String>,
+    /// Each requirement must be met on a different subject (a pair: the burner on one side,
+    /// the central person on the other).
+    #[serde(default)]
+    pub distinct: bool,
 }
 
 /// One requirement: one of `rules` fired on a subject reached by `via`.
@@ -64,6 +68,10 @@ pub struct Combine {
 pub struct Requirement {
     pub rules: Vec<String>,
     pub via: Relation,
+    /// The rules must have fired on subjects of at least this many devices (a picture
+    /// spread over devices, a place visited by several).
+    #[serde(default)]
+    pub min_devices: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -71,6 +79,44 @@ pub struct Requirement {
 pub enum SubjectKind {
     Item,
     Identity,
+    /// Identical copies and PDQ near-duplicates of one picture, on any device: its members'
+    /// leads are gathered under it.
+    PictureCluster,
+    /// A place of interest, with the pictures taken there: its members' leads are gathered
+    /// under it.
+    Place,
+    /// Two identities in contact.
+    IdentityPair,
+}
+
+impl SubjectKind {
+    pub const ALL: [SubjectKind; 5] = [
+        SubjectKind::Item,
+        SubjectKind::Identity,
+        SubjectKind::PictureCluster,
+        SubjectKind::Place,
+        SubjectKind::IdentityPair,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// As stored in `leads.subject` (model::SUBJECT_KINDS).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Item => "item",
+            SubjectKind::Identity => "identity",
+            SubjectKind::PictureCluster => "picture-cluster",
+            SubjectKind::Place => "place",
+            SubjectKind::IdentityPair => "identity-pair",
+        }
+    }
+
+    /// A group gathers its members' leads under its own (picture clusters, places).
+    pub fn gathers_members(self) -> bool {
+        matches!(self, SubjectKind::PictureCluster | SubjectKind::Place)
+    }
 }
 
 /// How a combination reaches from its subject to the subjects of another rule.
@@ -95,18 +141,37 @@ pub enum Relation {
     NearDuplicates,
     /// Item → the pictures on other devices its embedding is closest to (`image.similar`).
     SimilarOnOtherDevices,
+    /// A picture cluster or a place → its items; a pair → its two identities.
+    Members,
 }
 
 impl Relation {
-    /// (from, to): the subject kinds the relation joins.
-    pub fn joins(self) -> (Option<SubjectKind>, SubjectKind) {
+    /// The kind of subject the relation reaches from `from`, or None when it does not start
+    /// there.
+    pub fn reaches(self, from: SubjectKind) -> Option<SubjectKind> {
         use SubjectKind::*;
+        match (self, from) {
+            (Relation::Itself, _) => Some(from),
+            (Relation::DeviceItems | Relation::Sent, Identity) => Some(Item),
+            (Relation::Correspondents, Identity) => Some(Identity),
+            (Relation::Owner | Relation::OwnerCorrespondents, Item) => Some(Identity),
+            (Relation::NearDuplicates | Relation::SimilarOnOtherDevices, Item) => Some(Item),
+            (Relation::Members, PictureCluster | Place) => Some(Item),
+            (Relation::Members, IdentityPair) => Some(Identity),
+            _ => None,
+        }
+    }
+
+    /// The kinds the relation starts from, in words.
+    fn starts_from(self) -> &'static str {
         match self {
-            Relation::Itself => (None, Item),
-            Relation::DeviceItems | Relation::Sent => (Some(Identity), Item),
-            Relation::Correspondents => (Some(Identity), Identity),
-            Relation::Owner | Relation::OwnerCorrespondents => (Some(Item), Identity),
-            Relation::NearDuplicates | Relation::SimilarOnOtherDevices => (Some(Item), Item),
+            Relation::Itself => "any subject",
+            Relation::DeviceItems | Relation::Sent | Relation::Correspondents => "an identity",
+            Relation::Owner
+            | Relation::OwnerCorrespondents
+            | Relation::NearDuplicates
+            | Relation::SimilarOnOtherDevices => "an item",
+            Relation::Members => "a picture cluster, a place or an identity pair",
         }
     }
 
@@ -120,6 +185,7 @@ impl Relation {
             Relation::OwnerCorrespondents => "owner-correspondents",
             Relation::NearDuplicates => "near-duplicates",
             Relation::SimilarOnOtherDevices => "similar-on-other-devices",
+            Relation::Members => "members",
         }
     }
 }
@@ -294,9 +360,12 @@ fn check_combination_explain(rule: &Rule) -> Result<(), String> {
             break;
         };
         let field = &rest[open + 1..open + close];
-        if !matches!(field, "path" | "source" | "evidence" | "label") {
+        if !matches!(
+            field,
+            "path" | "source" | "evidence" | "label" | "members" | "devices"
+        ) {
             return Err(format!(
-                "`explain` uses {{{field}}}; a combination knows {{path}}, {{label}}, {{source}} and {{evidence}}"
+                "`explain` uses {{{field}}}; a combination knows {{path}}, {{label}}, {{source}}, {{evidence}}, {{members}} and {{devices}}"
             ));
         }
         rest = &rest[open + close + 1..];
@@ -317,6 +386,9 @@ fn check_combinations(rules: &[Rule], line_of: &dyn Fn(&str) -> usize) -> Result
         if c.requires.is_empty() {
             return bad("`combine.requires` is empty".into());
         }
+        if c.distinct && c.requires.len() < 2 {
+            return bad("`distinct` needs two requirements or more".into());
+        }
         for id in &c.unless_fired {
             match by_id.get(id.as_str()) {
                 None => return bad(format!("`unless_fired` names the unknown rule {id:?}")),
@@ -331,20 +403,19 @@ fn check_combinations(rules: &[Rule], line_of: &dyn Fn(&str) -> usize) -> Result
             }
         }
         for req in &c.requires {
-            let (from, to) = req.via.joins();
-            if from.is_some_and(|f| f != c.subject) {
+            let Some(to) = req.via.reaches(c.subject) else {
                 return bad(format!(
-                    "`via = \"{}\"` starts from {:?}, but the combination is about {:?}",
+                    "`via = \"{}\"` starts from {}, but the combination is about {}",
                     req.via.as_str(),
-                    from.unwrap_or(c.subject),
-                    c.subject
+                    req.via.starts_from(),
+                    c.subject.as_str()
                 ));
-            }
-            let to = if req.via == Relation::Itself {
-                c.subject
-            } else {
-                to
             };
+            if req.min_devices == Some(0) {
+                return bad(
+                    "`min_devices = 0` asks for nothing: leave it out or give 1 or more".into(),
+                );
+            }
             if req.rules.is_empty() {
                 return bad("a requirement names no rule".into());
             }
@@ -593,6 +664,8 @@ impl RuleSet {
         k.push("hashset.match".into());
         k.push("image.near_duplicate".into());
         k.push("image.similar".into());
+        // Places gather the pictures taken at a place of interest.
+        k.push("location.place_of_interest".into());
         k.sort();
         k.dedup();
         k

@@ -33,6 +33,10 @@ pub struct LeadRow {
     pub rules: Vec<String>,
     pub hits: Value,
     pub rules_digest: String,
+    /// The group lead (a picture cluster, a place) this lead is gathered under: listed
+    /// after it, with its rank.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<String>,
     /// Key of the item's thumbnail under CASE/thumbs (its SHA-256, a frame's pixel SHA-256),
     /// when it is a picture; the file exists only if the item was decoded.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,4 +110,6 @@ pub struct LeadDraft {
     pub rank: i64,
     /// The rules that fired and the observations each rested on, as exported.
     pub hits: Value,
+    /// The group lead (a picture cluster, a place) this one is gathered under.
+    pub part_of: Option<String>,
 }

@@ -20,12 +20,29 @@ pub fn render(data: &Value) -> String {
     let mut marks = String::new();
     let mut count = 0;
     for f in data["findings"].as_array().into_iter().flatten() {
-        let (Some(lat), Some(lon)) = (
+        // A picture's position, or those of the pictures a place (or a cluster) gathers.
+        let mut positions: Vec<(f64, f64, String, String, String)> = Vec::new();
+        if let (Some(lat), Some(lon)) = (
             f["item"]["latitude"].as_f64(),
             f["item"]["longitude"].as_f64(),
-        ) else {
+        ) {
+            let text = |k: &str| f[k].as_str().unwrap_or("").to_string();
+            let sha = f["item"]["sha256"].as_str().unwrap_or("").to_string();
+            positions.push((lat, lon, text("source"), text("path"), sha));
+        }
+        for m in f["hits"]["subject"]["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(lat), Some(lon)) = (m["latitude"].as_f64(), m["longitude"].as_f64()) {
+                let text = |k: &str| m[k].as_str().unwrap_or("").to_string();
+                positions.push((lat, lon, text("source"), text("path"), text("sha256")));
+            }
+        }
+        if positions.is_empty() {
             continue;
-        };
+        }
         count += 1;
         let rules: Vec<&str> = f["rules"]
             .as_array()
@@ -53,16 +70,18 @@ pub fn render(data: &Value) -> String {
                 )
             })
             .collect();
-        marks.push_str(&format!(
+        for (lat, lon, source, path, sha) in &positions {
+            marks.push_str(&format!(
             "    <Placemark>\n      <name>{}</name>\n      <description>{}</description>\n      <ExtendedData>\n        <Data name=\"lead\"><value>{}</value></Data>\n        <Data name=\"source\"><value>{}</value></Data>\n        <Data name=\"path\"><value>{}</value></Data>\n        <Data name=\"sha256\"><value>{}</value></Data>\n        <Data name=\"rules\"><value>{}</value></Data>\n      </ExtendedData>\n      <Point><coordinates>{lon},{lat}</coordinates></Point>\n    </Placemark>\n",
-            xml(&format!("{} {}", f["id"].as_str().unwrap_or(""), f["path"].as_str().unwrap_or(""))),
+            xml(&format!("{} {}", f["id"].as_str().unwrap_or(""), if positions.len() > 1 { format!("{} — {path}", f["path"].as_str().unwrap_or("")) } else { f["path"].as_str().unwrap_or("").to_string() })),
             xml(&format!("{}\n{}", why.join("\n"), decided.join("\n"))),
             xml(f["id"].as_str().unwrap_or("")),
-            xml(f["source"].as_str().unwrap_or("")),
-            xml(f["path"].as_str().unwrap_or("")),
-            xml(f["item"]["sha256"].as_str().unwrap_or("")),
+            xml(source),
+            xml(path),
+            xml(sha),
             xml(&rules.join(", ")),
         ));
+        }
     }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml xmlns=\"http://www.opengis.net/kml/2.2\">\n  <Document>\n    <name>spoor findings with GPS</name>\n    <description>{}</description>\n{marks}  </Document>\n</kml>\n",

@@ -307,8 +307,19 @@ const MAX_EMBEDDED_THUMBNAIL: u64 = 256 << 10;
 /// sensitive thumbnails stay blurred until a reviewer reveals them, and reveals are logged:
 /// `spoor reveal`).
 fn thumbnail_uri(thumbs_dir: Option<&std::path::Path>, lead: &Value) -> Option<String> {
+    match lead["thumbnail_key"].as_str() {
+        Some(key) => blurred_thumbnail(thumbs_dir, key),
+        // A picture cluster or a place: the first of its members that has one.
+        None => lead["hits"]["subject"]["members"]
+            .as_array()?
+            .iter()
+            .filter_map(|m| m["sha256"].as_str())
+            .find_map(|key| blurred_thumbnail(thumbs_dir, key)),
+    }
+}
+
+fn blurred_thumbnail(thumbs_dir: Option<&std::path::Path>, key: &str) -> Option<String> {
     use base64::Engine;
-    let key = lead["thumbnail_key"].as_str()?;
     if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
@@ -345,6 +356,16 @@ fn lead_rows(leads: &[Value], thumbs_dir: Option<&std::path::Path>) -> Markup {
                     td { (text(&l["source"])) }
                     td {
                         code { (text(&l["path"])) }
+                        @if let Some(members) = l["hits"]["subject"]["members"].as_array() {
+                            br; small { (members.len()) " member(s):" }
+                            ul { @for m in members { li { code { (text(&m["source"])) ":" (text(&m["path"])) } @if let Some(lead) = m["lead"].as_str() { " (lead " code { (lead) } ")" } } } }
+                        }
+                        @if let Some(ids) = l["hits"]["subject"]["identities"].as_array() {
+                            br; small { "identities: " @for (n, i) in ids.iter().enumerate() { @if n > 0 { ", " } code { (text(i)) } } }
+                        }
+                        @if let Some(group) = l["part_of"].as_str() {
+                            br; small { "gathered under the group lead " code { (group) } }
+                        }
                         @if let Some(uri) = thumbnail_uri(thumbs_dir, l) {
                             br; img.thumb alt="thumbnail, blurred" src=(uri); br;
                             small { "blurred; " code { "spoor reveal CASE " (text(&l["id"])) " --by NAME --reason TEXT" } " shows it and logs who looked" }

@@ -84,58 +84,67 @@ pub fn render(data: &Value) -> Value {
         let lead = f["id"].as_str().unwrap_or("");
         let item = &f["item"];
         let mut objects: Vec<Value> = Vec::new();
-        if f["subject"] == "item" {
-            let file = id(&format!("file\0{lead}"));
-            let path = f["path"].as_str().unwrap_or("");
-            let name = path.rsplit('/').next().unwrap_or(path);
-            let mut facets = vec![json!({
-                "@id": id(&format!("file-facet\0{lead}")), "@type": "uco-observable:FileFacet",
-                "uco-observable:fileName": name,
-                "uco-observable:filePath": format!("{}:/{path}", f["source"].as_str().unwrap_or("")),
-                "uco-observable:sizeInBytes": item["size"].as_i64().map(|n| json!({"@type": "xsd:integer", "@value": n.to_string()})),
-            })];
-            if let Some(sha) = item["sha256"].as_str() {
-                let hash = id(&format!("hash\0{lead}"));
-                graph.push(json!({
-                    "@id": hash, "@type": "uco-types:Hash", "uco-types:hashMethod": "SHA256",
-                    "uco-types:hashValue": {"@type": "xsd:hexBinary", "@value": sha.to_uppercase()},
-                }));
-                facets.push(json!({
-                    "@id": id(&format!("content-facet\0{lead}")), "@type": "uco-observable:ContentDataFacet",
-                    "uco-observable:hash": [{"@id": hash}],
-                }));
+        let subject = &f["hits"]["subject"];
+        match f["subject"].as_str().unwrap_or("") {
+            "item" => {
+                let position = item["latitude"].as_f64().zip(item["longitude"].as_f64());
+                let file = FileSeen {
+                    key: lead.to_string(),
+                    source: f["source"].as_str().unwrap_or(""),
+                    path: f["path"].as_str().unwrap_or(""),
+                    size: item["size"].as_i64(),
+                    sha256: item["sha256"].as_str(),
+                    position,
+                };
+                let (first, all) = push_file(&file, &mut graph, &id);
+                results.push(first);
+                objects.extend(all);
             }
-            for facet in &mut facets {
-                if let Some(o) = facet.as_object_mut() {
-                    o.retain(|_, v| !v.is_null());
+            // A picture cluster, a place: the files it gathers, each with its hash (and
+            // the position it was taken at).
+            "picture-cluster" | "place" => {
+                for (n, m) in subject["members"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let file = FileSeen {
+                        key: format!("{lead}\0{n}"),
+                        source: m["source"].as_str().unwrap_or(""),
+                        path: m["path"].as_str().unwrap_or(""),
+                        size: None,
+                        sha256: m["sha256"].as_str(),
+                        position: m["latitude"].as_f64().zip(m["longitude"].as_f64()),
+                    };
+                    let (first, all) = push_file(&file, &mut graph, &id);
+                    results.push(first);
+                    objects.extend(all);
                 }
             }
-            graph.push(
-                json!({"@id": file, "@type": "uco-observable:File", "uco-core:hasFacet": facets}),
-            );
-            objects.push(json!({"@id": file}));
-            results.push(json!({"@id": file}));
-            if let (Some(lat), Some(lon)) = (item["latitude"].as_f64(), item["longitude"].as_f64())
-            {
-                let place = id(&format!("location\0{lead}"));
-                graph.push(json!({
-                    "@id": place, "@type": "uco-location:Location",
-                    "uco-core:hasFacet": [{
-                        "@id": id(&format!("location-facet\0{lead}")), "@type": "uco-location:LatLongCoordinatesFacet",
-                        "uco-location:latitude": {"@type": "xsd:decimal", "@value": lat.to_string()},
-                        "uco-location:longitude": {"@type": "xsd:decimal", "@value": lon.to_string()},
-                    }],
-                }));
-                objects.push(json!({"@id": place}));
+            _ => {
+                // An identity, or the two of a pair.
+                let keys: Vec<Value> = match subject["identities"].as_array() {
+                    Some(pair) => pair.clone(),
+                    None => vec![subject["identity"].clone()],
+                };
+                let labels = subject["labels"].as_array().cloned().unwrap_or_default();
+                for (n, key) in keys.iter().enumerate() {
+                    let key = key.as_str().unwrap_or("");
+                    let who = id(&format!("identity\0{key}"));
+                    let label = labels
+                        .get(n)
+                        .and_then(Value::as_str)
+                        .or(subject["label"].as_str().filter(|_| labels.is_empty()))
+                        .unwrap_or(key);
+                    graph.push(json!({
+                        "@id": who, "@type": "uco-identity:Identity",
+                        "uco-core:name": label,
+                        "uco-core:description": format!("network identity {key}"),
+                    }));
+                    objects.push(json!({"@id": who}));
+                }
             }
-        } else {
-            let who = id(&format!("identity\0{lead}"));
-            graph.push(json!({
-                "@id": who, "@type": "uco-identity:Identity",
-                "uco-core:name": f["hits"]["subject"]["label"].as_str().unwrap_or(f["subject_key"].as_str().unwrap_or("")),
-                "uco-core:description": format!("network identity {}", f["subject_key"].as_str().unwrap_or("")),
-            }));
-            objects.push(json!({"@id": who}));
         }
         let statements: Vec<String> = f["hits"]["hits"]
             .as_array()
@@ -221,4 +230,64 @@ pub fn render(data: &Value) -> Value {
         },
         "@graph": graph,
     })
+}
+
+/// A file a finding is about, as the CASE graph shows it.
+struct FileSeen<'a> {
+    /// What its node ids are made from: unique per file per finding.
+    key: String,
+    source: &'a str,
+    path: &'a str,
+    size: Option<i64>,
+    sha256: Option<&'a str>,
+    position: Option<(f64, f64)>,
+}
+
+/// Pushes the file (its facets, its hash) and, when it has a position, a Location; returns
+/// the file's reference and the references of both.
+fn push_file(
+    f: &FileSeen,
+    graph: &mut Vec<Value>,
+    id: &dyn Fn(&str) -> String,
+) -> (Value, Vec<Value>) {
+    let key = &f.key;
+    let file = id(&format!("file\0{key}"));
+    let name = f.path.rsplit('/').next().unwrap_or(f.path);
+    let mut facets = vec![json!({
+        "@id": id(&format!("file-facet\0{key}")), "@type": "uco-observable:FileFacet",
+        "uco-observable:fileName": name,
+        "uco-observable:filePath": format!("{}:/{}", f.source, f.path),
+        "uco-observable:sizeInBytes": f.size.map(|n| json!({"@type": "xsd:integer", "@value": n.to_string()})),
+    })];
+    if let Some(sha) = f.sha256 {
+        let hash = id(&format!("hash\0{key}"));
+        graph.push(json!({
+            "@id": hash, "@type": "uco-types:Hash", "uco-types:hashMethod": "SHA256",
+            "uco-types:hashValue": {"@type": "xsd:hexBinary", "@value": sha.to_uppercase()},
+        }));
+        facets.push(json!({
+            "@id": id(&format!("content-facet\0{key}")), "@type": "uco-observable:ContentDataFacet",
+            "uco-observable:hash": [{"@id": hash}],
+        }));
+    }
+    for facet in &mut facets {
+        if let Some(o) = facet.as_object_mut() {
+            o.retain(|_, v| !v.is_null());
+        }
+    }
+    graph.push(json!({"@id": file, "@type": "uco-observable:File", "uco-core:hasFacet": facets}));
+    let mut objects = vec![json!({"@id": file})];
+    if let Some((lat, lon)) = f.position {
+        let place = id(&format!("location\0{key}"));
+        graph.push(json!({
+            "@id": place, "@type": "uco-location:Location",
+            "uco-core:hasFacet": [{
+                "@id": id(&format!("location-facet\0{key}")), "@type": "uco-location:LatLongCoordinatesFacet",
+                "uco-location:latitude": {"@type": "xsd:decimal", "@value": lat.to_string()},
+                "uco-location:longitude": {"@type": "xsd:decimal", "@value": lon.to_string()},
+            }],
+        }));
+        objects.push(json!({"@id": place}));
+    }
+    (json!({"@id": file}), objects)
 }

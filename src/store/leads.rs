@@ -134,7 +134,7 @@ pub fn list_leads(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
                      ELSE json_extract(i.derivation, '$.pixels_sha256') END,
                 l.subject, l.subject_key
          FROM leads l LEFT JOIN items i ON i.id = l.item_id LEFT JOIN sources s ON s.id = i.source_id
-         ORDER BY l.active DESC, l.rank, l.id",
+         ORDER BY l.active DESC, l.rank, json_extract(l.hits, '$.part_of') IS NOT NULL, l.score DESC, l.id",
     )?;
     let rows = stmt.query_map([], |r| {
         let hits: Value = json_at(r, 7)?;
@@ -165,13 +165,27 @@ pub fn list_leads(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
             // A lead on an identity has no item: it shows where it comes from and its label.
             source: r
                 .get::<_, Option<String>>(5)?
+                .or_else(|| {
+                    let devices = hits["subject"]["devices"].as_array()?;
+                    Some(
+                        devices
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    )
+                })
                 .unwrap_or_else(|| "(network)".into()),
             path: r
                 .get::<_, Option<Vec<u8>>>(6)?
                 .map(|p| crate::evidence::display_path(&p))
                 .or_else(|| {
                     let label = hits["subject"]["label"].as_str()?;
-                    let key = hits["subject"]["identity"].as_str()?;
+                    let Some(key) = hits["subject"]["identity"].as_str() else {
+                        // A picture cluster, a place, a pair: its kind and its label.
+                        let kind: String = r.get(10).ok()?;
+                        return Some(format!("{} {label}", kind.replace('-', " ")));
+                    };
                     Some(if label == key {
                         format!("identity {key}")
                     } else {
@@ -179,6 +193,7 @@ pub fn list_leads(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
                     })
                 })
                 .unwrap_or_default(),
+            part_of: hits["part_of"].as_str().map(str::to_string),
             rules,
             hits,
             rules_digest: r.get(8)?,

@@ -174,6 +174,18 @@ pub struct Selection {
     pub rule: Option<String>,
     pub state: Option<LeadState>,
     pub subject: Option<String>,
+    /// The leads gathered under this group lead (a picture cluster's copies, a place's
+    /// pictures), by its id or a unique prefix.
+    pub part_of: Option<String>,
+}
+
+impl Selection {
+    fn is_empty(&self) -> bool {
+        self.rule.is_none()
+            && self.state.is_none()
+            && self.subject.is_none()
+            && self.part_of.is_none()
+    }
 }
 
 /// What a bulk review did.
@@ -196,9 +208,15 @@ pub fn decide_bulk(
     reason: &str,
 ) -> Result<BulkOutcome, String> {
     let (reviewer, reason) = checked(reviewer, reason)?;
-    if selection.rule.is_none() && selection.state.is_none() && selection.subject.is_none() {
-        return Err("a bulk review needs --rule, --state or --subject to select leads".into());
+    if selection.is_empty() {
+        return Err(
+            "a bulk review needs --rule, --state, --subject or --part-of to select leads".into(),
+        );
     }
+    let group = match &selection.part_of {
+        Some(g) => Some(crate::leads::resolve_id(conn, g)?),
+        None => None,
+    };
     if let Some(rule) = &selection.rule {
         let rules = crate::leads::rules_in_force(conn)?;
         if rules.rule(rule).is_none() {
@@ -215,6 +233,7 @@ pub fn decide_bulk(
         .filter(|l| selection.rule.as_ref().is_none_or(|r| l.rules.contains(r)))
         .filter(|l| selection.state.is_none_or(|s| l.state == s))
         .filter(|l| selection.subject.as_ref().is_none_or(|s| &l.subject == s))
+        .filter(|l| group.is_none() || l.part_of == group)
         .map(|l| l.id)
         .collect();
     let query = serde_json::to_value(selection).map_err(|e| e.to_string())?;

@@ -789,6 +789,24 @@ fn copies_and_places_across_devices_are_leads_of_their_own() {
             "confirm",
         );
     }
+    // The copies it gathers are decided in one query.
+    let o = run(&[
+        "review",
+        c,
+        "--part-of",
+        cluster["id"].as_str().unwrap(),
+        "confirm",
+        "--by",
+        "B. Reviewer",
+        "--reason",
+        "each copy viewed",
+    ]);
+    expect_code(&o, 0, "bulk by group");
+    assert!(
+        stdout(&o).contains("2 of 2 selected leads now confirmed"),
+        "{}",
+        stdout(&o)
+    );
     let kml_path = tmp.path().join("f.kml");
     expect_code(
         &run(&[
@@ -805,8 +823,9 @@ fn copies_and_places_across_devices_are_leads_of_their_own() {
         "kml",
     );
     let kml = std::fs::read_to_string(&kml_path).unwrap();
-    // The place's three photos; the cluster is no place.
-    assert_eq!(kml.matches("<Placemark>").count(), 3, "{kml}");
+    // The place's three photos, and the two confirmed copies (their EXIF has GPS); the
+    // cluster itself is no place.
+    assert_eq!(kml.matches("<Placemark>").count(), 3 + 2, "{kml}");
     assert!(
         kml.contains("Pictures/DSCN0012.jpg") && kml.contains(",43.467"),
         "{kml}"

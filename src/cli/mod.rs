@@ -158,7 +158,8 @@ enum Command {
         /// Show at most N leads.
         #[arg(long)]
         top: Option<usize>,
-        /// Only leads about this kind of subject: item or identity.
+        /// Only leads about this kind of subject: item, identity, picture-cluster, place or
+        /// identity-pair.
         #[arg(long)]
         subject: Option<String>,
         /// JSON lines instead of a table.
@@ -212,9 +213,14 @@ enum Command {
         /// Bulk: the leads in this state (proposed, confirmed, rejected, needs-info).
         #[arg(long)]
         state: Option<String>,
-        /// Bulk: the leads about this kind of subject (item, identity).
+        /// Bulk: the leads about this kind of subject (item, identity, picture-cluster,
+        /// place, identity-pair).
         #[arg(long)]
         subject: Option<String>,
+        /// Bulk: the leads gathered under this group lead (a picture cluster's copies, the
+        /// pictures at a place).
+        #[arg(long)]
+        part_of: Option<String>,
     },
     /// Show the unblurred thumbnail of a lead's picture: prints its path, and the audit log
     /// records who looked, when and why (reports show thumbnails blurred).
@@ -421,8 +427,10 @@ fn run(cli: Cli) -> Result<i32, String> {
             rule,
             state,
             subject,
+            part_of,
         } => {
             let selection = review::Selection {
+                part_of,
                 rule,
                 state: state
                     .map(|s| {
@@ -540,7 +548,10 @@ fn review_command(
     reason: &str,
 ) -> Result<i32, String> {
     let mut conn = open(case)?;
-    let bulk = selection.rule.is_some() || selection.state.is_some() || selection.subject.is_some();
+    let bulk = selection.rule.is_some()
+        || selection.state.is_some()
+        || selection.subject.is_some()
+        || selection.part_of.is_some();
     match what {
         [lead, decision] if !bulk => {
             let decision = review::Decision::parse(decision)?;

@@ -27,6 +27,7 @@ pub mod review;
 pub mod store;
 pub mod text;
 pub mod vision;
+pub mod web;
 
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 

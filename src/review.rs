@@ -324,17 +324,17 @@ pub fn reveal(
             .into_iter()
             .flatten()
             .filter_map(|m| m["sha256"].as_str())
-            .filter(|k| k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()))
-            .find(|k| crate::media::thumbs::path_for(&thumbs, k).exists())
+            .find(|k| crate::media::thumbs::exists(&thumbs, k))
             .ok_or_else(|| format!("lead {id} is not on a picture"))?
             .to_string(),
     };
-    let path = crate::media::thumbs::path_for(&thumbs, &key);
-    if !path.exists() {
+    // A key of 64 hex digits and a regular file (a planted symbolic link is refused).
+    if !crate::media::thumbs::exists(&thumbs, &key) {
         return Err(format!(
             "lead {id}: no thumbnail (the picture could not be decoded)"
         ));
     }
+    let path = crate::media::thumbs::path_for(&thumbs, &key);
     audit::append(
         conn,
         reviewer,

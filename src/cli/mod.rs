@@ -222,6 +222,17 @@ enum Command {
         #[arg(long)]
         part_of: Option<String>,
     },
+    /// Review in the browser: serves the case's lead queue, leads, items and audit log on a
+    /// local address, printing the URL and the access token to log in with.
+    Serve {
+        case: PathBuf,
+        /// Address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:8686")]
+        bind: std::net::SocketAddr,
+        /// Listen on an address that is not loopback (the UI shows evidence).
+        #[arg(long)]
+        allow_remote: bool,
+    },
     /// Show the unblurred thumbnail of a lead's picture: prints its path, and the audit log
     /// records who looked, when and why (reports show thumbnails blurred).
     Reveal {
@@ -442,6 +453,19 @@ fn run(cli: Cli) -> Result<i32, String> {
                 subject,
             };
             review_command(&case, &what, selection, &by, &reason)
+        }
+        Command::Serve {
+            case,
+            bind,
+            allow_remote,
+        } => {
+            crate::web::serve(case.clone(), bind, allow_remote, |url, token| {
+                println!("spoor serve: {} for the case {}", url, case.display());
+                println!("access token: {token}");
+                println!("(log in with the token and your name; Ctrl-C stops the server)");
+                let _ = std::io::stdout().flush();
+            })?;
+            Ok(exit::OK)
         }
         Command::Reveal {
             case,

@@ -68,6 +68,38 @@ pub fn write(
     Ok(path)
 }
 
+/// Largest thumbnail read back (they are ~5-20 KB; a bigger file is not one spoor wrote).
+pub const MAX_THUMBNAIL: u64 = 256 << 10;
+
+/// The thumbnail stored under `key_hex`, read back for a report or the review UI: the key
+/// must be 64 hex digits (a SHA-256, never a path), the file a regular file (a symbolic link
+/// planted in the thumbnail directory is refused, not followed) of at most `MAX_THUMBNAIL`.
+pub fn read(thumbs_dir: &Path, key_hex: &str) -> Result<Vec<u8>, String> {
+    if key_hex.len() != 64 || !key_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("thumbnail key {key_hex:?} is not a SHA-256"));
+    }
+    let path = path_for(thumbs_dir, key_hex);
+    let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("thumbnail: {e}"))?;
+    if !meta.file_type().is_file() {
+        return Err(format!("thumbnail {}: not a regular file", path.display()));
+    }
+    if meta.len() > MAX_THUMBNAIL {
+        return Err(format!(
+            "thumbnail {}: larger than spoor writes",
+            path.display()
+        ));
+    }
+    std::fs::read(&path).map_err(|e| format!("thumbnail {}: {e}", path.display()))
+}
+
+/// Whether a readable thumbnail is stored under `key_hex` (as `read` would accept it).
+pub fn exists(thumbs_dir: &Path, key_hex: &str) -> bool {
+    key_hex.len() == 64
+        && key_hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && std::fs::symlink_metadata(path_for(thumbs_dir, key_hex))
+            .is_ok_and(|m| m.file_type().is_file())
+}
+
 /// A thumbnail too coarse to show what it depicts (a mosaic of about 12 cells across), for
 /// reports: DESIGN's privacy rule keeps sensitive pictures blurred until a reviewer reveals
 /// them (`spoor reveal`, which the audit log records).

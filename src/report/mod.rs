@@ -298,10 +298,6 @@ fn number(v: &Value) -> String {
         .map_or_else(|| text(v), crate::leads::words::number)
 }
 
-/// Largest thumbnail embedded in the HTML report (they are ~5-20 KB; a bigger file is not one
-/// spoor wrote).
-const MAX_EMBEDDED_THUMBNAIL: u64 = 256 << 10;
-
 /// The lead's thumbnail, blurred to a coarse mosaic, as a data URI, so that the report is one
 /// self-contained file that shows where a picture is without showing the picture (DESIGN:
 /// sensitive thumbnails stay blurred until a reviewer reveals them, and reveals are logged:
@@ -320,14 +316,8 @@ fn thumbnail_uri(thumbs_dir: Option<&std::path::Path>, lead: &Value) -> Option<S
 
 fn blurred_thumbnail(thumbs_dir: Option<&std::path::Path>, key: &str) -> Option<String> {
     use base64::Engine;
-    if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let path = crate::media::thumbs::path_for(thumbs_dir?, key);
-    if std::fs::metadata(&path).ok()?.len() > MAX_EMBEDDED_THUMBNAIL {
-        return None;
-    }
-    let bytes = crate::media::thumbs::blurred(&std::fs::read(path).ok()?).ok()?;
+    let bytes = crate::media::thumbs::read(thumbs_dir?, key).ok()?;
+    let bytes = crate::media::thumbs::blurred(&bytes).ok()?;
     Some(format!(
         "data:image/jpeg;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)

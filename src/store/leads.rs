@@ -80,11 +80,11 @@ pub fn replace_leads(
     rules_digest: &str,
 ) -> rusqlite::Result<LeadCounts> {
     let tx = conn.transaction()?;
-    tx.execute("UPDATE leads SET active = 0, rank = 0", [])?;
+    tx.execute("UPDATE leads SET active = 0, rank = 0, part_of = NULL", [])?;
     {
         let mut upsert = tx.prepare(
-            "INSERT INTO leads(id, subject, subject_key, item_id, score, rank, hits, rules_digest, active, state) VALUES (?1,?7,?8,?2,?3,?4,?5,?6,1,'proposed')
-             ON CONFLICT(id) DO UPDATE SET subject = excluded.subject, subject_key = excluded.subject_key, item_id = excluded.item_id, score = excluded.score, rank = excluded.rank, hits = excluded.hits, rules_digest = excluded.rules_digest, active = 1",
+            "INSERT INTO leads(id, subject, subject_key, item_id, score, rank, hits, rules_digest, active, state, rules, part_of) VALUES (?1,?7,?8,?2,?3,?4,?5,?6,1,'proposed',?9,?10)
+             ON CONFLICT(id) DO UPDATE SET subject = excluded.subject, subject_key = excluded.subject_key, item_id = excluded.item_id, score = excluded.score, rank = excluded.rank, hits = excluded.hits, rules_digest = excluded.rules_digest, active = 1, rules = excluded.rules, part_of = excluded.part_of",
         )?;
         for lead in leads {
             upsert.execute(params![
@@ -95,7 +95,9 @@ pub fn replace_leads(
                 lead.hits.to_string(),
                 rules_digest,
                 lead.subject.kind(),
-                lead.subject.key()
+                lead.subject.key(),
+                lead_rules(&lead.hits).join(","),
+                lead.part_of
             ])?;
         }
     }
@@ -127,16 +129,30 @@ pub fn lead_counts(conn: &Connection) -> rusqlite::Result<LeadCounts> {
 
 /// Every lead, active ones first by rank.
 pub fn list_leads(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
-    let mut stmt = conn.prepare(
+    leads_where(conn, "1", &[])
+}
+
+/// One lead, by its exact id.
+pub fn lead_row(conn: &Connection, id: &str) -> rusqlite::Result<Option<LeadRow>> {
+    Ok(leads_where(conn, "l.id = ?1", &[&id])?.into_iter().next())
+}
+
+fn leads_where(
+    conn: &Connection,
+    clause: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<Vec<LeadRow>> {
+    let mut stmt = conn.prepare(&format!(
         "SELECT l.id, l.rank, l.score, l.state, l.active, s.label, i.path, l.hits, l.rules_digest,
                 CASE WHEN i.mime NOT LIKE 'image/%' THEN NULL
                      WHEN i.sha256 IS NOT NULL THEN lower(hex(i.sha256))
                      ELSE json_extract(i.derivation, '$.pixels_sha256') END,
-                l.subject, l.subject_key
+                l.subject, l.subject_key, l.part_of
          FROM leads l LEFT JOIN items i ON i.id = l.item_id LEFT JOIN sources s ON s.id = i.source_id
-         ORDER BY l.active DESC, l.rank, json_extract(l.hits, '$.part_of') IS NOT NULL, l.score DESC, l.id",
-    )?;
-    let rows = stmt.query_map([], |r| {
+         WHERE {clause}
+         ORDER BY l.active DESC, l.rank, l.part_of IS NOT NULL, l.score DESC, l.id"
+    ))?;
+    let rows = stmt.query_map(args, |r| {
         let hits: Value = json_at(r, 7)?;
         let state: String = r.get(3)?;
         let state = LeadState::parse(&state).ok_or_else(|| {
@@ -146,14 +162,7 @@ pub fn list_leads(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
                 format!("unknown lead state {state:?} in the case store").into(),
             )
         })?;
-        let rules = hits["hits"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|h| h["rule"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let rules = lead_rules(&hits);
         Ok(LeadRow {
             id: r.get(0)?,
             subject: r.get(10)?,
@@ -193,7 +202,7 @@ pub fn list_leads(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
                     })
                 })
                 .unwrap_or_default(),
-            part_of: hits["part_of"].as_str().map(str::to_string),
+            part_of: r.get(12)?,
             rules,
             hits,
             rules_digest: r.get(8)?,
@@ -268,4 +277,16 @@ pub fn list_reviews(conn: &Connection) -> rusqlite::Result<Vec<ReviewRow>> {
     )?;
     let rows = stmt.query_map([], review_at)?;
     rows.collect()
+}
+
+/// The rules that fired, in the order of the lead's hits.
+fn lead_rules(hits: &Value) -> Vec<String> {
+    hits["hits"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|h| h["rule"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -20,6 +20,7 @@ pub mod passes;
 pub mod report;
 pub mod scan;
 mod schema;
+pub mod web;
 
 pub use passes::*;
 

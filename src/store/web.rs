@@ -1,0 +1,234 @@
+//! What the web UI reads that no other reader does: the review queue one page at a time (in
+//! SQL, on the `leads_queue` index, so that a page of 100,000 leads does not parse them all),
+//! one lead, one item with its observations and records, the audit log a page at a time.
+
+use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
+use serde_json::Value;
+
+use super::json_at;
+use crate::model::{LeadRow, StoredObservation};
+
+/// The queue's filters; every one optional.
+#[derive(Clone, Debug, Default)]
+pub struct QueueFilter {
+    pub rule: Option<String>,
+    pub state: Option<String>,
+    pub subject: Option<String>,
+    pub min_score: Option<f64>,
+}
+
+/// One line of the queue.
+#[derive(Clone, Debug)]
+pub struct QueueRow {
+    pub id: String,
+    pub rank: i64,
+    pub score: f64,
+    pub state: String,
+    pub subject: String,
+    pub source: Option<String>,
+    pub path: Option<String>,
+    pub label: Option<String>,
+    pub rules: String,
+    pub part_of: Option<String>,
+}
+
+fn queue_where(f: &QueueFilter) -> (String, Vec<Sql>) {
+    let mut clauses = vec!["l.active = 1".to_string()];
+    let mut args: Vec<Sql> = Vec::new();
+    if let Some(r) = &f.rule {
+        clauses.push("(',' || l.rules || ',') LIKE ('%,' || ? || ',%') ESCAPE '\\'".into());
+        args.push(Sql::Text(
+            r.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_"),
+        ));
+    }
+    if let Some(s) = &f.state {
+        clauses.push("l.state = ?".into());
+        args.push(Sql::Text(s.clone()));
+    }
+    if let Some(s) = &f.subject {
+        clauses.push("l.subject = ?".into());
+        args.push(Sql::Text(s.clone()));
+    }
+    if let Some(m) = f.min_score {
+        clauses.push("l.score >= ?".into());
+        args.push(Sql::Real(m));
+    }
+    (clauses.join(" AND "), args)
+}
+
+/// A page of the queue in its order (rank; a group's members after it) and how many leads
+/// the filter selects in all.
+pub fn queue_page(
+    conn: &Connection,
+    filter: &QueueFilter,
+    offset: usize,
+    limit: usize,
+) -> rusqlite::Result<(Vec<QueueRow>, usize)> {
+    let (clause, args) = queue_where(filter);
+    let total: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM leads l WHERE {clause}"),
+        params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
+    let mut page_args = args.clone();
+    page_args.push(Sql::Integer(limit as i64));
+    page_args.push(Sql::Integer(offset as i64));
+    let mut stmt = conn.prepare(&format!(
+        "SELECT l.id, l.rank, l.score, l.state, l.subject, s.label, i.path,
+                json_extract(l.hits, '$.subject.label'), l.rules, l.part_of
+         FROM leads l LEFT JOIN items i ON i.id = l.item_id LEFT JOIN sources s ON s.id = i.source_id
+         WHERE {clause}
+         ORDER BY l.active DESC, l.rank, l.part_of IS NOT NULL, l.score DESC, l.id
+         LIMIT ? OFFSET ?"
+    ))?;
+    let rows = stmt
+        .query_map(params_from_iter(page_args.iter()), |r| {
+            Ok(QueueRow {
+                id: r.get(0)?,
+                rank: r.get(1)?,
+                score: r.get(2)?,
+                state: r.get(3)?,
+                subject: r.get(4)?,
+                source: r.get(5)?,
+                path: r
+                    .get::<_, Option<Vec<u8>>>(6)?
+                    .map(|p| crate::evidence::display_path(&p)),
+                label: r.get(7)?,
+                rules: r.get(8)?,
+                part_of: r.get(9)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total as usize))
+}
+
+/// One lead as every reader sees it (`leads::list`'s row), by its exact id.
+pub fn lead(conn: &Connection, id: &str) -> rusqlite::Result<Option<LeadRow>> {
+    super::leads::lead_row(conn, id)
+}
+
+/// The item a lead is about, when it is about one.
+pub fn lead_item(conn: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
+    Ok(conn
+        .query_row("SELECT item_id FROM leads WHERE id = ?1", [id], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .optional()?
+        .flatten())
+}
+
+/// An item's facts, its observations and the records parsed from it (at most `records`).
+pub struct ItemView {
+    pub id: i64,
+    pub source: String,
+    pub path: String,
+    pub facts: Value,
+    pub observations: Vec<StoredObservation>,
+    pub records: Vec<Value>,
+    pub records_total: usize,
+    /// Its thumbnail's key (SHA-256), when it is a picture.
+    pub thumbnail_key: Option<String>,
+}
+
+pub fn item(conn: &Connection, id: i64, records: usize) -> rusqlite::Result<Option<ItemView>> {
+    let head = conn
+        .query_row(
+            "SELECT s.label, i.path, i.kind, i.size, i.mime, i.mtime, lower(hex(i.md5)), lower(hex(i.sha1)), lower(hex(i.sha256))
+             FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = ?1",
+            [id],
+            |r| {
+                let hex = |n: usize| -> rusqlite::Result<Option<String>> {
+                    Ok(r.get::<_, Option<String>>(n)?.filter(|h| !h.is_empty()))
+                };
+                Ok((
+                    r.get::<_, String>(0)?,
+                    crate::evidence::display_path(&r.get::<_, Vec<u8>>(1)?),
+                    serde_json::json!({
+                        "kind": r.get::<_, String>(2)?, "size": r.get::<_, i64>(3)?,
+                        "mime": r.get::<_, Option<String>>(4)?, "mtime": r.get::<_, Option<String>>(5)?,
+                        "md5": hex(6)?, "sha1": hex(7)?, "sha256": hex(8)?,
+                    }),
+                ))
+            },
+        )
+        .optional()?;
+    let Some((source, path, facts)) = head else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare(
+        "SELECT kind, analyzer, analyzer_version, value, confidence, provenance FROM observations
+         WHERE item_id = ?1 ORDER BY kind, analyzer, id",
+    )?;
+    let observations = stmt
+        .query_map([id], |r| {
+            Ok(StoredObservation {
+                kind: r.get(0)?,
+                analyzer: r.get(1)?,
+                analyzer_version: r.get(2)?,
+                value: json_at(r, 3)?,
+                confidence: r.get(4)?,
+                provenance: json_at(r, 5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let records_total: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM records WHERE item_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT kind, time_utc, time_local, direction, participants, body, thread FROM records
+         WHERE item_id = ?1 ORDER BY COALESCE(time_utc, time_local), id LIMIT ?2",
+    )?;
+    let recs = stmt
+        .query_map(rusqlite::params![id, records as i64], |r| {
+            Ok(serde_json::json!({
+                "kind": r.get::<_, String>(0)?, "time_utc": r.get::<_, Option<String>>(1)?,
+                "time_local": r.get::<_, Option<String>>(2)?, "direction": r.get::<_, String>(3)?,
+                "participants": json_at(r, 4)?, "body": r.get::<_, Option<String>>(5)?,
+                "thread": r.get::<_, Option<String>>(6)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let thumbnail_key = facts["sha256"]
+        .as_str()
+        .filter(|_| {
+            facts["mime"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("image/"))
+        })
+        .map(str::to_string);
+    Ok(Some(ItemView {
+        id,
+        source,
+        path,
+        facts,
+        observations,
+        records: recs,
+        records_total: records_total as usize,
+        thumbnail_key,
+    }))
+}
+
+/// A page of the audit log, newest first, and how many entries it has.
+pub fn audit_page(
+    conn: &Connection,
+    offset: usize,
+    limit: usize,
+) -> rusqlite::Result<(Vec<Value>, usize)> {
+    let total: i64 = conn.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?;
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, actor, action, details, hash FROM audit ORDER BY seq DESC LIMIT ?1 OFFSET ?2",
+    )?;
+    let rows = stmt
+        .query_map([limit as i64, offset as i64], |r| {
+            Ok(serde_json::json!({
+                "seq": r.get::<_, i64>(0)?, "at": r.get::<_, String>(1)?, "actor": r.get::<_, String>(2)?,
+                "action": r.get::<_, String>(3)?, "details": r.get::<_, String>(4)?, "hash": r.get::<_, String>(5)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total as usize))
+}

@@ -1,0 +1,334 @@
+//! The review UI's pages, rendered on the server with maud (every value escaped; nothing
+//! here marks a value raw). One stylesheet and one small script, both in the binary.
+
+use maud::{DOCTYPE, Markup, html};
+use serde_json::Value;
+
+use super::QUEUE_PAGE;
+use super::auth::Session;
+use crate::leads::words;
+use crate::model::{LeadRow, ReviewRow};
+use crate::review::RuleStats;
+use crate::store::web::{ItemView, QueueFilter, QueueRow};
+
+pub const CSS: &str = include_str!("assets/app.css");
+pub const JS: &str = include_str!("assets/app.js");
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "—".into(),
+        other => words::plain(other),
+    }
+}
+
+fn number(v: &Value) -> String {
+    v.as_f64().map_or_else(|| text(v), words::number)
+}
+
+fn layout(title: &str, session: Option<&Session>, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (title) " — spoor" }
+                link rel="stylesheet" href="/assets/app.css";
+                script src="/assets/app.js" defer {}
+            }
+            body {
+                nav {
+                    b { "spoor" }
+                    a href="/queue" { "Lead queue" }
+                    a href="/audit" { "Audit log" }
+                    a href="/report" { "Report (HTML)" }
+                    @if let Some(s) = session {
+                        span.who { "reviewer: " b { (s.reviewer) } }
+                        form.inline method="post" action="/logout" {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            button { "log out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+    .into_string()
+}
+
+pub fn message(title: &str, text: &str) -> String {
+    layout(
+        title,
+        None,
+        html! { h1 { (title) } p { (text) } p { a href="/queue" { "back to the queue" } } },
+    )
+}
+
+pub fn login(error: Option<&str>) -> String {
+    layout(
+        "Log in",
+        None,
+        html! {
+            h1 { "Log in to this case" }
+            p { "The access token is printed by " code { "spoor serve" } " when it starts. Your name is recorded with every decision and every picture you reveal." }
+            @if let Some(e) = error { p.error { (e) } }
+            form method="post" action="/login" {
+                label { "access token " input type="password" name="token" autocomplete="off" required; }
+                label { "your name " input type="text" name="reviewer" required; }
+                button { "log in" }
+            }
+        },
+    )
+}
+
+fn query_string(f: &QueueFilter, page: usize) -> String {
+    let mut parts = Vec::new();
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    for (k, v) in [
+        ("rule", &f.rule),
+        ("state", &f.state),
+        ("subject", &f.subject),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{k}={}", enc(v)));
+        }
+    }
+    if let Some(m) = f.min_score {
+        parts.push(format!("min_score={m}"));
+    }
+    parts.push(format!("page={page}"));
+    parts.join("&")
+}
+
+pub fn queue(
+    s: &Session,
+    f: &QueueFilter,
+    rules: &[String],
+    rows: &[QueueRow],
+    total: usize,
+    page: usize,
+) -> String {
+    let pages = total.div_ceil(QUEUE_PAGE).max(1);
+    let selected = |a: &Option<String>, b: &str| a.as_deref() == Some(b);
+    layout(
+        "Lead queue",
+        Some(s),
+        html! {
+            h1 { "Lead queue" }
+            p.note { "Leads are proposals: none is a finding until a named reviewer confirms it. The copies of one picture, and the pictures at a place of interest, are listed under their group." }
+            form.filters method="get" action="/queue" {
+                label { "rule " select name="rule" { option value="" { "any" } @for r in rules { option value=(r) selected[selected(&f.rule, r)] { (r) } } } }
+                label { "state " select name="state" { option value="" { "any" } @for st in ["proposed", "confirmed", "rejected", "needs-info"] { option value=(st) selected[selected(&f.state, st)] { (st) } } } }
+                label { "subject " select name="subject" { option value="" { "any" } @for k in crate::model::SUBJECT_KINDS { option value=(k) selected[selected(&f.subject, k)] { (k) } } } }
+                label { "score at least " input type="number" step="any" name="min_score" value=(f.min_score.map(|m| m.to_string()).unwrap_or_default()); }
+                button { "filter" }
+            }
+            div.quick {
+                "Keyboard: " kbd { "j" } "/" kbd { "k" } " move, " kbd { "Enter" } " open, " kbd { "c" } " confirm, " kbd { "r" } " reject, " kbd { "n" } " needs info, " kbd { "s" } " skip. A decision by key uses this reason: "
+                input #quick-reason type="text" placeholder="reason (required)";
+                form #quick method="post" action="" {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    input type="hidden" name="decision" value="";
+                    input type="hidden" name="reason" value="";
+                    input type="hidden" name="next" value="queue";
+                }
+            }
+            p { (total) " lead(s); page " (page) " of " (pages) }
+            table #queue {
+                tr { th { "rank" } th { "lead" } th { "score" } th { "state" } th { "subject" } th { "source" } th { "what" } th { "rules" } }
+                @for r in rows {
+                    tr.lead.member[r.part_of.is_some()] data-id=(r.id) {
+                        td { @if r.part_of.is_none() { (r.rank) } }
+                        td { a href={ "/lead/" (r.id) } { code { (r.id) } } }
+                        td { (format!("{:.1}", r.score)) }
+                        td.state { (r.state) }
+                        td { (r.subject) }
+                        td { (r.source.clone().unwrap_or_else(|| "—".into())) }
+                        td { @if r.part_of.is_some() { "└ " } (r.path.clone().or_else(|| r.label.clone()).unwrap_or_default()) }
+                        td { (r.rules.replace(',', ", ")) }
+                    }
+                }
+            }
+            p.pager {
+                @if page > 1 { a href={ "/queue?" (query_string(f, page - 1)) } { "← previous" } " " }
+                @if page < pages { a href={ "/queue?" (query_string(f, page + 1)) } { "next →" } }
+            }
+        },
+    )
+}
+
+fn observation(o: &Value) -> Markup {
+    html! {
+        li {
+            code { (text(&o["kind"])) } " by " (text(&o["analyzer"])) " v" (text(&o["analyzer_version"])) ": " (text(&o["words"]))
+            br; small { "confidence " (number(&o["confidence"])) "; " (text(&o["precision"]["words"])) }
+            br; small { "error margin: " (text(&o["error_margin"])) }
+        }
+    }
+}
+
+pub fn lead(
+    s: &Session,
+    l: &LeadRow,
+    reviews: &[ReviewRow],
+    stats: &[RuleStats],
+    item: Option<i64>,
+    revealed: Option<&[u8]>,
+) -> String {
+    use base64::Engine;
+    let h = &l.hits;
+    let subject = &h["subject"];
+    let confirmers = crate::review::current_confirmers(reviews);
+    let four_eyes = h["four_eyes"] == true;
+    let picture = l.thumbnail_key.is_some() || subject["members"].is_array();
+    layout(
+        &format!("Lead {}", l.id),
+        Some(s),
+        html! {
+            h1 { "Lead " code { (l.id) } }
+            p {
+                "rank " (l.rank) ", score " (format!("{:.1}", l.score)) ", state " b.state { (l.state) }
+                @if !l.active { " (no rule fires any more)" }
+                @if four_eyes { " — " b { "four eyes" } ": a finding only once two reviewers confirmed it; confirmed by " (confirmers.len()) " so far" @if !confirmers.is_empty() { " (" (confirmers.join(", ")) ")" } }
+            }
+            @if let Some(group) = &l.part_of { p { "Gathered under the group lead " a href={ "/lead/" (group) } { code { (group) } } } }
+            h2 { "About" }
+            p { (l.subject) ": " (l.source) " " code { (l.path) } @if let Some(i) = item { " — " a href={ "/item/" (i) } { "the item: metadata, observations, records" } } }
+            @if let Some(item) = h["subject"]["sha256"].as_str() { p { small { "SHA-256 " code { (item) } } } }
+            @if let Some(ids) = subject["identities"].as_array() { p { "identities: " @for (n, i) in ids.iter().enumerate() { @if n > 0 { ", " } code { (text(i)) } } } }
+            @if let Some(members) = subject["members"].as_array() {
+                table {
+                    tr { th { "member" } th { "SHA-256" } th { "lead" } }
+                    @for m in members {
+                        tr {
+                            td { code { (text(&m["source"])) ":" (text(&m["path"])) } @if !m["latitude"].is_null() { br; small { "GPS " (number(&m["latitude"])) ", " (number(&m["longitude"])) " — " (number(&m["distance_m"])) " m from the place" } } }
+                            td { small { code { (text(&m["sha256"])) } } }
+                            td { @if let Some(lead) = m["lead"].as_str() { a href={ "/lead/" (lead) } { code { (lead) } } } }
+                        }
+                    }
+                }
+            }
+            @if picture {
+                h2 { "Picture" }
+                @if let Some(bytes) = revealed {
+                    img.revealed alt="the picture, revealed" src={ "data:image/jpeg;base64," (base64::engine::general_purpose::STANDARD.encode(bytes)) };
+                    p.note { "Revealed to " (s.reviewer) "; the audit log records it." }
+                } @else {
+                    img.thumb.blurred alt="the picture, blurred" src={ "/lead/" (l.id) "/thumb" };
+                    form method="post" action={ "/lead/" (l.id) "/reveal" } {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        label { "reveal it, because " input type="text" name="reason" required placeholder="why you need to see it"; }
+                        button { "reveal (logged)" }
+                    }
+                }
+            }
+            h2 { "Why it was proposed" }
+            p { small { "rules version " (text(&h["rules_version"])) ", digest " code { (l.rules_digest) } "; " (text(&h["score"]["formula"])) } }
+            @for hit in h["hits"].as_array().into_iter().flatten() {
+                div.hit {
+                    h3 { code { (text(&hit["rule"])) } " — " (text(&hit["title"])) }
+                    p { (text(&hit["explanation"])) }
+                    p { small {
+                        "contributes " (number(&hit["weight"])) " × confidence " (number(&hit["confidence"])) " × precision "
+                        (if hit["precision"].is_null() { "1 (a combination: its parts carry theirs)".to_string() } else { number(&hit["precision"]["factor"]) })
+                        " = " (format!("{:.1}", hit["contribution"].as_f64().unwrap_or(0.0)))
+                        @if hit["counted"] == false { "; not added: a repeat in its group" }
+                    } }
+                    @if let Some(st) = stats.iter().find(|st| Some(st.rule.as_str()) == hit["rule"].as_str()) {
+                        p { small { "as reviewers found it: " (st.confirmed) " confirmed, " (st.rejected) " rejected of " (st.leads) " lead(s)"
+                            @if let Some(p) = st.precision { " — precision " (words::number(p)) } } }
+                    }
+                    ul {
+                        @for o in hit["observations"].as_array().into_iter().flatten() { (observation(o)) }
+                        @for o in hit["with"].as_array().into_iter().flatten() { (observation(o)) }
+                        @for p in hit["parts"].as_array().into_iter().flatten() {
+                            li { "rests on " code { (text(&p["rule"])) } " on " code { (text(&p["subject"])) } " (lead " a href={ "/lead/" (text(&p["lead"])) } { code { (text(&p["lead"])) } } ", via " (text(&p["via"])) ")" }
+                        }
+                    }
+                }
+            }
+            @let counter = h["counter_indications"].as_array().cloned().unwrap_or_default();
+            @if !counter.is_empty() { div.counter { b { "Counter-indications" } ul { @for c in &counter { li { (text(c)) } } } } }
+            h2 { "Decide" }
+            form.decide method="post" action={ "/lead/" (l.id) "/decide" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                select name="decision" { option value="confirm" { "confirm" } option value="reject" { "reject" } option value="needs-info" { "needs info" } }
+                label { " because " input type="text" name="reason" required placeholder="reason (required)"; }
+                button { "record the decision as " (s.reviewer) }
+            }
+            h2 { "Decisions" }
+            @if reviews.is_empty() { p { "None yet." } }
+            ul { @for r in reviews { li { (r.decision) " by " b { (r.reviewer) } " at " (r.at) ": " (r.reason) " (audit entry " (r.audit_seq) ")" } } }
+        },
+    )
+}
+
+pub fn item(s: &Session, v: &ItemView) -> String {
+    // Boxes of the detectors, on the thumbnail's 0..1 frame when the observation says so.
+    let chat = !v.records.is_empty();
+    layout(
+        &format!("Item {}", v.id),
+        Some(s),
+        html! {
+            h1 { "Item " code { (v.source) ":" (v.path) } }
+            table {
+                @for (k, val) in v.facts.as_object().into_iter().flatten() { tr { th { (k) } td { code { (text(val)) } } } }
+            }
+            @if v.thumbnail_key.is_some() {
+                img.thumb.blurred alt="the picture, blurred" src={ "/item/" (v.id) "/thumb" };
+                p.note { "Blurred; a lead on this picture can reveal it with a reason (logged)." }
+            }
+            h2 { "Observations" }
+            ul {
+                @for o in &v.observations {
+                    li { code { (o.kind) } " by " (o.analyzer) " v" (o.analyzer_version) ": " (words::describe(o)) " — confidence " (words::number(o.confidence)) }
+                }
+            }
+            @if chat {
+                h2 { "Records (" (v.records_total) ")" }
+                div.chat {
+                    @for r in &v.records {
+                        @let from = r["participants"].as_array().and_then(|p| p.iter().find(|x| x["role"] == "from")).map(|x| text(&x["identifier"])).unwrap_or_default();
+                        div.msg.out[r["direction"] == "outgoing"] {
+                            small { (text(&r["time_utc"])) " " (text(&r["kind"])) " " (from) }
+                            br; (text(&r["body"]))
+                        }
+                    }
+                }
+                @if v.records_total > v.records.len() { p.note { "the first " (v.records.len()) " of " (v.records_total) } }
+            }
+        },
+    )
+}
+
+pub fn audit(s: &Session, rows: &[Value], total: usize, page: usize, verdict: &str) -> String {
+    let pages = total.div_ceil(100).max(1);
+    layout(
+        "Audit log",
+        Some(s),
+        html! {
+            h1 { "Audit log" }
+            p { "The chain is " b { (verdict) } "." }
+            table {
+                tr { th { "seq" } th { "at" } th { "who" } th { "action" } th { "details" } }
+                @for r in rows {
+                    tr { td { (text(&r["seq"])) } td { (text(&r["at"])) } td { (text(&r["actor"])) } td { code { (text(&r["action"])) } } td { small { (r["details"].as_str().unwrap_or("").chars().take(400).collect::<String>()) } } }
+                }
+            }
+            p.pager {
+                @if page > 1 { a href={ "/audit?page=" (page - 1) } { "← newer" } " " }
+                @if page < pages { a href={ "/audit?page=" (page + 1) } { "older →" } }
+            }
+        },
+    )
+}

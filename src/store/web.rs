@@ -5,6 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as Sql};
 use serde_json::Value;
 
+use super::graph::from_text;
 use super::json_at;
 use crate::model::{LeadRow, StoredObservation};
 
@@ -231,4 +232,164 @@ pub fn audit_page(
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total as usize))
+}
+
+/// An identity's neighbourhood in the stored network, for the network page.
+#[derive(Clone, Debug, Default)]
+pub struct Neighbourhood {
+    /// (store index, node, metrics), the centre first, then by distance and strength.
+    pub nodes: Vec<(
+        i64,
+        crate::graph::network::Node,
+        crate::graph::NodeMetrics,
+        usize,
+    )>,
+    /// (index into `nodes` of each end, the edge).
+    pub edges: Vec<(usize, usize, crate::graph::network::Edge)>,
+    /// More nodes were within reach than are shown.
+    pub cut: bool,
+    /// The stored network is older than the case's records or decisions.
+    pub stale: bool,
+}
+
+/// The stored index of the node `wanted` names: its key, else one of its identifiers.
+pub fn network_node(conn: &Connection, wanted: &str) -> rusqlite::Result<Option<i64>> {
+    if let Some(i) = conn
+        .query_row(
+            "SELECT idx FROM network_nodes WHERE key = ?1",
+            [wanted],
+            |r| r.get(0),
+        )
+        .optional()?
+    {
+        return Ok(Some(i));
+    }
+    let quoted = serde_json::to_string(wanted).unwrap_or_default();
+    conn.query_row(
+        "SELECT idx FROM network_nodes WHERE instr(json_extract(node, '$.identifiers'), ?1) > 0 ORDER BY idx LIMIT 1",
+        [quoted],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// The nodes within `depth` contacts of `centre` (breadth first, read level by level through
+/// the edge indexes, so a network of 100,000 people is not loaded), at most `max_nodes`
+/// (the strongest ties first at each level), with the edges among them.
+pub fn neighbourhood(
+    conn: &Connection,
+    centre: i64,
+    depth: usize,
+    max_nodes: usize,
+) -> rusqlite::Result<Neighbourhood> {
+    use std::collections::HashMap;
+    let mut distance: HashMap<i64, usize> = HashMap::from([(centre, 0)]);
+    let mut order: Vec<i64> = vec![centre];
+    let mut frontier = vec![centre];
+    let mut cut = false;
+    let mut by_end = conn.prepare(
+        "SELECT from_idx, to_idx, json_extract(edge, '$.count') FROM network_edges WHERE from_idx = ?1 OR to_idx = ?1",
+    )?;
+    for level in 1..=depth {
+        let mut next: HashMap<i64, f64> = HashMap::new();
+        for &v in &frontier {
+            let rows = by_end.query_map([v], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<f64>>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (a, b, count) = row?;
+                let w = if a == v { b } else { a };
+                if !distance.contains_key(&w) {
+                    *next.entry(w).or_default() += count.unwrap_or(1.0);
+                }
+            }
+        }
+        let mut next: Vec<(i64, f64)> = next.into_iter().collect();
+        next.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        let room = max_nodes.saturating_sub(order.len());
+        if next.len() > room {
+            cut = true;
+            next.truncate(room);
+        }
+        frontier = next.iter().map(|&(w, _)| w).collect();
+        for &w in &frontier {
+            distance.insert(w, level);
+            order.push(w);
+        }
+        if frontier.is_empty() {
+            break;
+        }
+    }
+    let position: HashMap<i64, usize> = order.iter().enumerate().map(|(n, &i)| (i, n)).collect();
+    let mut out = Neighbourhood {
+        cut,
+        ..Default::default()
+    };
+    let mut node = conn.prepare("SELECT node, metrics FROM network_nodes WHERE idx = ?1")?;
+    for &i in &order {
+        let (n, m): (String, String) = node.query_row([i], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (n, m) = (from_text(0, &n)?, from_text(1, &m)?);
+        out.nodes.push((i, n, m, distance[&i]));
+    }
+    let mut edges =
+        conn.prepare("SELECT from_idx, to_idx, edge FROM network_edges WHERE from_idx = ?1")?;
+    for &i in &order {
+        let rows = edges.query_map([i], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (a, b, e) = row?;
+            if let (Some(&pa), Some(&pb)) = (position.get(&a), position.get(&b)) {
+                out.edges.push((pa, pb, from_text(2, &e)?));
+            }
+        }
+    }
+    let inputs = super::graph::network_inputs(conn)?;
+    let summary = super::meta_get(conn, "network")?;
+    out.stale = !summary
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .is_some_and(|s| s["inputs"].as_str() == Some(inputs.as_str()));
+    Ok(out)
+}
+
+/// Whether a lead of this id exists.
+pub fn lead_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM leads WHERE id = ?1)",
+        [id],
+        |r| r.get(0),
+    )
+}
+
+/// The merges that made a node of the stored network (its ledger).
+pub fn ledger_of(conn: &Connection, node: i64) -> rusqlite::Result<Vec<Value>> {
+    let mut stmt =
+        conn.prepare("SELECT merge FROM network_ledger WHERE node_idx = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([node], |r| from_text(0, &r.get::<_, String>(0)?))?;
+    rows.collect()
+}
+
+/// The strongest brokers of the stored network: (key, label, betweenness).
+pub fn top_identities(conn: &Connection, n: usize) -> rusqlite::Result<Vec<(String, String, f64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT key, json_extract(node, '$.label'), json_extract(metrics, '$.betweenness') FROM network_nodes
+         WHERE json_extract(node, '$.kind') = 'person'
+         ORDER BY json_extract(metrics, '$.betweenness') DESC, idx LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([n as i64], |r| {
+        Ok((
+            r.get(0)?,
+            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
+        ))
+    })?;
+    rows.collect()
 }

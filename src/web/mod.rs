@@ -13,6 +13,7 @@
 //! `review::reveal`, which write their own audit entries, as the CLI's do.
 
 mod auth;
+pub mod layout;
 mod pages;
 
 use std::net::SocketAddr;
@@ -107,6 +108,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/lead/{id}/reveal", post(reveal))
         .route("/item/{id}", get(item))
         .route("/item/{id}/thumb", get(item_thumb))
+        .route("/network", get(network))
         .route("/audit", get(audit))
         .route("/report", get(report))
         .route("/assets/{name}", get(asset))
@@ -607,4 +609,178 @@ async fn asset(Path(name): Path<String>) -> Response {
         "app.js" => ([(header::CONTENT_TYPE, "text/javascript")], pages::JS).into_response(),
         _ => not_found(),
     }
+}
+
+#[derive(Deserialize, Default)]
+struct NetworkQuery {
+    around: Option<String>,
+    depth: Option<usize>,
+    metric: Option<String>,
+    /// Only contacts up to this day (YYYY-MM-DD): the time slider.
+    until: Option<String>,
+    /// Draw the earliest time-respecting path from `around` to this identity.
+    to: Option<String>,
+}
+
+/// What the network page shows.
+pub struct NetworkView {
+    pub around: String,
+    pub depth: usize,
+    pub metric: String,
+    pub until: Option<String>,
+    pub to: Option<String>,
+    pub hood: store::web::Neighbourhood,
+    pub positions: Vec<(f64, f64)>,
+    /// Identity leads, by node key.
+    pub leads: std::collections::HashMap<String, String>,
+    pub ledger: Vec<serde_json::Value>,
+    /// The time-respecting path's hops (from, to, time, kind) as indexes into the nodes
+    /// shown (None where a hop leaves the neighbourhood), with the hop in words.
+    pub path: Option<Vec<(Option<usize>, Option<usize>, String)>>,
+    /// The days the neighbourhood's contacts span, for the slider.
+    pub days: Option<(String, String)>,
+    pub top: Vec<(String, String, f64)>,
+}
+
+pub const METRICS: &[&str] = &[
+    "degree",
+    "strength",
+    "betweenness",
+    "pagerank",
+    "eigenvector",
+    "core",
+];
+
+async fn network(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<NetworkQuery>,
+) -> Response {
+    let session = match app.sessions.check(&headers, None) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let metric = nonempty(q.metric)
+        .filter(|m| METRICS.contains(&m.as_str()))
+        .unwrap_or_else(|| "betweenness".into());
+    let depth = q.depth.unwrap_or(1).clamp(1, 3);
+    let until = nonempty(q.until).filter(|d| {
+        d.len() == 10 && crate::graph::network::epoch_seconds(&format!("{d}T23:59:59")).is_some()
+    });
+    let around = nonempty(q.around);
+    let to = nonempty(q.to);
+    let found = with_store(&app, move |conn| {
+        network_view(conn, around, depth, metric, until, to)
+    })
+    .await;
+    match found {
+        Ok(view) => Html(pages::network(&session, &view)).into_response(),
+        Err(e) if e.starts_with("case store") => failure(e),
+        Err(e) => refused(StatusCode::NOT_FOUND, &e),
+    }
+}
+
+fn network_view(
+    conn: &mut rusqlite::Connection,
+    around: Option<String>,
+    depth: usize,
+    metric: String,
+    until: Option<String>,
+    to: Option<String>,
+) -> Result<NetworkView, String> {
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    let top = store::web::top_identities(conn, 15).map_err(db)?;
+    let mut view = NetworkView {
+        around: around.clone().unwrap_or_default(),
+        depth,
+        metric,
+        until: until.clone(),
+        to: to.clone(),
+        hood: Default::default(),
+        positions: Vec::new(),
+        leads: Default::default(),
+        ledger: Vec::new(),
+        path: None,
+        days: None,
+        top,
+    };
+    let Some(around) = around else {
+        return Ok(view);
+    };
+    let centre = store::web::network_node(conn, &around)
+        .map_err(db)?
+        .ok_or_else(|| format!("no identity {around:?} in the case's network"))?;
+    let mut hood = store::web::neighbourhood(conn, centre, depth, layout::MAX_NODES).map_err(db)?;
+    let first = hood.edges.iter().filter_map(|e| e.2.first.clone()).min();
+    let last = hood.edges.iter().filter_map(|e| e.2.last.clone()).max();
+    view.days = first
+        .zip(last)
+        .map(|(a, b)| (a.chars().take(10).collect(), b.chars().take(10).collect()));
+    if let Some(day) = &until {
+        let end = format!("{day}T23:59:59");
+        // Only the contacts up to that day; a tie with none left is not drawn.
+        for e in &mut hood.edges {
+            let kept =
+                e.2.times
+                    .iter()
+                    .filter(|t| t.as_str() <= end.as_str())
+                    .count();
+            let untimed = e.2.count.saturating_sub(e.2.times.len() as u64);
+            e.2.count = kept as u64
+                + if e.2.first.as_deref().is_some_and(|f| f <= end.as_str()) {
+                    untimed
+                } else {
+                    0
+                };
+        }
+        hood.edges.retain(|e| e.2.count > 0);
+    }
+    let ties: Vec<(usize, usize, f64)> = hood
+        .edges
+        .iter()
+        .map(|(a, b, e)| (*a, *b, e.count as f64))
+        .collect();
+    view.positions = layout::force_layout(hood.nodes.len(), &ties, 300);
+    for (_, node, _, _) in &hood.nodes {
+        let id = crate::leads::identity_lead_id(&node.key);
+        if store::web::lead_exists(conn, &id).map_err(db)? {
+            view.leads.insert(node.key.clone(), id);
+        }
+    }
+    view.ledger = store::web::ledger_of(conn, centre).map_err(db)?;
+    if let Some(to) = &to {
+        let analysed = crate::graph::of_case(conn)?;
+        let network = &analysed.network;
+        let (a, b) = (
+            crate::graph::find_node(network, &hood.nodes[0].1.key)?,
+            crate::graph::find_node(network, to)?,
+        );
+        let events = crate::graph::paths::events(network);
+        let shown = |i: usize| {
+            hood.nodes
+                .iter()
+                .position(|n| n.1.key == network.nodes[i].key)
+        };
+        view.path = Some(
+            crate::graph::paths::earliest_arrival(&events, network.nodes.len(), a, b, None, None)
+                .unwrap_or_default()
+                .iter()
+                .map(|e| {
+                    (
+                        shown(e.from),
+                        shown(e.to),
+                        format!(
+                            "{}  {} → {}  {}",
+                            e.time,
+                            network.nodes[e.from].label,
+                            network.nodes[e.to].label,
+                            e.kind.as_str()
+                        ),
+                    )
+                })
+                .collect(),
+        );
+    }
+    view.hood = hood;
+    Ok(view)
 }

@@ -39,6 +39,7 @@ fn layout(title: &str, session: Option<&Session>, body: Markup) -> String {
                 nav {
                     b { "spoor" }
                     a href="/queue" { "Lead queue" }
+                    a href="/network" { "Network" }
                     a href="/audit" { "Audit log" }
                     a href="/report" { "Report (HTML)" }
                     @if let Some(s) = session {
@@ -331,4 +332,157 @@ pub fn audit(s: &Session, rows: &[Value], total: usize, page: usize, verdict: &s
             }
         },
     )
+}
+
+const COMMUNITY_COLOURS: [&str; 10] = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#bab0ac",
+];
+
+fn edge_colour(kind: crate::graph::network::EdgeKind) -> &'static str {
+    use crate::graph::network::EdgeKind::*;
+    match kind {
+        Message => "#3366cc",
+        Call => "#2a9d3a",
+        Email => "#e07b00",
+        ContactSaved => "#999999",
+        GroupMember => "#8e44ad",
+    }
+}
+
+fn metric_of(m: &crate::graph::NodeMetrics, name: &str) -> f64 {
+    match name {
+        "degree" => m.degree as f64,
+        "strength" => m.strength,
+        "pagerank" => m.pagerank,
+        "eigenvector" => m.eigenvector,
+        "core" => m.core as f64,
+        _ => m.betweenness,
+    }
+}
+
+/// The network page: an identity's neighbourhood drawn as SVG on the server (force layout),
+/// nodes sized by the chosen metric and coloured by Leiden community, ties coloured by kind,
+/// a time slider over the contacts, the time-respecting path to another identity.
+pub fn network(s: &Session, v: &super::NetworkView) -> String {
+    let (w, h) = (1000.0, 640.0);
+    let hood = &v.hood;
+    let max_metric = hood
+        .nodes
+        .iter()
+        .map(|n| metric_of(&n.2, &v.metric))
+        .fold(0.0, f64::max);
+    let radius = |m: f64| {
+        if max_metric > 0.0 {
+            5.0 + 15.0 * (m / max_metric).sqrt()
+        } else {
+            6.0
+        }
+    };
+    let at = |i: usize| (v.positions[i].0 * w, v.positions[i].1 * h);
+    let on_path = |a: usize, b: usize| {
+        v.path.as_ref().is_some_and(|p| {
+            p.iter()
+                .any(|(x, y, _)| (*x, *y) == (Some(a), Some(b)) || (*x, *y) == (Some(b), Some(a)))
+        })
+    };
+    let link = |key: &str, depth: usize| {
+        let mut q = format!(
+            "/network?around={}&depth={depth}&metric={}",
+            pct(key),
+            pct(&v.metric)
+        );
+        if let Some(u) = &v.until {
+            q.push_str(&format!("&until={}", pct(u)));
+        }
+        q
+    };
+    layout(
+        "Network",
+        Some(s),
+        html! {
+            h1 { "Network" }
+            form.filters method="get" action="/network" {
+                label { "identity " input type="text" name="around" value=(v.around) placeholder="tel:+31…, an address, a key" required; }
+                label { "depth " select name="depth" { @for d in 1..=3usize { option value=(d) selected[d == v.depth] { (d) } } } }
+                label { "size by " select name="metric" { @for m in super::METRICS { option value=(m) selected[*m == v.metric] { (m) } } } }
+                label { "contacts until " input type="date" name="until" value=(v.until.clone().unwrap_or_default()); }
+                @if let Some((first, last)) = &v.days {
+                    input #time-slider type="range" min="0" max="1000" value="1000" data-first=(first) data-last=(last);
+                    small #time-slider-day { (v.until.clone().unwrap_or_else(|| last.clone())) }
+                }
+                label { "path to " input type="text" name="to" value=(v.to.clone().unwrap_or_default()) placeholder="another identity"; }
+                button { "show" }
+            }
+            @if hood.nodes.is_empty() {
+                p { "Choose an identity, or start from one of the strongest brokers:" }
+                ul { @for (key, label, b) in &v.top { li { a href=(link(key, 1)) { (label) } " " small { code { (key) } " — betweenness " (words::number(*b)) } } } }
+            } @else {
+                p.note {
+                    (hood.nodes.len()) " identities within " (v.depth) " contact(s) of " b { (hood.nodes[0].1.label) } ", " (hood.edges.len()) " ties"
+                    @if hood.cut { "; only the " (super::layout::MAX_NODES) " most tied are drawn" }
+                    @if hood.stale { "; the stored network is older than the case's records or decisions (a scan or `spoor graph` rebuilds it)" }
+                    ". Node size: " (v.metric) "; colour: Leiden community; ties: "
+                    span.k-message { "message" } ", " span.k-call { "call" } ", " span.k-email { "e-mail" } ", " span.k-contact { "saved contact" } ", " span.k-group { "group member" } "."
+                }
+                svg #network-graph xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (w) " " (h) } width="100%" {
+                    @for (a, b, e) in &hood.edges {
+                        @let ((x1, y1), (x2, y2)) = (at(*a), at(*b));
+                        line x1=(format!("{x1:.1}")) y1=(format!("{y1:.1}")) x2=(format!("{x2:.1}")) y2=(format!("{y2:.1}"))
+                            stroke=(if on_path(*a, *b) { "#d00" } else { edge_colour(e.kind) })
+                            stroke-width=(format!("{:.1}", if on_path(*a, *b) { 4.0 } else { 1.0 + (e.count as f64).ln_1p() }))
+                            stroke-opacity="0.7" {
+                            title { (hood.nodes[*a].1.label) " → " (hood.nodes[*b].1.label) ": " (e.count) " " (e.kind.as_str()) "(s), " (e.first.clone().unwrap_or_default()) " – " (e.last.clone().unwrap_or_default()) }
+                        }
+                    }
+                    @for (i, (_, node, m, dist)) in hood.nodes.iter().enumerate() {
+                        @let (x, y) = at(i);
+                        a href=(link(&node.key, v.depth)) {
+                            circle.node cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r=(format!("{:.1}", radius(metric_of(m, &v.metric))))
+                                fill=(COMMUNITY_COLOURS[m.community % COMMUNITY_COLOURS.len()])
+                                stroke=(if i == 0 { "#000" } else { "#fff" }) stroke-width=(if i == 0 { "3" } else { "1" }) {
+                                title { (node.label) " (" (node.key) "): " (v.metric) " " (words::number(metric_of(m, &v.metric))) ", community " (m.community) ", " (dist) " contact(s) away" }
+                            }
+                            text x=(format!("{:.1}", x + 8.0)) y=(format!("{:.1}", y - 8.0)) font-size="11" { (node.label.chars().take(28).collect::<String>()) }
+                        }
+                    }
+                }
+                @if let Some(path) = &v.path {
+                    h2 { "Earliest time-respecting path" }
+                    @if path.is_empty() { p { "No time-respecting path from " (hood.nodes[0].1.label) " to " (v.to.clone().unwrap_or_default()) "." } }
+                    ol { @for (a, b, hop) in path { li { (hop) @if a.is_none() || b.is_none() { " " small { "(outside the drawn neighbourhood)" } } } } }
+                }
+                h2 { "Identities" }
+                table {
+                    tr { th { "identity" } th { "key" } th { (v.metric) } th { "community" } th { "devices" } th { "lead" } }
+                    @for (_, node, m, _) in &hood.nodes {
+                        tr {
+                            td { a href=(link(&node.key, v.depth)) { (node.label) } }
+                            td { code { (node.key) } }
+                            td { (words::number(metric_of(m, &v.metric))) }
+                            td { (m.community) }
+                            td { (node.devices.join(", ")) }
+                            td { @if let Some(l) = v.leads.get(&node.key) { a href={ "/lead/" (l) } { code { (l) } } } }
+                        }
+                    }
+                }
+                h2 { "How " (hood.nodes[0].1.label) " was merged (ledger)" }
+                @if v.ledger.is_empty() { p { "One identifier; no merge." } }
+                ul { @for m in &v.ledger { li { code { (text(&m["rule"])) } " on " (text(&m["device"])) ": " (text(&m["identifiers"])) " (" (text(&m["records"])) " record(s), confidence " (number(&m["confidence"])) ")" } } }
+            }
+        },
+    )
+}
+
+/// A query-string value, percent-encoded.
+fn pct(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

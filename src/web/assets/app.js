@@ -32,3 +32,25 @@ document.addEventListener("DOMContentLoaded", () => {
     e.preventDefault();
   });
 });
+
+// The network page's time slider: from the first to the last day of the contacts shown;
+// letting go of it redraws the network with the contacts up to that day.
+document.addEventListener("DOMContentLoaded", () => {
+  const slider = document.getElementById("time-slider");
+  if (!slider) return;
+  const first = Date.parse(slider.dataset.first + "T00:00:00Z");
+  const last = Date.parse(slider.dataset.last + "T00:00:00Z");
+  const until = slider.form.elements.until;
+  const day = () => new Date(first + (last - first) * slider.value / 1000).toISOString().slice(0, 10);
+  if (until.value) {
+    const at = Date.parse(until.value + "T00:00:00Z");
+    if (last > first) slider.value = Math.round(1000 * (at - first) / (last - first));
+  }
+  slider.addEventListener("input", () => {
+    document.getElementById("time-slider-day").textContent = day();
+  });
+  slider.addEventListener("change", () => {
+    until.value = day();
+    slider.form.submit();
+  });
+});

@@ -354,9 +354,9 @@ pub fn neighbourhood(
     }
     let inputs = super::graph::network_inputs(conn)?;
     let summary = super::meta_get(conn, "network")?;
-    out.stale = !summary
+    out.stale = summary
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .is_some_and(|s| s["inputs"].as_str() == Some(inputs.as_str()));
+        .is_none_or(|s| s["inputs"].as_str() != Some(inputs.as_str()));
     Ok(out)
 }
 

@@ -622,6 +622,10 @@ struct NetworkQuery {
     to: Option<String>,
 }
 
+/// One hop of a time-respecting path: its ends as indexes into the nodes shown (None where
+/// the hop leaves the drawn neighbourhood), and the hop in words (time, who, kind).
+pub type Hop = (Option<usize>, Option<usize>, String);
+
 /// What the network page shows.
 pub struct NetworkView {
     pub around: String,
@@ -634,9 +638,8 @@ pub struct NetworkView {
     /// Identity leads, by node key.
     pub leads: std::collections::HashMap<String, String>,
     pub ledger: Vec<serde_json::Value>,
-    /// The time-respecting path's hops (from, to, time, kind) as indexes into the nodes
-    /// shown (None where a hop leaves the neighbourhood), with the hop in words.
-    pub path: Option<Vec<(Option<usize>, Option<usize>, String)>>,
+    /// The time-respecting path's hops, when one was asked for.
+    pub path: Option<Vec<Hop>>,
     /// The days the neighbourhood's contacts span, for the slider.
     pub days: Option<(String, String)>,
     pub top: Vec<(String, String, f64)>,

@@ -67,6 +67,8 @@ fn serve(case: &Path) -> Server {
         .trim_end_matches("/login")
         .to_string();
     let token = second.trim_start_matches("access token: ").to_string();
+    // Keep reading its output, so that it never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     Server { child, addr, token }
 }
 
@@ -476,20 +478,37 @@ impl Browser {
             );
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        // Port 0: chromedriver picks a free one and says which (a port chosen here and
+        // released could be taken by another test's server in between).
+        let mut child = std::process::Command::new(driver)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let addr = format!("127.0.0.1:{port}");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut port = None;
+        let mut line = String::new();
+        while port.is_none() && out.read_line(&mut line).unwrap() > 0 {
+            port = line
+                .trim()
+                .strip_prefix("ChromeDriver was started successfully on port ")
+                .and_then(|p| p.trim_end_matches('.').parse::<u16>().ok());
+            line.clear();
+        }
+        // Keep reading its output, so that it never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let addr = format!("127.0.0.1:{}", port.expect("chromedriver's port"));
+        // Ready when its status says so (a connection alone can come before it is).
+        let ready = |addr: &str| {
+            TcpStream::connect(addr).is_ok()
+                && std::panic::catch_unwind(|| {
+                    request_as(addr, "GET", "/status", &[], "application/json", "")
+                })
+                .is_ok_and(|r| r.text().contains("\"ready\":true"))
+        };
         for _ in 0..100 {
-            if TcpStream::connect(&addr).is_ok() {
+            if ready(&addr) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
@@ -581,6 +600,19 @@ impl Browser {
             .to_string()
     }
 
+    /// The page source once it contains `text` (a click that submits a form returns before
+    /// the next page is there), within five seconds.
+    fn wait_for(&self, text: &str) -> String {
+        for _ in 0..50 {
+            let src = self.source();
+            if src.contains(text) {
+                return src;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the page never showed {text:?}: {}", self.source());
+    }
+
     fn url(&self) -> String {
         self.call("GET", "/url", serde_json::Value::Null)
             .as_str()
@@ -663,8 +695,8 @@ fn a_reviewer_works_through_the_ui_in_a_real_browser() {
     browser.type_into("input[name=token]", &server.token);
     browser.type_into("input[name=reviewer]", "Bea Browser");
     browser.click("form[action='/login'] button");
+    let queue = browser.wait_for("Lead queue");
     assert!(browser.url().ends_with("/queue"));
-    let queue = browser.source();
     assert!(
         queue.contains("Bea Browser") && queue.contains("picture-cluster"),
         "{queue}"
@@ -679,7 +711,7 @@ fn a_reviewer_works_through_the_ui_in_a_real_browser() {
         .unwrap();
     let id = cluster["id"].as_str().unwrap();
     browser.click(&format!("a[href='/lead/{id}']"));
-    let detail = browser.source();
+    let detail = browser.wait_for("Why it was proposed");
     assert!(
         detail.contains("flagged-picture-on-several-devices") && detail.contains("blurred"),
         "{detail}"
@@ -690,7 +722,7 @@ fn a_reviewer_works_through_the_ui_in_a_real_browser() {
         "to check the copies",
     );
     browser.click("form[action$='/reveal'] button");
-    assert!(browser.source().contains("data:image/jpeg;base64,"));
+    browser.wait_for("data:image/jpeg;base64,");
     browser.screenshot("lead-revealed");
     // Confirm it with a reason.
     browser.type_into(
@@ -736,7 +768,7 @@ fn a_reviewer_works_through_the_ui_in_a_real_browser() {
 
     // The audit log shows both decisions and the reveal, by the session's reviewer.
     browser.click("nav a[href='/audit']");
-    let audit = browser.source();
+    let audit = browser.wait_for("The chain is");
     assert!(
         audit.contains("reveal") && audit.contains("Bea Browser") && audit.contains("intact"),
         "{audit}"
@@ -755,4 +787,43 @@ fn a_reviewer_works_through_the_ui_in_a_real_browser() {
         "{network}"
     );
     assert!(browser.screenshot("network") > 20_000);
+
+    // The map: the square, the two photos taken there, the basemap's outlines; a photo
+    // leads to its item, with its EXIF and observations.
+    browser.click("nav a[href='/map']");
+    let map = browser.wait_for("picture(s) with GPS");
+    assert!(
+        map.contains("Handover square")
+            && map.contains("<path")
+            && map.contains("2 picture(s) with GPS"),
+        "{map}"
+    );
+    browser.screenshot("map");
+    // 40 m apart, the photos may share a cluster: it zooms in, then a photo opens.
+    let singles = |b: &Browser| {
+        b.call(
+            "POST",
+            "/elements",
+            serde_json::json!({"using": "css selector", "value": "svg#map a[href^='/item/']"}),
+        )
+        .as_array()
+        .map_or(0, Vec::len)
+    };
+    if singles(&browser) == 0 {
+        browser.click("svg#map a[href^='/map']");
+        browser.wait_for("zoom out");
+        browser.screenshot("map-zoomed");
+        assert_eq!(
+            singles(&browser),
+            2,
+            "zoomed in, the two photos stand apart"
+        );
+    }
+    browser.click("svg#map a[href^='/item/']");
+    let item = browser.wait_for("Observations");
+    assert!(
+        item.contains("image.gps") && item.contains("image.exif"),
+        "{item}"
+    );
+    browser.screenshot("item");
 }

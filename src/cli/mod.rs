@@ -460,10 +460,15 @@ fn run(cli: Cli) -> Result<i32, String> {
             allow_remote,
         } => {
             crate::web::serve(case.clone(), bind, allow_remote, |url, token| {
-                println!("spoor serve: {} for the case {}", url, case.display());
-                println!("access token: {token}");
-                println!("(log in with the token and your name; Ctrl-C stops the server)");
-                let _ = std::io::stdout().flush();
+                // Written, not printed: a closed standard output must not stop the server.
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "spoor serve: {} for the case {}", url, case.display());
+                let _ = writeln!(out, "access token: {token}");
+                let _ = writeln!(
+                    out,
+                    "(log in with the token and your name; Ctrl-C stops the server)"
+                );
+                let _ = out.flush();
             })?;
             Ok(exit::OK)
         }

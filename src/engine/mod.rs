@@ -438,6 +438,15 @@ fn run_case_passes(
                         .as_ref()
                         .map(|w| w.identifiers())
                         .unwrap_or_default();
+                    // The places themselves, for the map of the review UI (the observations
+                    // hold only the pictures' positions).
+                    if let Some(p) = &lists.places {
+                        let places = serde_json::json!({"file": p.file, "sha256": p.sha256, "places": p.places.iter().map(|q| serde_json::json!({
+                            "name": q.name, "latitude": q.latitude, "longitude": q.longitude, "radius_m": q.radius_m,
+                        })).collect::<Vec<_>>()});
+                        store::meta_set(conn, "places_of_interest", &places.to_string())
+                            .map_err(db)?;
+                    }
                     let inputs = store::interest_inputs(conn, &parties).map_err(db)?;
                     for found in crate::interest::matches(lists, &inputs) {
                         store::store_pass(conn, &found).map_err(db)?;

@@ -393,3 +393,74 @@ pub fn top_identities(conn: &Connection, n: usize) -> rusqlite::Result<Vec<(Stri
     })?;
     rows.collect()
 }
+
+/// A picture's GPS position, for the map.
+#[derive(Clone, Debug)]
+pub struct GpsPoint {
+    pub item: i64,
+    pub source: String,
+    pub path: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    /// The active lead on the item, if any.
+    pub lead: Option<String>,
+}
+
+/// Every GPS position the case's pictures carry (`image.gps`).
+pub fn gps_points(conn: &Connection) -> rusqlite::Result<Vec<GpsPoint>> {
+    let mut stmt = conn.prepare(
+        "SELECT o.item_id, s.label, i.path, json_extract(o.value, '$.latitude'), json_extract(o.value, '$.longitude'),
+                (SELECT l.id FROM leads l WHERE l.item_id = o.item_id AND l.active = 1)
+         FROM observations o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
+         WHERE o.kind = 'image.gps' ORDER BY o.item_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+            r.get::<_, Option<f64>>(3)?,
+            r.get::<_, Option<f64>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (item, source, path, lat, lon, lead) = row?;
+        if let (Some(latitude), Some(longitude)) = (lat, lon)
+            && latitude.is_finite()
+            && longitude.is_finite()
+        {
+            out.push(GpsPoint {
+                item,
+                source,
+                path: crate::evidence::display_path(&path),
+                latitude,
+                longitude,
+                lead,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The places of interest of the last scan that had them (name, latitude, longitude, radius).
+pub fn places_of_interest(conn: &Connection) -> rusqlite::Result<Vec<(String, f64, f64, f64)>> {
+    let Some(text) = super::meta_get(conn, "places_of_interest")? else {
+        return Ok(Vec::new());
+    };
+    let v: Value = from_text(0, &text)?;
+    Ok(v["places"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            Some((
+                p["name"].as_str()?.to_string(),
+                p["latitude"].as_f64()?,
+                p["longitude"].as_f64()?,
+                p["radius_m"].as_f64()?,
+            ))
+        })
+        .collect())
+}

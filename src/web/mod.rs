@@ -13,6 +13,7 @@
 //! `review::reveal`, which write their own audit entries, as the CLI's do.
 
 mod auth;
+pub mod basemap;
 pub mod layout;
 mod pages;
 
@@ -109,6 +110,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/item/{id}", get(item))
         .route("/item/{id}/thumb", get(item_thumb))
         .route("/network", get(network))
+        .route("/map", get(map))
         .route("/audit", get(audit))
         .route("/report", get(report))
         .route("/assets/{name}", get(asset))
@@ -786,4 +788,98 @@ fn network_view(
     }
     view.hood = hood;
     Ok(view)
+}
+
+#[derive(Deserialize, Default)]
+struct MapQuery {
+    /// west,south,east,north in degrees.
+    bbox: Option<String>,
+}
+
+/// What the map page shows: the view's box, the pictures' positions, the places of interest.
+pub struct MapView {
+    pub bbox: (f64, f64, f64, f64),
+    pub points: Vec<store::web::GpsPoint>,
+    pub places: Vec<(String, f64, f64, f64)>,
+}
+
+fn parse_bbox(text: &str) -> Option<(f64, f64, f64, f64)> {
+    let v: Vec<f64> = text
+        .split(',')
+        .map(|x| x.trim().parse().ok())
+        .collect::<Option<_>>()?;
+    let [w, s, e, n] = v[..] else { return None };
+    let ok = [w, s, e, n].iter().all(|x| x.is_finite())
+        && (-180.0..=180.0).contains(&w)
+        && (-180.0..=180.0).contains(&e)
+        && (-90.0..=90.0).contains(&s)
+        && (-90.0..=90.0).contains(&n)
+        && w < e
+        && s < n;
+    ok.then_some((w, s, e, n))
+}
+
+async fn map(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<MapQuery>,
+) -> Response {
+    let session = match app.sessions.check(&headers, None) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let asked = nonempty(q.bbox).and_then(|b| parse_bbox(&b));
+    let found = with_store(&app, move |conn| {
+        let db = |e: rusqlite::Error| format!("case store: {e}");
+        let points = store::web::gps_points(conn).map_err(db)?;
+        let places = store::web::places_of_interest(conn).map_err(db)?;
+        Ok((points, places))
+    })
+    .await;
+    match found {
+        Ok((points, places)) => {
+            let bbox = asked.unwrap_or_else(|| {
+                let all = points
+                    .iter()
+                    .map(|p| (p.longitude, p.latitude))
+                    .chain(places.iter().map(|p| (p.2, p.1)));
+                fit(all, 1.0)
+            });
+            Html(pages::map(
+                &session,
+                &MapView {
+                    bbox,
+                    points,
+                    places,
+                },
+            ))
+            .into_response()
+        }
+        Err(e) => failure(e),
+    }
+}
+
+/// The box around `points` (longitude, latitude), padded by a fifth and by at least
+/// `min_pad` degrees on each side; the whole world when there is none. The case's view pads by
+/// a degree, so that borders and coasts show where the pictures are; a cluster's zoom by
+/// 0.0005° (about 50 m), so that its pictures stand apart.
+pub fn fit(points: impl Iterator<Item = (f64, f64)>, min_pad: f64) -> (f64, f64, f64, f64) {
+    let (mut w, mut s, mut e, mut n) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for (lon, lat) in points {
+        w = w.min(lon);
+        e = e.max(lon);
+        s = s.min(lat);
+        n = n.max(lat);
+    }
+    if w > e {
+        return (-180.0, -85.0, 180.0, 85.0);
+    }
+    let pad_x = ((e - w) * 0.2).max(min_pad);
+    let pad_y = ((n - s) * 0.2).max(min_pad);
+    (
+        (w - pad_x).max(-180.0),
+        (s - pad_y).max(-90.0),
+        (e + pad_x).min(180.0),
+        (n + pad_y).min(90.0),
+    )
 }

@@ -39,6 +39,7 @@ fn layout(title: &str, session: Option<&Session>, body: Markup) -> String {
                 nav {
                     b { "spoor" }
                     a href="/queue" { "Lead queue" }
+                    a href="/map" { "Map" }
                     a href="/network" { "Network" }
                     a href="/audit" { "Audit log" }
                     a href="/report" { "Report (HTML)" }
@@ -485,4 +486,118 @@ fn pct(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The map: the basemap's borders and coasts in the view, the places of interest with their
+/// radius, the pictures' GPS positions clustered on a 28-pixel grid (a cluster links to a
+/// closer view, a single picture to its item). Equirectangular, scaled by the cosine of the
+/// middle latitude so that a degree east looks as long as it is at that latitude.
+pub fn map(s: &Session, v: &super::MapView) -> String {
+    let (w_px, h_px) = (1000.0f64, 640.0f64);
+    let (mut w, mut so, mut e, mut n) = v.bbox;
+    let c = ((so + n) / 2.0).to_radians().cos().max(0.05);
+    let (span_x, span_y) = ((e - w) * c, n - so);
+    if span_x / span_y < w_px / h_px {
+        let want = span_y * w_px / h_px / c;
+        let mid = (w + e) / 2.0;
+        (w, e) = (mid - want / 2.0, mid + want / 2.0);
+    } else {
+        let want = span_x * h_px / w_px;
+        let mid = (so + n) / 2.0;
+        (so, n) = (mid - want / 2.0, mid + want / 2.0);
+    }
+    let x = |lon: f64| (lon - w) / (e - w) * w_px;
+    let y = |lat: f64| (n - lat) / (n - so) * h_px;
+    let metres_per_px = (e - w) * c * 111_320.0 / w_px;
+    let outlines: Vec<String> = super::basemap::arcs()
+        .iter()
+        .filter(|a| a.max.0 >= w && a.min.0 <= e && a.max.1 >= so && a.min.1 <= n)
+        .map(|a| {
+            a.points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    format!(
+                        "{}{:.1},{:.1}",
+                        if i == 0 { "M" } else { "L" },
+                        x(p.0),
+                        y(p.1)
+                    )
+                })
+                .collect::<String>()
+        })
+        .collect();
+    // Clusters: points in one 28 px cell.
+    let mut cells: std::collections::BTreeMap<(i64, i64), Vec<&crate::store::web::GpsPoint>> =
+        Default::default();
+    for p in &v.points {
+        let (px, py) = (x(p.longitude), y(p.latitude));
+        if (0.0..=w_px).contains(&px) && (0.0..=h_px).contains(&py) {
+            cells
+                .entry(((px / 28.0) as i64, (py / 28.0) as i64))
+                .or_default()
+                .push(p);
+        }
+    }
+    let in_view: usize = cells.values().map(Vec::len).sum();
+    let bbox_link =
+        |b: (f64, f64, f64, f64)| format!("/map?bbox={:.5},{:.5},{:.5},{:.5}", b.0, b.1, b.2, b.3);
+    let (cw, cs) = ((w + e) / 2.0, (so + n) / 2.0);
+    let (hx, hy) = ((e - w) * 1.5, (n - so) * 1.5);
+    let zoom_out = (
+        (cw - hx).max(-180.0),
+        (cs - hy).max(-90.0),
+        (cw + hx).min(180.0),
+        (cs + hy).min(90.0),
+    );
+    layout(
+        "Map",
+        Some(s),
+        html! {
+            h1 { "Map" }
+            p.note {
+                (v.points.len()) " picture(s) with GPS, " (in_view) " in this view; " (v.places.len()) " place(s) of interest. "
+                a href=(bbox_link(zoom_out)) { "zoom out" } " · " a href="/map" { "fit the case" } " · " a href="/map?bbox=-180,-85,180,85" { "the world" }
+                ". Basemap: Natural Earth 1:50m countries (world-atlas), in the binary: no tile server."
+            }
+            svg #map xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (w_px) " " (h_px) } width="100%" {
+                rect width=(w_px) height=(h_px) fill="#eaf2fb" {}
+                @for d in &outlines { path d=(d) fill="none" stroke="#7a8a99" stroke-width="0.8" {} }
+                @for (name, lat, lon, radius) in &v.places {
+                    circle cx=(format!("{:.1}", x(*lon))) cy=(format!("{:.1}", y(*lat))) r=(format!("{:.1}", (radius / metres_per_px).max(4.0)))
+                        fill="#d9534f" fill-opacity="0.15" stroke="#d9534f" stroke-width="1.5" { title { "place of interest: " (name) " (radius " (words::number(*radius)) " m)" } }
+                    text x=(format!("{:.1}", x(*lon) + 6.0)) y=(format!("{:.1}", y(*lat) - 6.0)) font-size="12" fill="#a33" { (name) }
+                }
+                @for members in cells.values() {
+                    @let (mx, my) = (members.iter().map(|p| x(p.longitude)).sum::<f64>() / members.len() as f64, members.iter().map(|p| y(p.latitude)).sum::<f64>() / members.len() as f64);
+                    @if let [one] = members.as_slice() {
+                        a href={ "/item/" (one.item) } {
+                            circle.point cx=(format!("{mx:.1}")) cy=(format!("{my:.1}")) r="6" fill=(if one.lead.is_some() { "#e07b00" } else { "#3366cc" }) stroke="#fff" {
+                                title { (one.source) ":" (one.path) " — " (words::number(one.latitude)) ", " (words::number(one.longitude)) @if one.lead.is_some() { " (has a lead)" } }
+                            }
+                        }
+                    } @else {
+                        @let b = super::fit(members.iter().map(|p| (p.longitude, p.latitude)), 0.0005);
+                        a href=(bbox_link(b)) {
+                            circle.cluster cx=(format!("{mx:.1}")) cy=(format!("{my:.1}")) r=(format!("{:.1}", 9.0 + (members.len() as f64).ln() * 3.0)) fill="#3366cc" fill-opacity="0.85" stroke="#fff" {
+                                title { (members.len()) " pictures: click to zoom in" }
+                            }
+                            text x=(format!("{mx:.1}")) y=(format!("{:.1}", my + 4.0)) font-size="11" fill="#fff" text-anchor="middle" { (members.len()) }
+                        }
+                    }
+                }
+            }
+            h2 { "Pictures in this view" }
+            table {
+                tr { th { "picture" } th { "position" } th { "lead" } }
+                @for p in cells.values().flatten().take(200) {
+                    tr {
+                        td { a href={ "/item/" (p.item) } { code { (p.source) ":" (p.path) } } }
+                        td { (words::number(p.latitude)) ", " (words::number(p.longitude)) }
+                        td { @if let Some(l) = &p.lead { a href={ "/lead/" (l) } { code { (l) } } } }
+                    }
+                }
+            }
+        },
+    )
 }

@@ -3,7 +3,10 @@
 //! same run).
 //!
 //!   graph_rate PEOPLE CONTACTS SEED EDGES_OUT [--exact-betweenness] [--weighted]
-//!              [--sampled PIVOTS] [--edges FILE] [--build-only]
+//!              [--sampled PIVOTS] [--edges FILE] [--build-only] [--save-case DIR]
+//!
+//! `--save-case DIR` analyses the network as a scan does and stores it in a new case at DIR
+//! (for examples/web_rate.rs: the review UI's network page on a large network), then stops.
 //!
 //! The case: PEOPLE phone numbers, CONTACTS calls and messages between them over a year; who
 //! calls whom is skewed (a node's chance falls as a power of its rank, as in real call graphs:
@@ -124,6 +127,22 @@ fn main() {
     let mut t = serde_json::Map::new();
     let clock = Instant::now();
     let network = graph::build(&records, &[]);
+    if let Some(i) = args.iter().position(|a| a == "--save-case") {
+        let case =
+            spoor::store::prepare_for_writing(std::path::Path::new(&args[i + 1])).expect("case");
+        let mut conn = spoor::store::open_store(&case).expect("store");
+        let analysed = graph::analyse(network);
+        let tx = conn.transaction().unwrap();
+        spoor::store::graph::save_network(&tx, &analysed, "synthetic").unwrap();
+        tx.commit().unwrap();
+        println!(
+            "{{\"saved\": {:?}, \"nodes\": {}, \"seconds\": {}}}",
+            args[i + 1],
+            analysed.network.nodes.len(),
+            clock.elapsed().as_secs_f64()
+        );
+        return;
+    }
     t.insert("build".into(), clock.elapsed().as_secs_f64().into());
     if args.iter().any(|a| a == "--build-only") {
         println!("{}", serde_json::Value::Object(t));

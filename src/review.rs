@@ -269,19 +269,31 @@ pub struct RuleStats {
 
 pub fn rule_stats(conn: &Connection) -> Result<Vec<RuleStats>, String> {
     let rules = crate::leads::rules_in_force(conn)?;
-    let all = crate::leads::list(conn).map_err(|e| e.to_string())?;
+    // Per rule and state, from the two short columns of every lead (not their hits: 100,000
+    // leads' hits took 1.2 s to read for one page of the review UI).
+    let mut counts: std::collections::HashMap<(String, String), usize> = Default::default();
+    for (rules, state) in crate::store::leads::rules_and_states(conn).map_err(|e| e.to_string())? {
+        for rule in rules.split(',').filter(|r| !r.is_empty()) {
+            *counts.entry((rule.to_string(), state.clone())).or_default() += 1;
+        }
+    }
     Ok(rules
         .rules
         .iter()
         .map(|rule| {
-            let of: Vec<_> = all.iter().filter(|l| l.rules.contains(&rule.id)).collect();
-            let count = |s: LeadState| of.iter().filter(|l| l.state == s).count();
+            let count = |s: LeadState| {
+                counts
+                    .get(&(rule.id.clone(), s.as_str().to_string()))
+                    .copied()
+                    .unwrap_or(0)
+            };
             let (confirmed, rejected) = (count(LeadState::Confirmed), count(LeadState::Rejected));
+            let (proposed, needs_info) = (count(LeadState::Proposed), count(LeadState::NeedsInfo));
             RuleStats {
                 rule: rule.id.clone(),
-                leads: of.len(),
-                proposed: count(LeadState::Proposed),
-                needs_info: count(LeadState::NeedsInfo),
+                leads: proposed + needs_info + confirmed + rejected,
+                proposed,
+                needs_info,
                 confirmed,
                 rejected,
                 precision: (confirmed + rejected > 0)

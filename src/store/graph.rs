@@ -272,14 +272,15 @@ pub fn save_network(
             ])?;
         }
         let mut insert = tx.prepare(
-            "INSERT INTO network_edges(from_idx, to_idx, kind, edge) VALUES (?1,?2,?3,?4)",
+            "INSERT INTO network_edges(from_idx, to_idx, kind, edge, contacts) VALUES (?1,?2,?3,?4,?5)",
         )?;
         for e in &network.edges {
             insert.execute(rusqlite::params![
                 e.from as i64,
                 e.to as i64,
                 e.kind.as_str(),
-                to_text(e)?
+                to_text(e)?,
+                e.count as i64
             ])?;
         }
         let mut insert =

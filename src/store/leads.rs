@@ -132,6 +132,13 @@ pub fn list_leads(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
     leads_where(conn, "1", &[])
 }
 
+/// Every lead's rules (comma-separated) and state.
+pub fn rules_and_states(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare("SELECT rules, state FROM leads")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 /// One lead, by its exact id.
 pub fn lead_row(conn: &Connection, id: &str) -> rusqlite::Result<Option<LeadRow>> {
     Ok(leads_where(conn, "l.id = ?1", &[&id])?.into_iter().next())

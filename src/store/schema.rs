@@ -235,6 +235,12 @@ const MIGRATIONS: &[&str] = &[
         part_of = json_extract(hits, '$.part_of');
     CREATE INDEX leads_queue ON leads (active, rank, part_of IS NOT NULL, score DESC, id);
     "#,
+    // 9: each tie's number of contacts beside its JSON, so that the review UI walks a
+    // neighbourhood without parsing every tie of a hub (20,000 ties of a few KB each).
+    r#"
+    ALTER TABLE network_edges ADD COLUMN contacts INTEGER NOT NULL DEFAULT 0;
+    UPDATE network_edges SET contacts = COALESCE(json_extract(edge, '$.count'), 0);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

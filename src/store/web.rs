@@ -288,7 +288,8 @@ pub fn neighbourhood(
     let mut frontier = vec![centre];
     let mut cut = false;
     let mut by_end = conn.prepare(
-        "SELECT from_idx, to_idx, json_extract(edge, '$.count') FROM network_edges WHERE from_idx = ?1 OR to_idx = ?1",
+        "SELECT from_idx, to_idx, contacts FROM network_edges WHERE from_idx = ?1
+         UNION ALL SELECT from_idx, to_idx, contacts FROM network_edges WHERE to_idx = ?1",
     )?;
     for level in 1..=depth {
         let mut next: HashMap<i64, f64> = HashMap::new();
@@ -303,6 +304,9 @@ pub fn neighbourhood(
             for row in rows {
                 let (a, b, count) = row?;
                 let w = if a == v { b } else { a };
+                if w == v {
+                    continue;
+                }
                 if !distance.contains_key(&w) {
                     *next.entry(w).or_default() += count.unwrap_or(1.0);
                 }
@@ -335,10 +339,14 @@ pub fn neighbourhood(
         let (n, m) = (from_text(0, &n)?, from_text(1, &m)?);
         out.nodes.push((i, n, m, distance[&i]));
     }
-    let mut edges =
-        conn.prepare("SELECT from_idx, to_idx, edge FROM network_edges WHERE from_idx = ?1")?;
+    // The ties among the nodes shown, and only those: a hub's other ties are not read.
+    let shown = serde_json::to_string(&order).unwrap_or_default();
+    let mut edges = conn.prepare(
+        "SELECT from_idx, to_idx, edge FROM network_edges
+         WHERE from_idx = ?1 AND to_idx IN (SELECT value FROM json_each(?2))",
+    )?;
     for &i in &order {
-        let rows = edges.query_map([i], |r| {
+        let rows = edges.query_map(rusqlite::params![i, shown], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,

@@ -199,6 +199,41 @@ fn lead_id(id: &str) -> Option<String> {
         .then(|| id.to_string())
 }
 
+/// The session of a state-changing request on a lead (its CSRF token checked) and the lead id,
+/// or the response that refuses it.
+fn lead_action(
+    app: &App,
+    headers: &HeaderMap,
+    csrf: &str,
+    id: &str,
+) -> Result<(auth::Session, String), Box<Response>> {
+    let session = app
+        .sessions
+        .check(headers, Some(csrf))
+        .map_err(|r| Box::new(r.into_response()))?;
+    let id = lead_id(id).ok_or_else(|| Box::new(not_found()))?;
+    Ok((session, id))
+}
+
+/// What the lead page shows: the lead, its decisions, the rules' statistics, its item.
+type LeadPage = (
+    crate::model::LeadRow,
+    Vec<crate::model::ReviewRow>,
+    Vec<crate::review::RuleStats>,
+    Option<i64>,
+);
+
+fn lead_page(conn: &rusqlite::Connection, id: &str) -> Result<Option<LeadPage>, String> {
+    let db = |e: rusqlite::Error| format!("case store: {e}");
+    let Some(row) = store::web::lead(conn, id).map_err(db)? else {
+        return Ok(None);
+    };
+    let reviews = store::leads::reviews_of(conn, id).map_err(db)?;
+    let stats = crate::review::rule_stats(conn)?;
+    let item = store::web::lead_item(conn, id).map_err(db)?;
+    Ok(Some((row, reviews, stats, item)))
+}
+
 async fn login_form() -> Html<String> {
     Html(pages::login(None))
 }
@@ -315,17 +350,7 @@ async fn lead(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<St
     let Some(id) = lead_id(&id) else {
         return not_found();
     };
-    let found = with_store(&app, move |conn| {
-        let db = |e: rusqlite::Error| format!("case store: {e}");
-        let Some(row) = store::web::lead(conn, &id).map_err(db)? else {
-            return Ok(None);
-        };
-        let reviews = store::leads::reviews_of(conn, &id).map_err(db)?;
-        let stats = crate::review::rule_stats(conn)?;
-        let item = store::web::lead_item(conn, &id).map_err(db)?;
-        Ok(Some((row, reviews, stats, item)))
-    })
-    .await;
+    let found = with_store(&app, move |conn| lead_page(conn, &id)).await;
     match found {
         Ok(Some((row, reviews, stats, item))) => {
             Html(pages::lead(&session, &row, &reviews, &stats, item, None)).into_response()
@@ -403,12 +428,9 @@ async fn decide(
     Path(id): Path<String>,
     Form(f): Form<DecideForm>,
 ) -> Response {
-    let session = match app.sessions.check(&headers, Some(&f.csrf)) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
-    let Some(id) = lead_id(&id) else {
-        return not_found();
+    let (session, id) = match lead_action(&app, &headers, &f.csrf, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let decision = match crate::review::Decision::parse(&f.decision) {
         Ok(d) => d,
@@ -442,30 +464,21 @@ async fn reveal(
     Path(id): Path<String>,
     Form(f): Form<RevealForm>,
 ) -> Response {
-    let session = match app.sessions.check(&headers, Some(&f.csrf)) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
-    let Some(id) = lead_id(&id) else {
-        return not_found();
+    let (session, id) = match lead_action(&app, &headers, &f.csrf, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let reviewer = session.reviewer.clone();
     let dir = app.case_dir.clone();
     let done = with_store(&app, move |conn| {
         let path = crate::review::reveal(conn, &dir, &id, &reviewer, &f.reason)?;
         let bytes = std::fs::read(&path).map_err(|e| format!("thumbnail: {e}"))?;
-        let db = |e: rusqlite::Error| format!("case store: {e}");
-        let row = store::web::lead(conn, &id)
-            .map_err(db)?
-            .ok_or("lead vanished")?;
-        let reviews = store::leads::reviews_of(conn, &id).map_err(db)?;
-        let stats = crate::review::rule_stats(conn)?;
-        let item = store::web::lead_item(conn, &id).map_err(db)?;
-        Ok((row, reviews, stats, item, bytes))
+        let page = lead_page(conn, &id)?.ok_or("the lead is gone")?;
+        Ok((page, bytes))
     })
     .await;
     match done {
-        Ok((row, reviews, stats, item, bytes)) => Html(pages::lead(
+        Ok(((row, reviews, stats, item), bytes)) => Html(pages::lead(
             &session,
             &row,
             &reviews,

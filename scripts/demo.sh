@@ -70,6 +70,8 @@ echo "             processing-record.json (findings hold only confirmed leads: n
 echo "Decide:      $SPOOR review $CASE LEAD confirm|reject|needs-info --by NAME --reason TEXT"
 echo "             $SPOOR review $CASE --rule extension-mismatch --state proposed reject --by NAME --reason TEXT"
 echo "             $SPOOR rules stats $CASE   (per rule: confirmed / decided)"
+echo "In a browser: $SPOOR serve $CASE   (the queue, leads, map, network and audit log on 127.0.0.1;"
+echo "             log in with the token it prints and your name)"
 echo "Network:     $SPOOR graph show $CASE tel:+31622222222   |   graph disrupt $CASE --key-players 1"
 echo "             $SPOOR graph export $CASE --format gexf   (Gephi; graphml, neo4j, csv too)"
 echo "Ground truth of the demo and how spoor ranks it: scripts/bench-leads.sh"

@@ -695,7 +695,7 @@ fn a_reviewer_works_through_the_ui_in_a_real_browser() {
     browser.type_into("input[name=token]", &server.token);
     browser.type_into("input[name=reviewer]", "Bea Browser");
     browser.click("form[action='/login'] button");
-    let queue = browser.wait_for("Lead queue");
+    let queue = browser.wait_for("lead(s); page");
     assert!(browser.url().ends_with("/queue"));
     assert!(
         queue.contains("Bea Browser") && queue.contains("picture-cluster"),

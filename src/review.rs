@@ -322,10 +322,9 @@ pub fn reveal(
         return Err("--by and --reason must say who looks and why".into());
     }
     let id = crate::leads::resolve_id(conn, lead)?;
-    let row = crate::leads::list(conn)
+    // One row, not the whole queue (100,000 leads in a large case).
+    let row = crate::store::leads::lead_row(conn, &id)
         .map_err(|e| e.to_string())?
-        .into_iter()
-        .find(|l| l.id == id)
         .ok_or_else(|| format!("lead {id} not found"))?;
     let thumbs = case_dir.join("thumbs");
     // A picture cluster or a place shows the first of its members that has a thumbnail.

@@ -685,6 +685,22 @@ fn a_reviewer_works_through_the_ui_in_a_real_browser() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let case = demo_case(tmp.path());
+    // The case was scanned without models: a detection as NanoDet writes it is stored on each
+    // photo with GPS, so that the item view has a box to draw (box in the picture's pixels,
+    // the picture 640x480, as the detector records it).
+    let db = rusqlite::Connection::open(case.join("case.sqlite")).unwrap();
+    let planted = db
+        .execute(
+            "INSERT INTO observations (item_id, subject, kind, analyzer, analyzer_version, value, confidence, provenance)
+             SELECT item_id, 'item', 'image.object', 'test-detector', '1',
+                    '{\"label\":\"bicycle\",\"count\":1,\"score\":0.68,\"boxes\":[{\"score\":0.68,\"box\":[64,48,320,240]}],\"frame\":[640,480]}',
+                    0.68, '{}'
+             FROM observations WHERE kind = 'image.gps'",
+            [],
+        )
+        .unwrap();
+    assert!(planted >= 2);
+    drop(db);
     let server = serve(&case);
     let base = format!("http://{}", server.addr);
 
@@ -784,6 +800,20 @@ fn a_reviewer_works_through_the_ui_in_a_real_browser() {
     );
     assert!(browser.screenshot("network") > 20_000);
 
+    // From the network to an identity's records: the burner's messages, each with its item.
+    browser.go(&format!(
+        "{base}/network?around=tel%3A%2B31633333333&depth=1"
+    ));
+    browser.click("#identity-records");
+    let records = browser.wait_for("record(s) behind its ties");
+    assert!(
+        records.contains("Tonight, 22:00, pier 4")
+            && records.contains("phone-anna:Backups/sms-20240302.xml")
+            && records.contains("href=\"/item/"),
+        "{records}"
+    );
+    browser.screenshot("identity-records");
+
     // The map: the square, the two photos taken there, the basemap's outlines; a photo
     // leads to its item, with its EXIF and observations.
     browser.click("nav a[href='/map']");
@@ -827,5 +857,23 @@ fn a_reviewer_works_through_the_ui_in_a_real_browser() {
         item.contains("image.gps") && item.contains("image.exif"),
         "{item}"
     );
+    // The planted box, drawn over the thumbnail at a tenth to a half of the frame: its
+    // rendered size follows the thumbnail's, whatever the frame's.
+    let drawn = browser.call(
+        "POST",
+        "/execute/sync",
+        serde_json::json!({"script": "const p = document.querySelector('svg.outlines polygon.o-object'); const i = document.querySelector('div.picture img'); if (!p || !i) return null; const a = p.getBoundingClientRect(), b = i.getBoundingClientRect(); return [(a.left - b.left) / b.width, (a.top - b.top) / b.height, a.width / b.width, a.height / b.height];", "args": []}),
+    );
+    let fractions: Vec<f64> = drawn
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+        .unwrap_or_default();
+    assert_eq!(fractions.len(), 4, "no box drawn: {drawn} {item}");
+    for (got, want) in fractions.iter().zip([0.1, 0.1, 0.4, 0.4]) {
+        assert!(
+            (got - want).abs() < 0.03,
+            "box at {fractions:?}, not 0.1, 0.1, 0.4, 0.4"
+        );
+    }
     browser.screenshot("item");
 }

@@ -158,22 +158,7 @@ pub fn item(conn: &Connection, id: i64, records: usize) -> rusqlite::Result<Opti
     let Some((source, path, facts)) = head else {
         return Ok(None);
     };
-    let mut stmt = conn.prepare(
-        "SELECT kind, analyzer, analyzer_version, value, confidence, provenance FROM observations
-         WHERE item_id = ?1 ORDER BY kind, analyzer, id",
-    )?;
-    let observations = stmt
-        .query_map([id], |r| {
-            Ok(StoredObservation {
-                kind: r.get(0)?,
-                analyzer: r.get(1)?,
-                analyzer_version: r.get(2)?,
-                value: json_at(r, 3)?,
-                confidence: r.get(4)?,
-                provenance: json_at(r, 5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let observations = item_observations(conn, id)?;
     let records_total: i64 = conn.query_row(
         "SELECT COUNT(*) FROM records WHERE item_id = ?1",
         [id],
@@ -211,6 +196,25 @@ pub fn item(conn: &Connection, id: i64, records: usize) -> rusqlite::Result<Opti
         records_total: records_total as usize,
         thumbnail_key,
     }))
+}
+
+/// Every observation of one item.
+pub fn item_observations(conn: &Connection, id: i64) -> rusqlite::Result<Vec<StoredObservation>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, analyzer, analyzer_version, value, confidence, provenance FROM observations
+         WHERE item_id = ?1 ORDER BY kind, analyzer, id",
+    )?;
+    stmt.query_map([id], |r| {
+        Ok(StoredObservation {
+            kind: r.get(0)?,
+            analyzer: r.get(1)?,
+            analyzer_version: r.get(2)?,
+            value: json_at(r, 3)?,
+            confidence: r.get(4)?,
+            provenance: json_at(r, 5)?,
+        })
+    })?
+    .collect()
 }
 
 /// A page of the audit log, newest first, and how many entries it has.
@@ -271,6 +275,54 @@ pub fn network_node(conn: &Connection, wanted: &str) -> rusqlite::Result<Option<
         |r| r.get(0),
     )
     .optional()
+}
+
+/// One page of the records behind an identity's ties (every record of a contact it took part
+/// in, from any device), in time order, and how many there are. Each row: the record's id, its
+/// item, device and path, kind, times, direction, participants and body.
+pub fn identity_records(
+    conn: &Connection,
+    node: i64,
+    offset: usize,
+    limit: usize,
+) -> rusqlite::Result<(Vec<Value>, usize)> {
+    // The ties keep their records' row ids; SQLite reads them out of the JSON itself.
+    const BEHIND: &str = "WITH behind AS (
+            SELECT j.value AS rid FROM network_edges e, json_each(e.edge, '$.records') j WHERE e.from_idx = ?1
+            UNION SELECT j.value FROM network_edges e, json_each(e.edge, '$.records') j WHERE e.to_idx = ?1)";
+    let total: i64 = conn.query_row(
+        &format!("{BEHIND} SELECT COUNT(*) FROM behind"),
+        [node],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(&format!(
+        "{BEHIND} SELECT r.id, r.item_id, s.label, i.path, r.kind, r.time_utc, r.time_local,
+                r.direction, r.participants, r.body
+         FROM behind b JOIN records r ON r.id = b.rid JOIN items i ON i.id = r.item_id
+         JOIN sources s ON s.id = i.source_id
+         ORDER BY COALESCE(r.time_utc, r.time_local), r.id LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt
+        .query_map(rusqlite::params![node, limit as i64, offset as i64], |r| {
+            Ok(serde_json::json!({
+                "id": r.get::<_, i64>(0)?, "item": r.get::<_, i64>(1)?,
+                "device": r.get::<_, String>(2)?, "path": crate::evidence::display_path(&r.get::<_, Vec<u8>>(3)?),
+                "kind": r.get::<_, String>(4)?, "time_utc": r.get::<_, Option<String>>(5)?,
+                "time_local": r.get::<_, Option<String>>(6)?, "direction": r.get::<_, String>(7)?,
+                "participants": json_at(r, 8)?, "body": r.get::<_, Option<String>>(9)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total as usize))
+}
+
+/// An identity's stored node: its key and label.
+pub fn network_node_label(conn: &Connection, node: i64) -> rusqlite::Result<(String, String)> {
+    conn.query_row(
+        "SELECT key, COALESCE(json_extract(node, '$.label'), key) FROM network_nodes WHERE idx = ?1",
+        [node],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 /// The nodes within `depth` contacts of `centre` (breadth first, read level by level through

@@ -492,6 +492,9 @@ impl Analyzer for Detector {
             return Ok(Vec::new());
         };
         let found = self.detect(&img)?;
+        // The boxes are in this picture's pixels: its size lets a viewer draw them on a
+        // thumbnail of any scale.
+        let frame = [img.width(), img.height()];
         let provenance = json!({
             "model_sha256": self.model.sha256, "file": self.entry.file, "input": self.entry.input,
             "threshold": self.entry.threshold, "iou": self.entry.iou,
@@ -511,7 +514,7 @@ impl Analyzer for Detector {
                 .collect();
             out.push(ObservationDraft {
                 kind: crate::model::ObservationKind::ImageFaces,
-                value: json!({"model": model, "count": found.len(), "faces": faces, "best_score": found[0].score}),
+                value: json!({"model": model, "count": found.len(), "faces": faces, "best_score": found[0].score, "frame": frame}),
                 confidence: found[0].score as f64,
                 provenance,
             });
@@ -532,6 +535,7 @@ impl Analyzer for Detector {
                     "model": model, "task": self.entry.task, "label": label, "count": of.len(),
                     "score": of[0].score,
                     "boxes": of.iter().map(|d| json!({"score": d.score, "box": box_json(&d.bbox)})).collect::<Vec<_>>(),
+                    "frame": frame,
                 }),
                 confidence: of[0].score as f64,
                 provenance: provenance.clone(),

@@ -601,6 +601,7 @@ impl Analyzer for Ocr {
                     "rotated_180": l.rotated,
                 })).collect::<Vec<_>>(),
                 "mean_score": mean,
+                "frame": [img.width(), img.height()],
             }),
             confidence: mean as f64,
             provenance: json!({

@@ -110,6 +110,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/item/{id}", get(item))
         .route("/item/{id}/thumb", get(item_thumb))
         .route("/network", get(network))
+        .route("/identity/records", get(identity_records))
         .route("/map", get(map))
         .route("/audit", get(audit))
         .route("/report", get(report))
@@ -216,12 +217,14 @@ fn lead_action(
 }
 
 /// What the lead page shows: the lead, its decisions, the rules' statistics, its item.
-type LeadPage = (
-    crate::model::LeadRow,
-    Vec<crate::model::ReviewRow>,
-    Vec<crate::review::RuleStats>,
-    Option<i64>,
-);
+/// What the lead page shows, read in one blocking call.
+pub(crate) struct LeadPage {
+    pub row: crate::model::LeadRow,
+    pub reviews: Vec<crate::model::ReviewRow>,
+    pub stats: Vec<crate::review::RuleStats>,
+    /// The item it is about, with that item's observations (their boxes go on the picture).
+    pub item: Option<(i64, Vec<crate::model::StoredObservation>)>,
+}
 
 fn lead_page(conn: &rusqlite::Connection, id: &str) -> Result<Option<LeadPage>, String> {
     let db = |e: rusqlite::Error| format!("case store: {e}");
@@ -230,8 +233,16 @@ fn lead_page(conn: &rusqlite::Connection, id: &str) -> Result<Option<LeadPage>, 
     };
     let reviews = store::leads::reviews_of(conn, id).map_err(db)?;
     let stats = crate::review::rule_stats(conn)?;
-    let item = store::web::lead_item(conn, id).map_err(db)?;
-    Ok(Some((row, reviews, stats, item)))
+    let item = match store::web::lead_item(conn, id).map_err(db)? {
+        Some(i) => Some((i, store::web::item_observations(conn, i).map_err(db)?)),
+        None => None,
+    };
+    Ok(Some(LeadPage {
+        row,
+        reviews,
+        stats,
+        item,
+    }))
 }
 
 async fn login_form() -> Html<String> {
@@ -352,9 +363,7 @@ async fn lead(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<St
     };
     let found = with_store(&app, move |conn| lead_page(conn, &id)).await;
     match found {
-        Ok(Some((row, reviews, stats, item))) => {
-            Html(pages::lead(&session, &row, &reviews, &stats, item, None)).into_response()
-        }
+        Ok(Some(page)) => Html(pages::lead(&session, &page, None)).into_response(),
         Ok(None) => not_found(),
         Err(e) => failure(e),
     }
@@ -478,15 +487,7 @@ async fn reveal(
     })
     .await;
     match done {
-        Ok(((row, reviews, stats, item), bytes)) => Html(pages::lead(
-            &session,
-            &row,
-            &reviews,
-            &stats,
-            item,
-            Some(&bytes),
-        ))
-        .into_response(),
+        Ok((page, bytes)) => Html(pages::lead(&session, &page, Some(&bytes))).into_response(),
         Err(e) if e.starts_with("case store") => failure(e),
         Err(e) => refused(StatusCode::BAD_REQUEST, &e),
     }
@@ -546,6 +547,50 @@ async fn item_thumb(
 #[derive(Deserialize, Default)]
 struct PageQuery {
     page: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct IdentityQuery {
+    key: String,
+    page: Option<usize>,
+}
+
+/// Records a page of the identity's records shows.
+pub const RECORDS_PAGE: usize = 100;
+
+async fn identity_records(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<IdentityQuery>,
+) -> Response {
+    let session = match app.sessions.check(&headers, None) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let page = q.page.unwrap_or(1).max(1);
+    let found = with_store(&app, move |conn| {
+        let db = |e: rusqlite::Error| format!("case store: {e}");
+        let Some(node) = store::web::network_node(conn, q.key.trim()).map_err(db)? else {
+            return Ok(None);
+        };
+        let (key, label) = store::web::network_node_label(conn, node).map_err(db)?;
+        let (rows, total) =
+            store::web::identity_records(conn, node, (page - 1) * RECORDS_PAGE, RECORDS_PAGE)
+                .map_err(db)?;
+        Ok(Some((key, label, rows, total)))
+    })
+    .await;
+    match found {
+        Ok(Some((key, label, rows, total))) => Html(pages::identity_records(
+            &session, &key, &label, &rows, total, page,
+        ))
+        .into_response(),
+        Ok(None) => refused(
+            StatusCode::NOT_FOUND,
+            "no such identity in the stored network",
+        ),
+        Err(e) => failure(e),
+    }
 }
 
 async fn audit(

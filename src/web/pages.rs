@@ -7,8 +7,7 @@ use serde_json::Value;
 use super::QUEUE_PAGE;
 use super::auth::Session;
 use crate::leads::words;
-use crate::model::{LeadRow, ReviewRow};
-use crate::review::RuleStats;
+use crate::model::StoredObservation;
 use crate::store::web::{ItemView, QueueFilter, QueueRow};
 
 pub const CSS: &str = include_str!("assets/app.css");
@@ -179,20 +178,16 @@ fn observation(o: &Value) -> Markup {
     }
 }
 
-pub fn lead(
-    s: &Session,
-    l: &LeadRow,
-    reviews: &[ReviewRow],
-    stats: &[RuleStats],
-    item: Option<i64>,
-    revealed: Option<&[u8]>,
-) -> String {
+pub fn lead(s: &Session, page: &super::LeadPage, revealed: Option<&[u8]>) -> String {
     use base64::Engine;
+    let (l, reviews, stats) = (&page.row, &page.reviews, &page.stats);
+    let item = page.item.as_ref().map(|(i, _)| *i);
+    let marks = page.item.as_ref().and_then(|(_, o)| outlines(o));
     let h = &l.hits;
     let subject = &h["subject"];
     let confirmers = crate::review::current_confirmers(reviews);
     let four_eyes = h["four_eyes"] == true;
-    let picture = l.thumbnail_key.is_some() || subject["members"].is_array();
+    let has_picture = l.thumbnail_key.is_some() || subject["members"].is_array();
     layout(
         &format!("Lead {}", l.id),
         Some(s),
@@ -220,13 +215,13 @@ pub fn lead(
                     }
                 }
             }
-            @if picture {
+            @if has_picture {
                 h2 { "Picture" }
                 @if let Some(bytes) = revealed {
-                    img.revealed alt="the picture, revealed" src={ "data:image/jpeg;base64," (base64::engine::general_purpose::STANDARD.encode(bytes)) };
+                    (picture(html! { img.revealed alt="the picture, revealed" src={ "data:image/jpeg;base64," (base64::engine::general_purpose::STANDARD.encode(bytes)) }; }, marks.as_ref()))
                     p.note { "Revealed to " (s.reviewer) "; the audit log records it." }
                 } @else {
-                    img.thumb.blurred alt="the picture, blurred" src={ "/lead/" (l.id) "/thumb" };
+                    (picture(html! { img.thumb.blurred alt="the picture, blurred" src={ "/lead/" (l.id) "/thumb" }; }, marks.as_ref()))
                     form method="post" action={ "/lead/" (l.id) "/reveal" } {
                         input type="hidden" name="csrf" value=(s.csrf);
                         label { "reveal it, because " input type="text" name="reason" required placeholder="why you need to see it"; }
@@ -276,8 +271,8 @@ pub fn lead(
 }
 
 pub fn item(s: &Session, v: &ItemView) -> String {
-    // Boxes of the detectors, on the thumbnail's 0..1 frame when the observation says so.
     let chat = !v.records.is_empty();
+    let marks = outlines(&v.observations);
     layout(
         &format!("Item {}", v.id),
         Some(s),
@@ -287,8 +282,11 @@ pub fn item(s: &Session, v: &ItemView) -> String {
                 @for (k, val) in v.facts.as_object().into_iter().flatten() { tr { th { (k) } td { code { (text(val)) } } } }
             }
             @if v.thumbnail_key.is_some() {
-                img.thumb.blurred alt="the picture, blurred" src={ "/item/" (v.id) "/thumb" };
-                p.note { "Blurred; a lead on this picture can reveal it with a reason (logged)." }
+                (picture(html! { img.thumb.blurred alt="the picture, blurred" src={ "/item/" (v.id) "/thumb" }; }, marks.as_ref()))
+                p.note {
+                    "Blurred; a lead on this picture can reveal it with a reason (logged)."
+                    @if let Some(m) = &marks { " Drawn on it: " (m.shapes.len()) " outline(s) of what the models found (" span.o-object { "objects" } ", " span.o-face { "faces" } ", " span.o-text { "text lines" } ")." }
+                }
             }
             h2 { "Observations" }
             ul {
@@ -308,6 +306,165 @@ pub fn item(s: &Session, v: &ItemView) -> String {
                     }
                 }
                 @if v.records_total > v.records.len() { p.note { "the first " (v.records.len()) " of " (v.records_total) } }
+            }
+        },
+    )
+}
+
+/// What the models found on a picture, as outlines in the pixels of the frame they were found
+/// in: the detectors' boxes (`image.object`, `image.faces`) and OCR's text lines
+/// (`image.text`, four corners each). Drawn over the thumbnail in an SVG of that frame's size,
+/// so the thumbnail's scale does not matter.
+pub struct Outlines {
+    pub width: f64,
+    pub height: f64,
+    pub shapes: Vec<Shape>,
+}
+
+pub struct Shape {
+    pub class: &'static str,
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+fn pair(v: &Value) -> Option<(f64, f64)> {
+    let a = v.as_array()?;
+    Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?))
+}
+
+fn rectangle(b: &Value) -> Option<Vec<(f64, f64)>> {
+    let v: Vec<f64> = b.as_array()?.iter().filter_map(Value::as_f64).collect();
+    (v.len() == 4).then(|| vec![(v[0], v[1]), (v[2], v[1]), (v[2], v[3]), (v[0], v[3])])
+}
+
+pub fn outlines(observations: &[StoredObservation]) -> Option<Outlines> {
+    // Observations written before they recorded their frame were found on the decoded
+    // picture, whose size the PDQ observation gives.
+    let decoded = observations
+        .iter()
+        .find(|o| o.kind == "image.pdq")
+        .and_then(|o| Some((o.value["width"].as_f64()?, o.value["height"].as_f64()?)));
+    let mut out: Option<Outlines> = None;
+    for o in observations {
+        let v = &o.value;
+        let score = |x: &Value| x.as_f64().map(|s| format!(" {s:.2}")).unwrap_or_default();
+        let found: Vec<Shape> = match o.kind.as_str() {
+            "image.object" => v["boxes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|b| {
+                    Some(Shape {
+                        class: "o-object",
+                        label: format!("{}{}", text(&v["label"]), score(&b["score"])),
+                        points: rectangle(&b["box"])?,
+                    })
+                })
+                .collect(),
+            "image.faces" => v["faces"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| {
+                    Some(Shape {
+                        class: "o-face",
+                        label: format!("face{}", score(&f["score"])),
+                        points: rectangle(&f["box"])?,
+                    })
+                })
+                .collect(),
+            "image.text" => v["lines"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| {
+                    let corners: Vec<(f64, f64)> =
+                        l["corners"].as_array()?.iter().filter_map(pair).collect();
+                    (corners.len() >= 3).then(|| Shape {
+                        class: "o-text",
+                        label: text(&l["text"]).chars().take(40).collect(),
+                        points: corners,
+                    })
+                })
+                .collect(),
+            _ => continue,
+        };
+        let Some((w, h)) = pair(&v["frame"]).or(decoded) else {
+            continue;
+        };
+        if found.is_empty() || w <= 0.0 || h <= 0.0 {
+            continue;
+        }
+        let o = out.get_or_insert(Outlines {
+            width: w,
+            height: h,
+            shapes: Vec::new(),
+        });
+        // Two analyzers may have seen the picture at different sizes: one frame for all.
+        let (sx, sy) = (o.width / w, o.height / h);
+        o.shapes.extend(found.into_iter().map(|mut s| {
+            s.points.iter_mut().for_each(|p| *p = (p.0 * sx, p.1 * sy));
+            s
+        }));
+    }
+    out
+}
+
+/// A picture with its outlines drawn over it.
+fn picture(img: Markup, marks: Option<&Outlines>) -> Markup {
+    html! {
+        div.picture {
+            (img)
+            @if let Some(m) = marks {
+                svg.outlines xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (m.width) " " (m.height) } preserveAspectRatio="none" {
+                    @for s in &m.shapes {
+                        @let points = s.points.iter().map(|(x, y)| format!("{x:.0},{y:.0}")).collect::<Vec<_>>().join(" ");
+                        @let (x, y) = s.points.iter().fold((f64::MAX, f64::MAX), |a, p| (a.0.min(p.0), a.1.min(p.1)));
+                        polygon class=(s.class) points=(points) vector-effect="non-scaling-stroke" { title { (s.label) } }
+                        text class=(s.class) x=(format!("{x:.0}")) y=(format!("{:.0}", (y - m.height / 80.0).max(m.height / 14.0))) font-size=(format!("{:.0}", m.height / 14.0)) { (s.label) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The records behind an identity's ties, a page at a time, each linked to its item.
+pub fn identity_records(
+    s: &Session,
+    key: &str,
+    label: &str,
+    rows: &[Value],
+    total: usize,
+    page: usize,
+) -> String {
+    let pages = total.div_ceil(super::RECORDS_PAGE).max(1);
+    let here = |p: usize| format!("/identity/records?key={}&page={p}", pct(key));
+    layout(
+        &format!("Records of {label}"),
+        Some(s),
+        html! {
+            h1 { "Records of " (label) }
+            p { code { (key) } " — " (total) " record(s) behind its ties, from every device, in time order. "
+                a href={ "/network?around=" (pct(key)) } { "its neighbourhood" } }
+            table {
+                tr { th { "time" } th { "kind" } th { "from → to" } th { "text" } th { "where" } }
+                @for r in rows {
+                    @let parts = r["participants"].as_array().cloned().unwrap_or_default();
+                    @let of = |role: &str| parts.iter().filter(|p| p["role"] == role).map(|p| text(&p["identifier"])).collect::<Vec<_>>().join(", ");
+                    tr {
+                        td { small { (text(&r["time_utc"])) @if r["time_utc"].is_null() { (text(&r["time_local"])) " (local)" } } }
+                        td { (text(&r["kind"])) " " small { (text(&r["direction"])) } }
+                        td { small { (of("from")) " → " (of("to")) } }
+                        td { (r["body"].as_str().unwrap_or("").chars().take(300).collect::<String>()) }
+                        td { a href={ "/item/" (text(&r["item"])) } { code { (text(&r["device"])) ":" (text(&r["path"])) } } }
+                    }
+                }
+            }
+            p.pager {
+                @if page > 1 { a href=(here(page - 1)) { "← earlier" } " " }
+                "page " (page) " of " (pages) " "
+                @if page < pages { a href=(here(page + 1)) { "later →" } }
             }
         },
     )
@@ -455,7 +612,7 @@ pub fn network(s: &Session, v: &super::NetworkView) -> String {
                 }
                 h2 { "Identities" }
                 table {
-                    tr { th { "identity" } th { "key" } th { (v.metric) } th { "community" } th { "devices" } th { "lead" } }
+                    tr { th { "identity" } th { "key" } th { (v.metric) } th { "community" } th { "devices" } th { "records" } th { "lead" } }
                     @for (_, node, m, _) in &hood.nodes {
                         tr {
                             td { a href=(link(&node.key, v.depth)) { (node.label) } }
@@ -463,10 +620,12 @@ pub fn network(s: &Session, v: &super::NetworkView) -> String {
                             td { (words::number(metric_of(m, &v.metric))) }
                             td { (m.community) }
                             td { (node.devices.join(", ")) }
+                            td { a href={ "/identity/records?key=" (pct(&node.key)) } { "records" } }
                             td { @if let Some(l) = v.leads.get(&node.key) { a href={ "/lead/" (l) } { code { (l) } } } }
                         }
                     }
                 }
+                p { a #identity-records href={ "/identity/records?key=" (pct(&hood.nodes[0].1.key)) } { "The records of " (hood.nodes[0].1.label) } " (every message, call and e-mail behind its ties, with the item each is in)" }
                 h2 { "How " (hood.nodes[0].1.label) " was merged (ledger)" }
                 @if v.ledger.is_empty() { p { "One identifier; no merge." } }
                 ul { @for m in &v.ledger { li { code { (text(&m["rule"])) } " on " (text(&m["device"])) ": " (text(&m["identifiers"])) " (" (text(&m["records"])) " record(s), confidence " (number(&m["confidence"])) ")" } } }
@@ -600,4 +759,79 @@ pub fn map(s: &Session, v: &super::MapView) -> String {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn observation(kind: &str, value: Value) -> StoredObservation {
+        StoredObservation {
+            kind: kind.into(),
+            analyzer: "test".into(),
+            analyzer_version: "1".into(),
+            value,
+            confidence: 1.0,
+            provenance: json!({}),
+        }
+    }
+
+    #[test]
+    fn outlines_share_one_frame_and_fall_back_to_the_decoded_size() {
+        let found = outlines(&[
+            // No frame of its own: the PDQ observation's size (the decoded picture) is used.
+            observation("image.pdq", json!({"width": 800, "height": 600})),
+            observation(
+                "image.object",
+                json!({"label": "truck", "boxes": [{"score": 0.5, "box": [80, 60, 400, 300]}]}),
+            ),
+            // Found on a picture half the size: scaled up to the first frame.
+            observation(
+                "image.faces",
+                json!({"frame": [400, 300], "faces": [{"score": 0.9, "box": [10, 20, 30, 40]}]}),
+            ),
+            observation(
+                "image.text",
+                json!({"frame": [800, 600], "lines": [{"text": "PIER 4", "corners": [[1, 2], [50, 2], [50, 9], [1, 9]]}]}),
+            ),
+            observation("image.exif", json!({"Make": "NIKON"})),
+        ])
+        .expect("outlines");
+        assert_eq!((found.width, found.height), (800.0, 600.0));
+        let shapes: Vec<(&str, &str, Vec<(f64, f64)>)> = found
+            .shapes
+            .iter()
+            .map(|s| (s.class, s.label.as_str(), s.points.clone()))
+            .collect();
+        assert_eq!(
+            shapes,
+            vec![
+                (
+                    "o-object",
+                    "truck 0.50",
+                    vec![(80.0, 60.0), (400.0, 60.0), (400.0, 300.0), (80.0, 300.0)]
+                ),
+                (
+                    "o-face",
+                    "face 0.90",
+                    vec![(20.0, 40.0), (60.0, 40.0), (60.0, 80.0), (20.0, 80.0)]
+                ),
+                (
+                    "o-text",
+                    "PIER 4",
+                    vec![(1.0, 2.0), (50.0, 2.0), (50.0, 9.0), (1.0, 9.0)]
+                ),
+            ]
+        );
+        // Nothing found, or no size to draw in: no outlines.
+        assert!(outlines(&[observation("image.pdq", json!({"width": 8, "height": 8}))]).is_none());
+        assert!(
+            outlines(&[observation(
+                "image.object",
+                json!({"label": "car", "boxes": [{"box": [1, 2, 3, 4]}]})
+            )])
+            .is_none()
+        );
+    }
 }

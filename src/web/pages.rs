@@ -799,7 +799,8 @@ mod tests {
         ])
         .expect("outlines");
         assert_eq!((found.width, found.height), (800.0, 600.0));
-        let shapes: Vec<(&str, &str, Vec<(f64, f64)>)> = found
+        type Drawn<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
+        let shapes: Vec<Drawn> = found
             .shapes
             .iter()
             .map(|s| (s.class, s.label.as_str(), s.points.clone()))

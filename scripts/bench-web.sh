@@ -2,7 +2,9 @@
 # Server time of the review UI (`spoor serve`) on a large case, in one run: stores a synthetic
 # network of 100,000 people and 1,000,000 calls and messages in a fresh case (the generator of
 # scripts/bench-graph.sh, case c), adds 100,000 leads, and times queue pages, a lead and
-# neighbourhoods of depth 1-3 through HTTP on loopback (median and worst of 20 requests).
+# neighbourhoods of depth 1-3 through HTTP on loopback (median and worst of 20 requests), and
+# the lead page's first contentful paint in headless Chromium (when chromium and chromedriver
+# are installed).
 # Goal of issue 15: under 100 ms each.
 #
 #   scripts/bench-web.sh [PEOPLE CONTACTS LEADS]

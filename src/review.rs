@@ -272,9 +272,11 @@ pub fn rule_stats(conn: &Connection) -> Result<Vec<RuleStats>, String> {
     // Per rule and state, from the two short columns of every lead (not their hits: 100,000
     // leads' hits took 1.2 s to read for one page of the review UI).
     let mut counts: std::collections::HashMap<(String, String), usize> = Default::default();
-    for (rules, state) in crate::store::leads::rules_and_states(conn).map_err(|e| e.to_string())? {
+    for (rules, state, n) in
+        crate::store::leads::rules_and_states(conn).map_err(|e| e.to_string())?
+    {
         for rule in rules.split(',').filter(|r| !r.is_empty()) {
-            *counts.entry((rule.to_string(), state.clone())).or_default() += 1;
+            *counts.entry((rule.to_string(), state.clone())).or_default() += n;
         }
     }
     Ok(rules

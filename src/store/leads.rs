@@ -133,9 +133,14 @@ pub fn list_leads(conn: &Connection) -> rusqlite::Result<Vec<LeadRow>> {
 }
 
 /// Every lead's rules (comma-separated) and state.
-pub fn rules_and_states(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare("SELECT rules, state FROM leads")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+pub fn rules_and_states(conn: &Connection) -> rusqlite::Result<Vec<(String, String, usize)>> {
+    // Counted in SQLite on the covering index (schema 10): 100,000 leads are a few hundred
+    // groups of (rules, state), not 100,000 rows.
+    let mut stmt =
+        conn.prepare_cached("SELECT rules, state, COUNT(*) FROM leads GROUP BY rules, state")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as usize))
+    })?;
     rows.collect()
 }
 

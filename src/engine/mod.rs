@@ -94,6 +94,10 @@ pub struct ScanSummary {
     pub crash_suspects: Vec<String>,
     pub hashset_problems: Vec<String>,
     pub leads: leads::LeadCounts,
+    /// Wall time of each stage (the items, each whole-case pass by `CasePass::name`, the
+    /// leads), as the scan-complete audit entry records it (`spoor bench` reads it here).
+    #[serde(skip)]
+    pub stage_seconds: Vec<(String, f64)>,
 }
 
 /// Called with (source root, relative path) just before a regular file is opened.
@@ -200,6 +204,7 @@ pub fn run_scan_with(
             .collect(),
         hashset_problems: list_problems(plan),
         leads: lead_counts,
+        stage_seconds: stage_seconds.clone(),
     };
     let details = json!({
         "run": run_id, "items_processed": processed, "errors": errors,

@@ -107,7 +107,7 @@ pub const OBSERVATION_KINDS: &[KindSpec] = &[
     KindSpec {
         name: "image.faces",
         made_by: "vision",
-        fields: &["model", "count", "faces", "best_score"],
+        fields: &["model", "count", "faces", "best_score", "frame"],
     },
     KindSpec {
         name: "image.gps",
@@ -122,7 +122,7 @@ pub const OBSERVATION_KINDS: &[KindSpec] = &[
     KindSpec {
         name: "image.object",
         made_by: "vision",
-        fields: &["model", "task", "label", "count", "score", "boxes"],
+        fields: &["model", "task", "label", "count", "score", "boxes", "frame"],
     },
     KindSpec {
         name: "image.object_of_interest",
@@ -161,7 +161,7 @@ pub const OBSERVATION_KINDS: &[KindSpec] = &[
     KindSpec {
         name: "image.text",
         made_by: "vision",
-        fields: &["model", "text", "lines", "mean_score"],
+        fields: &["model", "text", "lines", "mean_score", "frame"],
     },
     KindSpec {
         name: "location.place",

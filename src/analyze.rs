@@ -79,6 +79,13 @@ pub trait Analyzer: Send + Sync {
     fn wants_content(&self, _content_type: &ContentType, _size: u64) -> bool {
         false
     }
+    /// As [`Analyzer::wants_content`], once the file's first bytes (`head`, up to
+    /// `digest::HEAD_LEN`) are read: an analyzer that recognises its formats by content asks
+    /// for the whole file only when one is there.
+    fn wants_content_of(&self, content_type: &ContentType, size: u64, head: &[u8]) -> bool {
+        let _ = head;
+        self.wants_content(content_type, size)
+    }
 }
 
 /// A shared analyzer (a loaded model, whose sessions are made once per scan) is an analyzer.
@@ -109,5 +116,8 @@ impl<T: Analyzer + ?Sized> Analyzer for Arc<T> {
     }
     fn wants_content(&self, content_type: &ContentType, size: u64) -> bool {
         (**self).wants_content(content_type, size)
+    }
+    fn wants_content_of(&self, content_type: &ContentType, size: u64, head: &[u8]) -> bool {
+        (**self).wants_content_of(content_type, size, head)
     }
 }

@@ -192,6 +192,10 @@ fn recognise(head: &[u8], options: &CommsOptions) -> Option<&'static str> {
         return Some("sqlite");
     }
     let sample = &head[..head.len().min(4096)];
+    // Every format below is text.
+    if encoding::looks_binary(sample) {
+        return None;
+    }
     let decoded = encoding::to_utf8(sample, encoding::detect(sample));
     let text = String::from_utf8_lossy(&decoded);
     let text = text.trim_start_matches('\u{feff}');
@@ -250,6 +254,14 @@ impl Analyzer for CommsAnalyzer {
                 || content_type.mime.contains("mbox")
                 || content_type.mime.contains("sqlite")
                 || content_type.mime == "application/octet-stream")
+    }
+    /// Only what [`Analyzer::accepts`] will take: a file typed as octet-stream is most often
+    /// a disk image or a media file, and keeping each one whole (up to 512 MiB) cost a scan
+    /// of a tree with 125 MB images its page faults and copies (scripts/bench-hash.sh, perf).
+    fn wants_content_of(&self, content_type: &ContentType, size: u64, head: &[u8]) -> bool {
+        self.wants_content(content_type, size)
+            && (recognise(head, &self.options).is_some()
+                || (content_type.by_signature && content_type.mime == "application/vnd.sqlite3"))
     }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
         self.analyze_full(item).map(|a| a.observations)

@@ -184,8 +184,18 @@ fn read_walked_file(
     let typed: std::cell::RefCell<Option<typing::ContentType>> = std::cell::RefCell::new(None);
     let size = result.entry.meta.size;
     let keep = |first: &[u8]| {
-        let ct = typing::detect(&first[..first.len().min(digest::HEAD_LEN)]);
-        let wanted = ctx.analyzers.iter().any(|a| a.wants_content(&ct, size));
+        let head = &first[..first.len().min(digest::HEAD_LEN)];
+        let ct = typing::detect(head);
+        // The head is what the analyzers will see as `ItemView::head` unless the first read
+        // came back short; then only the type and size decide.
+        let whole_head = head.len() as u64 >= size.min(digest::HEAD_LEN as u64);
+        let wanted = ctx.analyzers.iter().any(|a| {
+            if whole_head {
+                a.wants_content_of(&ct, size, head)
+            } else {
+                a.wants_content(&ct, size)
+            }
+        });
         *typed.borrow_mut() = Some(ct);
         wanted
     };

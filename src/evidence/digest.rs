@@ -98,7 +98,8 @@ pub fn sha256_bytes(data: &[u8]) -> Sha256 {
 /// Incremental MD5 + SHA-1 + SHA-256.
 #[derive(Default, Clone)]
 pub struct TripleHasher {
-    md5: md5::Md5,
+    /// OpenSSL's assembly when libcrypto is there (see `md5_libcrypto`), else the crate.
+    md5: super::md5_libcrypto::Md5,
     sha1: sha1::Sha1,
     sha256: sha2::Sha256,
 }
@@ -112,7 +113,7 @@ impl TripleHasher {
 
     pub fn finish(self) -> FileDigests {
         FileDigests {
-            md5: Md5(self.md5.finalize().into()),
+            md5: Md5(self.md5.finalize()),
             sha1: Sha1(self.sha1.finalize().into()),
             sha256: Sha256(self.sha256.finalize().into()),
         }

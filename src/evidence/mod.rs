@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod digest;
+pub mod md5_libcrypto;
 pub mod typing;
 pub mod verify;
 pub mod walk;

@@ -3,6 +3,8 @@
 # which to install. Sourced by test.sh and demo.sh.
 #   ffmpeg     video keyframes (spoor runs the ffmpeg program)
 #   libheif1   HEIC/HEIF/AVIF decoding (spoor loads libheif.so.1 at run time)
+#   libturbojpeg0  JPEG decoding at the scale the scan needs (libturbojpeg.so.0, at run time;
+#              without it JPEGs decode whole with the image crate)
 #   coreutils, util-linux, procps: tools the tests call (independent digests, mkfifo,
 #              setpriv to run as `nobody`, kill for the Ctrl-C test)
 spoor_system_deps() {
@@ -11,7 +13,7 @@ spoor_system_deps() {
               kill:procps ffmpeg:ffmpeg "$@"; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
   done
-  for lib in libheif.so.1:libheif1; do
+  for lib in libheif.so.1:libheif1 libturbojpeg.so.0:libturbojpeg0; do
     { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q "${lib%%:*}" \
       || need+=("${lib##*:}")
   done

@@ -86,6 +86,17 @@ pub trait Analyzer: Send + Sync {
         let _ = head;
         self.wants_content(content_type, size)
     }
+    /// Whether this analyzer needs pictures at full resolution (OCR). Otherwise the engine
+    /// may decode a JPEG at a DCT-reduced scale whose both sides are at least the largest
+    /// `min_picture_side` of the scan's analyzers and the thumbnail's 256 px
+    /// (`media::turbojpeg`).
+    fn needs_full_resolution(&self) -> bool {
+        false
+    }
+    /// The least side, in pixels, this analyzer needs of a picture (a model: its input).
+    fn min_picture_side(&self) -> u32 {
+        0
+    }
 }
 
 /// A shared analyzer (a loaded model, whose sessions are made once per scan) is an analyzer.
@@ -119,5 +130,11 @@ impl<T: Analyzer + ?Sized> Analyzer for Arc<T> {
     }
     fn wants_content_of(&self, content_type: &ContentType, size: u64, head: &[u8]) -> bool {
         (**self).wants_content_of(content_type, size, head)
+    }
+    fn needs_full_resolution(&self) -> bool {
+        (**self).needs_full_resolution()
+    }
+    fn min_picture_side(&self) -> u32 {
+        (**self).min_picture_side()
     }
 }

@@ -4,13 +4,16 @@
 
 use super::*;
 
-/// Decodes an image item once for all analyzers; a failure is the item's error record.
+/// Decodes an image item once for all analyzers, at the scale `need` allows; a failure is the
+/// item's error record. Returns the pixels and what decoded them (provenance).
 pub(super) fn decode_image(
     content: Option<&[u8]>,
     mime: &str,
     size: u64,
+    need: Option<crate::media::turbojpeg::Need>,
     errors: &mut Vec<ItemError>,
-) -> Option<image::DynamicImage> {
+) -> (Option<image::DynamicImage>, &'static str) {
+    let full = crate::media::decoder_name(mime);
     let Some(bytes) = content else {
         errors.push(ItemError::new(
             Stage::ImageDecode,
@@ -19,17 +22,19 @@ pub(super) fn decode_image(
                 crate::media::MAX_IMAGE_BYTES >> 20
             ),
         ));
-        return None;
+        return (None, full);
     };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| crate::media::decode(bytes, mime))) {
-        Ok(Ok(img)) => Some(img),
+    match std::panic::catch_unwind(AssertUnwindSafe(|| {
+        crate::media::decode_for(bytes, mime, need)
+    })) {
+        Ok(Ok((img, decoder))) => (Some(img), decoder),
         Ok(Err(reason)) => {
             errors.push(ItemError::new(Stage::ImageDecode, reason));
-            None
+            (None, full)
         }
         Err(_) => {
             errors.push(ItemError::new(Stage::ImageDecode, "decoder panicked"));
-            None
+            (None, full)
         }
     }
 }
@@ -261,11 +266,17 @@ pub(super) fn embedded_children(
         let head = &e.bytes[..e.bytes.len().min(digest::HEAD_LEN)];
         let content_type = typing::detect(head);
         let mut errors = Vec::new();
-        let decoded = if crate::media::decodable(&content_type.mime) {
+        let (decoded, decoder) = if crate::media::decodable(&content_type.mime) {
             let within = (size <= crate::media::MAX_IMAGE_BYTES).then_some(e.bytes.as_slice());
-            decode_image(within, &content_type.mime, size, &mut errors)
+            decode_image(
+                within,
+                &content_type.mime,
+                size,
+                ctx.decode_need,
+                &mut errors,
+            )
         } else {
-            None
+            (None, crate::media::decoder_name(&content_type.mime))
         };
         // A file's content (analyzers that want files take it), with no walk metadata.
         let entry = derived_entry(rel_path.clone(), EntryKind::File, size);
@@ -277,7 +288,7 @@ pub(super) fn embedded_children(
             head,
             content: Some(&e.bytes),
             image: decoded.as_ref(),
-            decoder: crate::media::decoder_name(&content_type.mime),
+            decoder,
             companion: None,
             reopen: None,
             expand: !already_expanded,

@@ -360,6 +360,15 @@ fn scan_sources(
             expansion_limits: walked.expansion_limits,
             thumbs: &thumbs_dir,
             video: &plan.video,
+            decode_need: (!walked.analyzers.iter().any(|a| a.needs_full_resolution())).then(|| {
+                crate::media::turbojpeg::Need {
+                    min_side: walked
+                        .analyzers
+                        .iter()
+                        .map(|a| a.min_picture_side())
+                        .fold(crate::media::turbojpeg::THUMBNAIL_SIDE, u32::max),
+                }
+            }),
         };
         let (p, a) = scan_source(&ctx, &source.root, &tx);
         processed += p;

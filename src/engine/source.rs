@@ -22,6 +22,8 @@ pub(super) struct SourceContext<'a> {
     pub(super) expansion_limits: ExpansionLimits,
     pub(super) thumbs: &'a Path,
     pub(super) video: &'a crate::media::video::VideoOptions,
+    /// What the analyzers need of a picture; `None`: full resolution (OCR runs).
+    pub(super) decode_need: Option<crate::media::turbojpeg::Need>,
 }
 
 /// Walks one source and processes every entry not already stored. Returns (processed, already stored).
@@ -284,15 +286,17 @@ pub(super) fn process_item(
         content_type,
     } = read_walked_file(ctx, root_fd, &mut result, buf)?;
     let size = result.entry.meta.size;
-    let decoded = match (&content_type, &result.digests) {
-        (Some(ct), Some(_)) if crate::media::decodable(&ct.mime) => {
-            decode_image(content.as_deref(), &ct.mime, size, &mut result.errors)
-        }
-        _ => None,
+    let (decoded, decoder) = match (&content_type, &result.digests) {
+        (Some(ct), Some(_)) if crate::media::decodable(&ct.mime) => decode_image(
+            content.as_deref(),
+            &ct.mime,
+            size,
+            ctx.decode_need,
+            &mut result.errors,
+        ),
+        (Some(ct), _) => (None, crate::media::decoder_name(&ct.mime)),
+        _ => (None, ""),
     };
-    let decoder = content_type
-        .as_ref()
-        .map_or("", |ct| crate::media::decoder_name(&ct.mime));
     let companion = |suffix: &str| -> Option<Result<Vec<u8>, String>> {
         use std::io::Read;
         let path = [result.entry.rel_path.as_slice(), suffix.as_bytes()].concat();

@@ -12,6 +12,7 @@ pub mod neardup;
 pub mod pdq;
 pub mod pdqlist;
 pub mod thumbs;
+pub mod turbojpeg;
 pub mod video;
 pub mod xmp;
 
@@ -59,6 +60,39 @@ pub fn decode(bytes: &[u8], mime: &str) -> Result<image::DynamicImage, String> {
             .map(image::DynamicImage::ImageRgb8);
     }
     decode_with_image_crate(bytes)
+}
+
+/// As [`decode`], at the smallest JPEG DCT scale (1/2, 1/4, 1/8) that still serves `need`
+/// when libjpeg-turbo is there (see [`turbojpeg`]); returns the pixels and what decoded them.
+/// Other formats, no `need`, or no reduction that serves it: the full decode.
+pub fn decode_for(
+    bytes: &[u8],
+    mime: &str,
+    need: Option<turbojpeg::Need>,
+) -> Result<(image::DynamicImage, &'static str), String> {
+    if let (Some(need), "image/jpeg") = (need, mime)
+        && let Some((rgb, k)) = turbojpeg::decode_scaled(bytes, need)?
+    {
+        let mut img = image::DynamicImage::ImageRgb8(rgb);
+        img.apply_orientation(jpeg_orientation(bytes));
+        let name = match k {
+            1 => "libjpeg-turbo",
+            2 => "libjpeg-turbo, DCT-scaled 1/2",
+            4 => "libjpeg-turbo, DCT-scaled 1/4",
+            _ => "libjpeg-turbo, DCT-scaled 1/8",
+        };
+        return Ok((img, name));
+    }
+    decode(bytes, mime).map(|img| (img, decoder_name(mime)))
+}
+
+/// The EXIF orientation of a JPEG, as the full decoder reads it (none when unreadable).
+fn jpeg_orientation(bytes: &[u8]) -> image::metadata::Orientation {
+    use image::ImageDecoder;
+    image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(bytes))
+        .ok()
+        .and_then(|mut d| d.orientation().ok())
+        .unwrap_or(image::metadata::Orientation::NoTransforms)
 }
 
 /// Reads and decodes a picture file outside the evidence (a reference gallery, a labelled
@@ -114,6 +148,14 @@ impl Analyzer for PdqAnalyzer {
     }
     fn accepts(&self, item: &ItemView) -> bool {
         item.image.is_some()
+    }
+    /// Both sides at least 512 px of a DCT-scaled decode (`turbojpeg`). Measured on the 2,016
+    /// JPEGs of scripts/bench-media.sh against Meta's C++ PDQ on the full pictures (the 1,848
+    /// of quality >= 50): at 512, bit distance median 2, 99 % 10, worst 10, within the 16 bits
+    /// Meta's implementations accept of each other; at 256 (the thumbnail's) median 6, 99 %
+    /// 24, worst 26, which is not.
+    fn min_picture_side(&self) -> u32 {
+        512
     }
     fn wants_content(&self, content_type: &ContentType, size: u64) -> bool {
         decodable(&content_type.mime) && size <= MAX_IMAGE_BYTES

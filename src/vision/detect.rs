@@ -484,6 +484,10 @@ impl Analyzer for Detector {
     fn error_margin(&self) -> &'static str {
         self.error_margin
     }
+    fn min_picture_side(&self) -> u32 {
+        let i = &self.entry.input;
+        i.resize.unwrap_or(0).max(i.width).max(i.height) as u32
+    }
     fn accepts(&self, item: &ItemView) -> bool {
         item.image.is_some()
     }

@@ -575,6 +575,11 @@ impl Analyzer for Ocr {
     fn accepts(&self, item: &ItemView) -> bool {
         item.image.is_some()
     }
+    /// Its detector reads text lines on pictures of up to ~960 px a side and small print
+    /// needs every pixel of it: pictures stay at full resolution when OCR runs.
+    fn needs_full_resolution(&self) -> bool {
+        true
+    }
     fn analyze(&self, item: &ItemView) -> Result<Vec<ObservationDraft>, String> {
         self.analyze_full(item).map(|a| a.observations)
     }

@@ -111,10 +111,21 @@ impl Mapping {
 
     /// Whether a header line has the columns this mapping needs.
     pub fn fits(&self, header: &str) -> bool {
+        let required = self.required();
+        // Every required column's name is in the header line, or it cannot fit: tested before
+        // the CSV split, which is asked of every text file's first line.
+        if !required.iter().all(|c| header.contains(c)) {
+            return false;
+        }
         let cols = split(header, self.delimiter);
-        self.required()
-            .iter()
-            .all(|c| cols.iter().any(|h| h.trim() == *c))
+        required.iter().all(|c| cols.iter().any(|h| h.trim() == *c))
+    }
+
+    /// bandicoot's layout, made once.
+    pub fn bandicoot_ref() -> &'static Mapping {
+        static BANDICOOT: std::sync::LazyLock<Mapping> =
+            std::sync::LazyLock::new(Mapping::bandicoot);
+        &BANDICOOT
     }
 
     /// The columns a file must have for this mapping.

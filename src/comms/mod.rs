@@ -191,16 +191,26 @@ fn recognise(head: &[u8], options: &CommsOptions) -> Option<&'static str> {
     if sqlite::recognise(head) {
         return Some("sqlite");
     }
-    let sample = &head[..head.len().min(4096)];
-    // Every format below is text.
+    let mut sample = &head[..head.len().min(4096)];
+    // Every format below is text: of a sample with a NUL byte outside UTF-16 (a disk image, a
+    // JPEG; or an export followed by zeros, a pre-allocated or carved file) only what comes
+    // before the first NUL is read.
     if encoding::looks_binary(sample) {
-        return None;
+        sample = &sample[..sample.iter().position(|&b| b == 0).unwrap_or(sample.len())];
+        if sample.is_empty() {
+            return None;
+        }
     }
     let decoded = encoding::to_utf8(sample, encoding::detect(sample));
     let text = String::from_utf8_lossy(&decoded);
     let text = text.trim_start_matches('\u{feff}');
     let first_line = text.lines().next().unwrap_or("");
-    if options.mappings().iter().any(|m| m.fits(first_line)) {
+    if options
+        .cdr_mappings
+        .iter()
+        .chain([cdr::Mapping::bandicoot_ref()])
+        .any(|m| m.fits(first_line))
+    {
         return Some(cdr::FORMAT);
     }
     if smsbackup::recognise(text) {

@@ -217,6 +217,20 @@ fn lead_action(
 }
 
 /// What the lead page shows: the lead, its decisions, the rules' statistics, its item.
+/// The session of a request that only reads (a page): refused like any other request
+/// without one (the log-in page, or 401 for a script). Every page handler takes it.
+pub(crate) struct Viewer(pub auth::Session);
+
+impl axum::extract::FromRequestParts<Arc<App>> for Viewer {
+    type Rejection = auth::Refusal;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
+        app.sessions.check(&parts.headers, None).map(Viewer)
+    }
+}
+
 /// What the lead page shows, read in one blocking call.
 pub(crate) struct LeadPage {
     pub row: crate::model::LeadRow,
@@ -317,13 +331,9 @@ fn nonempty(v: Option<String>) -> Option<String> {
 
 async fn queue(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Viewer(session): Viewer,
     Query(q): Query<QueueQuery>,
 ) -> Response {
-    let session = match app.sessions.check(&headers, None) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let filter = store::web::QueueFilter {
         rule: nonempty(q.rule),
         state: nonempty(q.state),
@@ -353,11 +363,11 @@ async fn queue(
     }
 }
 
-async fn lead(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let session = match app.sessions.check(&headers, None) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
+async fn lead(
+    State(app): State<Arc<App>>,
+    Viewer(session): Viewer,
+    Path(id): Path<String>,
+) -> Response {
     let Some(id) = lead_id(&id) else {
         return not_found();
     };
@@ -393,12 +403,9 @@ fn jpeg(bytes: Vec<u8>) -> Response {
 /// reveals it with a reason.
 async fn lead_thumb(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = app.sessions.check(&headers, None) {
-        return r.into_response();
-    }
     let Some(id) = lead_id(&id) else {
         return not_found();
     };
@@ -493,11 +500,11 @@ async fn reveal(
     }
 }
 
-async fn item(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let session = match app.sessions.check(&headers, None) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
+async fn item(
+    State(app): State<Arc<App>>,
+    Viewer(session): Viewer,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
@@ -515,12 +522,9 @@ async fn item(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<St
 /// An item's picture, blurred, with the boxes its detectors found drawn by the page (SVG).
 async fn item_thumb(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = app.sessions.check(&headers, None) {
-        return r.into_response();
-    }
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
@@ -560,13 +564,9 @@ pub const RECORDS_PAGE: usize = 100;
 
 async fn identity_records(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Viewer(session): Viewer,
     Query(q): Query<IdentityQuery>,
 ) -> Response {
-    let session = match app.sessions.check(&headers, None) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let page = q.page.unwrap_or(1).max(1);
     let found = with_store(&app, move |conn| {
         let db = |e: rusqlite::Error| format!("case store: {e}");
@@ -595,13 +595,9 @@ async fn identity_records(
 
 async fn audit(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Viewer(session): Viewer,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let session = match app.sessions.check(&headers, None) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let page = q.page.unwrap_or(1).max(1);
     let found = with_store(&app, move |conn| {
         let db = |e: rusqlite::Error| format!("case store: {e}");
@@ -627,11 +623,7 @@ async fn audit(
 
 /// The HTML report, written as `spoor report` writes it (its own audit entry, by the
 /// session's reviewer), sent as a download.
-async fn report(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let session = match app.sessions.check(&headers, None) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
+async fn report(State(app): State<Arc<App>>, Viewer(session): Viewer) -> Response {
     let dir = app.case_dir.clone();
     let reviewer = session.reviewer.clone();
     let done = with_store(&app, move |conn| {
@@ -716,13 +708,9 @@ pub const METRICS: &[&str] = &[
 
 async fn network(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Viewer(session): Viewer,
     Query(q): Query<NetworkQuery>,
 ) -> Response {
-    let session = match app.sessions.check(&headers, None) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let metric = nonempty(q.metric)
         .filter(|m| METRICS.contains(&m.as_str()))
         .unwrap_or_else(|| "betweenness".into());
@@ -885,13 +873,9 @@ fn parse_bbox(text: &str) -> Option<(f64, f64, f64, f64)> {
 
 async fn map(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Viewer(session): Viewer,
     Query(q): Query<MapQuery>,
 ) -> Response {
-    let session = match app.sessions.check(&headers, None) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let asked = nonempty(q.bbox).and_then(|b| parse_bbox(&b));
     let found = with_store(&app, move |conn| {
         let db = |e: rusqlite::Error| format!("case store: {e}");

@@ -191,15 +191,12 @@ fn recognise(head: &[u8], options: &CommsOptions) -> Option<&'static str> {
     if sqlite::recognise(head) {
         return Some("sqlite");
     }
-    let mut sample = &head[..head.len().min(4096)];
-    // Every format below is text: of a sample with a NUL byte outside UTF-16 (a disk image, a
-    // JPEG; or an export followed by zeros, a pre-allocated or carved file) only what comes
-    // before the first NUL is read.
-    if encoding::looks_binary(sample) {
-        sample = &sample[..sample.iter().position(|&b| b == 0).unwrap_or(sample.len())];
-        if sample.is_empty() {
-            return None;
-        }
+    // Every format below is text: of a sample with bytes that never occur in text outside
+    // UTF-16 (a disk image, a JPEG; or an export followed by zeros, a pre-allocated or carved
+    // file) only what comes before the first such byte is read.
+    let sample = encoding::text_prefix(&head[..head.len().min(4096)]);
+    if sample.is_empty() {
+        return None;
     }
     let decoded = encoding::to_utf8(sample, encoding::detect(sample));
     let text = String::from_utf8_lossy(&decoded);

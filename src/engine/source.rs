@@ -132,8 +132,8 @@ pub(super) fn process_guarded(
     entry: WalkEntry,
     buf: &mut Vec<u8>,
 ) -> Option<ItemResult> {
-    ctx.journal.begin(ctx.source_id, &entry.rel_path);
     let path = entry.rel_path.clone();
+    let in_flight = ctx.journal.begin(ctx.source_id, &path);
     let fallback = entry.clone();
     let result =
         std::panic::catch_unwind(AssertUnwindSafe(|| process_item(ctx, root_fd, entry, buf)))
@@ -157,7 +157,7 @@ pub(super) fn process_guarded(
                     records: Vec::new(),
                 })
             });
-    ctx.journal.end(ctx.source_id, &path);
+    ctx.journal.end(in_flight);
     result
 }
 
@@ -211,6 +211,7 @@ fn read_walked_file(
             buf,
             &|| ctx.stop.load(Ordering::Relaxed),
             &keep,
+            Some(size),
         ) {
             Err(e)
                 if ctx.stop.load(Ordering::Relaxed)

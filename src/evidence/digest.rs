@@ -143,16 +143,23 @@ pub fn digest_reader<R: Read>(
     buf: &mut Vec<u8>,
     should_stop: &dyn Fn() -> bool,
 ) -> io::Result<ReadOutcome> {
-    digest_reader_keeping(reader, buf, should_stop, &|_| false)
+    digest_reader_keeping(reader, buf, should_stop, &|_| false, None)
 }
 
 /// As [`digest_reader`], and also keeps the whole content when `keep` says so on seeing the
 /// first chunk (an image that a decoder will need): the file is still read only once.
+///
+/// `regular_file_of`: the reader is a regular file listed at this size. A read that fills
+/// less than the buffer is then the end of the file (POSIX: a short read of a regular file
+/// means no more bytes), and once it brings the count to the listed size the read that would
+/// return 0 is not made: one system call fewer per small file. Any other count reads on to
+/// the 0, so a file that changed size is still read to its end and reported.
 pub fn digest_reader_keeping<R: Read>(
     mut reader: R,
     buf: &mut Vec<u8>,
     should_stop: &dyn Fn() -> bool,
     keep: &dyn Fn(&[u8]) -> bool,
+    regular_file_of: Option<u64>,
 ) -> io::Result<ReadOutcome> {
     buf.resize(READ_CHUNK, 0);
     let mut hasher = TripleHasher::default();
@@ -178,6 +185,9 @@ pub fn digest_reader_keeping<R: Read>(
         }
         hasher.update(&buf[..n]);
         total += n as u64;
+        if n < buf.len() && regular_file_of == Some(total) {
+            break;
+        }
         // A 4 GiB file takes seconds: honour Ctrl-C inside it, not only between files.
         if total.is_multiple_of(64 * READ_CHUNK as u64) && should_stop() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "scan cancelled"));
@@ -225,12 +235,58 @@ mod tests {
         assert_eq!(out.bytes, data.len() as u64);
         assert_eq!(out.head, data[..HEAD_LEN]);
         assert!(out.content.is_none());
-        let kept = digest_reader_keeping(&data[..], &mut Vec::new(), &|| false, &|first| {
-            first[0] == data[0]
-        })
+        let kept = digest_reader_keeping(
+            &data[..],
+            &mut Vec::new(),
+            &|| false,
+            &|first| first[0] == data[0],
+            None,
+        )
         .unwrap();
         assert_eq!(kept.content.as_deref(), Some(&data[..]));
         assert_eq!(kept.digests, whole);
+    }
+
+    /// Counts its reads; hands out at most `step` bytes each.
+    struct CountingReader<'a> {
+        data: &'a [u8],
+        step: usize,
+        reads: usize,
+    }
+
+    impl Read for CountingReader<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            let n = out.len().min(self.step).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_short_read_to_the_listed_size_ends_a_regular_file_and_nothing_else_does() {
+        let data = vec![7u8; 10_000];
+        let whole = digest_reader(&data[..], &mut Vec::new(), &|| false).unwrap();
+        let read = |listed: Option<u64>, step: usize| {
+            let mut r = CountingReader {
+                data: &data,
+                step,
+                reads: 0,
+            };
+            let out = digest_reader_keeping(&mut r, &mut Vec::new(), &|| false, &|_| false, listed)
+                .unwrap();
+            assert_eq!(out.digests, whole.digests);
+            (out.bytes, r.reads)
+        };
+        // Listed at its size: one read, not two.
+        assert_eq!(read(Some(10_000), usize::MAX), (10_000, 1));
+        // Not a listed regular file, or listed smaller or larger (it changed): read to the 0.
+        assert_eq!(read(None, usize::MAX), (10_000, 2));
+        assert_eq!(read(Some(4_000), usize::MAX), (10_000, 2));
+        assert_eq!(read(Some(20_000), usize::MAX), (10_000, 2));
+        // Short reads before the listed size (a network file system) read on.
+        assert_eq!(read(Some(10_000), 3_000), (10_000, 4));
     }
 
     #[test]

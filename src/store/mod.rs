@@ -3,7 +3,8 @@
 //! ```text
 //! CASE/
 //!   case.sqlite     items, observations, errors, leads, reviews, audit
-//!   scan.journal    in-flight marks of the running scan (crash recovery)
+//!   scan.journal    in-flight marks of the running scan (crash recovery), and its
+//!                   memory-mapped slots, scan.journal.slots
 //!   index/ thumbs/  later stages
 //!   exports/        what `report` writes
 //! ```

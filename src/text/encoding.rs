@@ -39,9 +39,15 @@ fn marked_or_utf16(bytes: &[u8]) -> Option<Encoding> {
     }
     let sample = &bytes[..bytes.len().min(4096)];
     let pairs = sample.len() / 2;
-    // Either parity needs zeros in 40% of the pairs: the total count (one vectorised pass)
-    // rules most binary samples out before the two counts by parity.
-    if pairs >= 2 && sample.iter().filter(|&&b| b == 0).count() * 10 >= pairs * 4 {
+    // Either parity needs zeros in 40% of the pairs: the total count rules most binary
+    // samples out before the two counts by parity. Counted in u8 lanes per 255 bytes, which
+    // the compiler vectorises (`filter().count()` into usize was 5% of a scan of 100,000
+    // random-byte files, perf).
+    let zeros: usize = sample
+        .chunks(255)
+        .map(|c| c.iter().fold(0u8, |n, &b| n + u8::from(b == 0)) as usize)
+        .sum();
+    if pairs >= 2 && zeros * 10 >= pairs * 4 {
         let zero_at = |parity: usize| {
             sample
                 .chunks_exact(2)
@@ -223,16 +229,27 @@ mod tests {
                 }
             }
         }
-        assert_eq!(text_prefix(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01"), b"\xff\xd8\xff\xe0");
+        assert_eq!(
+            text_prefix(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01"),
+            b"\xff\xd8\xff\xe0"
+        );
         assert_eq!(text_prefix(b"PK\x03\x04\x14\x00"), b"PK");
         // An export followed by zeros (pre-allocated, carved) keeps the export.
-        let padded = [b"From a@b.c Mon Jan  1 00:00:00 2024\n".as_slice(), &[0u8; 64]].concat();
+        let padded = [
+            b"From a@b.c Mon Jan  1 00:00:00 2024\n".as_slice(),
+            &[0u8; 64],
+        ]
+        .concat();
         assert_eq!(text_prefix(&padded), &padded[..padded.len() - 64]);
         // Every control but BEL..CR and ESC ends it, and DEL.
         for b in (0u8..0x20).chain([0x7f]) {
             let sample = [b'a', b, b'b'];
             let text_byte = (0x07..=0x0d).contains(&b) || b == 0x1b;
-            assert_eq!(text_prefix(&sample).len(), if text_byte { 3 } else { 1 }, "{b:#x}");
+            assert_eq!(
+                text_prefix(&sample).len(),
+                if text_byte { 3 } else { 1 },
+                "{b:#x}"
+            );
         }
         assert_eq!(text_prefix(b""), b"");
     }

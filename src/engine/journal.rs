@@ -122,7 +122,7 @@ impl Slots {
         // SAFETY: this thread holds `slot` alone; the source id and path fit in it.
         unsafe {
             let at = self.base.as_ptr().add(slot * SLOT_BYTES);
-            std::ptr::copy_nonoverlapping(source_id.to_le_bytes().as_ptr(), at.add(8), 8);
+            std::ptr::copy_nonoverlapping(source_id.to_ne_bytes().as_ptr(), at.add(8), 8);
             std::ptr::copy_nonoverlapping(path.as_ptr(), at.add(SLOT_HEADER), path.len());
         }
         // Written last: a process killed before this line leaves the slot free, not torn.
@@ -199,12 +199,14 @@ fn in_flight_slots(path: &Path) -> std::io::Result<Vec<(i64, Vec<u8>)>> {
     Ok(bytes
         .chunks_exact(SLOT_BYTES)
         .filter_map(|slot| {
-            let word = u64::from_le_bytes(slot[..8].try_into().ok()?);
+            // Native byte order: the word is stored as an atomic, and the file never leaves the
+            // machine that wrote it (it is read back at the next scan's start).
+            let word = u64::from_ne_bytes(slot[..8].try_into().ok()?);
             let len = (word & 0xffff_ffff) as usize;
             if word & !0xffff_ffff != IN_USE || len > SLOT_PATH_MAX {
                 return None;
             }
-            let source_id = i64::from_le_bytes(slot[8..16].try_into().ok()?);
+            let source_id = i64::from_ne_bytes(slot[8..16].try_into().ok()?);
             Some((source_id, slot[SLOT_HEADER..SLOT_HEADER + len].to_vec()))
         })
         .collect())

@@ -46,7 +46,7 @@ fn looks_like_text(head: &[u8]) -> bool {
     valid
         && !head
             .iter()
-            .any(|&b| b < 0x09 || (b > 0x0d && b < 0x20 && b != 0x1b) || b == 0x7f)
+            .any(|&b| crate::text::encoding::is_binary_byte(b))
 }
 
 /// Extensions a detected type is routinely stored under. Containers (zip, OLE2, ISO-BMFF,

@@ -66,10 +66,11 @@ fn marked_or_utf16(bytes: &[u8]) -> Option<Encoding> {
     None
 }
 
-/// Whether a byte never occurs in text: `file`'s rule (libmagic's `text_chars`, the one
-/// `evidence::typing` uses), every C0 control but BEL..CR and ESC, and DEL.
-fn is_binary_byte(b: u8) -> bool {
-    b < 0x07 || (b > 0x0d && b < 0x20 && b != 0x1b) || b == 0x7f
+/// Whether a byte never occurs in text: every C0 control but TAB..CR and ESC, and DEL. One
+/// rule for typing (`evidence::typing` calls such a head binary) and for the comms
+/// recognisers ([`text_prefix`]).
+pub fn is_binary_byte(b: u8) -> bool {
+    b < 0x09 || (b > 0x0d && b < 0x20 && b != 0x1b) || b == 0x7f
 }
 
 /// The first bytes of `bytes` that can be text: all of them when they are UTF-16 (by mark or
@@ -241,10 +242,10 @@ mod tests {
         ]
         .concat();
         assert_eq!(text_prefix(&padded), &padded[..padded.len() - 64]);
-        // Every control but BEL..CR and ESC ends it, and DEL.
+        // Every control but TAB..CR and ESC ends it, and DEL.
         for b in (0u8..0x20).chain([0x7f]) {
             let sample = [b'a', b, b'b'];
-            let text_byte = (0x07..=0x0d).contains(&b) || b == 0x1b;
+            let text_byte = (0x09..=0x0d).contains(&b) || b == 0x1b;
             assert_eq!(
                 text_prefix(&sample).len(),
                 if text_byte { 3 } else { 1 },

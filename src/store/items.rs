@@ -46,7 +46,22 @@ pub struct ErrorRecord {
 
 pub fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Result<()> {
     let m = &r.entry.meta;
-    let ts = |t: Option<crate::evidence::walk::Timestamp>| t.map(|t| t.to_rfc3339());
+    use crate::evidence::walk::RFC3339_LEN;
+    // Formatted into buffers on the stack and bound as text: no allocation per timestamp.
+    let mut bufs = [[0u8; RFC3339_LEN]; 4];
+    let [b_mtime, b_atime, b_ctime, b_btime] = &mut bufs;
+    let mtime = m.mtime.map(|t| t.rfc3339_in(b_mtime));
+    let atime = m.atime.map(|t| t.rfc3339_in(b_atime));
+    let ctime = m.ctime.map(|t| t.rfc3339_in(b_ctime));
+    let btime = m.btime.map(|t| t.rfc3339_in(b_btime));
+    let (md5, sha1, sha256) = match &r.digests {
+        Some(d) => (
+            Some(&d.md5.0[..]),
+            Some(&d.sha1.0[..]),
+            Some(&d.sha256.0[..]),
+        ),
+        None => (None, None, None),
+    };
     let inserted = tx.prepare_cached(
         "INSERT INTO items(source_id, path, kind, size, mode, uid, gid, inode, nlink, mtime, atime, ctime, btime, md5, sha1, sha256, mime, link_target)
          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)
@@ -62,13 +77,13 @@ pub fn insert_item(tx: &Connection, run_id: i64, r: &ItemResult) -> rusqlite::Re
             m.gid,
             m.inode as i64,
             m.nlink as i64,
-            ts(m.mtime),
-            ts(m.atime),
-            ts(m.ctime),
-            ts(m.btime),
-            r.digests.map(|d| d.md5.0.to_vec()),
-            r.digests.map(|d| d.sha1.0.to_vec()),
-            r.digests.map(|d| d.sha256.0.to_vec()),
+            mtime.as_deref(),
+            atime.as_deref(),
+            ctime.as_deref(),
+            btime.as_deref(),
+            md5,
+            sha1,
+            sha256,
             r.mime,
             r.entry.link_target,
     ])?;

@@ -48,16 +48,21 @@ BYTES=$(du -sb "$TREE" | cut -f1)
 FILES=$(find "$TREE" -type f | wc -l)
 CORES=$(nproc)
 
-# Warm both readers' cache.
-cat $(find "$TREE" -type f -name 'big*') >/dev/null
-find "$TREE" -type f -print0 | xargs -0 cat >/dev/null
+# Warm the page cache right before each timed reader. Right before, not once for all: some
+# machines reclaim page-cache pages untouched for a minute (a virtual machine's DAMON
+# "pageout" scheme, /sys/kernel/mm/damon), and a scan of the small files started a few minutes
+# after a warm-up then ran 2.6x slower than one started at once.
+warm() { find "$TREE" -type f -print0 | xargs -0 cat >/dev/null; }
 
 rm -rf "$WORK/case"
+warm
 t0=$(date +%s.%N)
 $SPOOR scan "$TREE" --case "$WORK/case" --examiner bench --quiet
 t1=$(date +%s.%N)
-hashdeep -c md5,sha1,sha256 -r "$TREE" >"$WORK/hashdeep.txt"
+warm
 t2=$(date +%s.%N)
+hashdeep -c md5,sha1,sha256 -r "$TREE" >"$WORK/hashdeep.txt"
+t3=$(date +%s.%N)
 
 # Same digests? Compare (path, md5, sha1, sha256) sets.
 $SPOOR export "$WORK/case" --kind items | python3 -c '
@@ -83,14 +88,15 @@ MD5=$(speed md5); SHA1=$(speed sha1); SHA256=$(speed sha256)
 OWN=$(target/release/examples/digest_rate 512)
 # The least a digest pass over this tree costs here: open, read to the end and close every
 # file on every core, without hashing and then with it (examples/digest_floor).
+warm
 read -r FLOOR_READ FLOOR_HASH < <(target/release/examples/digest_floor "$TREE")
-python3 - "$BYTES" "$t0" "$t1" "$t2" "$MD5" "$SHA1" "$SHA256" "$OWN" "$CORES" "$AGREE" "$FLOOR_READ" "$FLOOR_HASH" <<'PY'
+python3 - "$BYTES" "$t0" "$t1" "$t2" "$t3" "$MD5" "$SHA1" "$SHA256" "$OWN" "$CORES" "$AGREE" "$FLOOR_READ" "$FLOOR_HASH" <<'PY'
 import sys
-b, t0, t1, t2, md5, sha1, sha256, own = int(sys.argv[1]), *map(float, sys.argv[2:9])
-cores, agree = int(sys.argv[9]), sys.argv[10]
-floor_read, floor_hash = float(sys.argv[11]), float(sys.argv[12])
+b, t0, t1, t2, t3, md5, sha1, sha256, own = int(sys.argv[1]), *map(float, sys.argv[2:10])
+cores, agree = int(sys.argv[10]), sys.argv[11]
+floor_read, floor_hash = float(sys.argv[12]), float(sys.argv[13])
 rate = 1 / (1 / md5 + 1 / sha1 + 1 / sha256)
-s, h = t1 - t0, t2 - t1
+s, h = t1 - t0, t3 - t2
 mb = b / 1e6
 print(f"tree: {mb:.0f} MB, warm page cache, {cores} cores")
 print(f"spoor scan : {s:7.2f} s  {mb / s:7.1f} MB/s")

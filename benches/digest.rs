@@ -3,7 +3,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use md5::Digest;
-use spoor::evidence::digest::{TripleHasher, digest_reader};
+use spoor::evidence::digest::{ReadBuffer, TripleHasher, digest_reader};
 
 fn buffer(len: usize) -> Vec<u8> {
     (0..len)
@@ -34,7 +34,7 @@ fn reader(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(20);
     g.bench_with_input(BenchmarkId::from_parameter("slice"), &data, |b, d| {
-        let mut buf = Vec::new();
+        let mut buf = ReadBuffer::new();
         b.iter(|| digest_reader(&d[..], &mut buf, &|| false).unwrap().digests)
     });
     g.finish();

@@ -5,7 +5,7 @@
 //!
 //!     digest_floor TREE     prints "READ_SECONDS HASH_SECONDS" (best of two each)
 
-use spoor::evidence::digest::TripleHasher;
+use spoor::evidence::digest::{ReadBuffer, TripleHasher};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -19,7 +19,9 @@ fn pass(files: &[PathBuf], hash: bool) -> f64 {
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
-                let mut buf = vec![0u8; 256 * 1024];
+                // spoor's read buffer (page-aligned; see its comment for why).
+                let mut buf = ReadBuffer::new();
+                let buf = buf.as_mut_slice();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
@@ -33,7 +35,7 @@ fn pass(files: &[PathBuf], hash: bool) -> f64 {
                     let noatime = rustix::fs::OFlags::NOATIME.bits() as i32;
                     let mut file = open(noatime).or_else(|_| open(0)).expect("open");
                     let mut hasher = TripleHasher::default();
-                    while let Ok(n) = file.read(&mut buf) {
+                    while let Ok(n) = file.read(buf) {
                         if n == 0 {
                             break;
                         }

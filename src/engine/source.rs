@@ -94,9 +94,10 @@ pub(super) fn scan_source(
             walk::walk(root_fd, ctx.stop, WALK_THREADS, &sink);
             ctx.progress.walk_finished.store(true, Ordering::Relaxed);
         });
-        entry_rx.into_iter().par_bridge().for_each_init(
-            || Vec::with_capacity(digest::READ_CHUNK),
-            |buf, batch| {
+        entry_rx
+            .into_iter()
+            .par_bridge()
+            .for_each_init(digest::ReadBuffer::new, |buf, batch| {
                 let mut results = Vec::with_capacity(batch.len());
                 for entry in batch {
                     if ctx.stop.load(Ordering::Relaxed) {
@@ -119,8 +120,7 @@ pub(super) fn scan_source(
                 if !results.is_empty() {
                     let _ = out.send(WriteMsg::Items(results));
                 }
-            },
-        );
+            });
     });
     (processed.into_inner(), already.into_inner())
 }
@@ -130,7 +130,7 @@ pub(super) fn process_guarded(
     ctx: &SourceContext,
     root_fd: &OwnedFd,
     entry: WalkEntry,
-    buf: &mut Vec<u8>,
+    buf: &mut digest::ReadBuffer,
 ) -> Option<ItemResult> {
     let path = entry.rel_path.clone();
     let in_flight = ctx.journal.begin(ctx.source_id, &path);
@@ -175,7 +175,7 @@ fn read_walked_file(
     ctx: &SourceContext,
     root_fd: &OwnedFd,
     result: &mut ItemResult,
-    buf: &mut Vec<u8>,
+    buf: &mut digest::ReadBuffer,
 ) -> Option<ReadFile> {
     let mut head = Vec::new();
     if let Some(hook) = ctx.before_open {
@@ -259,7 +259,7 @@ pub(super) fn process_item(
     ctx: &SourceContext,
     root_fd: &OwnedFd,
     entry: WalkEntry,
-    buf: &mut Vec<u8>,
+    buf: &mut digest::ReadBuffer,
 ) -> Option<ItemResult> {
     let mut result = ItemResult {
         source_id: ctx.source_id,

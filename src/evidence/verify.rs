@@ -133,7 +133,7 @@ pub fn verify_sources(sources: Vec<RecordedSource>) -> Vec<SourceVerification> {
         }
         let checked: Vec<Checked> = files
             .into_par_iter()
-            .map_init(Vec::new, |buf, (path, s)| {
+            .map_init(digest::ReadBuffer::new, |buf, (path, s)| {
                 let outcome = walk::open_regular_file(&root_fd, &path)
                     .map_err(|e| e.to_string())
                     .and_then(|f| {

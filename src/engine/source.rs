@@ -2,6 +2,7 @@
 //! per item, and the read → hash → examine steps of a walked file.
 
 use super::*;
+use std::borrow::Cow;
 
 /// An item in flight at this many crashes is not read again.
 pub(super) const POISON_CRASHES: i64 = 2;
@@ -274,23 +275,24 @@ pub(super) fn process_guarded(
 
 /// What reading a walked file gave: its first bytes, its whole content when an analyzer
 /// wants it, and its type (none when it could not be read).
-pub(super) struct ReadFile {
-    pub(super) head: Vec<u8>,
-    pub(super) content: Option<Vec<u8>>,
+/// A small file read ahead lends both from its lane instead of copying them.
+pub(super) struct ReadFile<'a> {
+    pub(super) head: Cow<'a, [u8]>,
+    pub(super) content: Option<Cow<'a, [u8]>>,
     pub(super) content_type: Option<typing::ContentType>,
 }
 
 /// Opens, reads and hashes a walked file in one pass, typing it from its first chunk; the
 /// digests, the type and any read error go into `result`. `None` when cancelled mid-read.
 /// A small file read ahead (`preread`) is not opened again.
-fn read_walked_file(
+fn read_walked_file<'a>(
     ctx: &SourceContext,
     root_fd: &OwnedFd,
     result: &mut ItemResult,
-    preread: Option<Preread>,
+    preread: Option<Preread<'a>>,
     buf: &mut digest::ReadBuffer,
-) -> Option<ReadFile> {
-    let mut head = Vec::new();
+) -> Option<ReadFile<'a>> {
+    let mut head = Cow::Borrowed(&[][..]);
     let preread = match preread {
         None | Some(Preread::Grown) => None,
         done => done,
@@ -336,10 +338,10 @@ fn read_walked_file(
                 .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             note_size_change(result, bytes.len() as u64);
             result.digests = Some(digests);
-            head = bytes[..bytes.len().min(digest::HEAD_LEN)].to_vec();
+            head = Cow::Borrowed(&bytes[..bytes.len().min(digest::HEAD_LEN)]);
             // As the streaming path: typed (and the content kept or not) from the first read.
             if first_read > 0 && keep(&bytes[..first_read]) {
-                content = Some(bytes.to_vec());
+                content = Some(Cow::Borrowed(bytes));
             }
             None
         }
@@ -374,8 +376,8 @@ fn read_walked_file(
                     .fetch_add(outcome.bytes, Ordering::Relaxed);
                 note_size_change(result, outcome.bytes);
                 result.digests = Some(outcome.digests);
-                head = outcome.head;
-                content = outcome.content;
+                head = Cow::Owned(outcome.head);
+                content = outcome.content.map(Cow::Owned);
             }
         },
     }

@@ -334,6 +334,7 @@ fn scan_sources(
     let journal =
         journal::Journal::open(&plan.case.journal_path()).map_err(|e| format!("journal: {e}"))?;
     let writer_conn = store::open_bulk_writer(&plan.case)?;
+    let _checkpoint = store::BackgroundCheckpoint::start(&plan.case)?;
     let (tx, rx) = sync_channel::<WriteMsg>(WRITE_QUEUE);
     let writer = std::thread::Builder::new()
         .name("spoor-writer".into())

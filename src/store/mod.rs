@@ -108,6 +108,52 @@ pub fn open_bulk_writer(case: &CaseDir) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// Copies the bulk writer's committed WAL frames into the case file while a scan runs, from a
+/// thread of its own (SQLite's PASSIVE checkpoint: it never blocks the writer or a reader).
+/// Why: the bulk writer checkpoints rarely (see [`open_bulk_writer`]), so the whole WAL was
+/// copied and synced at the first write after the items stage: 0.28-0.41 s of a 5 s scan of
+/// 100,000 files, mostly waiting on the disk, with both cores idle. Done on the way, that
+/// wait overlaps the hashing; the checkpoint's CPU was under 1 % of the scan's samples.
+/// A checkpoint that fails (busy) loses nothing: the frames stay in the WAL for the next.
+pub struct BackgroundCheckpoint {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Time between checkpoints: at the bulk writer's ~7 MB/s of WAL a checkpoint copies a few
+/// MB at a time.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl BackgroundCheckpoint {
+    pub fn start(case: &CaseDir) -> Result<Self, String> {
+        let conn = open_store(case)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("spoor-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| format!("checkpoint thread: {e}"))?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for BackgroundCheckpoint {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// A column holding JSON that spoor wrote; one that does not read back is an error (a
 /// damaged store), never a row left out.
 pub(crate) fn json_at(row: &rusqlite::Row, column: usize) -> rusqlite::Result<serde_json::Value> {

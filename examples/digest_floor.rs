@@ -2,13 +2,15 @@
 //! every file opened, read to its end and closed by one thread per core (no typing, no store,
 //! no journal), first without hashing (the kernel's per-file and copy cost), then with
 //! MD5 + SHA-1 + SHA-256 as spoor takes them: files under 256 KiB read whole 16 at a time and
-//! their MD5s taken together in SIMD lanes, larger ones streamed through one buffer. The
-//! paths are listed before the clock starts.
+//! their MD5s taken together in SIMD lanes, larger ones streamed side by side in groups of up
+//! to 16 (`stream_side_by_side`), their MD5s in lanes too. The paths are listed before the
+//! clock starts.
 //!
 //!     digest_floor TREE     prints "READ_SECONDS HASH_SECONDS" (best of two each)
 
 use spoor::evidence::digest::{
-    MD5_LANES, ReadBuffer, SMALL_FILE_LIMIT, TripleHasher, md5_of_many, read_small,
+    MD5_LANES, ReadBuffer, SMALL_FILE_LIMIT, STREAM_LANES, md5_of_many, read_small,
+    stream_side_by_side,
 };
 use std::fs::File;
 use std::io::Read;
@@ -29,7 +31,33 @@ fn open(path: &PathBuf) -> File {
     open(noatime).or_else(|_| open(0)).expect("open")
 }
 
-fn pass(files: &[(PathBuf, u64)], hash: bool) -> f64 {
+/// What a thread takes from the shared list: a small file, or a group of large ones (as
+/// spoor's walker batches them: up to twice the lanes, or 1 GiB).
+enum Work {
+    Small(PathBuf, u64),
+    Large(Vec<(PathBuf, u64)>),
+}
+
+fn work_list(files: &[(PathBuf, u64)]) -> Vec<Work> {
+    let mut list = Vec::new();
+    let mut group: Vec<(PathBuf, u64)> = Vec::new();
+    for (path, size) in files {
+        if *size < SMALL_FILE_LIMIT {
+            list.push(Work::Small(path.clone(), *size));
+            continue;
+        }
+        group.push((path.clone(), *size));
+        if group.len() >= 2 * STREAM_LANES || group.iter().map(|f| f.1).sum::<u64>() >= 1 << 30 {
+            list.push(Work::Large(std::mem::take(&mut group)));
+        }
+    }
+    if !group.is_empty() {
+        list.push(Work::Large(group));
+    }
+    list
+}
+
+fn pass(list: &[Work], hash: bool) -> f64 {
     let next = AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let start = Instant::now();
@@ -40,35 +68,41 @@ fn pass(files: &[(PathBuf, u64)], hash: bool) -> f64 {
                 let mut stream = ReadBuffer::new();
                 let mut lanes: Vec<ReadBuffer> =
                     (0..MD5_LANES).map(|_| ReadBuffer::new()).collect();
-                // One file at a time from the shared list (so that large files spread over
-                // the threads, as spoor's walker spreads them by bytes); small ones wait in
-                // their lanes until 16 are read, or the list is done.
+                let mut side: Vec<ReadBuffer> = Vec::new();
+                // One item at a time from the shared list; small files wait in their lanes
+                // until 16 are read, or the list is done.
                 let mut small = Vec::new();
                 loop {
-                    let next_file = files.get(next.fetch_add(1, Ordering::Relaxed));
-                    if let Some((path, size)) = next_file {
-                        let mut file = open(path);
-                        if hash && *size < SMALL_FILE_LIMIT {
+                    let item = list.get(next.fetch_add(1, Ordering::Relaxed));
+                    match item {
+                        Some(Work::Small(path, size)) if hash => {
                             let lane = &mut lanes[small.len()];
-                            let read = read_small(&mut file, lane, *size)
+                            let read = read_small(&mut open(path), lane, *size)
                                 .expect("read")
                                 .expect("a file of the bench tree changed while it was read");
                             small.push(read);
-                        } else {
-                            let buf = stream.as_mut_slice();
-                            let mut hasher = TripleHasher::default();
-                            while let Ok(n) = file.read(buf) {
-                                if n == 0 {
-                                    break;
-                                }
-                                if hash {
-                                    hasher.update(&buf[..n]);
-                                }
-                            }
-                            std::hint::black_box(hasher.finish());
                         }
+                        Some(Work::Large(group)) if hash => {
+                            stream_side_by_side(
+                                group.len(),
+                                &|i| group[i].1,
+                                &mut |i| Ok(open(&group[i].0)),
+                                &mut side,
+                                &|| false,
+                                &|_, _| false,
+                                &mut |_, r| {
+                                    std::hint::black_box(r.expect("read").digests);
+                                },
+                            )
+                            .expect("read");
+                        }
+                        Some(Work::Small(path, _)) => read_through(path, &mut stream),
+                        Some(Work::Large(group)) => {
+                            group.iter().for_each(|(p, _)| read_through(p, &mut stream))
+                        }
+                        None => {}
                     }
-                    if small.len() == MD5_LANES || (next_file.is_none() && !small.is_empty()) {
+                    if small.len() == MD5_LANES || (item.is_none() && !small.is_empty()) {
                         let inputs: Vec<&[u8]> = small
                             .iter()
                             .zip(&lanes)
@@ -77,7 +111,7 @@ fn pass(files: &[(PathBuf, u64)], hash: bool) -> f64 {
                         std::hint::black_box(md5_of_many(&inputs));
                         small.clear();
                     }
-                    if next_file.is_none() {
+                    if item.is_none() {
                         break;
                     }
                 }
@@ -85,6 +119,17 @@ fn pass(files: &[(PathBuf, u64)], hash: bool) -> f64 {
         }
     });
     start.elapsed().as_secs_f64()
+}
+
+/// Open, read to the end, close: no hashing.
+fn read_through(path: &PathBuf, stream: &mut ReadBuffer) {
+    let mut file = open(path);
+    let buf = stream.as_mut_slice();
+    while let Ok(n) = file.read(buf) {
+        if n == 0 {
+            break;
+        }
+    }
 }
 
 fn main() {
@@ -104,7 +149,8 @@ fn main() {
         }
     }
     files.sort();
-    let best = |hash| (0..2).map(|_| pass(&files, hash)).fold(f64::MAX, f64::min);
+    let list = work_list(&files);
+    let best = |hash| (0..2).map(|_| pass(&list, hash)).fold(f64::MAX, f64::min);
     let read = best(false);
     let hashed = best(true);
     println!("{read:.3} {hashed:.3}");

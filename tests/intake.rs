@@ -432,6 +432,97 @@ fn small_files_read_in_groups_get_the_digests_coreutils_gives() {
 }
 
 #[test]
+fn large_files_streamed_side_by_side_get_coreutils_digests_and_their_pictures_are_decoded() {
+    // Fifteen files of 256 KiB and more in two directories meet in one side-by-side group
+    // (eight lanes, refilled as files end): eight JPEGs whose content is kept for decoding,
+    // and binaries around the block and buffer edges.
+    let tmp = tempfile::tempdir().unwrap();
+    let evidence = tmp.path().join("evidence");
+    let pictures = [
+        "bridge-1-original.jpg",
+        "bridge-2-rotate-90.jpg",
+        "bridge-3-rotate-180.jpg",
+        "bridge-4-rotate-270.jpg",
+        "bridge-5-flipx.jpg",
+        "bridge-6-flipy.jpg",
+        "bridge-7-flip-plus-1.jpg",
+        "bridge-8-flip-minus-1.jpg",
+    ];
+    std::fs::create_dir_all(evidence.join("pictures")).unwrap();
+    for f in pictures {
+        std::fs::copy(data(&format!("pdq/{f}")), evidence.join("pictures").join(f)).unwrap();
+    }
+    let sizes = [
+        262_144usize,
+        262_145,
+        300_001,
+        524_288,
+        1_000_003,
+        2_500_000,
+        9_000_000,
+    ];
+    for (i, &size) in sizes.iter().enumerate() {
+        let bytes: Vec<u8> = (0..size).map(|k| ((k * 131 + i * 7) % 251) as u8).collect();
+        write(&evidence.join(format!("binaries/b{i}.bin")), &bytes);
+    }
+    write(
+        &evidence.join("binaries/small.txt"),
+        b"a small file beside them",
+    );
+    let case = tmp.path().join("case");
+    let summary = scan_with(
+        &ScanPlan::resolve(&request(&evidence, &case)).unwrap(),
+        ScanHooks::default(),
+    );
+    assert_eq!(summary.errors, 0);
+    let items = export(&case, "items");
+    let files: Vec<_> = items.iter().filter(|r| r["kind"] == "file").collect();
+    assert_eq!(files.len(), pictures.len() + sizes.len() + 1);
+    for item in files {
+        let path = evidence.join(item["path"].as_str().unwrap());
+        for tool in ["md5", "sha1", "sha256"] {
+            assert_eq!(
+                item[tool],
+                coreutils_digest(&format!("{tool}sum"), &path),
+                "{tool} of {}",
+                path.display()
+            );
+        }
+    }
+    // Each picture was decoded from the content kept in the group, to the PDQ hash a scan
+    // of that picture alone (one stream, no lanes) gives.
+    let alone = tmp.path().join("alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::copy(
+        data("pdq/bridge-1-original.jpg"),
+        alone.join("bridge-1-original.jpg"),
+    )
+    .unwrap();
+    let alone_case = tmp.path().join("alone-case");
+    scan_with(
+        &ScanPlan::resolve(&request(&alone, &alone_case)).unwrap(),
+        ScanHooks::default(),
+    );
+    let pdq_of = |obs: &[serde_json::Value], path: &str| {
+        obs.iter()
+            .find(|o| o["path"] == path && o["kind"] == "image.pdq")
+            .unwrap_or_else(|| panic!("no PDQ hash for {path}"))["value"]
+            .clone()
+    };
+    let obs = export(&case, "observations");
+    for f in pictures {
+        pdq_of(&obs, &format!("pictures/{f}"));
+    }
+    assert_eq!(
+        pdq_of(&obs, "pictures/bridge-1-original.jpg"),
+        pdq_of(
+            &export(&alone_case, "observations"),
+            "bridge-1-original.jpg"
+        )
+    );
+}
+
+#[test]
 fn a_small_file_that_grows_past_its_buffer_is_read_again_whole_and_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let evidence = tmp.path().join("evidence");

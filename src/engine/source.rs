@@ -54,6 +54,14 @@ pub(super) fn scan_source(
         let walker_out = out.clone();
         let root_fd = &root_fd;
         scope.spawn(move || {
+            // Large files of every directory meet here, to be streamed side by side.
+            let large = std::sync::Mutex::new((Vec::new(), 0u64));
+            let send_large = |large: &mut (Vec<WalkEntry>, u64)| {
+                if !large.0.is_empty() {
+                    let _ = entry_tx.send(std::mem::take(&mut large.0));
+                }
+                large.1 = 0;
+            };
             // Each directory's entries arrive at once; split them into worker batches.
             let sink = |events: Vec<WalkEvent>| {
                 let mut batch = Vec::with_capacity(WALK_BATCH.min(events.len()));
@@ -66,6 +74,17 @@ pub(super) fn scan_source(
                                 ctx.progress
                                     .bytes_walked
                                     .fetch_add(entry.meta.size, Ordering::Relaxed);
+                                if entry.meta.size >= digest::SMALL_FILE_LIMIT {
+                                    let mut large = large.lock().unwrap_or_else(|p| p.into_inner());
+                                    large.1 += entry.meta.size;
+                                    large.0.push(entry);
+                                    if large.0.len() >= LARGE_BATCH_FILES
+                                        || large.1 >= LARGE_BATCH_BYTES
+                                    {
+                                        send_large(&mut large);
+                                    }
+                                    continue;
+                                }
                                 batch_bytes += entry.meta.size;
                             }
                             batch.push(entry);
@@ -93,6 +112,7 @@ pub(super) fn scan_source(
                 }
             };
             walk::walk(root_fd, ctx.stop, WALK_THREADS, &sink);
+            send_large(&mut large.lock().unwrap_or_else(|p| p.into_inner()));
             ctx.progress.walk_finished.store(true, Ordering::Relaxed);
         });
         entry_rx.into_iter().par_bridge().for_each_init(
@@ -100,7 +120,9 @@ pub(super) fn scan_source(
             |buffers, batch| {
                 let WorkerBuffers { read, lanes } = buffers;
                 let mut results = Vec::with_capacity(batch.len());
-                let mut entries = batch.into_iter().peekable();
+                let (large, rest): (Vec<WalkEntry>, Vec<WalkEntry>) =
+                    batch.into_iter().partition(|e| is_due_large_file(ctx, e));
+                let mut entries = rest.into_iter().peekable();
                 'batch: while entries.peek().is_some() {
                     // Small files a group at a time: read whole first, their MD5s taken
                     // together (digest::md5_of_many), then each examined in batch order.
@@ -125,6 +147,9 @@ pub(super) fn scan_source(
                             results.push(result);
                         }
                     }
+                }
+                if !ctx.stop.load(Ordering::Relaxed) {
+                    stream_large_files(ctx, root_fd, large, lanes, read, &processed, &mut results);
                 }
                 if !results.is_empty() {
                     let _ = out.send(WriteMsg::Items(results));
@@ -155,6 +180,11 @@ pub(super) enum Preread<'a> {
     Failed(String),
     /// It grew past its buffer since it was listed: read again the streaming way.
     Grown,
+    /// A large file streamed side by side with others, its type from its first read.
+    Streamed {
+        streamed: digest::StreamResult,
+        content_type: Option<typing::ContentType>,
+    },
 }
 
 /// Opens and reads every small regular file of `group` that is due (not stored, not a
@@ -235,6 +265,99 @@ fn preread_small_files<'b>(
         .collect()
 }
 
+/// A regular file of at least `SMALL_FILE_LIMIT` that is due: not stored, not a poison file.
+fn is_due_large_file(ctx: &SourceContext, entry: &WalkEntry) -> bool {
+    entry.meta.kind == EntryKind::File
+        && entry.meta.size >= digest::SMALL_FILE_LIMIT
+        && !ctx.done.contains(&entry.rel_path)
+        && ctx
+            .suspects
+            .get(&entry.rel_path)
+            .is_none_or(|&crashes| crashes < POISON_CRASHES)
+}
+
+/// Streams `large` (due large files) side by side and examines each as soon as its read is
+/// done, its content dropped before the group goes on.
+fn stream_large_files(
+    ctx: &SourceContext,
+    root_fd: &OwnedFd,
+    large: Vec<WalkEntry>,
+    lanes: &mut Vec<digest::ReadBuffer>,
+    read: &mut digest::ReadBuffer,
+    processed: &AtomicU64,
+    results: &mut Vec<ItemResult>,
+) {
+    if large.is_empty() {
+        return;
+    }
+    let typed: std::cell::RefCell<Vec<Option<typing::ContentType>>> =
+        std::cell::RefCell::new(vec![None; large.len()]);
+    let mut entries: Vec<Option<WalkEntry>> = large.into_iter().map(Some).collect();
+    let sizes: Vec<u64> = entries.iter().flatten().map(|e| e.meta.size).collect();
+    let paths: Vec<Vec<u8>> = entries
+        .iter()
+        .flatten()
+        .map(|e| e.rel_path.clone())
+        .collect();
+    let keep = |index: usize, first: &[u8]| {
+        let (ct, wanted) = wanted_whole(ctx, sizes[index], first);
+        typed.borrow_mut()[index] = Some(ct);
+        wanted
+    };
+    let mut open = |index: usize| {
+        if let Some(hook) = ctx.before_open {
+            hook(ctx.root, &paths[index]);
+        }
+        walk::open_regular_file(root_fd, &paths[index])
+    };
+    let mut finished = |index: usize, streamed: digest::StreamResult| {
+        let Some(entry) = entries[index].take() else {
+            return;
+        };
+        let content_type = typed.borrow_mut()[index].take();
+        let preread = Preread::Streamed {
+            streamed,
+            content_type,
+        };
+        if let Some(result) = process_guarded(ctx, root_fd, entry, Some(preread), read) {
+            ctx.progress
+                .errors
+                .fetch_add(result.errors.len() as u64, Ordering::Relaxed);
+            ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
+            processed.fetch_add(1, Ordering::Relaxed);
+            results.push(result);
+        }
+    };
+    // Interrupted: the files not handed over are not done; a rerun reads them.
+    let _ = digest::stream_side_by_side(
+        sizes.len(),
+        &|index| sizes[index],
+        &mut open,
+        lanes,
+        &|| ctx.stop.load(Ordering::Relaxed),
+        &keep,
+        &mut finished,
+    );
+}
+
+/// The type of a file from its first read, and whether an analyzer wants its whole content
+/// kept while it is hashed.
+fn wanted_whole(ctx: &SourceContext, size: u64, first: &[u8]) -> (typing::ContentType, bool) {
+    let head = &first[..first.len().min(digest::HEAD_LEN)];
+    let ct = typing::detect(head);
+    // The head is what the analyzers will see as `ItemView::head` unless the first read
+    // came back short; then only the type and size decide.
+    let whole_head = head.len() as u64 >= size.min(digest::HEAD_LEN as u64);
+    let wanted = ctx.analyzers.iter().any(|a| {
+        if whole_head {
+            a.wants_content_of(&ct, size, head)
+        } else {
+            a.wants_content(&ct, size)
+        }
+    });
+    (ct, wanted)
+}
+
 /// [`process_item`] between the journal marks, with a panic turned into the item's error.
 pub(super) fn process_guarded(
     ctx: &SourceContext,
@@ -293,37 +416,17 @@ fn read_walked_file<'a>(
     buf: &mut digest::ReadBuffer,
 ) -> Option<ReadFile<'a>> {
     let mut head = Cow::Borrowed(&[][..]);
-    let preread = match preread {
-        None | Some(Preread::Grown) => None,
-        done => done,
-    };
-    if preread.is_none()
-        && let Some(hook) = ctx.before_open
-    {
-        hook(ctx.root, &result.entry.rel_path);
-    }
+    let size = result.entry.meta.size;
     // Typed once, from the first chunk: that also decides whether an analyzer needs the
     // whole content kept while the file is hashed.
     let typed: std::cell::RefCell<Option<typing::ContentType>> = std::cell::RefCell::new(None);
-    let size = result.entry.meta.size;
     let keep = |first: &[u8]| {
-        let head = &first[..first.len().min(digest::HEAD_LEN)];
-        let ct = typing::detect(head);
-        // The head is what the analyzers will see as `ItemView::head` unless the first read
-        // came back short; then only the type and size decide.
-        let whole_head = head.len() as u64 >= size.min(digest::HEAD_LEN as u64);
-        let wanted = ctx.analyzers.iter().any(|a| {
-            if whole_head {
-                a.wants_content_of(&ct, size, head)
-            } else {
-                a.wants_content(&ct, size)
-            }
-        });
+        let (ct, wanted) = wanted_whole(ctx, size, first);
         *typed.borrow_mut() = Some(ct);
         wanted
     };
     let mut content = None;
-    let opened = match preread {
+    let streamed = match preread {
         Some(Preread::Failed(reason)) => {
             result.errors.push(ItemError::new(Stage::Read, reason));
             None
@@ -345,41 +448,55 @@ fn read_walked_file<'a>(
             }
             None
         }
+        Some(Preread::Streamed {
+            streamed,
+            content_type,
+        }) => {
+            *typed.borrow_mut() = content_type;
+            Some(streamed)
+        }
         Some(Preread::Grown) | None => {
-            Some(walk::open_regular_file(root_fd, &result.entry.rel_path))
+            if let Some(hook) = ctx.before_open {
+                hook(ctx.root, &result.entry.rel_path);
+            }
+            Some(
+                walk::open_regular_file(root_fd, &result.entry.rel_path)
+                    .map_err(digest::StreamFailure::Open)
+                    .and_then(|file| {
+                        digest::digest_reader_keeping(
+                            file,
+                            buf,
+                            &|| ctx.stop.load(Ordering::Relaxed),
+                            &keep,
+                            Some(size),
+                        )
+                        .map_err(digest::StreamFailure::Read)
+                    }),
+            )
         }
     };
-    match opened {
+    match streamed {
         None => {}
-        Some(Err(e)) => result
+        Some(Err(digest::StreamFailure::Read(e)))
+            if ctx.stop.load(Ordering::Relaxed) && e.kind() == std::io::ErrorKind::Interrupted =>
+        {
+            return None;
+        }
+        Some(Err(digest::StreamFailure::Open(e))) => result
             .errors
             .push(ItemError::new(Stage::Read, format!("open: {e}"))),
-        Some(Ok(file)) => match digest::digest_reader_keeping(
-            file,
-            buf,
-            &|| ctx.stop.load(Ordering::Relaxed),
-            &keep,
-            Some(size),
-        ) {
-            Err(e)
-                if ctx.stop.load(Ordering::Relaxed)
-                    && e.kind() == std::io::ErrorKind::Interrupted =>
-            {
-                return None;
-            }
-            Err(e) => result
-                .errors
-                .push(ItemError::new(Stage::Read, format!("read: {e}"))),
-            Ok(outcome) => {
-                ctx.progress
-                    .bytes_done
-                    .fetch_add(outcome.bytes, Ordering::Relaxed);
-                note_size_change(result, outcome.bytes);
-                result.digests = Some(outcome.digests);
-                head = Cow::Owned(outcome.head);
-                content = outcome.content.map(Cow::Owned);
-            }
-        },
+        Some(Err(digest::StreamFailure::Read(e))) => result
+            .errors
+            .push(ItemError::new(Stage::Read, format!("read: {e}"))),
+        Some(Ok(outcome)) => {
+            ctx.progress
+                .bytes_done
+                .fetch_add(outcome.bytes, Ordering::Relaxed);
+            note_size_change(result, outcome.bytes);
+            result.digests = Some(outcome.digests);
+            head = Cow::Owned(outcome.head);
+            content = outcome.content.map(Cow::Owned);
+        }
     }
     let content_type = result
         .digests

@@ -222,6 +222,313 @@ pub fn md5_of_many(inputs: &[&[u8]]) -> Vec<Md5> {
     out.into_iter().map(Md5).collect()
 }
 
+/// Large files streamed side by side: at most this many at once, a buffer each, their MD5s
+/// taken together in SIMD lanes (8 with AVX2). See [`stream_side_by_side`].
+pub const STREAM_LANES: usize = 8;
+
+/// A file of a side-by-side group takes its MD5 in a lane only when at least this many
+/// streams will share the lanes; lanes left free are filled with copies, so 3 streams of 8
+/// lanes go 3/8 of the full rate (~930 MB/s), already more than OpenSSL's one stream (~605).
+pub const MIN_LANE_STREAMS: usize = 3;
+
+/// Content kept in memory by the streams of one side-by-side group at once. A stream that
+/// asks to keep its content (a picture to decode) past this is read to its end at once,
+/// alone, so a group holds at most this much beside the one file a single stream may hold.
+pub const SIDE_BY_SIDE_KEEP_BUDGET: u64 = 64 << 20;
+
+/// Why a file of a side-by-side group has no digests.
+#[derive(Debug)]
+pub enum StreamFailure {
+    Open(io::Error),
+    Read(io::Error),
+}
+
+/// What [`stream_side_by_side`] hands over for each file, as soon as it is done.
+pub type StreamResult = Result<ReadOutcome, StreamFailure>;
+
+enum StreamMd5 {
+    /// Taken with the other streams in SIMD lanes.
+    Lane(md5_many::Md5State),
+    /// Taken alone with OpenSSL's assembly: too few streams to fill the lanes.
+    Alone(super::md5_libcrypto::Md5),
+}
+
+struct Stream<R> {
+    index: usize,
+    reader: R,
+    listed: u64,
+    total: u64,
+    head: Vec<u8>,
+    content: Option<Vec<u8>>,
+    /// Counted in the group's keep budget.
+    budgeted: bool,
+    md5: StreamMd5,
+    sha1: sha1::Sha1,
+    sha256: sha2::Sha256,
+    /// The last read's bytes in this stream's buffer, and how many of them its MD5 has
+    /// taken: the next read comes only when it has taken them all.
+    pending: usize,
+    taken: usize,
+    ended: bool,
+}
+
+impl<R: Read> Stream<R> {
+    /// One read into `buf`: head, content and the SHAs take it now, the MD5 when the lanes
+    /// run. `Ok(true)`: the stream wants its content kept and the group's budget is spent.
+    fn read_once(
+        &mut self,
+        buf: &mut [u8],
+        keep: &dyn Fn(usize, &[u8]) -> bool,
+        kept_listed: &mut u64,
+    ) -> io::Result<bool> {
+        let n = loop {
+            match self.reader.read(buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        self.pending = n;
+        self.taken = 0;
+        if n == 0 {
+            self.ended = true;
+            return Ok(false);
+        }
+        let chunk = &buf[..n];
+        if self.head.len() < HEAD_LEN {
+            let take = (HEAD_LEN - self.head.len()).min(n);
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        let mut over_budget = false;
+        if self.total == 0 && keep(self.index, chunk) {
+            self.content = Some(Vec::new());
+            if *kept_listed + self.listed > SIDE_BY_SIDE_KEEP_BUDGET {
+                over_budget = true;
+            } else {
+                *kept_listed += self.listed;
+                self.budgeted = true;
+            }
+        }
+        if let Some(c) = self.content.as_mut() {
+            c.extend_from_slice(chunk);
+        }
+        sha1::Digest::update(&mut self.sha1, chunk);
+        sha2::Digest::update(&mut self.sha256, chunk);
+        self.total += n as u64;
+        // As in `digest_reader_keeping`: a short read to the listed size ends a regular file.
+        if n < buf.len() && self.total == self.listed {
+            self.ended = true;
+        }
+        Ok(over_budget)
+    }
+
+    /// Reads the rest alone, its MD5 with OpenSSL's assembly (called before its lane took
+    /// any byte).
+    fn read_to_end_alone(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let mut md5 = super::md5_libcrypto::Md5::default();
+        md5.update(&buf[..self.pending]);
+        while !self.ended {
+            self.read_once(buf, &|_, _| false, &mut 0)?;
+            md5.update(&buf[..self.pending]);
+        }
+        self.md5 = StreamMd5::Alone(md5);
+        self.taken = self.pending;
+        Ok(())
+    }
+
+    fn finish(self) -> ReadOutcome {
+        let md5 = match self.md5 {
+            StreamMd5::Lane(state) => state.finalize(),
+            StreamMd5::Alone(h) => h.finalize(),
+        };
+        ReadOutcome {
+            digests: FileDigests {
+                md5: Md5(md5),
+                sha1: Sha1(sha1::Digest::finalize(self.sha1).into()),
+                sha256: Sha256(sha2::Digest::finalize(self.sha256).into()),
+            },
+            bytes: self.total,
+            head: self.head,
+            content: self.content,
+        }
+    }
+}
+
+/// Reads files `0..count` (each a regular file listed at `listed(i)` bytes) to their ends,
+/// up to [`STREAM_LANES`] at once, one read from each in turn, taking all three digests in
+/// the same pass and keeping head and content as [`digest_reader_keeping`] does. A file is
+/// opened (`open(i)`) only when a lane is free, and handed to `finished` as soon as it is
+/// done, so the caller can examine it and drop its content before the group ends.
+///
+/// Why: MD5 is a chain within one stream, so one stream cannot go faster than OpenSSL's
+/// assembly (~605 MB/s a core here), and MD5 of the large files was the largest single cost
+/// left in a scan of the bench tree (18 % of the samples). Independent streams can share
+/// SIMD lanes. `md5-many`'s `update_many` on this machine (AVX2, 8 lanes, 256 KiB chunks):
+/// 8 chunks of equal length 2,475-2,582 MB/s; 16 equal 2,670; but 5, 6 or 7 streams
+/// 82-117 MB/s, and 8 of unequal lengths 143-333 MB/s (its mixed-length path). So every call
+/// here is 8 chunks of one length, a multiple of 64 bytes: each round the lanes take the
+/// length all streams still have in their buffers; a stream reads again only when its lane
+/// has taken its whole buffer; a free lane is filled with a copy of another's bytes, its
+/// digest thrown away; a file's last bytes under one block go in on its own. A file opened
+/// when fewer than [`STREAM_LANES`] files are left to stream takes its MD5 alone, with
+/// OpenSSL's assembly, as before.
+///
+/// `Err(Interrupted)` when `should_stop` says so (checked between rounds); the files not yet
+/// handed to `finished` are then not done.
+pub fn stream_side_by_side<R: Read>(
+    count: usize,
+    listed: &dyn Fn(usize) -> u64,
+    open: &mut dyn FnMut(usize) -> io::Result<R>,
+    buffers: &mut Vec<ReadBuffer>,
+    should_stop: &dyn Fn() -> bool,
+    keep: &dyn Fn(usize, &[u8]) -> bool,
+    finished: &mut dyn FnMut(usize, StreamResult),
+) -> io::Result<()> {
+    static ENGINE: std::sync::OnceLock<md5_many::Md5Many> = std::sync::OnceLock::new();
+    let engine = *ENGINE.get_or_init(md5_many::Md5Many::new);
+    let lanes = STREAM_LANES.min(count);
+    while buffers.len() < lanes {
+        buffers.push(ReadBuffer::new());
+    }
+    let mut slots: Vec<Option<Stream<R>>> = (0..lanes).map(|_| None).collect();
+    let mut next = 0usize;
+    let mut kept_listed = 0u64;
+    let mut states: Vec<md5_many::Md5State> = Vec::with_capacity(STREAM_LANES);
+    let mut owners: Vec<usize> = Vec::with_capacity(STREAM_LANES);
+    loop {
+        // Fill free lanes with the next files that open.
+        for k in 0..slots.len() {
+            while slots[k].is_none() && next < count {
+                let index = next;
+                next += 1;
+                match open(index) {
+                    Err(e) => finished(index, Err(StreamFailure::Open(e))),
+                    Ok(reader) => {
+                        let others = slots.iter().filter(|s| s.is_some()).count();
+                        let md5 = if others + (count - index) >= MIN_LANE_STREAMS {
+                            StreamMd5::Lane(md5_many::Md5State::new())
+                        } else {
+                            StreamMd5::Alone(Default::default())
+                        };
+                        slots[k] = Some(Stream {
+                            index,
+                            reader,
+                            listed: listed(index),
+                            total: 0,
+                            head: Vec::new(),
+                            content: None,
+                            budgeted: false,
+                            md5,
+                            sha1: Default::default(),
+                            sha256: Default::default(),
+                            pending: 0,
+                            taken: 0,
+                            ended: false,
+                        });
+                    }
+                }
+            }
+        }
+        if slots.iter().all(Option::is_none) {
+            return Ok(());
+        }
+        if should_stop() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "scan cancelled"));
+        }
+        // A read from each stream whose lane has taken its buffer.
+        for (k, slot) in slots.iter_mut().enumerate() {
+            let Some(stream) = slot.as_mut() else {
+                continue;
+            };
+            if stream.ended || stream.taken < stream.pending {
+                continue;
+            }
+            let buf = buffers[k].as_mut_slice();
+            let read = stream
+                .read_once(buf, keep, &mut kept_listed)
+                .and_then(|over_budget| match over_budget {
+                    true => stream.read_to_end_alone(buf),
+                    false => Ok(()),
+                });
+            match read {
+                Err(e) => {
+                    if stream.budgeted {
+                        kept_listed -= stream.listed;
+                    }
+                    let index = stream.index;
+                    *slot = None;
+                    finished(index, Err(StreamFailure::Read(e)));
+                }
+                Ok(()) => {
+                    if let StreamMd5::Alone(h) = &mut stream.md5 {
+                        h.update(&buf[stream.taken..stream.pending]);
+                        stream.taken = stream.pending;
+                    }
+                }
+            }
+        }
+        // The lanes: the same whole blocks from every stream that has bytes waiting.
+        let waiting = |s: &Stream<R>| matches!(s.md5, StreamMd5::Lane(_)) && s.taken < s.pending;
+        let common = slots
+            .iter()
+            .flatten()
+            .filter(|s| waiting(s))
+            .map(|s| s.pending - s.taken)
+            .min()
+            .unwrap_or(0)
+            & !63;
+        if common > 0 {
+            states.clear();
+            owners.clear();
+            let mut inputs: Vec<&[u8]> = Vec::with_capacity(STREAM_LANES);
+            for (k, slot) in slots.iter().enumerate() {
+                if let Some(s) = slot.as_ref().filter(|s| waiting(s))
+                    && let StreamMd5::Lane(state) = &s.md5
+                {
+                    states.push(*state);
+                    owners.push(k);
+                    inputs.push(&buffers[k].as_slice()[s.taken..s.taken + common]);
+                }
+            }
+            while inputs.len() < STREAM_LANES {
+                states.push(md5_many::Md5State::new());
+                inputs.push(inputs[0]);
+            }
+            engine.update_many(&mut states, &inputs);
+            for (state, &k) in states.iter().zip(&owners) {
+                if let Some(s) = slots[k].as_mut() {
+                    s.md5 = StreamMd5::Lane(*state);
+                    s.taken += common;
+                }
+            }
+        }
+        // A stream's bytes short of a block (its last, or after a short read) on its own.
+        for (k, slot) in slots.iter_mut().enumerate() {
+            if let Some(s) = slot.as_mut()
+                && let StreamMd5::Lane(state) = &mut s.md5
+                && s.taken < s.pending
+                && s.pending - s.taken < 64
+            {
+                state.update(&buffers[k].as_slice()[s.taken..s.pending]);
+                s.taken = s.pending;
+            }
+        }
+        for slot in slots.iter_mut() {
+            if slot
+                .as_ref()
+                .is_some_and(|s| s.ended && s.taken == s.pending)
+            {
+                let stream = slot.take().expect("checked");
+                if stream.budgeted {
+                    kept_listed -= stream.listed;
+                }
+                let index = stream.index;
+                finished(index, Ok(stream.finish()));
+            }
+        }
+    }
+}
+
 impl Default for ReadBuffer {
     fn default() -> Self {
         Self::new()
@@ -467,6 +774,195 @@ mod tests {
         assert!(read_small(&big[..], &mut buf, 10).unwrap().is_none());
         let exactly = vec![1u8; READ_CHUNK];
         assert!(read_small(&exactly[..], &mut buf, 10).unwrap().is_none());
+    }
+
+    /// A reader over `data` that hands out at most `step` bytes a read and fails once it has
+    /// handed out `fail_after` bytes.
+    struct StepReader {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+        fail_after: Option<usize>,
+    }
+
+    impl Read for StepReader {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.fail_after.is_some_and(|f| self.at >= f) {
+                return Err(io::Error::other("bad sector"));
+            }
+            let n = out.len().min(self.step).min(self.data.len() - self.at);
+            out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn file_bytes(index: usize, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| ((i as u32).wrapping_mul(2_654_435_761) >> 7) as u8 ^ index as u8)
+            .collect()
+    }
+
+    fn one_stream(data: &[u8]) -> FileDigests {
+        let mut h = TripleHasher::default();
+        h.update(data);
+        h.finish()
+    }
+
+    /// Streams files of `sizes` side by side; `step(i)` is file i's largest read. Returns
+    /// what `finished` got, by index.
+    fn side_by_side(
+        sizes: &[usize],
+        step: &dyn Fn(usize) -> usize,
+        fail: &dyn Fn(usize) -> Option<Result<(), usize>>,
+        keep: &dyn Fn(usize, &[u8]) -> bool,
+        listed: &dyn Fn(usize) -> u64,
+    ) -> Vec<Option<StreamResult>> {
+        let mut got: Vec<Option<StreamResult>> = (0..sizes.len()).map(|_| None).collect();
+        // fail(i): Some(Ok(())) the open fails, Some(Err(n)) a read fails after n bytes.
+        let mut open = |i: usize| match fail(i) {
+            Some(Ok(())) => Err(io::Error::other("permission denied")),
+            other => Ok(StepReader {
+                data: file_bytes(i, sizes[i]),
+                at: 0,
+                step: step(i),
+                fail_after: other.and_then(Result::err),
+            }),
+        };
+        stream_side_by_side(
+            sizes.len(),
+            listed,
+            &mut open,
+            &mut Vec::new(),
+            &|| false,
+            keep,
+            &mut |i, r| {
+                assert!(got[i].is_none(), "file {i} handed over twice");
+                got[i] = Some(r);
+            },
+        )
+        .unwrap();
+        got
+    }
+
+    #[test]
+    fn files_streamed_side_by_side_get_the_digests_of_one_stream_each() {
+        let c = READ_CHUNK;
+        let groups: Vec<Vec<usize>> = vec![
+            vec![300_000; 8],
+            vec![c; 8],
+            vec![
+                c,
+                c + 1,
+                1_000_000,
+                2 * c + 13,
+                c + 63,
+                c + 64,
+                700_001,
+                3 * c,
+                c + 5,
+            ],
+            vec![400_000, c + 100, 5 * c - 1],
+            (0..17).map(|i| c + i * 37_813 % 900_000).collect(),
+            vec![2_000_000, c, c, c, c, c, c, c, c, c, c],
+            vec![],
+        ];
+        let steps: [&dyn Fn(usize) -> usize; 3] = [&|_| usize::MAX, &|_| 100_003, &|i| {
+            if i % 2 == 0 { usize::MAX } else { 65_537 + i }
+        }];
+        for sizes in &groups {
+            for step in steps {
+                let got = side_by_side(sizes, step, &|_| None, &|_, _| false, &|i| sizes[i] as u64);
+                for (i, r) in got.into_iter().enumerate() {
+                    let data = file_bytes(i, sizes[i]);
+                    let out = r.expect("every file handed over").expect("read");
+                    assert_eq!(out.digests, one_stream(&data), "file {i} of {sizes:?}");
+                    assert_eq!(out.bytes, data.len() as u64);
+                    assert_eq!(out.head, data[..HEAD_LEN]);
+                    assert!(out.content.is_none());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn side_by_side_keeps_content_reports_each_failure_and_loses_no_other_file() {
+        let sizes = [
+            500_000, 300_000, 900_000, 270_000, 1_200_000, 600_000, 610_000, 280_000, 450_000,
+        ];
+        // File 2 cannot be opened, file 5 fails after 300,000 bytes; 0, 3 and 6 are kept,
+        // and 6 is listed past the group's budget (read to its end alone).
+        let fail = |i: usize| match i {
+            2 => Some(Ok(())),
+            5 => Some(Err(300_000)),
+            _ => None,
+        };
+        let keep = |i: usize, first: &[u8]| {
+            assert_eq!(first, &file_bytes(i, first.len())[..]);
+            i.is_multiple_of(3)
+        };
+        let listed = |i: usize| match i {
+            6 => SIDE_BY_SIDE_KEEP_BUDGET + 1,
+            _ => sizes[i] as u64,
+        };
+        let got = side_by_side(&sizes, &|_| usize::MAX, &fail, &keep, &listed);
+        for (i, r) in got.into_iter().enumerate() {
+            let data = file_bytes(i, sizes[i]);
+            match (i, r.expect("every file handed over")) {
+                (2, Err(StreamFailure::Open(e))) => assert!(e.to_string().contains("permission")),
+                (5, Err(StreamFailure::Read(e))) => assert!(e.to_string().contains("bad sector")),
+                (2 | 5, other) => panic!("file {i}: {:?}", other.map(|o| o.bytes)),
+                (_, Err(e)) => panic!("file {i}: {e:?}"),
+                (_, Ok(out)) => {
+                    assert_eq!(out.digests, one_stream(&data), "file {i}");
+                    assert_eq!(out.content.is_some(), i % 3 == 0, "file {i}");
+                    if let Some(content) = out.content {
+                        assert_eq!(content, data, "file {i}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn side_by_side_stops_when_told_and_hands_over_only_whole_files() {
+        let sizes = [2_000_000usize; 9];
+        let rounds = std::cell::Cell::new(0);
+        let mut handed = Vec::new();
+        let mut open = |i: usize| -> io::Result<&[u8]> {
+            let _ = i;
+            Ok(&[][..])
+        };
+        // Nothing to read: every file ends at once and is handed over.
+        stream_side_by_side(
+            3,
+            &|_| 0,
+            &mut open,
+            &mut Vec::new(),
+            &|| false,
+            &|_, _| false,
+            &mut |i, r| handed.push((i, r.unwrap().digests)),
+        )
+        .unwrap();
+        assert_eq!(handed.len(), 3);
+        assert!(handed.iter().all(|(_, d)| *d == one_stream(b"")));
+        let data: Vec<Vec<u8>> = (0..9).map(|i| file_bytes(i, sizes[i])).collect();
+        let mut open = |i: usize| Ok(&data[i][..]);
+        let mut finished = 0;
+        let stopped = stream_side_by_side(
+            sizes.len(),
+            &|i| sizes[i] as u64,
+            &mut open,
+            &mut Vec::new(),
+            &|| {
+                rounds.set(rounds.get() + 1);
+                rounds.get() > 3
+            },
+            &|_, _| false,
+            &mut |_, _| finished += 1,
+        );
+        assert_eq!(stopped.unwrap_err().kind(), io::ErrorKind::Interrupted);
+        assert_eq!(finished, 0, "no file was read to its end before the stop");
     }
 
     #[test]

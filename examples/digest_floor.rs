@@ -9,8 +9,8 @@
 //!     digest_floor TREE     prints "READ_SECONDS HASH_SECONDS" (best of two each)
 
 use spoor::evidence::digest::{
-    MD5_LANES, ReadBuffer, SMALL_FILE_LIMIT, STREAM_LANES, md5_of_many, read_small,
-    stream_side_by_side,
+    MD5_LANES, ReadBuffer, SIDE_BY_SIDE_BATCH_BYTES, SIDE_BY_SIDE_BATCH_FILES, SMALL_FILE_LIMIT,
+    md5_of_many, read_small, stream_side_by_side,
 };
 use std::fs::File;
 use std::io::Read;
@@ -32,7 +32,7 @@ fn open(path: &PathBuf) -> File {
 }
 
 /// What a thread takes from the shared list: a small file, or a group of large ones (as
-/// spoor's walker batches them: up to twice the lanes, or 1 GiB).
+/// spoor's walker batches them).
 enum Work {
     Small(PathBuf, u64),
     Large(Vec<(PathBuf, u64)>),
@@ -47,7 +47,9 @@ fn work_list(files: &[(PathBuf, u64)]) -> Vec<Work> {
             continue;
         }
         group.push((path.clone(), *size));
-        if group.len() >= 2 * STREAM_LANES || group.iter().map(|f| f.1).sum::<u64>() >= 1 << 30 {
+        if group.len() >= SIDE_BY_SIDE_BATCH_FILES
+            || group.iter().map(|f| f.1).sum::<u64>() >= SIDE_BY_SIDE_BATCH_BYTES
+        {
             list.push(Work::Large(std::mem::take(&mut group)));
         }
     }

@@ -55,14 +55,6 @@ const WALK_BATCH: usize = 64;
 /// A batch is also closed at this many bytes of file content, so that a few large files
 /// spread over the workers instead of queueing behind one.
 const WALK_BATCH_BYTES: u64 = 8 << 20;
-/// Files of at least `digest::SMALL_FILE_LIMIT` go to batches of their own, streamed side by
-/// side by one worker (`digest::stream_side_by_side`), so that their MD5s can share SIMD
-/// lanes: closed at twice the lanes (a lane freed by a file that ends takes the next) or at
-/// this many bytes. Larger than `WALK_BATCH_BYTES` on purpose: eight 125 MB files have to
-/// meet in one worker to fill the lanes; the cost is that the last such batch of a scan may
-/// keep one core busy for up to ~2 s (1 GiB at the side-by-side rate) while the other waits.
-const LARGE_BATCH_FILES: usize = 2 * crate::evidence::digest::STREAM_LANES;
-const LARGE_BATCH_BYTES: u64 = 512 << 20;
 /// Threads listing directories. On a warm local tree of 100,000 files the count made no
 /// difference (1, 2, 4 threads: 4.5-4.8 s, within run-to-run noise); listing is cheap next to
 /// hashing. On a network share or a slow image each `getdents`/`statx` waits, and a second

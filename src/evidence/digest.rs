@@ -226,6 +226,17 @@ pub fn md5_of_many(inputs: &[&[u8]]) -> Vec<Md5> {
 /// taken together in SIMD lanes (8 with AVX2). See [`stream_side_by_side`].
 pub const STREAM_LANES: usize = 8;
 
+/// Files of at least [`SMALL_FILE_LIMIT`] go to batches of their own, streamed side by side
+/// by one worker, so that their MD5s can share the lanes: closed at twice the lanes (a lane
+/// freed by a file that ends takes the next) or at this many bytes. Larger than a batch of
+/// small files on purpose (eight 125 MB files have to meet in a worker to fill its lanes),
+/// and not larger, because the last such batch of a scan may keep one core busy while the
+/// other waits. On the bench tree (eight 125 MB files, warm): at 1 GiB (one batch of eight)
+/// a scan took 4.53-4.67 s wall for 6.7 CPU-s (a core idle ~2.4 s of it); at 512 MiB (two
+/// batches of four, one per worker) 3.91-4.43 s.
+pub const SIDE_BY_SIDE_BATCH_FILES: usize = 2 * STREAM_LANES;
+pub const SIDE_BY_SIDE_BATCH_BYTES: u64 = 512 << 20;
+
 /// A file of a side-by-side group takes its MD5 in a lane only when at least this many
 /// streams will share the lanes. Lanes left free are filled with copies, so a call costs what
 /// eight streams cost: 3 streams get 3/8 of the 2,475 MB/s that 8 measured (~930 MB/s),

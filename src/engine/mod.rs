@@ -173,10 +173,15 @@ pub fn run_scan_with(
         interrupted = run_case_passes(&mut conn, plan, progress, stop, &mut stage_seconds)?;
     }
     let finished = Timestamp::now().to_rfc3339();
+    let clock = std::time::Instant::now();
     let mut sources = Vec::new();
     for (id, source) in &source_ids {
         sources.push(finish_source(&conn, *id, source, !interrupted, &finished).map_err(db)?);
     }
+    stage_seconds.push((
+        "source totals and root digests".into(),
+        clock.elapsed().as_secs_f64(),
+    ));
     let clock = std::time::Instant::now();
     let lead_counts = if interrupted {
         leads::LeadCounts::default()

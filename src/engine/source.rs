@@ -143,12 +143,7 @@ pub(super) fn scan_source(
                             continue;
                         }
                         if let Some(result) = process_guarded(ctx, root_fd, entry, preread, read) {
-                            ctx.progress
-                                .errors
-                                .fetch_add(result.errors.len() as u64, Ordering::Relaxed);
-                            ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
-                            processed.fetch_add(1, Ordering::Relaxed);
-                            results.push(result);
+                            count_done(ctx, &processed, &mut results, result);
                         }
                     }
                 }
@@ -303,6 +298,21 @@ fn preread_small_files<'b>(
         .collect()
 }
 
+/// Counts a processed item in the progress and keeps it for the writer.
+fn count_done(
+    ctx: &SourceContext,
+    processed: &AtomicU64,
+    results: &mut Vec<ItemResult>,
+    result: ItemResult,
+) {
+    ctx.progress
+        .errors
+        .fetch_add(result.errors.len() as u64, Ordering::Relaxed);
+    ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
+    processed.fetch_add(1, Ordering::Relaxed);
+    results.push(result);
+}
+
 /// A regular file of at least `SMALL_FILE_LIMIT` that is due: not stored, not a poison file.
 fn is_due_large_file(ctx: &SourceContext, entry: &WalkEntry) -> bool {
     entry.meta.kind == EntryKind::File
@@ -358,12 +368,7 @@ fn stream_large_files(
             content_type,
         };
         if let Some(result) = process_guarded(ctx, root_fd, entry, Some(preread), read) {
-            ctx.progress
-                .errors
-                .fetch_add(result.errors.len() as u64, Ordering::Relaxed);
-            ctx.progress.items_done.fetch_add(1, Ordering::Relaxed);
-            processed.fetch_add(1, Ordering::Relaxed);
-            results.push(result);
+            count_done(ctx, processed, results, result);
         }
     };
     // Interrupted: the files not handed over are not done; a rerun reads them.

@@ -238,13 +238,7 @@ fn preread_small_files<'b>(
     let mut got: Vec<Option<Got>> = Vec::with_capacity(group.len());
     let mut used = 0usize;
     for entry in group {
-        let due = entry.meta.kind == EntryKind::File
-            && entry.meta.size < digest::SMALL_FILE_LIMIT
-            && !ctx.done.contains(&entry.rel_path)
-            && ctx
-                .suspects
-                .get(&entry.rel_path)
-                .is_none_or(|&crashes| crashes < POISON_CRASHES);
+        let due = is_due_file(ctx, entry) && entry.meta.size < digest::SMALL_FILE_LIMIT;
         if !due || ctx.stop.load(Ordering::Relaxed) {
             got.push(None);
             continue;
@@ -315,8 +309,12 @@ fn count_done(
 
 /// A regular file of at least `SMALL_FILE_LIMIT` that is due: not stored, not a poison file.
 fn is_due_large_file(ctx: &SourceContext, entry: &WalkEntry) -> bool {
+    is_due_file(ctx, entry) && entry.meta.size >= digest::SMALL_FILE_LIMIT
+}
+
+/// A regular file to be read in this run: not stored, not a poison file.
+fn is_due_file(ctx: &SourceContext, entry: &WalkEntry) -> bool {
     entry.meta.kind == EntryKind::File
-        && entry.meta.size >= digest::SMALL_FILE_LIMIT
         && !ctx.done.contains(&entry.rel_path)
         && ctx
             .suspects

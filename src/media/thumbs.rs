@@ -40,9 +40,7 @@ pub fn write(
             _ if k > 1 => block_average(&img.to_rgb8(), k),
             _ => img.to_rgb8(),
         };
-        image::DynamicImage::ImageRgb8(rgb)
-            .thumbnail(MAX_SIDE, MAX_SIDE)
-            .to_rgb8()
+        area_average(&rgb, MAX_SIDE)
     } else {
         img.to_rgb8()
     };
@@ -121,6 +119,64 @@ pub fn blurred(thumbnail_jpeg: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// `image`'s `DynamicImage::thumbnail(max_side, max_side)` of an RGB picture larger than
+/// `max_side`, byte for byte (tested), computed as [`block_average`] is: each output pixel
+/// is the rounded mean of the same block of input pixels (`image` picks the blocks with the
+/// same f32 arithmetic, copied below), but the rows are added into column sums a whole row
+/// at a time instead of pixel by pixel through `get_pixel`. `image`'s own was 4.6 % of a
+/// NanoDet scan's CPU (perf, 504 JPEGs, ~3.6 ms a picture).
+pub fn area_average(src: &image::RgbImage, max_side: u32) -> image::RgbImage {
+    let (w, h) = src.dimensions();
+    // `image::math::utils::resize_dimensions(w, h, max_side, max_side, false)`.
+    let ratio = (f64::from(max_side) / f64::from(w)).min(f64::from(max_side) / f64::from(h));
+    let nw = ((f64::from(w) * ratio).round() as u32).max(1);
+    let nh = ((f64::from(h) * ratio).round() as u32).max(1);
+    // Each output position's block [start, end) along one axis, as `imageops::thumbnail`
+    // computes it.
+    let blocks = |len: u32, out: u32| -> Vec<(u32, u32)> {
+        let step = len as f32 / out as f32;
+        (0..out)
+            .map(|o| {
+                let from = o as f32 * step;
+                let to = from + step;
+                let start = (from.ceil() as u32).min(len - 1);
+                let end = (to.ceil() as u32).clamp(start, len);
+                (start, end)
+            })
+            .collect()
+    };
+    let (columns, rows) = (blocks(w, nw), blocks(h, nh));
+    // An empty block (an enlargement along an axis) takes `image`'s fractional paths: not
+    // a case this function is for, so `image` does it.
+    if w == 0 || h == 0 || columns.iter().chain(&rows).any(|(a, b)| a == b) {
+        return image::DynamicImage::ImageRgb8(src.clone())
+            .thumbnail(max_side, max_side)
+            .to_rgb8();
+    }
+    let raw = src.as_raw();
+    let row_len = (w * 3) as usize;
+    let mut column_sums = vec![0u32; row_len];
+    let mut out = Vec::with_capacity((nw * nh * 3) as usize);
+    for &(y0, y1) in &rows {
+        column_sums.iter_mut().for_each(|s| *s = 0);
+        for y in y0..y1 {
+            let row = &raw[y as usize * row_len..(y as usize + 1) * row_len];
+            column_sums
+                .iter_mut()
+                .zip(row)
+                .for_each(|(s, &v)| *s += v as u32);
+        }
+        for &(x0, x1) in &columns {
+            let n = (x1 - x0) * (y1 - y0);
+            for c in 0..3 {
+                let s: u32 = (x0..x1).map(|x| column_sums[(x * 3 + c) as usize]).sum();
+                out.push(((s + n / 2) / n) as u8);
+            }
+        }
+    }
+    image::RgbImage::from_raw(nw, nh, out).expect("sized to fit")
+}
+
 /// Averages each k x k block (edge blocks over what exists) into one pixel, rounding to nearest.
 pub fn block_average(src: &image::RgbImage, k: u32) -> image::RgbImage {
     let (w, h) = src.dimensions();
@@ -166,6 +222,41 @@ mod tests {
         assert_eq!(out.get_pixel(0, 0).0, [6, 100, 255]); // (0+1+10+11)/4 = 5.5 -> 6
         assert_eq!(out.get_pixel(2, 0).0, [41, 100, 255]); // (40+41)/2 = 40.5 -> 41
         assert_eq!(out.get_pixel(2, 1).0, [42, 100, 255]);
+    }
+
+    /// The fast area average is `image`'s thumbnail, byte for byte, on pictures of many
+    /// shapes (square, wide, tall, sides just over and far over the target, a 1-pixel strip).
+    #[test]
+    fn area_average_equals_image_thumbnail_byte_for_byte() {
+        let mut seed = 0x9e37_79b9_u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for (w, h) in [
+            (257, 257),
+            (300, 200),
+            (200, 300),
+            (1008, 756),
+            (756, 1008),
+            (1000, 1),
+            (4000, 3),
+            (513, 2048),
+            (640, 427),
+            (1023, 767),
+            (2016, 504),
+        ] {
+            let pixels: Vec<u8> = (0..w * h * 3).map(|_| (next() >> 24) as u8).collect();
+            let src = image::RgbImage::from_raw(w, h, pixels).unwrap();
+            let expected = image::DynamicImage::ImageRgb8(src.clone())
+                .thumbnail(super::MAX_SIDE, super::MAX_SIDE)
+                .to_rgb8();
+            let got = super::area_average(&src, super::MAX_SIDE);
+            assert_eq!(got.dimensions(), expected.dimensions(), "{w}x{h}");
+            assert!(got.as_raw() == expected.as_raw(), "{w}x{h}: pixels differ");
+        }
     }
 
     /// Issue 11.5: identical pictures thumbnailed by many threads at once all succeed, and

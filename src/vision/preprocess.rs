@@ -44,16 +44,42 @@ pub fn resize(img: &image::RgbImage, out_w: usize, out_h: usize) -> RgbF32 {
     };
     let xs = axis(out_w, sx, in_w);
     let ys = axis(out_h, sy, in_h);
-    let mut data = Vec::with_capacity(out_w * out_h * 3);
-    for &(y0, y1, fy) in &ys {
+    // Separable: each source row a later output row needs is interpolated along x once, into
+    // one of two row buffers, then every output row mixes its two. The same f32 operations in
+    // the same order as interpolating all four neighbours per output value (bit for bit:
+    // tested), at about half the work: the per-value form was 2.5 % of a NanoDet scan's CPU.
+    let along_x = |y: usize, row: &mut Vec<f32>| {
+        row.clear();
+        let line = &raw[y * in_w * 3..(y + 1) * in_w * 3];
         for &(x0, x1, fx) in &xs {
             for c in 0..3 {
-                let at = |x: usize, y: usize| raw[(y * in_w + x) * 3 + c] as f32;
-                let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
-                let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
-                data.push(top * (1.0 - fy) + bottom * fy);
+                row.push(line[x0 * 3 + c] as f32 * (1.0 - fx) + line[x1 * 3 + c] as f32 * fx);
             }
         }
+    };
+    let (mut upper, mut lower) = (Vec::with_capacity(out_w * 3), Vec::with_capacity(out_w * 3));
+    let (mut upper_y, mut lower_y) = (usize::MAX, usize::MAX);
+    let mut data = Vec::with_capacity(out_w * out_h * 3);
+    for &(y0, y1, fy) in &ys {
+        if upper_y != y0 {
+            if lower_y == y0 {
+                std::mem::swap(&mut upper, &mut lower);
+                std::mem::swap(&mut upper_y, &mut lower_y);
+            } else {
+                along_x(y0, &mut upper);
+                upper_y = y0;
+            }
+        }
+        if lower_y != y1 {
+            along_x(y1, &mut lower);
+            lower_y = y1;
+        }
+        data.extend(
+            upper
+                .iter()
+                .zip(&lower)
+                .map(|(&top, &bottom)| top * (1.0 - fy) + bottom * fy),
+        );
     }
     RgbF32 {
         width: out_w,
@@ -96,6 +122,9 @@ pub fn tensor(spec: &InputSpec, img: &image::RgbImage) -> (ndarray::Array4<f32>,
     } else {
         ndarray::Array4::<f32>::zeros((1, h, w, 3))
     };
+    // Written through the flat buffer (a fresh array is in standard layout): indexing the
+    // 4-D array value by value was 1.7 % of a NanoDet scan's CPU.
+    let flat = t.as_slice_mut().expect("a new array is contiguous");
     for y in 0..h {
         for x in 0..w {
             // Outside the resized picture (the `pad` fit): a black pixel.
@@ -104,11 +133,12 @@ pub fn tensor(spec: &InputSpec, img: &image::RgbImage) -> (ndarray::Array4<f32>,
             for (c, &from) in order.iter().enumerate() {
                 let px = if inside { r.data[p + from] } else { 0.0 };
                 let v = (px * spec.scale - spec.mean[c]) / spec.std[c];
-                if nchw {
-                    t[[0, c, y, x]] = v;
+                let at = if nchw {
+                    (c * h + y) * w + x
                 } else {
-                    t[[0, y, x, c]] = v;
-                }
+                    (y * w + x) * 3 + c
+                };
+                flat[at] = v;
             }
         }
     }
@@ -117,6 +147,63 @@ pub fn tensor(spec: &InputSpec, img: &image::RgbImage) -> (ndarray::Array4<f32>,
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    /// The separable resize gives the values of interpolating the four neighbours of each
+    /// output value directly, bit for bit, reducing and enlarging, on odd sizes.
+    #[test]
+    fn separable_resize_equals_the_four_neighbour_form_bit_for_bit() {
+        let mut seed = 12345u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 16) as u8
+        };
+        for (w, h, ow, oh) in [
+            (640, 427, 416, 416),
+            (300, 200, 224, 224),
+            (50, 37, 128, 96),
+            (1, 1, 4, 3),
+            (417, 415, 416, 416),
+        ] {
+            let img = image::RgbImage::from_fn(w, h, |_, _| image::Rgb([next(), next(), next()]));
+            let got = super::resize(&img, ow, oh);
+            let k = super::reduction(w, h, ow.min(oh) as u32);
+            let src = if k > 1 {
+                super::block_average(&img, k)
+            } else {
+                img.clone()
+            };
+            let (iw, ih) = (src.width() as usize, src.height() as usize);
+            let raw = src.as_raw();
+            let (sx, sy) = (iw as f32 / ow as f32, ih as f32 / oh as f32);
+            let pos = |o: usize, scale: f32, len: usize| {
+                let p = ((o as f32 + 0.5) * scale - 0.5).clamp(0.0, (len - 1) as f32);
+                let i0 = p.floor() as usize;
+                (i0, (i0 + 1).min(len - 1), p - i0 as f32)
+            };
+            let mut want = Vec::new();
+            for oy in 0..oh {
+                let (y0, y1, fy) = pos(oy, sy, ih);
+                for ox in 0..ow {
+                    let (x0, x1, fx) = pos(ox, sx, iw);
+                    for c in 0..3 {
+                        let at = |x: usize, y: usize| raw[(y * iw + x) * 3 + c] as f32;
+                        let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
+                        let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
+                        want.push(top * (1.0 - fy) + bottom * fy);
+                    }
+                }
+            }
+            assert_eq!(got.data.len(), want.len());
+            assert!(
+                got.data
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{w}x{h} -> {ow}x{oh}"
+            );
+        }
+    }
+
     #[test]
     fn resize_keeps_a_flat_image_flat_and_interpolates_between_pixels() {
         let flat = image::RgbImage::from_pixel(640, 480, image::Rgb([10, 20, 30]));

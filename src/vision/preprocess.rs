@@ -147,7 +147,6 @@ pub fn tensor(spec: &InputSpec, img: &image::RgbImage) -> (ndarray::Array4<f32>,
 
 #[cfg(test)]
 mod tests {
-    #[test]
     /// The separable resize gives the values of interpolating the four neighbours of each
     /// output value directly, bit for bit, reducing and enlarging, on odd sizes.
     #[test]

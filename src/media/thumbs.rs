@@ -31,7 +31,7 @@ pub fn write(
     }
     let rgb = if img.width() > MAX_SIDE || img.height() > MAX_SIDE {
         // An integer block average first brings a large photo to 2-4x the target, then
-        // `thumbnail` (image's area-averaging reduction) finishes: both average every pixel,
+        // `area_average` (image's `thumbnail` reduction, faster) finishes: both average every pixel,
         // so nothing aliases, and a 12 MP photo costs about a quarter of `thumbnail` alone
         // (perf: `thumbnail` was 15% of a scan of phone-size JPEGs).
         let k = (img.width().min(img.height()) / (2 * MAX_SIDE)).max(1);
@@ -153,45 +153,37 @@ pub fn area_average(src: &image::RgbImage, max_side: u32) -> image::RgbImage {
             .thumbnail(max_side, max_side)
             .to_rgb8();
     }
-    let raw = src.as_raw();
-    let row_len = (w * 3) as usize;
-    let mut column_sums = vec![0u32; row_len];
-    let mut out = Vec::with_capacity((nw * nh * 3) as usize);
-    for &(y0, y1) in &rows {
-        column_sums.iter_mut().for_each(|s| *s = 0);
-        for y in y0..y1 {
-            let row = &raw[y as usize * row_len..(y as usize + 1) * row_len];
-            column_sums
-                .iter_mut()
-                .zip(row)
-                .for_each(|(s, &v)| *s += v as u32);
-        }
-        for &(x0, x1) in &columns {
-            let n = (x1 - x0) * (y1 - y0);
-            for c in 0..3 {
-                let s: u32 = (x0..x1).map(|x| column_sums[(x * 3 + c) as usize]).sum();
-                out.push(((s + n / 2) / n) as u8);
-            }
-        }
-    }
-    image::RgbImage::from_raw(nw, nh, out).expect("sized to fit")
+    average_blocks(src, &columns, &rows)
 }
 
 /// Averages each k x k block (edge blocks over what exists) into one pixel, rounding to nearest.
 pub fn block_average(src: &image::RgbImage, k: u32) -> image::RgbImage {
     let (w, h) = src.dimensions();
-    let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
+    let blocks = |len: u32| -> Vec<(u32, u32)> {
+        (0..len.div_ceil(k))
+            .map(|o| (o * k, ((o + 1) * k).min(len)))
+            .collect()
+    };
+    average_blocks(src, &blocks(w), &blocks(h))
+}
+
+/// Each output pixel the rounded mean of one block of input pixels: `columns` and `rows` give
+/// each output position's input range [start, end), none empty, in increasing order.
+fn average_blocks(
+    src: &image::RgbImage,
+    columns: &[(u32, u32)],
+    rows: &[(u32, u32)],
+) -> image::RgbImage {
     let raw = src.as_raw();
-    let mut out = Vec::with_capacity((ow * oh * 3) as usize);
+    let row_len = (src.width() * 3) as usize;
+    let mut out = Vec::with_capacity(columns.len() * rows.len() * 3);
     // Rows are first added column by column into one row of sums (a plain vectorised add over
-    // the row's bytes), then each block's k column sums are added;
-    // summing pixel by pixel into per-block totals was ~4 ns a pixel (perf), a third of a scan's
-    // thumbnail and model pre-processing time.
-    let row_len = (w * 3) as usize;
+    // the row's bytes), then each block's column sums are added; summing pixel by pixel into
+    // per-block totals was ~4 ns a pixel (perf), a third of a scan's thumbnail and model
+    // pre-processing time.
     let mut column_sums = vec![0u32; row_len];
-    for oy in 0..oh {
+    for &(y0, y1) in rows {
         column_sums.iter_mut().for_each(|s| *s = 0);
-        let (y0, y1) = (oy * k, ((oy + 1) * k).min(h));
         for y in y0..y1 {
             let row = &raw[y as usize * row_len..(y as usize + 1) * row_len];
             column_sums
@@ -199,8 +191,7 @@ pub fn block_average(src: &image::RgbImage, k: u32) -> image::RgbImage {
                 .zip(row)
                 .for_each(|(s, &v)| *s += v as u32);
         }
-        for ox in 0..ow {
-            let (x0, x1) = (ox * k, ((ox + 1) * k).min(w));
+        for &(x0, x1) in columns {
             let n = (x1 - x0) * (y1 - y0);
             for c in 0..3 {
                 let s: u32 = (x0..x1).map(|x| column_sums[(x * 3 + c) as usize]).sum();
@@ -208,7 +199,7 @@ pub fn block_average(src: &image::RgbImage, k: u32) -> image::RgbImage {
             }
         }
     }
-    image::RgbImage::from_raw(ow, oh, out).expect("sized to fit")
+    image::RgbImage::from_raw(columns.len() as u32, rows.len() as u32, out).expect("sized to fit")
 }
 
 #[cfg(test)]

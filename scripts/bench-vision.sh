@@ -117,7 +117,8 @@ def blazeface(outs, e):
                 anchors += [((x + 0.5) / grid, (y + 0.5) / grid)] * per
     cat = lambda last: np.concatenate(sorted([o[0] for o in outs if o.shape[-1] == last], key=lambda o: -o.shape[0]))
     reg, logit = cat(16), cat(1)[:, 0]
-    score = 1 / (1 + np.exp(-np.clip(logit, -100, 100)))
+    # float64: exp(100) overflows float32 (to inf, score 0, the right limit, but numpy warns).
+    score = 1 / (1 + np.exp(-np.clip(logit.astype(np.float64), -100, 100)))
     dets = sorted(((float(score[i]), [reg[i][0] + anchors[i][0] * size - reg[i][2] / 2, reg[i][1] + anchors[i][1] * size - reg[i][3] / 2,
                     reg[i][0] + anchors[i][0] * size + reg[i][2] / 2, reg[i][1] + anchors[i][1] * size + reg[i][3] / 2])
                    for i in np.nonzero(score >= e["threshold"])[0]), key=lambda d: -d[0])

@@ -577,9 +577,10 @@ impl Analyzer for Ocr {
     }
     /// The recogniser reads each line from the picture itself, and fails on small print
     /// once it is reduced: on the OCR fixtures (`scripts/bench-ocr-scale.sh`) every word is
-    /// read down to 5-8 px of line ink, 85 % at 4-7 px, 27 % at 2-4 px. Text 8-12 px high
-    /// in the original would be lost to a 1/2 DCT-scaled decode, and a seized picture's
-    /// smallest print is not known before reading it: pictures stay whole when OCR runs.
+    /// read down to 5-8 px of line ink, 85 % at 4-7 px, 58 % at 3-5 px, 27 % at 2-4 px.
+    /// Text 8-12 px high in the original would be half read after a 1/2 DCT-scaled decode
+    /// (4-6 px), and a seized picture's smallest print is not known before reading it:
+    /// pictures stay whole when OCR runs.
     fn needs_full_resolution(&self) -> bool {
         true
     }
